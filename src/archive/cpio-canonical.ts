@@ -1,0 +1,88 @@
+// Pure: turns a set of entries into the exact newc headers of a canonical archive.
+import { MinicError } from "../core/errors.js";
+import { compareNames, KIND_BITS, type Entry } from "./entry.js";
+import { TRAILER_NAME, type NewcHeader } from "./cpio-newc.js";
+
+/** One archive member as planned: its header and whether its data is written. */
+export interface PlannedMember {
+  entry: Entry;
+  header: NewcHeader;
+  /** False for all but the last name of a hard-linked file (GNU cpio's convention). */
+  carriesData: boolean;
+}
+
+/**
+ * Plans a canonical archive: entries sorted by name (bytes), inodes renumbered from 1 in that
+ * order (hard links share one), nlink counted, mtimes clamped to `epoch`, device fields zero
+ * except rdev of device nodes. Same entries in, same headers out, whatever order they came in.
+ * Throws EARCHIVE on duplicate names or the reserved trailer name.
+ */
+export function planArchive(entries: readonly Entry[], epoch: number): PlannedMember[] {
+  const sorted = [...entries].sort((a, b) => compareNames(a.name, b.name));
+  const groups = new Map<string, number>();
+  const subdirs = new Map<string, number>();
+  for (let i = 0; i < sorted.length; i++) {
+    const e = sorted[i]!;
+    if (i > 0 && sorted[i - 1]!.name === e.name) {
+      throw new MinicError("EARCHIVE", `duplicate entry '${e.name}' in layer`);
+    }
+    if (e.name === TRAILER_NAME) {
+      throw new MinicError("EARCHIVE", `a file may not be named '${TRAILER_NAME}' at the archive root`, {
+        hint: "cpio readers stop at that name; rename the file",
+      });
+    }
+    if (e.kind === "file" && e.linkKey !== undefined) groups.set(e.linkKey, (groups.get(e.linkKey) ?? 0) + 1);
+    if (e.kind === "dir") {
+      const parent = parentOf(e.name);
+      subdirs.set(parent, (subdirs.get(parent) ?? 0) + 1);
+    }
+  }
+  const inoOfGroup = new Map<string, number>();
+  const seenInGroup = new Map<string, number>();
+  let nextIno = 1;
+  return sorted.map((entry) => {
+    let ino: number;
+    let nlink = 1;
+    let carriesData = true;
+    const key = entry.kind === "file" ? entry.linkKey : undefined;
+    const groupSize = key === undefined ? 1 : groups.get(key)!;
+    if (key !== undefined && groupSize > 1) {
+      if (!inoOfGroup.has(key)) inoOfGroup.set(key, nextIno++);
+      ino = inoOfGroup.get(key)!;
+      nlink = groupSize;
+      const seen = (seenInGroup.get(key) ?? 0) + 1;
+      seenInGroup.set(key, seen);
+      carriesData = seen === groupSize;
+    } else {
+      ino = nextIno++;
+    }
+    if (entry.kind === "dir") nlink = 2 + (subdirs.get(entry.name) ?? 0);
+    const data = entry.kind === "symlink" ? Buffer.byteLength(entry.linkname ?? "") : entry.kind === "file" ? entry.size : 0;
+    const isDev = entry.kind === "chardev" || entry.kind === "blockdev";
+    const header: NewcHeader = {
+      ino,
+      mode: KIND_BITS[entry.kind] | (entry.mode & 0o7777),
+      uid: entry.uid,
+      gid: entry.gid,
+      nlink,
+      mtime: Math.max(0, Math.min(Math.floor(entry.mtime), epoch)),
+      filesize: carriesData ? data : 0,
+      devmajor: 0,
+      devminor: 0,
+      rdevmajor: isDev ? entry.rdevMajor ?? 0 : 0,
+      rdevminor: isDev ? entry.rdevMinor ?? 0 : 0,
+      name: entry.name,
+    };
+    return { entry, header, carriesData };
+  });
+}
+
+/** The trailer header that ends every archive. */
+export function trailerHeader(): NewcHeader {
+  return { ino: 0, mode: 0, uid: 0, gid: 0, nlink: 1, mtime: 0, filesize: 0, devmajor: 0, devminor: 0, rdevmajor: 0, rdevminor: 0, name: TRAILER_NAME };
+}
+
+function parentOf(name: string): string {
+  const i = name.lastIndexOf("/");
+  return i < 0 ? "." : name.slice(0, i);
+}

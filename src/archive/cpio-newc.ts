@@ -1,0 +1,73 @@
+// The newc ("070701") cpio header: pure encode and decode of the 110-byte header + name.
+import { MinicError } from "../core/errors.js";
+
+export const NEWC_MAGIC = "070701";
+export const HEADER_SIZE = 110;
+export const TRAILER_NAME = "TRAILER!!!";
+const MAX_FIELD = 0xffffffff;
+
+/** Every field of a newc header, as numbers. */
+export interface NewcHeader {
+  ino: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  nlink: number;
+  mtime: number;
+  filesize: number;
+  devmajor: number;
+  devminor: number;
+  rdevmajor: number;
+  rdevminor: number;
+  name: string;
+}
+
+const FIELDS = ["ino", "mode", "uid", "gid", "nlink", "mtime", "filesize", "devmajor", "devminor", "rdevmajor", "rdevminor"] as const;
+
+/** Bytes of padding that bring `n` up to a multiple of 4. */
+export function pad4(n: number): number {
+  return (4 - (n % 4)) % 4;
+}
+
+/** Encodes a header with its NUL-terminated name and padding (data follows, padded by the caller). */
+export function encodeHeader(h: NewcHeader): Buffer {
+  const name = Buffer.from(h.name, "utf8");
+  const namesize = name.length + 1;
+  const headLen = HEADER_SIZE + namesize;
+  const buf = Buffer.alloc(headLen + pad4(headLen));
+  let s = NEWC_MAGIC;
+  for (const f of FIELDS) s += hex8(h[f], f, h.name);
+  s += hex8(namesize, "namesize", h.name) + "00000000";
+  buf.write(s, 0, "latin1");
+  name.copy(buf, HEADER_SIZE);
+  return buf;
+}
+
+function hex8(n: number, field: string, name: string): string {
+  if (!Number.isInteger(n) || n < 0 || n > MAX_FIELD) {
+    throw new MinicError("EARCHIVE", `cpio field ${field}=${n} out of range for '${name}'`, {
+      hint: field === "filesize" ? "newc cpio holds files up to 4 GiB" : "newc cpio fields are 32-bit",
+    });
+  }
+  return n.toString(16).padStart(8, "0");
+}
+
+/** Decodes the fixed 110-byte part of a header; returns the fields and the name size. */
+export function decodeFixed(buf: Buffer): { header: Omit<NewcHeader, "name">; namesize: number } {
+  const magic = buf.toString("latin1", 0, 6);
+  if (magic !== NEWC_MAGIC && magic !== "070702") {
+    throw new MinicError("EARCHIVE", `not a newc cpio archive (magic '${magic.replace(/[^\x20-\x7e]/g, "?")}')`, {
+      hint: "minic layers are newc cpio (cpio -H newc) compressed with bzip2",
+    });
+  }
+  const out: Record<string, number> = {};
+  let off = 6;
+  for (const f of [...FIELDS, "namesize", "check"]) {
+    const txt = buf.toString("latin1", off, off + 8);
+    if (!/^[0-9a-fA-F]{8}$/.test(txt)) throw new MinicError("EARCHIVE", `corrupt cpio header field ${f}`);
+    out[f] = parseInt(txt, 16);
+    off += 8;
+  }
+  const { namesize, check: _check, ...header } = out;
+  return { header: header as unknown as Omit<NewcHeader, "name">, namesize: namesize! };
+}

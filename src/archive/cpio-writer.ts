@@ -1,0 +1,101 @@
+// Streams a planned archive as newc cpio bytes, reading file data from the host as it goes.
+import { open } from "node:fs/promises";
+import { MinicError } from "../core/errors.js";
+import { encodeHeader, pad4 } from "./cpio-newc.js";
+import { trailerHeader, type PlannedMember } from "./cpio-canonical.js";
+
+/** Where a file's data comes from: a host path (read at write time) or bytes in memory. */
+export type DataSource = string | Buffer;
+
+const CHUNK = 1 << 20;
+const SMALL = 256 * 1024;
+const ZEROS = Buffer.alloc(4);
+
+/**
+ * Yields the archive's bytes, member by member, ending with the trailer and padding to 512.
+ * `dataOf` gives the source of each file member that carries data. A host file whose size
+ * differs from the planned size throws EARCHIVE (the tree changed while packing).
+ */
+export async function* writeCpio(members: readonly PlannedMember[], dataOf: (m: PlannedMember) => DataSource | undefined): AsyncGenerator<Buffer> {
+  let total = 0;
+  let pending: Buffer[] = [];
+  let pendingLen = 0;
+  const push = (b: Buffer) => {
+    pending.push(b);
+    pendingLen += b.length;
+    total += b.length;
+  };
+  const flush = () => {
+    const out = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingLen);
+    pending = [];
+    pendingLen = 0;
+    return out;
+  };
+  for (const m of members) {
+    push(encodeHeader(m.header));
+    const size = m.header.filesize;
+    if (size === 0) continue;
+    if (m.entry.kind === "symlink") {
+      push(Buffer.from(m.entry.linkname ?? "", "utf8"));
+    } else {
+      const src = dataOf(m);
+      if (src === undefined) throw new MinicError("EARCHIVE", `no data source for '${m.entry.name}'`);
+      if (Buffer.isBuffer(src)) {
+        if (src.length !== size) throw new MinicError("EARCHIVE", `size mismatch for '${m.entry.name}'`);
+        push(src);
+      } else if (size <= SMALL) {
+        push(await readExact(src, size, m.entry.name));
+      } else {
+        if (pendingLen > 0) yield flush();
+        yield* readChunks(src, size, m.entry.name);
+        total += size;
+      }
+    }
+    const p = pad4(size);
+    if (p) push(ZEROS.subarray(0, p));
+    if (pendingLen >= CHUNK) yield flush();
+  }
+  push(encodeHeader(trailerHeader()));
+  const tail = (512 - (total % 512)) % 512;
+  if (tail) push(Buffer.alloc(tail));
+  yield flush();
+}
+
+async function readExact(path: string, size: number, name: string): Promise<Buffer> {
+  const fh = await open(path, "r");
+  try {
+    const buf = Buffer.allocUnsafe(size + 1);
+    let got = 0;
+    while (got < size + 1) {
+      const { bytesRead } = await fh.read(buf, got, size + 1 - got, null);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    if (got !== size) changed(name);
+    return buf.subarray(0, size);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function* readChunks(path: string, size: number, name: string): AsyncGenerator<Buffer> {
+  const fh = await open(path, "r");
+  try {
+    let left = size;
+    while (left > 0) {
+      const buf = Buffer.allocUnsafe(Math.min(CHUNK, left));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) changed(name);
+      left -= bytesRead;
+      yield buf.subarray(0, bytesRead);
+    }
+    const probe = await fh.read(Buffer.alloc(1), 0, 1, null);
+    if (probe.bytesRead !== 0) changed(name);
+  } finally {
+    await fh.close();
+  }
+}
+
+function changed(name: string): never {
+  throw new MinicError("EARCHIVE", `'${name}' changed size while it was being packed`, { hint: "do not modify the tree during a build; run it again" });
+}

@@ -1,0 +1,261 @@
+// Writes archive members into a directory without ever following a symlink or leaving it.
+import { chmod, lchown, link, lstat, lutimes, mkdir, open, readdir, rm, symlink, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import { MinicError } from "../core/errors.js";
+import { run } from "../util/exec.js";
+import { OPAQUE_MARKER, WHITEOUT_PREFIX, type Entry } from "./entry.js";
+
+/** A member to unpack (cpio and tar readers both produce these). */
+export interface UnpackMember {
+  entry: Entry;
+  data: AsyncIterable<Buffer>;
+  /** cpio: members with equal `ino` (and nlink > 1) are one file. */
+  ino?: number;
+  nlink?: number;
+  /** tar: a hard link to an earlier member of the same archive. */
+  hardlinkTo?: string;
+}
+
+/**
+ * What to do with `.wh.` entries:
+ * - overlay: a 0/0 char device for `.wh.X`, xattr trusted.overlay.opaque=y for the opaque marker;
+ * - keep: write them as the empty files they are (aufs reads them natively);
+ * - apply: delete what they name from the tree below (flattening layers into one tree).
+ */
+export type WhiteoutMode = "overlay" | "keep" | "apply";
+
+export interface UnpackOptions {
+  whiteouts: WhiteoutMode;
+  /** Create char/block devices (other than whiteouts); otherwise refuse them. */
+  devices: boolean;
+  /** Keep setuid/setgid bits; otherwise clear them. */
+  setuid: boolean;
+  /** Restore uid/gid (as root); otherwise files belong to the unpacking user. */
+  owners: boolean;
+}
+
+/** Counts of what was written, for the caller's report. */
+export interface UnpackReport {
+  entries: number;
+  bytes: number;
+}
+
+/**
+ * Unpacks members into `dest` (an existing directory). Refuses (EARCHIVE) a member whose path
+ * goes through a symlink written by the same archive, a device node unless `devices`, and a
+ * bare `.wh.` name. In `apply` mode a symlink left by an earlier layer in a parent position is
+ * replaced by a directory, as overlayfs would show it. Never writes outside `dest`.
+ */
+export async function unpackMembers(members: AsyncIterable<UnpackMember>, dest: string, opts: UnpackOptions): Promise<UnpackReport> {
+  const u = new Unpacker(dest, opts);
+  for await (const m of members) await u.add(m);
+  await u.finish();
+  return u.report;
+}
+
+class Unpacker {
+  readonly report: UnpackReport = { entries: 0, bytes: 0 };
+  private readonly safeDirs = new Set<string>(["."]);
+  private readonly written = new Set<string>();
+  private readonly dirMeta: Entry[] = [];
+  private readonly byIno = new Map<number, { path?: string; waiting: string[]; entry: Entry }>();
+  private readonly byName = new Map<string, string>();
+
+  constructor(private readonly dest: string, private readonly opts: UnpackOptions) {}
+
+  private abs(rel: string): string {
+    return rel === "." ? this.dest : join(this.dest, rel);
+  }
+
+  async add(m: UnpackMember): Promise<void> {
+    const e = m.entry;
+    if (e.name === ".") {
+      if (e.kind === "dir") this.dirMeta.push(e);
+      return;
+    }
+    this.report.entries++;
+    const base = e.name.slice(e.name.lastIndexOf("/") + 1);
+    const parent = e.name.includes("/") ? e.name.slice(0, e.name.lastIndexOf("/")) : ".";
+    if (base.startsWith(WHITEOUT_PREFIX) && this.opts.whiteouts !== "keep") {
+      await this.whiteout(parent, base);
+      return;
+    }
+    await this.ensureDir(parent);
+    const path = this.abs(e.name);
+    this.written.add(e.name);
+    switch (e.kind) {
+      case "dir": {
+        const st = await lstat(path).catch(() => null);
+        if (st && !st.isDirectory()) await rm(path, { recursive: true, force: true });
+        if (!st || !st.isDirectory()) await mkdir(path, { mode: 0o700 });
+        this.safeDirs.add(e.name);
+        this.dirMeta.push(e);
+        return;
+      }
+      case "file":
+        await this.file(m, path);
+        return;
+      case "symlink":
+        await this.clear(path, e.name);
+        await symlink(e.linkname ?? "", path);
+        await this.meta(e, path);
+        return;
+      case "fifo":
+        await this.clear(path, e.name);
+        await run(["mkfifo", "-m", "600", path]);
+        await this.meta(e, path);
+        return;
+      case "chardev":
+      case "blockdev":
+        if (!this.opts.devices) {
+          throw new MinicError("EARCHIVE", `refusing device node '${e.name}'`, { hint: "device nodes are only unpacked from trusted layers; the container gets its own /dev" });
+        }
+        await this.clear(path, e.name);
+        await run(["mknod", "-m", "600", path, e.kind === "chardev" ? "c" : "b", String(e.rdevMajor ?? 0), String(e.rdevMinor ?? 0)]);
+        await this.meta(e, path);
+        return;
+      case "socket":
+        return; // sockets cannot be recreated from an archive; they are skipped like GNU cpio does
+    }
+  }
+
+  private async file(m: UnpackMember, path: string): Promise<void> {
+    const e = m.entry;
+    if (m.hardlinkTo !== undefined) {
+      const target = this.byName.get(m.hardlinkTo);
+      if (target === undefined) {
+        throw new MinicError("EARCHIVE", `hard link '${e.name}' points to '${m.hardlinkTo}', which is not an earlier file of this archive`, {
+          hint: "the archive is hostile or corrupt",
+        });
+      }
+      await this.clear(path, e.name);
+      await link(this.abs(target), path);
+      this.byName.set(e.name, target);
+      return;
+    }
+    const linked = (m.nlink ?? 1) > 1 && m.ino !== undefined;
+    if (linked) {
+      const g = this.byIno.get(m.ino!) ?? { waiting: [], entry: e };
+      this.byIno.set(m.ino!, g);
+      if (g.path !== undefined) {
+        await this.clear(path, e.name);
+        await link(this.abs(g.path), path);
+        for await (const _ of m.data);
+        return;
+      }
+      if (e.size === 0) {
+        g.waiting.push(e.name);
+        return;
+      }
+    }
+    await this.clear(path, e.name);
+    const fh = await open(path, "wx", 0o600);
+    try {
+      for await (const chunk of m.data) {
+        await fh.write(chunk);
+        this.report.bytes += chunk.length;
+      }
+    } finally {
+      await fh.close();
+    }
+    await this.meta(e, path);
+    this.byName.set(e.name, e.name);
+    if (linked) {
+      const g = this.byIno.get(m.ino!)!;
+      g.path = e.name;
+      for (const w of g.waiting) {
+        await this.clear(this.abs(w), w);
+        await link(path, this.abs(w));
+      }
+      g.waiting = [];
+    }
+  }
+
+  /** Makes sure `rel` is a real directory inside dest, creating parents as needed. */
+  private async ensureDir(rel: string): Promise<void> {
+    if (this.safeDirs.has(rel)) return;
+    const parent = rel.includes("/") ? rel.slice(0, rel.lastIndexOf("/")) : ".";
+    await this.ensureDir(parent);
+    const path = this.abs(rel);
+    const st = await lstat(path).catch(() => null);
+    if (st === null) {
+      await mkdir(path, { mode: 0o755 });
+    } else if (!st.isDirectory()) {
+      if (this.written.has(rel) || this.opts.whiteouts !== "apply") {
+        throw new MinicError("EARCHIVE", `refusing to write through '${rel}', which is ${st.isSymbolicLink() ? "a symlink" : "not a directory"}`, {
+          hint: "the archive tries to write outside its tree; it is hostile or corrupt",
+        });
+      }
+      await rm(path, { recursive: true, force: true });
+      await mkdir(path, { mode: 0o755 });
+    }
+    this.safeDirs.add(rel);
+  }
+
+  /** Removes whatever is at `path` before a new node takes its place. */
+  private async clear(path: string, rel: string): Promise<void> {
+    const st = await lstat(path).catch(() => null);
+    if (st === null) return;
+    if (st.isDirectory()) {
+      await rm(path, { recursive: true, force: true });
+      for (const d of this.safeDirs) if (d === rel || d.startsWith(rel + "/")) this.safeDirs.delete(d);
+    } else await unlink(path);
+  }
+
+  private async whiteout(parent: string, base: string): Promise<void> {
+    if (base === WHITEOUT_PREFIX) {
+      throw new MinicError("EARCHIVE", `refusing bare whiteout '${parent}/${base}'`, { hint: "a whiteout must name what it deletes (.wh.NAME)" });
+    }
+    await this.ensureDir(parent);
+    const dir = this.abs(parent);
+    if (base === OPAQUE_MARKER) {
+      if (this.opts.whiteouts === "overlay") {
+        await run(["setfattr", "-n", "trusted.overlay.opaque", "-v", "y", dir]);
+      } else {
+        for (const n of await readdir(dir)) {
+          const rel = parent === "." ? n : `${parent}/${n}`;
+          if (!this.written.has(rel)) await this.clear(join(dir, n), rel);
+        }
+      }
+      return;
+    }
+    const victim = base.slice(WHITEOUT_PREFIX.length);
+    if (victim === "." || victim === ".." || victim.includes("/")) {
+      throw new MinicError("EARCHIVE", `refusing whiteout '${base}'`, { hint: "the archive is hostile or corrupt" });
+    }
+    const rel = parent === "." ? victim : `${parent}/${victim}`;
+    const path = join(dir, victim);
+    if (this.opts.whiteouts === "overlay") {
+      await this.clear(path, rel);
+      await run(["mknod", "-m", "000", path, "c", "0", "0"]);
+    } else if (!this.written.has(rel)) {
+      await this.clear(path, rel);
+    }
+  }
+
+  private async meta(e: Entry, path: string): Promise<void> {
+    if (this.opts.owners) await lchown(path, e.uid, e.gid);
+    if (e.kind !== "symlink") {
+      const mode = this.opts.setuid ? e.mode & 0o7777 : e.mode & 0o1777;
+      await chmod(path, mode);
+    }
+    await lutimes(path, e.mtime, e.mtime);
+  }
+
+  /** Creates files still waiting for their hard-link data, then applies directory metadata deepest first. */
+  async finish(): Promise<void> {
+    for (const g of this.byIno.values()) {
+      if (g.path === undefined && g.waiting.length > 0) {
+        const [first, ...rest] = g.waiting;
+        const p = this.abs(first!);
+        await this.clear(p, first!);
+        await (await open(p, "wx", 0o600)).close();
+        await this.meta({ ...g.entry, name: first! }, p);
+        for (const w of rest) await link(p, this.abs(w));
+      }
+    }
+    const dirs = [...this.dirMeta].sort((a, b) => b.name.length - a.name.length);
+    for (const d of dirs) await this.meta(d, this.abs(d.name));
+  }
+}
+

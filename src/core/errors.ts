@@ -1,0 +1,54 @@
+// User-facing errors: a stable code, a one-line message, and a hint that says what to do.
+
+/** Stable error codes; scripts may match on them. */
+export type ErrorCode =
+  | "EUSAGE"
+  | "ERECIPE"
+  | "EINPUT"
+  | "EREF"
+  | "ENOTFOUND"
+  | "EPATH"
+  | "EDIGEST"
+  | "ESTORE"
+  | "EEXEC"
+  | "EHOST"
+  | "EARCHIVE"
+  | "ERUN"
+  | "EREGISTRY"
+  | "EBUSY";
+
+/** An error meant for the user: `message` says what is wrong, `hint` what to do about it. */
+export class MinicError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "MinicError";
+    this.code = code;
+    this.hint = options.hint;
+  }
+}
+
+/** Renders any thrown value as one line: `message (hint: ...)`. Never throws. */
+export function oneLine(err: unknown): string {
+  if (err instanceof MinicError) {
+    const msg = flatten(err.message);
+    return err.hint ? `${msg} (hint: ${flatten(err.hint)})` : msg;
+  }
+  if (err instanceof Error) return flatten(err.message);
+  return flatten(String(err));
+}
+
+function flatten(s: string): string {
+  return s.replace(/\s*\n\s*/g, " | ").trim();
+}
+
+/** Adds context to an error while keeping its code, hint and cause. */
+export function withContext(err: unknown, context: string): MinicError {
+  if (err instanceof MinicError) {
+    return new MinicError(err.code, `${context}: ${err.message}`, { hint: err.hint, cause: err });
+  }
+  const msg = err instanceof Error ? err.message : String(err);
+  return new MinicError("EINPUT", `${context}: ${msg}`, { cause: err });
+}

@@ -1,0 +1,66 @@
+// Image metadata as stored: the manifest (ordered layers + config) and the config blob.
+import type { Digest } from "./digest.js";
+import type { Limits } from "./limits.js";
+
+export const MANIFEST_MEDIA_TYPE = "application/vnd.minic.manifest.v1+json";
+export const CONFIG_MEDIA_TYPE = "application/vnd.minic.config.v1+json";
+/** A layer blob: newc cpio compressed with bzip2; deletions are `.wh.` entries. */
+export const LAYER_MEDIA_TYPE = "application/vnd.minic.layer.v1.cpio+bzip2";
+
+/** One layer in a manifest: the compressed blob and the digest of its uncompressed cpio. */
+export interface LayerDescriptor {
+  mediaType: typeof LAYER_MEDIA_TYPE;
+  /** sha256 of the compressed blob. */
+  digest: Digest;
+  /** Size of the compressed blob in bytes. */
+  size: number;
+  /** sha256 of the uncompressed cpio: the layer's identity. */
+  diffId: Digest;
+}
+
+export interface Manifest {
+  schemaVersion: 1;
+  mediaType: typeof MANIFEST_MEDIA_TYPE;
+  config: { mediaType: typeof CONFIG_MEDIA_TYPE; digest: Digest; size: number };
+  /** Base first, top last. */
+  layers: LayerDescriptor[];
+}
+
+/** How a container starts, complete: every field has its resolved default. */
+export interface RunConfig {
+  cmd: string[];
+  entrypoint: string[];
+  /** `KEY=value`, sorted by key. */
+  env: string[];
+  workdir: string;
+  user: string;
+  hostname: string;
+  limits: Limits;
+  labels: Record<string, string>;
+}
+
+/** Where a layer came from (shown by `minic inspect`). */
+export interface LayerHistory {
+  /** Recipe name, or `import`/`load` for layers made otherwise. */
+  createdBy: string;
+  /** Digest of the canonical recipe that made the layer, when a recipe did. */
+  recipeDigest?: Digest;
+  /** True for a layer that adds nothing (kept so history lines up with layers). */
+  empty?: boolean;
+}
+
+export interface ImageConfig {
+  schemaVersion: 1;
+  architecture: string;
+  os: "linux";
+  /** ISO time, from SOURCE_DATE_EPOCH (never the clock), so configs are reproducible. */
+  created: string;
+  config: RunConfig;
+  rootfs: { type: "layers"; diffIds: Digest[] };
+  history: LayerHistory[];
+}
+
+/** Default run configuration for an image with nothing set. */
+export function defaultRunConfig(): RunConfig {
+  return { cmd: ["/bin/sh"], entrypoint: [], env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], workdir: "/", user: "root", hostname: "", limits: {}, labels: {} };
+}

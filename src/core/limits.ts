@@ -1,0 +1,76 @@
+// Resource limits as users write them ("64M", "0.5", "0-1") and their parsed form.
+import { MinicError } from "./errors.js";
+
+/** Limits as written in a recipe or on the command line. */
+export interface LimitsInput {
+  memory?: string | number;
+  cpus?: string | number;
+  cpuset?: string;
+  pids?: number;
+}
+
+/** Parsed limits: bytes, CPU fraction, CPU list, pid count. `undefined` means unlimited. */
+export interface Limits {
+  memoryBytes?: number;
+  cpus?: number;
+  cpuset?: string;
+  pids?: number;
+}
+
+const UNITS: Record<string, number> = { "": 1, B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+
+/** Parses a memory size like `64M`, `1.5G`, `1048576`. */
+export function parseMemory(v: string | number): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(String(v).trim());
+  if (!m) {
+    throw new MinicError("EUSAGE", `invalid memory limit '${v}'`, { hint: "use a size like 64M, 512K or 1G" });
+  }
+  const bytes = Math.floor(Number(m[1]) * UNITS[m[2]!.toUpperCase()]!);
+  if (bytes < 4096 * 64) throw new MinicError("EUSAGE", `memory limit '${v}' is too small`, { hint: "give at least 256K" });
+  return bytes;
+}
+
+/** Parses a CPU quota like `0.5` or `2` (cores). */
+export function parseCpus(v: string | number): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || n > 1024) {
+    throw new MinicError("EUSAGE", `invalid --cpus '${v}'`, { hint: "give a positive number of CPUs, e.g. 0.5" });
+  }
+  return n;
+}
+
+/** Parses a cpuset list like `0`, `0-1`, `0,2` and checks it against the host's CPU count. */
+export function parseCpuset(v: string, hostCpus: number): string {
+  const s = String(v).trim();
+  if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(s)) {
+    throw new MinicError("EUSAGE", `invalid cpuset '${v}'`, { hint: "use a CPU list like 0, 0-1 or 0,2" });
+  }
+  for (const part of s.split(",")) {
+    const [a, b] = part.split("-").map(Number) as [number, number | undefined];
+    const hi = b ?? a;
+    if (hi < a) throw new MinicError("EUSAGE", `invalid cpuset range '${part}'`, { hint: "write ranges low-high" });
+    if (hi >= hostCpus) {
+      throw new MinicError("EUSAGE", `cpuset '${v}' names CPU ${hi}, but this host has CPUs 0-${hostCpus - 1}`, {
+        hint: `pick CPUs between 0 and ${hostCpus - 1}`,
+      });
+    }
+  }
+  return s;
+}
+
+/** Parses a pids limit (a positive integer). */
+export function parsePids(v: string | number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new MinicError("EUSAGE", `invalid pids limit '${v}'`, { hint: "give a positive integer, e.g. 32" });
+  return n;
+}
+
+/** Parses all limits; CPU-set validation needs the host CPU count. */
+export function parseLimits(input: LimitsInput, hostCpus: number): Limits {
+  const out: Limits = {};
+  if (input.memory !== undefined) out.memoryBytes = parseMemory(input.memory);
+  if (input.cpus !== undefined) out.cpus = parseCpus(input.cpus);
+  if (input.cpuset !== undefined) out.cpuset = parseCpuset(input.cpuset, hostCpus);
+  if (input.pids !== undefined) out.pids = parsePids(input.pids);
+  return out;
+}

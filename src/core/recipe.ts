@@ -1,0 +1,90 @@
+// The recipe model: what a recipe file exports, as plain data that can be hashed and printed.
+import type { LimitsInput } from "./limits.js";
+
+/** Ownership and permissions of a node the recipe creates. */
+export interface Owner {
+  /** Permission bits, e.g. 0o755. */
+  mode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+export interface DirStep extends Owner {
+  readonly kind: "dir";
+  readonly path: string;
+}
+
+export interface FileStep extends Owner {
+  readonly kind: "file";
+  readonly path: string;
+  /** UTF-8 text, or bytes given as base64 with `{ base64 }`. */
+  readonly content: string | { base64: string };
+}
+
+export interface SymlinkStep {
+  readonly kind: "symlink";
+  readonly path: string;
+  readonly target: string;
+}
+
+export interface CopyStep extends Owner {
+  readonly kind: "copy";
+  /** fast-glob patterns, relative to the recipe file. */
+  readonly from: readonly string[];
+  /** Destination directory inside the image (or a file path when `from` names one file). */
+  readonly to: string;
+}
+
+export interface RemoveStep {
+  readonly kind: "remove";
+  readonly path: string;
+}
+
+export interface RunStep {
+  readonly kind: "run";
+  /** A shell command (run with /bin/sh -c) or an argv. */
+  readonly command: string | readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  readonly workdir?: string;
+}
+
+/** One step of a recipe; steps apply in order on top of the base. */
+export type Step = DirStep | FileStep | SymlinkStep | CopyStep | RemoveStep | RunStep;
+
+/** Runtime configuration stored in the image. */
+export interface ImageConfigInput {
+  cmd?: readonly string[];
+  entrypoint?: readonly string[];
+  env?: Readonly<Record<string, string>>;
+  workdir?: string;
+  user?: string;
+  hostname?: string;
+  limits?: LimitsInput;
+  labels?: Readonly<Record<string, string>>;
+}
+
+/** The base of a recipe: another recipe, an image in the store (`name[:tag]`), or scratch. */
+export type Base = Recipe | string | null;
+
+/** What `defineRecipe` returns and a recipe file default-exports. */
+export interface Recipe {
+  readonly kind: "recipe";
+  readonly name: string;
+  readonly base: Base;
+  readonly steps: readonly Step[];
+  readonly config: ImageConfigInput;
+  /** file:// URL of the module that called defineRecipe (copy sources resolve against it). */
+  readonly source: string;
+}
+
+export interface RecipeInput {
+  name: string;
+  base?: Base;
+  steps?: readonly Step[];
+  config?: ImageConfigInput;
+}
+
+/** Type guard for recipe objects. */
+export function isRecipe(x: unknown): x is Recipe {
+  return typeof x === "object" && x !== null && (x as { kind?: unknown }).kind === "recipe";
+}

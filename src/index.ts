@@ -1,0 +1,70 @@
+// The recipe API, imported by recipes as "minic": types and step constructors, nothing that acts.
+import { MinicError } from "./core/errors.js";
+import type {
+  CopyStep, DirStep, FileStep, Owner, Recipe, RecipeInput, RemoveStep, RunStep, SymlinkStep,
+} from "./core/recipe.js";
+
+export type {
+  Base, CopyStep, DirStep, FileStep, ImageConfigInput, Owner, Recipe, RecipeInput, RemoveStep, RunStep, Step, SymlinkStep,
+} from "./core/recipe.js";
+export type { LimitsInput } from "./core/limits.js";
+
+/** Declares a recipe. Returns a frozen plain object; nothing runs until `minic build`. */
+export function defineRecipe(input: RecipeInput): Recipe {
+  if (!input || typeof input.name !== "string" || input.name.length === 0) {
+    throw new MinicError("ERECIPE", "defineRecipe needs a non-empty name", { hint: "defineRecipe({ name: \"hello\", ... })" });
+  }
+  return Object.freeze({
+    kind: "recipe" as const,
+    name: input.name,
+    base: input.base ?? null,
+    steps: Object.freeze([...(input.steps ?? [])]),
+    config: input.config ?? {},
+    source: callerUrl(),
+  });
+}
+
+/** Makes a directory (and its parents) at `path`. */
+export function dir(path: string, owner: Owner = {}): DirStep {
+  return { kind: "dir", path, ...owner };
+}
+
+/** Writes a file with the given text (or `{ base64 }` bytes), replacing whatever is at `path`. */
+export function file(path: string, content: string | { base64: string }, owner: Owner = {}): FileStep {
+  return { kind: "file", path, content, ...owner };
+}
+
+/** Makes a symbolic link at `path` pointing to `target` (the target is stored as written). */
+export function symlink(path: string, target: string): SymlinkStep {
+  return { kind: "symlink", path, target };
+}
+
+/** Copies host files matched by fast-glob patterns (relative to the recipe file) into directory `to`. */
+export function copy(from: string | readonly string[], to: string, owner: Owner = {}): CopyStep {
+  return { kind: "copy", from: typeof from === "string" ? [from] : [...from], to, ...owner };
+}
+
+/** Removes `path` from the image; the deletion survives stacking (a whiteout). */
+export function remove(path: string): RemoveStep {
+  return { kind: "remove", path };
+}
+
+/** Runs a command inside the image being built (needs root and systemd-nspawn). */
+export function run(command: string | readonly string[], opts: { env?: Record<string, string>; workdir?: string } = {}): RunStep {
+  return { kind: "run", command: typeof command === "string" ? command : [...command], ...opts };
+}
+
+/** The file:// URL of the module that called defineRecipe, read from the V8 call sites. */
+function callerUrl(): string {
+  const saved = Error.prepareStackTrace;
+  try {
+    Error.prepareStackTrace = (_e, sites) => sites;
+    const holder: { stack?: NodeJS.CallSite[] } = {};
+    Error.captureStackTrace(holder, defineRecipe);
+    const site = holder.stack?.find((s) => typeof s.getFileName() === "string");
+    const name = site?.getFileName() ?? "";
+    return name.startsWith("/") ? `file://${name}` : name;
+  } finally {
+    Error.prepareStackTrace = saved;
+  }
+}

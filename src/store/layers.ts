@@ -1,0 +1,98 @@
+// Layers in the store: pack entries into a cpio+bzip2 blob, read one back, unpack it once.
+import { createHash } from "node:crypto";
+import { mkdir, rename, rm, stat } from "node:fs/promises";
+import { MinicError } from "../core/errors.js";
+import { LAYER_MEDIA_TYPE, type LayerDescriptor } from "../core/image.js";
+import { planArchive, type PlannedMember } from "../archive/cpio-canonical.js";
+import { writeCpio, type DataSource } from "../archive/cpio-writer.js";
+import { readCpio, type CpioMember } from "../archive/cpio-reader.js";
+import { compress, decompress } from "../archive/bzip2.js";
+import { unpackMembers, type UnpackOptions } from "../archive/unpack.js";
+import type { Entry } from "../archive/entry.js";
+import { tempName } from "./atomic.js";
+import type { Store } from "./store.js";
+
+/** An entry with the source of its data (files only). */
+export interface LayerItem {
+  entry: Entry;
+  data?: DataSource;
+}
+
+/**
+ * Packs items into a canonical layer and stores it. The diff id is the sha256 of the cpio bytes,
+ * the digest that of the compressed blob. Streams: memory stays flat whatever the tree's size.
+ */
+export async function putLayer(store: Store, items: readonly LayerItem[], epoch: number): Promise<LayerDescriptor> {
+  const sources = new Map<Entry, DataSource | undefined>(items.map((i) => [i.entry, i.data]));
+  const plan = planArchive(items.map((i) => i.entry), epoch);
+  const dataOf = (m: PlannedMember) => sources.get(m.entry);
+  const diff = createHash("sha256");
+  async function* hashed(): AsyncGenerator<Buffer> {
+    for await (const chunk of writeCpio(plan, dataOf)) {
+      diff.update(chunk);
+      yield chunk;
+    }
+  }
+  const blob = await store.putBlobStream(compress(hashed()));
+  return { mediaType: LAYER_MEDIA_TYPE, digest: blob.digest, size: blob.size, diffId: `sha256:${diff.digest("hex")}` };
+}
+
+/**
+ * The members of a stored layer. The blob digest and the diff id are both checked: a mismatch
+ * errors the iteration at its end (after the trailer), so callers must write to a temp place.
+ */
+export async function* layerMembers(store: Store, layer: LayerDescriptor): AsyncGenerator<CpioMember> {
+  const diff = createHash("sha256");
+  async function* plain(): AsyncGenerator<Buffer> {
+    for await (const chunk of decompress(store.openBlob(layer.digest))) {
+      diff.update(chunk);
+      yield chunk as Buffer;
+    }
+    const got = `sha256:${diff.digest("hex")}`;
+    if (got !== layer.diffId) {
+      throw new MinicError("EDIGEST", `layer ${layer.digest.slice(0, 19)}… unpacks to diff id ${got.slice(0, 19)}…, not ${layer.diffId.slice(0, 19)}…`, {
+        hint: "the layer is corrupt; remove the image and build or load it again",
+      });
+    }
+  }
+  yield* readCpio(plain());
+}
+
+/** Reads a layer's blob fully (drains it) so that both digests are verified. */
+export async function verifyLayer(store: Store, layer: LayerDescriptor): Promise<void> {
+  for await (const m of layerMembers(store, layer)) for await (const _ of m.data);
+}
+
+const TRUSTED: UnpackOptions = { whiteouts: "overlay", devices: true, setuid: true, owners: true };
+
+/**
+ * The directory holding the layer unpacked in overlayfs form (whiteouts as 0/0 devices).
+ * Unpacked once per store into a temp dir and renamed into place; later calls reuse it.
+ */
+export async function unpackedLayer(store: Store, layer: LayerDescriptor, opts: UnpackOptions = TRUSTED): Promise<string> {
+  const dest = store.layout.unpacked(layer.diffId);
+  if (await exists(dest)) return dest;
+  const tmp = tempName(store.layout.tmpDir, "unpack");
+  await mkdir(tmp, { mode: 0o755 });
+  try {
+    await unpackMembers(layerMembers(store, layer), tmp, opts);
+    await rename(tmp, dest).catch(async (e: NodeJS.ErrnoException) => {
+      if (e.code === "ENOTEMPTY" || e.code === "EEXIST") await rm(tmp, { recursive: true, force: true });
+      else throw e;
+    });
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  return dest;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+

@@ -1,0 +1,233 @@
+// The content-addressed store: blobs by digest, references to manifests, build cache entries.
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { resolve } from "node:path";
+import { pipeline } from "node:stream/promises";
+import type { Readable } from "node:stream";
+import { canonicalJson, isDigest, type Digest } from "../core/digest.js";
+import { MinicError } from "../core/errors.js";
+import { formatRef, parseRef, type ImageRef } from "../core/reference.js";
+import { MANIFEST_MEDIA_TYPE, type ImageConfig, type Manifest } from "../core/image.js";
+import { tempName, writeFileAtomic } from "./atomic.js";
+import { StoreLayout } from "./layout.js";
+import { verifyingStream } from "./verify-stream.js";
+
+export interface BlobInfo {
+  digest: Digest;
+  size: number;
+}
+
+/** A resolved image: where it is named, its manifest and its config. */
+export interface StoredImage {
+  ref?: ImageRef;
+  manifestDigest: Digest;
+  manifest: Manifest;
+  config: ImageConfig;
+}
+
+/** The store directory: `--store`, else MINIC_STORE, else ./layers. */
+export function defaultStoreRoot(flag?: string): string {
+  return resolve(flag ?? process.env.MINIC_STORE ?? "layers");
+}
+
+export class Store {
+  readonly layout: StoreLayout;
+
+  private constructor(root: string) {
+    this.layout = new StoreLayout(root);
+  }
+
+  /** Opens (creating when missing) the store at `root`. */
+  static async open(root: string): Promise<Store> {
+    const s = new Store(resolve(root));
+    const l = s.layout;
+    try {
+      for (const d of [l.blobsDir, l.refsDir, l.cacheDir, l.unpackedDir, l.containersDir, l.tmpDir]) await mkdir(d, { recursive: true });
+    } catch (e) {
+      throw new MinicError("ESTORE", `cannot open store at ${root}: ${(e as Error).message}`, { hint: "check --store / MINIC_STORE and permissions", cause: e });
+    }
+    return s;
+  }
+
+  get root(): string {
+    return this.layout.root;
+  }
+
+  /** True when the blob is present (not verified). */
+  async hasBlob(d: Digest): Promise<boolean> {
+    try {
+      await stat(this.layout.blob(d));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Stores a stream as a blob: written to a temp file while hashing, then renamed to its digest.
+   * Idempotent. With `expected`, a mismatch throws EDIGEST and nothing is stored.
+   */
+  async putBlobStream(source: Readable | AsyncIterable<Buffer> | Iterable<Buffer>, expected?: Digest): Promise<BlobInfo> {
+    const tmp = tempName(this.layout.tmpDir, "blob");
+    const h = createHash("sha256");
+    let size = 0;
+    const fh = await open(tmp, "wx", 0o644);
+    try {
+      for await (const chunk of source as AsyncIterable<Buffer>) {
+        h.update(chunk);
+        size += chunk.length;
+        await fh.write(chunk);
+      }
+      await fh.sync();
+      await fh.close();
+      const digest = `sha256:${h.digest("hex")}` as Digest;
+      if (expected && digest !== expected) {
+        throw new MinicError("EDIGEST", `blob does not match its digest (expected ${expected}, got ${digest})`, {
+          hint: "the data is corrupt, truncated or was tampered with; nothing was stored",
+        });
+      }
+      await rename(tmp, this.layout.blob(digest));
+      return { digest, size };
+    } catch (e) {
+      await fh.close().catch(() => {});
+      await rm(tmp, { force: true });
+      throw e;
+    }
+  }
+
+  /** Stores bytes as a blob. */
+  async putBlob(data: Buffer | string, expected?: Digest): Promise<BlobInfo> {
+    return this.putBlobStream([Buffer.from(data)], expected);
+  }
+
+  /** Stores a value as canonical JSON. */
+  async putJson(value: unknown): Promise<BlobInfo> {
+    return this.putBlob(canonicalJson(value));
+  }
+
+  /** A stream of the blob that errors with EDIGEST at its end if the bytes do not match. */
+  openBlob(d: Digest): Readable {
+    const src = createReadStream(this.layout.blob(d));
+    const v = verifyingStream(d, `blob ${d.slice(0, 19)}…`);
+    src.on("error", (e) => v.destroy(notFoundOr(e, d)));
+    return src.pipe(v);
+  }
+
+  /** The whole blob, verified (for small blobs such as manifests and configs). */
+  async readBlob(d: Digest): Promise<Buffer> {
+    let buf: Buffer;
+    try {
+      buf = await readFile(this.layout.blob(d));
+    } catch (e) {
+      throw notFoundOr(e, d);
+    }
+    const got = `sha256:${createHash("sha256").update(buf).digest("hex")}`;
+    if (got !== d) {
+      throw new MinicError("EDIGEST", `blob ${d} is corrupt (its content hashes to ${got})`, { hint: "run 'minic rmi' on the image and build or load it again" });
+    }
+    return buf;
+  }
+
+  async readJson<T>(d: Digest): Promise<T> {
+    return JSON.parse((await this.readBlob(d)).toString("utf8")) as T;
+  }
+
+  /** Copies a verified blob into `dest` via a pipeline (used by save/export). */
+  async copyBlobTo(d: Digest, dest: NodeJS.WritableStream): Promise<void> {
+    await pipeline(this.openBlob(d), dest);
+  }
+
+  // ---- references ----
+
+  /** The manifest digest a reference points to, or undefined. */
+  async resolveRef(ref: ImageRef): Promise<Digest | undefined> {
+    try {
+      const s = (await readFile(this.layout.ref(ref), "utf8")).trim();
+      return isDigest(s) ? s : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Points `ref` at a manifest (atomic). */
+  async setRef(ref: ImageRef, manifest: Digest): Promise<void> {
+    await writeFileAtomic(this.layout.ref(ref), manifest + "\n");
+  }
+
+  /** Removes a reference; returns whether it existed. */
+  async deleteRef(ref: ImageRef): Promise<boolean> {
+    try {
+      await rm(this.layout.ref(ref));
+      await rm(this.layout.ref(ref).replace(/\/[^/]+$/, ""), { recursive: false }).catch(() => {});
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Every reference and the manifest it points to, sorted by name then tag. */
+  async listRefs(): Promise<{ ref: ImageRef; manifest: Digest }[]> {
+    const out: { ref: ImageRef; manifest: Digest }[] = [];
+    for (const enc of await readdir(this.layout.refsDir).catch(() => [] as string[])) {
+      if (enc.startsWith(".")) continue;
+      const name = decodeURIComponent(enc);
+      for (const tag of await readdir(`${this.layout.refsDir}/${enc}`).catch(() => [] as string[])) {
+        if (tag.startsWith(".")) continue;
+        const ref = { name, tag };
+        const d = await this.resolveRef(ref);
+        if (d) out.push({ ref, manifest: d });
+      }
+    }
+    return out.sort((a, b) => (a.ref.name === b.ref.name ? a.ref.tag.localeCompare(b.ref.tag) : a.ref.name.localeCompare(b.ref.name)));
+  }
+
+  // ---- images ----
+
+  /** Stores manifest + config and returns the manifest's digest. */
+  async putImage(manifest: Manifest, config: ImageConfig): Promise<Digest> {
+    const c = await this.putJson(config);
+    if (c.digest !== manifest.config.digest || c.size !== manifest.config.size) {
+      throw new MinicError("ESTORE", "manifest does not describe its config (internal error)");
+    }
+    return (await this.putJson(manifest)).digest;
+  }
+
+  /** Reads a manifest and its config by manifest digest (both verified). */
+  async readImage(manifestDigest: Digest): Promise<StoredImage> {
+    const manifest = await this.readJson<Manifest>(manifestDigest);
+    if (manifest.mediaType !== MANIFEST_MEDIA_TYPE) {
+      throw new MinicError("ESTORE", `blob ${manifestDigest} is not a minic manifest`);
+    }
+    const config = await this.readJson<ImageConfig>(manifest.config.digest);
+    return { manifestDigest, manifest, config };
+  }
+
+  /**
+   * Finds an image by `name[:tag]` or by manifest digest (`sha256:…` or a unique hex prefix of
+   * at least 12 digits). Throws ENOTFOUND with a hint when nothing matches.
+   */
+  async getImage(spec: string): Promise<StoredImage> {
+    if (isDigest(spec) && (await this.hasBlob(spec))) return this.readImage(spec);
+    if (/^[0-9a-f]{12,64}$/.test(spec)) {
+      const hits = (await this.listRefs()).filter((r) => r.manifest.slice(7).startsWith(spec));
+      const unique = [...new Set(hits.map((h) => h.manifest))];
+      if (unique.length === 1) return { ...(await this.readImage(unique[0]!)), ref: hits[0]!.ref };
+    }
+    const ref = parseRef(spec);
+    const d = await this.resolveRef(ref);
+    if (!d) {
+      throw new MinicError("ENOTFOUND", `no image '${formatRef(ref)}' in store ${this.root}`, {
+        hint: "build it with 'minic build RECIPE.ts', load it, or see 'minic images'",
+      });
+    }
+    return { ...(await this.readImage(d)), ref };
+  }
+}
+
+function notFoundOr(e: unknown, d: Digest): Error {
+  if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+    return new MinicError("ENOTFOUND", `blob ${d} is missing from the store`, { hint: "the store is incomplete; build or load the image again", cause: e });
+  }
+  return e as Error;
+}
