@@ -1,0 +1,80 @@
+// argv → command → exit status. The only place that catches errors and picks an exit code.
+import { parseArgs } from "node:util";
+import { MinicError, oneLine } from "./core/errors.js";
+import { defaultStoreRoot, Store } from "./store/store.js";
+import type { Command, Context } from "./commands/command.js";
+import { COMMANDS } from "./commands/index.js";
+
+const GLOBAL = {
+  store: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** Runs minic with `argv` (without node and script); returns the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const ctx = makeContext(argv);
+  try {
+    const [name, ...rest] = argv;
+    if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+      ctx.out(usage());
+      return name === undefined ? 2 : 0;
+    }
+    if (name === "--version") {
+      ctx.out("minic 0.1.0");
+      return 0;
+    }
+    const cmd = COMMANDS.find((c) => c.name === name);
+    if (!cmd) throw new MinicError("EUSAGE", `unknown command '${name}'`, { hint: "see 'minic help'" });
+    return await runCommand(cmd, rest, ctx);
+  } catch (e) {
+    ctx.err(`minic: ${oneLine(e)}`);
+    if (process.env.MINIC_DEBUG && e instanceof Error) ctx.err(e.stack ?? "");
+    if (e instanceof MinicError && e.code === "EUSAGE") return 2;
+    return e instanceof MinicError ? 1 : 70;
+  }
+}
+
+async function runCommand(cmd: Command, args: string[], ctx: Context & { storeRoot?: string }): Promise<number> {
+  let own = args;
+  let after: string[] = [];
+  const dd = args.indexOf("--");
+  if (cmd.passthrough && dd >= 0) {
+    own = args.slice(0, dd);
+    after = args.slice(dd + 1);
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: own, options: { ...GLOBAL, ...cmd.options }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new MinicError("EUSAGE", (e as Error).message.split("\n")[0]!, { hint: `usage: minic ${cmd.name} ${cmd.usage}` });
+  }
+  if (parsed.values.help) {
+    ctx.out(`usage: minic ${cmd.name} ${cmd.usage}\n${cmd.summary}`);
+    return 0;
+  }
+  if (typeof parsed.values.store === "string") ctx.storeRoot = parsed.values.store;
+  return cmd.run(parsed.values as Record<string, string | boolean>, [...parsed.positionals, ...after], ctx);
+}
+
+function makeContext(_argv: string[]): Context & { storeRoot?: string } {
+  const ctx: Context & { storeRoot?: string } = {
+    storeRoot: undefined,
+    store: async () => Store.open(defaultStoreRoot(ctx.storeRoot)),
+    out: (line) => process.stdout.write(line + "\n"),
+    err: (line) => process.stderr.write(line + "\n"),
+    tty: Boolean(process.stderr.isTTY),
+    cwd: process.cwd(),
+  };
+  return ctx;
+}
+
+function usage(): string {
+  const w = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    "usage: minic COMMAND [options]   (global: --store DIR, default ./layers or $MINIC_STORE)",
+    "",
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
+    "",
+    "minic COMMAND --help shows a command's options.",
+  ].join("\n");
+}

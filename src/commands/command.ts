@@ -1,0 +1,32 @@
+// What every subcommand file exports, and the context the CLI hands it.
+import type { ParseArgsConfig } from "node:util";
+import type { Store } from "../store/store.js";
+
+export type Options = NonNullable<ParseArgsConfig["options"]>;
+export type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+export interface Context {
+  /** Opens the store chosen by --store / MINIC_STORE / ./layers. */
+  store(): Promise<Store>;
+  /** Writes a line to stdout. */
+  out(line: string): void;
+  /** Writes a line to stderr (progress, notes). */
+  err(line: string): void;
+  /** True when stderr is a terminal (spinners allowed). */
+  tty: boolean;
+  /** Working directory the command resolves relative paths against. */
+  cwd: string;
+}
+
+export interface Command {
+  name: string;
+  /** One line for `minic help`. */
+  summary: string;
+  /** Usage line after `minic NAME`. */
+  usage: string;
+  options: Options;
+  /** Allows arguments after `--` to reach `positionals` untouched. */
+  passthrough?: boolean;
+  /** Runs the command; returns the exit status. Throws MinicError for user errors. */
+  run(values: Values, positionals: string[], ctx: Context): Promise<number>;
+}
