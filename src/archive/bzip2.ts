@@ -1,5 +1,6 @@
 // bzip2 compression through the fastest native tool present (lbzip2, pbzip2, bzip2), with
 // unbzip2-stream as the pure-JS fallback for reading.
+import { once } from "node:events";
 import { availableParallelism } from "node:os";
 import { PassThrough, Readable } from "node:stream";
 import { createRequire } from "node:module";
@@ -74,10 +75,7 @@ function throughProgram(argv: string[], source: AsyncIterable<Buffer>): Readable
   const feed = (async () => {
     try {
       for await (const chunk of source) {
-        if (!child.stdin!.write(chunk)) await new Promise<void>((res, rej) => {
-          child.stdin!.once("drain", res);
-          child.stdin!.once("error", rej);
-        });
+        if (!child.stdin!.write(chunk)) await once(child.stdin!, "drain");
       }
       child.stdin!.end();
     } catch (e) {

@@ -1,5 +1,6 @@
 // Reads a directory tree into entries (metadata only; data is read later, when packing).
-import { lstat, readdir, readlink } from "node:fs/promises";
+// Synchronous calls on purpose: a walk of thousands of entries is several times faster that way.
+import { lstatSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { MinicError } from "../core/errors.js";
 import { status } from "../util/exec.js";
@@ -30,10 +31,10 @@ export async function walkTree(root: string, opts: WalkOptions = {}): Promise<Tr
   const stack: string[] = [""];
   while (stack.length > 0) {
     const rel = stack.pop()!;
-    const names = await readdir(join(root, rel));
+    const names = readdirSync(join(root, rel));
     for (let i = 0; i < names.length; i += BATCH) {
       const slice = names.slice(i, i + BATCH);
-      const stats = await Promise.all(slice.map((n) => lstat(join(root, rel, n))));
+      const stats = slice.map((n) => lstatSync(join(root, rel, n)));
       for (let j = 0; j < slice.length; j++) {
         const name = rel ? `${rel}/${slice[j]}` : slice[j]!;
         const st = stats[j]!;
@@ -50,7 +51,7 @@ export async function walkTree(root: string, opts: WalkOptions = {}): Promise<Tr
           continue;
         }
         const entry: Entry = { name, kind, mode: st.mode & 0o7777, ...owner, mtime: Math.floor(st.mtimeMs / 1000), size: kind === "file" ? st.size : 0 };
-        if (kind === "symlink") entry.linkname = await readlink(hostPath);
+        if (kind === "symlink") entry.linkname = readlinkSync(hostPath);
         if (kind === "chardev" || kind === "blockdev") {
           entry.rdevMajor = major;
           entry.rdevMinor = minor;
