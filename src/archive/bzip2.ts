@@ -1,6 +1,6 @@
 // bzip2 compression through the fastest native tool present (lbzip2, pbzip2, bzip2), with
 // unbzip2-stream as the pure-JS fallback for reading.
-import { once } from "node:events";
+import { pipeline } from "node:stream/promises";
 import { availableParallelism } from "node:os";
 import { PassThrough, Readable } from "node:stream";
 import { createRequire } from "node:module";
@@ -45,57 +45,103 @@ export function decompressArgv(tool: Exclude<Bzip2Tool, "js">, threads = availab
   }
 }
 
-/** Compresses a byte stream. Errors of the tool (or of the source) surface on the output. */
+/**
+ * Compresses a byte stream with the first native tool (MINIC_BZIP2 may pick one; "js" only
+ * decompresses, so with it the first native tool compresses). Errors of the tool or of the
+ * source surface on the output.
+ */
 export function compress(source: AsyncIterable<Buffer>): Readable {
-  const tool = pickBzip2(false) as Exclude<Bzip2Tool, "js">;
+  let tool = pickBzip2(false);
+  if (tool === "js") tool = firstNative();
   return throughProgram(compressArgv(tool), source);
 }
 
-/** Decompresses a byte stream; uses unbzip2-stream when no native tool exists. */
+function firstNative(): Exclude<Bzip2Tool, "js"> {
+  for (const t of ORDER) if (findProgram(t)) return t as Exclude<Bzip2Tool, "js">;
+  throw new MinicError("EHOST", "no bzip2 compressor found", { hint: "apt-get install lbzip2 (or pbzip2, bzip2)" });
+}
+
+/** Decompresses a byte stream; uses unbzip2-stream when no native tool exists (or MINIC_BZIP2=js). */
 export function decompress(source: AsyncIterable<Buffer>): Readable {
   const tool = pickBzip2(true);
-  if (tool === "js") {
-    const require = createRequire(import.meta.url);
-    const unbzip2 = require("unbzip2-stream") as () => NodeJS.ReadWriteStream;
-    const input = Readable.from(source);
-    const out = input.pipe(unbzip2() as unknown as PassThrough);
-    input.on("error", (e) => out.destroy(e));
-    return out;
-  }
+  if (tool === "js") return throughJs(source);
   return throughProgram(decompressArgv(tool), source);
 }
 
-/** Pipes `source` through a filter program and returns its stdout; any failure errors the output. */
+/**
+ * unbzip2-stream is an old-style `through` stream: not async-iterable, and it emits errors as
+ * plain events (or throws a TypeError on truncated input). Wrap it in a real Readable that
+ * errors with EARCHIVE, and end with EARCHIVE when the input stops before the end-of-stream mark.
+ */
+function throughJs(source: AsyncIterable<Buffer>): Readable {
+  const require = createRequire(import.meta.url);
+  const unbzip2 = require("unbzip2-stream") as () => NodeJS.ReadWriteStream;
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  const dec = unbzip2();
+  const input = Readable.from(source);
+  const fail = (e: unknown) => {
+    if (out.destroyed) return;
+    const err = e instanceof MinicError ? e : new MinicError("EARCHIVE", `bzip2 data is corrupt or truncated: ${(e as Error)?.message ?? String(e)}`, {
+      hint: "the data is not valid bzip2, or is truncated",
+      cause: e,
+    });
+    out.destroy(err);
+    input.destroy();
+  };
+  input.on("error", fail);
+  dec.on("error", fail);
+  dec.on("data", (d: Buffer) => {
+    if (!out.write(d)) {
+      input.pause();
+      out.once("drain", () => input.resume());
+    }
+  });
+  dec.on("end", () => { if (!out.destroyed) out.end(); });
+  input.pipe(dec as unknown as NodeJS.WritableStream);
+  out.on("close", () => input.destroy());
+  return out;
+}
+
+/**
+ * Pipes `source` through a filter program and returns its stdout; any failure errors the output.
+ * A failure of the source wins over the tool's (it is the cause); a non-zero exit of the tool
+ * gives EARCHIVE. Destroying the output early kills the tool, so no process is left behind.
+ */
 function throughProgram(argv: string[], source: AsyncIterable<Buffer>): Readable {
   const child = spawn(argv, { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
   const out = new PassThrough({ highWaterMark: 1 << 20 });
   let stderr = "";
+  let finished = false;
   child.stderr!.on("data", (d: Buffer) => { stderr += d.toString(); });
   child.stdout!.pipe(out, { end: false });
-  const feed = (async () => {
-    try {
-      for await (const chunk of source) {
-        if (!child.stdin!.write(chunk)) await once(child.stdin!, "drain");
-      }
-      child.stdin!.end();
-    } catch (e) {
-      child.kill("SIGKILL");
-      throw e;
-    }
-  })();
-  child.stdin!.on("error", () => {});
+  let sourceError: unknown;
+  const feed = pipeline(source, child.stdin!).catch((e: NodeJS.ErrnoException) => {
+    // EPIPE / premature close mean the tool stopped reading: its exit status tells why.
+    if (e?.code === "EPIPE" || e?.code === "ERR_STREAM_PREMATURE_CLOSE" || e?.code === "ERR_STREAM_DESTROYED") return;
+    sourceError = e;
+    child.kill("SIGKILL");
+  });
   const stdoutDone = new Promise<void>((res) => child.stdout!.once("close", () => res()));
+  out.on("close", () => { if (!finished) child.kill("SIGKILL"); });
   Promise.all([feed, child, stdoutDone]).then(
     ([, r]) => {
-      if (r.exitCode !== 0) {
-        out.destroy(new MinicError("EARCHIVE", `${argv[0]} failed (exit ${r.exitCode ?? r.signal}): ${stderr.trim().split("\n").pop() ?? ""}`, {
+      finished = true;
+      if (sourceError !== undefined) {
+        out.destroy(sourceError instanceof Error ? sourceError : new Error(String(sourceError)));
+      } else if (r.exitCode !== 0) {
+        out.destroy(new MinicError("EARCHIVE", `${argv[0]} failed (exit ${r.exitCode ?? r.signal}): ${firstLine(stderr)}`, {
           hint: argv.includes("-d") ? "the data is not valid bzip2, or is truncated" : "check disk space and the tool",
         }));
       } else {
         out.end();
       }
     },
-    (e) => out.destroy(e instanceof Error ? e : new Error(String(e))),
+    (e) => { finished = true; out.destroy(e instanceof Error ? e : new Error(String(e))); },
   );
   return out;
+}
+
+/** The first non-empty line of a tool's stderr (bzip2 and pbzip2 put the cause there). */
+function firstLine(s: string): string {
+  return s.split("\n").map((l) => l.trim()).find((l) => l.length > 0) ?? "";
 }
