@@ -74,7 +74,7 @@ export function whiteoutEntry(name: string, mtime = 0): Entry {
 }
 
 /** Directories under `root` marked opaque by overlayfs (relative names). */
-async function opaqueDirs(root: string): Promise<Set<string>> {
+export async function opaqueDirs(root: string): Promise<Set<string>> {
   const r = await status(["getfattr", "-R", "-P", "--absolute-names", "-n", "trusted.overlay.opaque", root], { stdout: "pipe", stderr: "pipe" });
   const out = new Set<string>();
   let current: string | null = null;

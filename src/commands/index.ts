@@ -1,5 +1,10 @@
 // The list of subcommands, in the order `minic help` shows them.
 import type { Command } from "./command.js";
+import { buildCommand } from "./build.js";
+import { gcCommand } from "./gc.js";
+import { imagesCommand } from "./images.js";
 import { importCommand } from "./import.js";
+import { inspectCommand } from "./inspect.js";
+import { rmiCommand } from "./rmi.js";
 
-export const COMMANDS: Command[] = [importCommand];
+export const COMMANDS: Command[] = [buildCommand, imagesCommand, inspectCommand, rmiCommand, gcCommand, importCommand];

@@ -1,0 +1,64 @@
+// Loads a TypeScript recipe file (no compile step for the user) and returns its Recipe value.
+import { register } from "node:module";
+import { stat } from "node:fs/promises";
+import { resolve as resolvePath } from "node:path";
+import { pathToFileURL } from "node:url";
+import { MinicError } from "../core/errors.js";
+import { isRecipe, type Recipe } from "../core/recipe.js";
+
+let hooked = false;
+
+/** Installs the "minic" resolver once per process. */
+function installHooks(): void {
+  if (hooked) return;
+  register(new URL("./resolve-hook.js", import.meta.url), {
+    parentURL: import.meta.url,
+    data: { indexUrl: new URL("../index.js", import.meta.url).href },
+  });
+  hooked = true;
+}
+
+/**
+ * Imports `file` with tsx and returns its default export, checked to be a recipe (as are its
+ * bases, recursively). Throws ERECIPE with file:line for syntax errors and load-time failures.
+ */
+export async function loadRecipe(file: string): Promise<Recipe> {
+  const path = resolvePath(file);
+  const st = await stat(path).catch(() => null);
+  if (!st || !st.isFile()) {
+    throw new MinicError("ENOTFOUND", `recipe '${file}' does not exist`, { hint: "give the path of a .ts recipe file, e.g. recipes/hello.ts" });
+  }
+  if (!/\.(m?ts|tsx)$/.test(path)) throw new MinicError("ERECIPE", `recipe '${file}' is not a TypeScript file`, { hint: "recipes are .ts files" });
+  installHooks();
+  const { tsImport } = await import("tsx/esm/api");
+  let mod: { default?: unknown };
+  try {
+    mod = (await tsImport(pathToFileURL(path).href, import.meta.url)) as { default?: unknown };
+  } catch (e) {
+    throw loadError(file, e);
+  }
+  const r = mod.default;
+  if (!isRecipe(r)) {
+    throw new MinicError("ERECIPE", `${file}: the default export is not a recipe`, { hint: "end the file with: export default defineRecipe({ ... })" });
+  }
+  for (let b: unknown = r.base; isRecipe(b); b = b.base);
+  return r;
+}
+
+/** Turns whatever a recipe threw while loading into one line with file:line where known. */
+function loadError(file: string, e: unknown): MinicError {
+  if (e instanceof MinicError) return new MinicError(e.code, `${file}: ${e.message}`, { hint: e.hint, cause: e });
+  const err = e as { message?: string; errors?: { text: string; location?: { file: string; line: number; column: number } }[] };
+  const first = err.errors?.[0];
+  if (first?.location) {
+    const loc = first.location;
+    return new MinicError("ERECIPE", `${loc.file}:${loc.line}:${loc.column + 1}: syntax error: ${first.text}`, { hint: "fix the recipe and build again", cause: e });
+  }
+  const msg = String(err.message ?? e).split("\n")[0]!;
+  const m = /(\/[^\s:]+\.m?tsx?):(\d+):(\d+): (?:ERROR: )?(.*)$/.exec(String(err.message ?? ""));
+  if (m) return new MinicError("ERECIPE", `${m[1]}:${m[2]}:${m[3]}: syntax error: ${m[4]}`, { hint: "fix the recipe and build again", cause: e });
+  if ((e as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND") {
+    return new MinicError("ERECIPE", `${file}: ${msg}`, { hint: "check the import paths in the recipe (bases are imported with their .ts extension)", cause: e });
+  }
+  return new MinicError("ERECIPE", `${file}: failed to load: ${msg}`, { hint: "fix the recipe and build again", cause: e });
+}

@@ -1,0 +1,73 @@
+// Applies canonical steps on top of the base layers in a scratch upper dir, then packs the
+// upper dir into a layer. The only part of a build that touches the disk for real.
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { CanonicalStep } from "../core/recipe-canonical.js";
+import type { LayerDescriptor } from "../core/image.js";
+import { walkTree } from "../archive/walk-tree.js";
+import { putLayer } from "../store/layers.js";
+import { unpackedLayer } from "../store/layers.js";
+import type { Store } from "../store/store.js";
+import type { Progress } from "../util/progress.js";
+import type { CopyInput } from "./copy-inputs.js";
+import { RootfsView } from "./rootfs-view.js";
+import { runStep } from "./run-step.js";
+
+export interface MaterializeInput {
+  name: string;
+  baseLayers: readonly LayerDescriptor[];
+  steps: readonly CanonicalStep[];
+  inputs: ReadonlyMap<number, readonly CopyInput[]>;
+  epoch: number;
+}
+
+/** Builds the layer for `steps` over `baseLayers`; the scratch space is removed whatever happens. */
+export async function materialize(store: Store, job: MaterializeInput, progress: Progress): Promise<LayerDescriptor> {
+  const scratch = await mkdtemp(join(store.layout.tmpDir, "build-"));
+  try {
+    const upper = join(scratch, "upper");
+    await mkdir(upper, { mode: 0o755 });
+    const lowers: string[] = [];
+    for (const l of job.baseLayers) lowers.unshift(await unpackedLayer(store, l));
+    const view = await RootfsView.open(upper, lowers);
+    for (let i = 0; i < job.steps.length; i++) {
+      const s = job.steps[i]!;
+      const where = `recipe '${job.name}' step ${i + 1}`;
+      switch (s.kind) {
+        case "dir":
+          await view.putDir(view.resolve(s.path, true), s);
+          break;
+        case "file":
+          await view.putFile(view.resolve(s.path), Buffer.from(s.base64, "base64"), s);
+          break;
+        case "symlink":
+          await view.putSymlink(view.resolve(s.path), s.target);
+          break;
+        case "copy": {
+          const to = view.resolve(s.to, true);
+          await view.ensureDir(to, { mode: 0o755, uid: s.uid, gid: s.gid });
+          for (const input of job.inputs.get(i) ?? []) {
+            const rel = view.resolve(`/${to}/${input.rel}`);
+            const parent = rel.includes("/") ? rel.slice(0, rel.lastIndexOf("/")) : "";
+            await view.ensureDir(parent, { mode: 0o755, uid: s.uid, gid: s.gid });
+            if (input.kind === "symlink") await view.putSymlink(rel, input.linkname!, s.uid, s.gid);
+            else await view.putFile(rel, await readFile(input.hostPath), { mode: s.mode ?? (input.executable ? 0o755 : 0o644), uid: s.uid, gid: s.gid });
+          }
+          break;
+        }
+        case "remove":
+          await view.remove(view.resolve(s.path));
+          break;
+        case "run":
+          progress.log(`$ ${s.argv.join(" ")}`);
+          await runStep(s, upper, join(scratch, "work"), lowers, scratch, where, (l) => progress.log(l));
+          await view.refreshUpper();
+          break;
+      }
+    }
+    const tree = await walkTree(upper, { overlay: true });
+    return await putLayer(store, tree.map((t) => ({ entry: t.entry, data: t.hostPath })), job.epoch);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,209 @@
+// The merged view of a build: an upper directory over read-only layer directories, with
+// overlayfs semantics (whiteouts, opaque dirs), symlinks resolved inside the image root only,
+// and writes that go to the upper directory and never through a symlink.
+import { lstatSync, readlinkSync, type Stats } from "node:fs";
+import { chmod, lchown, lutimes, mkdir, rm, symlink, unlink, open } from "node:fs/promises";
+import { join } from "node:path";
+import { pathParts } from "../core/container-path.js";
+import { MinicError } from "../core/errors.js";
+import { opaqueDirs } from "../archive/walk-tree.js";
+import { run } from "../util/exec.js";
+
+/** A visible node: which layer shows it (0 = upper) and its lstat there. */
+export interface Visible {
+  layer: number;
+  rel: string;
+  st: Stats;
+}
+
+export interface NodeMeta {
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+const MAX_LINKS = 40;
+
+export class RootfsView {
+  private readonly layers: string[];
+  private opaque: Set<string>[] = [];
+  private readonly lowerCache = new Map<string, Stats | null>();
+
+  /** `lowers` top first. The upper dir must exist. */
+  private constructor(readonly upper: string, lowers: readonly string[]) {
+    this.layers = [upper, ...lowers];
+  }
+
+  static async open(upper: string, lowers: readonly string[]): Promise<RootfsView> {
+    const v = new RootfsView(upper, lowers);
+    v.opaque = await Promise.all(v.layers.map((l) => opaqueDirs(l)));
+    return v;
+  }
+
+  /** Re-reads the upper dir's opaque markers (after a run step changed it under overlayfs). */
+  async refreshUpper(): Promise<void> {
+    this.opaque[0] = await opaqueDirs(this.upper);
+  }
+
+  private lstatIn(layer: number, rel: string): Stats | null {
+    const path = join(this.layers[layer]!, rel);
+    if (layer === 0) return lstatSync(path, { throwIfNoEntry: false }) ?? null;
+    const key = `${layer}\0${rel}`;
+    if (!this.lowerCache.has(key)) this.lowerCache.set(key, lstatSync(path, { throwIfNoEntry: false }) ?? null);
+    return this.lowerCache.get(key)!;
+  }
+
+  /** The node visible at real path `rel` (components already free of symlinks), or null. */
+  visible(rel: string): Visible | null {
+    const parts = rel === "" ? [] : rel.split("/");
+    let active = this.layers.map((_, i) => i);
+    let found: Visible | null = { layer: 0, rel: "", st: lstatSync(this.upper) };
+    for (let j = 0; j < parts.length; j++) {
+      const prefix = parts.slice(0, j + 1).join("/");
+      const next: number[] = [];
+      found = null;
+      for (const i of active) {
+        const st = this.lstatIn(i, prefix);
+        if (!st) continue;
+        if (isWhiteout(st)) break;
+        if (found === null) found = { layer: i, rel: prefix, st };
+        if (st.isDirectory() && found.st.isDirectory()) {
+          next.push(i);
+          if (this.opaque[i]!.has(prefix)) break;
+        } else break;
+      }
+      if (found === null) return null;
+      if (j < parts.length - 1 && !found.st.isDirectory()) return null;
+      active = next;
+    }
+    return found;
+  }
+
+  /**
+   * Resolves an absolute image path to a real relative path: every parent symlink is followed
+   * inside the image root (absolute targets start again at the root, `..` stops at it); the last
+   * component is followed only when `followLast`.
+   */
+  resolve(path: string, followLast = false): string {
+    let todo = pathParts(path);
+    const cur: string[] = [];
+    let links = 0;
+    while (todo.length > 0) {
+      const comp = todo.shift()!;
+      if (comp === "." || comp === "") continue;
+      if (comp === "..") {
+        cur.pop();
+        continue;
+      }
+      const candidate = [...cur, comp].join("/");
+      const last = todo.length === 0;
+      const v = last && !followLast ? null : this.visible(candidate);
+      if (v && v.st.isSymbolicLink()) {
+        if (++links > MAX_LINKS) throw new MinicError("EPATH", `too many levels of symbolic links resolving ${path}`);
+        const target = readlinkSync(join(this.layers[v.layer]!, candidate));
+        if (target.startsWith("/")) cur.length = 0;
+        todo = [...target.split("/"), ...todo];
+        continue;
+      }
+      cur.push(comp);
+    }
+    return cur.join("/");
+  }
+
+  /** Makes `rel` and its parents real directories in the upper dir (copying lower dirs' metadata up). */
+  async ensureDir(rel: string, meta: NodeMeta = { mode: 0o755, uid: 0, gid: 0 }): Promise<void> {
+    const parts = rel === "" ? [] : rel.split("/");
+    for (let j = 0; j < parts.length; j++) {
+      const prefix = parts.slice(0, j + 1).join("/");
+      const up = this.lstatIn(0, prefix);
+      if (up?.isDirectory()) continue;
+      const v = this.visible(prefix);
+      if (v && !v.st.isDirectory()) {
+        throw new MinicError("EPATH", `cannot create /${rel}: /${prefix} exists and is not a directory`, { hint: "remove it first with remove()" });
+      }
+      const path = join(this.upper, prefix);
+      if (up) await rm(path, { force: true });
+      await this.newUpperDir(prefix, v === null);
+      const m = v ? { mode: v.st.mode & 0o7777, uid: v.st.uid, gid: v.st.gid } : meta;
+      await lchown(path, m.uid, m.gid);
+      await chmod(path, m.mode);
+      if (v) await lutimes(path, v.st.atime, v.st.mtime);
+    }
+  }
+
+  /**
+   * Makes a directory in the upper dir. When it replaces something that was not a directory
+   * (a deletion, a file) while a lower layer still has a node there, it is made opaque, so the
+   * lower layers' old contents do not show through (what overlayfs does for rm + mkdir).
+   */
+  private async newUpperDir(rel: string, replacesNonDir: boolean): Promise<void> {
+    const path = join(this.upper, rel);
+    await mkdir(path);
+    if (replacesNonDir && this.layers.slice(1).some((_, i) => this.lstatIn(i + 1, rel) !== null)) {
+      await run(["setfattr", "-n", "trusted.overlay.opaque", "-v", "y", path]);
+      this.opaque[0]!.add(rel);
+    }
+  }
+
+  /** Clears whatever the upper dir holds at `rel` (the parent must already be a real upper dir). */
+  private async clearUpper(rel: string): Promise<void> {
+    const st = this.lstatIn(0, rel);
+    if (!st) return;
+    if (st.isDirectory()) await rm(join(this.upper, rel), { recursive: true, force: true });
+    else await unlink(join(this.upper, rel));
+  }
+
+  private parentOf(rel: string): string {
+    return rel.includes("/") ? rel.slice(0, rel.lastIndexOf("/")) : "";
+  }
+
+  /** Creates or updates a directory at `rel`. */
+  async putDir(rel: string, meta: NodeMeta): Promise<void> {
+    await this.ensureDir(this.parentOf(rel));
+    const up = this.lstatIn(0, rel);
+    const path = join(this.upper, rel);
+    if (!up?.isDirectory()) {
+      const wasDir = this.visible(rel)?.st.isDirectory() ?? false;
+      await this.clearUpper(rel);
+      await this.newUpperDir(rel, !wasDir);
+    }
+    await lchown(path, meta.uid, meta.gid);
+    await chmod(path, meta.mode);
+  }
+
+  /** Writes a regular file at `rel`, replacing what was there (a symlink is replaced, not followed). */
+  async putFile(rel: string, data: Buffer, meta: NodeMeta): Promise<void> {
+    await this.ensureDir(this.parentOf(rel));
+    await this.clearUpper(rel);
+    const path = join(this.upper, rel);
+    const fh = await open(path, "wx", 0o600);
+    try {
+      await fh.writeFile(data);
+    } finally {
+      await fh.close();
+    }
+    await lchown(path, meta.uid, meta.gid);
+    await chmod(path, meta.mode);
+  }
+
+  /** Makes a symlink at `rel`, replacing what was there. */
+  async putSymlink(rel: string, target: string, uid = 0, gid = 0): Promise<void> {
+    await this.ensureDir(this.parentOf(rel));
+    await this.clearUpper(rel);
+    const path = join(this.upper, rel);
+    await symlink(target, path);
+    await lchown(path, uid, gid);
+  }
+
+  /** Deletes `rel` from the merged view: drops the upper copy and whites out lower ones. */
+  async remove(rel: string): Promise<void> {
+    if (!this.visible(rel)) throw new MinicError("EPATH", `cannot remove /${rel}: it does not exist`, { hint: "check the path against the base image (minic run BASE ls)" });
+    await this.ensureDir(this.parentOf(rel));
+    await this.clearUpper(rel);
+    if (this.visible(rel)) await run(["mknod", "-m", "000", join(this.upper, rel), "c", "0", "0"]);
+  }
+}
+
+function isWhiteout(st: Stats): boolean {
+  return st.isCharacterDevice() && st.rdev === 0;
+}

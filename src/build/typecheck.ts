@@ -1,0 +1,76 @@
+// Type-checks a recipe and the files it imports against minic's API, cached by file content.
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { MinicError } from "../core/errors.js";
+import { writeFileAtomic } from "../store/atomic.js";
+
+interface CacheRecord {
+  files: Record<string, string>;
+}
+
+/**
+ * Throws ERECIPE naming file:line:col of the first type error in `file` or its imports.
+ * A recipe whose sources have not changed since it last passed is not checked again
+ * (the record lives in `cacheDir`), so a no-op rebuild does not load the compiler.
+ */
+export async function typecheckRecipe(file: string, cacheDir: string, cwd: string): Promise<void> {
+  const path = resolve(file);
+  const record = join(cacheDir, `typecheck-${createHash("sha256").update(path).digest("hex").slice(0, 32)}.json`);
+  const prev = await readFile(record, "utf8").then((s) => JSON.parse(s) as CacheRecord).catch(() => null);
+  if (prev && (await unchanged(prev.files))) return;
+
+  const require = createRequire(import.meta.url);
+  const ts = require("typescript") as typeof import("typescript");
+  const distIndex = fileURLToPath(new URL("../index.d.ts", import.meta.url));
+  const typesDir = join(dirname(require.resolve("@types/node/package.json")), "..");
+  const options: import("typescript").CompilerOptions = {
+    strict: true,
+    noEmit: true,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    allowImportingTsExtensions: true,
+    skipLibCheck: true,
+    types: ["node"],
+    typeRoots: [typesDir],
+    lib: ["lib.es2022.d.ts"],
+    baseUrl: dirname(path),
+    paths: { minic: [distIndex] },
+  };
+  const program = ts.createProgram([path], options);
+  const diags = ts.getPreEmitDiagnostics(program).filter((d) => d.category === ts.DiagnosticCategory.Error);
+  if (diags.length > 0) {
+    const d = diags[0]!;
+    const text = ts.flattenDiagnosticMessageText(d.messageText, " ");
+    let where = relative(cwd, path);
+    if (d.file && d.start !== undefined) {
+      const { line, character } = d.file.getLineAndCharacterOfPosition(d.start);
+      where = `${relative(cwd, d.file.fileName)}:${line + 1}:${character + 1}`;
+    }
+    const more = diags.length > 1 ? ` (and ${diags.length - 1} more)` : "";
+    throw new MinicError("ERECIPE", `${where}: type error TS${d.code}: ${text}${more}`, { hint: "fix the recipe; nothing was built" });
+  }
+  const files: Record<string, string> = {};
+  for (const sf of program.getSourceFiles()) {
+    const f = sf.fileName;
+    if (f.includes("/node_modules/") || f === distIndex || f.endsWith(".d.ts")) continue;
+    files[f] = hash(await readFile(f));
+  }
+  files[distIndex] = hash(await readFile(distIndex));
+  await writeFileAtomic(record, JSON.stringify({ files } satisfies CacheRecord));
+}
+
+async function unchanged(files: Record<string, string>): Promise<boolean> {
+  for (const [f, h] of Object.entries(files)) {
+    const buf = await readFile(f).catch(() => null);
+    if (!buf || hash(buf) !== h) return false;
+  }
+  return true;
+}
+
+function hash(b: Buffer): string {
+  return createHash("sha256").update(b).digest("hex");
+}

@@ -1,0 +1,59 @@
+// minic inspect: an image's layers (diff id, digest, size, which recipe made each) and config.
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Command } from "./command.js";
+import { MinicError } from "../core/errors.js";
+import { formatRef } from "../core/reference.js";
+import type { CacheRecord } from "../build/build-cache.js";
+import type { Store } from "../store/store.js";
+import { humanSize } from "./images.js";
+
+export const inspectCommand: Command = {
+  name: "inspect",
+  summary: "show an image's layers and config",
+  usage: "IMAGE [--json]",
+  options: { json: { type: "boolean" } },
+  async run(values, positionals, ctx) {
+    if (positionals.length !== 1) throw new MinicError("EUSAGE", "inspect takes one image", { hint: "minic inspect hello" });
+    const store = await ctx.store();
+    const img = await store.getImage(positionals[0]!);
+    const files = await recipeFiles(store);
+    const history = img.config.history.filter((h) => !h.empty);
+    const layers = img.manifest.layers.map((l, i) => ({ ...l, createdBy: history[i]?.createdBy ?? "?", recipeFile: files.get(l.diffId) }));
+    const out = { ref: img.ref ? formatRef(img.ref) : undefined, manifest: img.manifestDigest, config: img.config.config, architecture: img.config.architecture, created: img.config.created, layers };
+    if (values.json) {
+      ctx.out(JSON.stringify(out, null, 2));
+      return 0;
+    }
+    ctx.out(`image     ${out.ref ?? "(untagged)"}`);
+    ctx.out(`manifest  ${out.manifest}`);
+    ctx.out(`platform  linux/${out.architecture}`);
+    ctx.out(`layers    ${layers.length}`);
+    layers.forEach((l, i) => {
+      ctx.out(`  [${i}] diff id ${l.diffId}`);
+      ctx.out(`      digest  ${l.digest}  ${humanSize(l.size)}`);
+      ctx.out(`      made by ${l.createdBy}${l.recipeFile ? ` (${l.recipeFile})` : ""}`);
+    });
+    const c = img.config.config;
+    ctx.out(`cmd       ${JSON.stringify([...c.entrypoint, ...c.cmd])}`);
+    ctx.out(`env       ${c.env.join(" ")}`);
+    ctx.out(`workdir   ${c.workdir}   user ${c.user}${c.hostname ? `   hostname ${c.hostname}` : ""}`);
+    if (Object.keys(c.limits).length) ctx.out(`limits    ${JSON.stringify(c.limits)}`);
+    return 0;
+  },
+};
+
+/** diff id → recipe file, from the build cache's records (local knowledge, not part of the image). */
+async function recipeFiles(store: Store): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const dir = join(store.layout.cacheDir, "last");
+  for (const f of await readdir(dir).catch(() => [] as string[])) {
+    try {
+      const rec = JSON.parse(await readFile(join(dir, f), "utf8")) as CacheRecord;
+      if (rec.layer) out.set(rec.layer.diffId, rec.recipe.file);
+    } catch {
+      /* unreadable record: ignore */
+    }
+  }
+  return out;
+}

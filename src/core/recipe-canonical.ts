@@ -1,0 +1,120 @@
+// Pure: a recipe's canonical form (paths normalised, defaults filled) and its run config.
+import { containerPath } from "./container-path.js";
+import { MinicError } from "./errors.js";
+import type { LayerHistory, RunConfig } from "./image.js";
+import type { LimitsInput } from "./limits.js";
+import type { ImageConfigInput, Recipe, Step } from "./recipe.js";
+
+/** A step with every default resolved; what the cache key and `--explain` are made of. */
+export type CanonicalStep =
+  | { kind: "dir"; path: string; mode: number; uid: number; gid: number }
+  | { kind: "file"; path: string; base64: string; mode: number; uid: number; gid: number }
+  | { kind: "symlink"; path: string; target: string }
+  | { kind: "copy"; from: string[]; to: string; mode?: number; uid: number; gid: number }
+  | { kind: "remove"; path: string }
+  | { kind: "run"; argv: string[]; env: string[]; workdir: string };
+
+/** Normalises one step; `where` names it in errors (e.g. "step 3"). Throws ERECIPE/EPATH. */
+export function canonicalStep(step: Step, where: string): CanonicalStep {
+  const p = (x: string, what: string) => containerPath(x, `${where} ${what}`);
+  switch (step?.kind) {
+    case "dir":
+      return { kind: "dir", path: p(step.path, "path"), mode: mode(step.mode, 0o755, where), uid: id(step.uid, where), gid: id(step.gid, where) };
+    case "file": {
+      const c = step.content;
+      const base64 = typeof c === "string" ? Buffer.from(c, "utf8").toString("base64") : c && typeof c.base64 === "string" ? c.base64 : undefined;
+      if (base64 === undefined) throw new MinicError("ERECIPE", `${where}: file content must be a string or { base64 }`);
+      return { kind: "file", path: p(step.path, "path"), base64, mode: mode(step.mode, 0o644, where), uid: id(step.uid, where), gid: id(step.gid, where) };
+    }
+    case "symlink":
+      if (typeof step.target !== "string" || step.target === "" || step.target.includes("\0")) {
+        throw new MinicError("ERECIPE", `${where}: symlink target must be a non-empty string`);
+      }
+      return { kind: "symlink", path: p(step.path, "path"), target: step.target };
+    case "copy": {
+      const from = [...step.from];
+      if (from.length === 0 || from.some((f) => typeof f !== "string" || f === "")) {
+        throw new MinicError("ERECIPE", `${where}: copy needs at least one source pattern`, { hint: "copy(\"www/**\", \"/srv/www\")" });
+      }
+      for (const f of from) {
+        if (f.split("/").includes("..")) {
+          throw new MinicError("EPATH", `${where}: copy source '${f}' contains '..'`, {
+            hint: "relative patterns stay inside the recipe's directory; name a host file outside it by its absolute path",
+          });
+        }
+      }
+      return { kind: "copy", from, to: p(step.to, "destination"), ...(step.mode === undefined ? {} : { mode: mode(step.mode, 0, where) }), uid: id(step.uid, where), gid: id(step.gid, where) };
+    }
+    case "remove": {
+      const path = p(step.path, "path");
+      if (path === "/") throw new MinicError("EPATH", `${where}: cannot remove /`);
+      return { kind: "remove", path };
+    }
+    case "run": {
+      const argv = typeof step.command === "string" ? ["/bin/sh", "-c", step.command] : [...step.command];
+      if (argv.length === 0 || argv.some((a) => typeof a !== "string")) throw new MinicError("ERECIPE", `${where}: run needs a command`);
+      return { kind: "run", argv, env: envList(step.env ?? {}), workdir: p(step.workdir ?? "/", "workdir") };
+    }
+    default:
+      throw new MinicError("ERECIPE", `${where}: unknown step kind '${(step as { kind?: unknown })?.kind}'`, {
+        hint: "build steps with dir(), file(), symlink(), copy(), remove() or run() from \"minic\"",
+      });
+  }
+}
+
+/** Canonical steps of a recipe. */
+export function canonicalSteps(recipe: Recipe): CanonicalStep[] {
+  return recipe.steps.map((s, i) => canonicalStep(s, `recipe '${recipe.name}' step ${i + 1}`));
+}
+
+/** One line describing a step, for progress output and --explain. */
+export function describeStep(s: CanonicalStep): string {
+  switch (s.kind) {
+    case "dir": return `dir ${s.path}`;
+    case "file": return `file ${s.path}`;
+    case "symlink": return `symlink ${s.path} -> ${s.target}`;
+    case "copy": return `copy ${s.from.join(" ")} -> ${s.to}`;
+    case "remove": return `remove ${s.path}`;
+    case "run": return `run ${s.argv[0] === "/bin/sh" && s.argv[1] === "-c" ? s.argv[2] : s.argv.join(" ")}`;
+  }
+}
+
+/** The run config of an image: the base's, with the recipe's settings on top. */
+export function mergeRunConfig(base: RunConfig, input: ImageConfigInput, parseLimits: (l: LimitsInput) => RunConfig["limits"]): RunConfig {
+  const env = new Map(base.env.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+  for (const [k, v] of Object.entries(input.env ?? {})) env.set(k, v);
+  return {
+    cmd: input.cmd ? [...input.cmd] : base.cmd,
+    entrypoint: input.entrypoint ? [...input.entrypoint] : base.entrypoint,
+    env: envList(Object.fromEntries(env)),
+    workdir: input.workdir ? containerPath(input.workdir, "config workdir") : base.workdir,
+    user: input.user ?? base.user,
+    hostname: input.hostname ?? base.hostname,
+    limits: input.limits ? { ...base.limits, ...parseLimits(input.limits) } : base.limits,
+    labels: { ...base.labels, ...(input.labels ?? {}) },
+  };
+}
+
+/** History entry for a layer made by a recipe. */
+export function recipeHistory(name: string, recipeDigest: LayerHistory["recipeDigest"], empty: boolean): LayerHistory {
+  return { createdBy: `minic build ${name}`, recipeDigest, ...(empty ? { empty: true } : {}) };
+}
+
+function envList(env: Readonly<Record<string, string>>): string[] {
+  for (const k of Object.keys(env)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new MinicError("ERECIPE", `invalid environment variable name '${k}'`);
+  }
+  return Object.keys(env).sort().map((k) => `${k}=${env[k]}`);
+}
+
+function mode(m: number | undefined, dflt: number, where: string): number {
+  if (m === undefined) return dflt;
+  if (!Number.isInteger(m) || m < 0 || m > 0o7777) throw new MinicError("ERECIPE", `${where}: mode ${m} is not a permission value`, { hint: "write modes in octal, e.g. 0o755" });
+  return m;
+}
+
+function id(v: number | undefined, where: string): number {
+  if (v === undefined) return 0;
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new MinicError("ERECIPE", `${where}: uid/gid ${v} is invalid`);
+  return v;
+}

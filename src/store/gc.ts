@@ -1,0 +1,66 @@
+// Garbage collection: removes blobs, unpacked layers and cache records nothing references.
+import { readdir, readFile, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { digestHex, type Digest } from "../core/digest.js";
+import type { Store } from "./store.js";
+
+export interface GcReport {
+  blobs: number;
+  unpacked: number;
+  cacheRecords: number;
+  bytes: number;
+}
+
+/**
+ * Marks everything reachable from references (manifests, configs, layers) and from extra roots
+ * (e.g. layers in use by running containers), then sweeps the rest. Cache records whose layer
+ * is gone are removed too. Temp files older than an hour are swept.
+ */
+export async function gc(store: Store, extraLayerRoots: ReadonlySet<string> = new Set()): Promise<GcReport> {
+  const keepBlobs = new Set<string>();
+  const keepDiffs = new Set<string>(extraLayerRoots);
+  for (const { manifest } of await store.listRefs()) {
+    const img = await store.readImage(manifest);
+    keepBlobs.add(digestHex(manifest));
+    keepBlobs.add(digestHex(img.manifest.config.digest));
+    for (const l of img.manifest.layers) {
+      keepBlobs.add(digestHex(l.digest));
+      keepDiffs.add(digestHex(l.diffId));
+    }
+  }
+  const report: GcReport = { blobs: 0, unpacked: 0, cacheRecords: 0, bytes: 0 };
+  for (const f of await readdir(store.layout.blobsDir)) {
+    if (keepBlobs.has(f)) continue;
+    const p = join(store.layout.blobsDir, f);
+    report.bytes += (await stat(p)).size;
+    await rm(p, { force: true });
+    report.blobs++;
+  }
+  for (const d of await readdir(store.layout.unpackedDir)) {
+    if (keepDiffs.has(d)) continue;
+    await rm(join(store.layout.unpackedDir, d), { recursive: true, force: true });
+    report.unpacked++;
+  }
+  for (const dir of [store.layout.cacheDir, join(store.layout.cacheDir, "last")]) {
+    for (const f of await readdir(dir).catch(() => [] as string[])) {
+      if (!f.endsWith(".json") || f.startsWith("typecheck-")) continue;
+      const p = join(dir, f);
+      try {
+        const rec = JSON.parse(await readFile(p, "utf8")) as { layer: { digest: Digest } | null };
+        if (rec.layer && !keepBlobs.has(digestHex(rec.layer.digest))) {
+          await rm(p, { force: true });
+          report.cacheRecords++;
+        }
+      } catch {
+        /* not a record */
+      }
+    }
+  }
+  const hourAgo = Date.now() - 3600_000;
+  for (const f of await readdir(store.layout.tmpDir)) {
+    const p = join(store.layout.tmpDir, f);
+    const st = await stat(p).catch(() => null);
+    if (st && st.mtimeMs < hourAgo) await rm(p, { recursive: true, force: true });
+  }
+  return report;
+}

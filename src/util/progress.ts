@@ -1,0 +1,47 @@
+// Progress for long work: an ora spinner on a terminal, plain lines otherwise.
+import type { Ora } from "ora";
+
+export interface Progress {
+  /** Starts (or moves to) a piece of work. */
+  start(text: string): void;
+  /** Ends the current piece with success and a final text. */
+  succeed(text: string): void;
+  /** A line of output that is not progress (e.g. a run step's output). */
+  log(line: string): void;
+  /** Stops any spinner (on failure). */
+  stop(): void;
+}
+
+/** A Progress writing to stderr; spins only when `tty`. */
+export async function makeProgress(tty: boolean, quiet = false): Promise<Progress> {
+  if (quiet) return { start() {}, succeed() {}, log() {}, stop() {} };
+  if (!tty) {
+    return {
+      start: (t) => process.stderr.write(`${t}\n`),
+      succeed: (t) => process.stderr.write(`${t}\n`),
+      log: (l) => process.stderr.write(`  | ${l}\n`),
+      stop() {},
+    };
+  }
+  const ora = (await import("ora")).default;
+  let spinner: Ora | undefined;
+  return {
+    start(t) {
+      if (spinner) spinner.text = t;
+      else spinner = ora({ text: t, stream: process.stderr }).start();
+    },
+    succeed(t) {
+      (spinner ?? ora({ stream: process.stderr })).succeed(t);
+      spinner = undefined;
+    },
+    log(l) {
+      if (spinner) spinner.clear();
+      process.stderr.write(`  | ${l}\n`);
+      spinner?.render();
+    },
+    stop() {
+      spinner?.stop();
+      spinner = undefined;
+    },
+  };
+}
