@@ -11,7 +11,7 @@ let hooked = false;
 /** Installs the "minic" resolver once per process. */
 function installHooks(): void {
   if (hooked) return;
-  register(new URL("./resolve-hook.js", import.meta.url), {
+  register(new URL("./recipe-hooks.js", import.meta.url), {
     parentURL: import.meta.url,
     data: { indexUrl: new URL("../index.js", import.meta.url).href },
   });
@@ -19,21 +19,15 @@ function installHooks(): void {
 }
 
 /**
- * Imports `file` with tsx and returns its default export, checked to be a recipe (as are its
+ * Imports `file` (TypeScript, types stripped by esbuild, always an ES module) and returns its default export, checked to be a recipe (as are its
  * bases, recursively). Throws ERECIPE with file:line for syntax errors and load-time failures.
  */
 export async function loadRecipe(file: string): Promise<Recipe> {
-  const path = resolvePath(file);
-  const st = await stat(path).catch(() => null);
-  if (!st || !st.isFile()) {
-    throw new MinicError("ENOTFOUND", `recipe '${file}' does not exist`, { hint: "give the path of a .ts recipe file, e.g. recipes/hello.ts" });
-  }
-  if (!/\.(m?ts|tsx)$/.test(path)) throw new MinicError("ERECIPE", `recipe '${file}' is not a TypeScript file`, { hint: "recipes are .ts files" });
+  const path = await checkRecipeFile(file);
   installHooks();
-  const { tsImport } = await import("tsx/esm/api");
   let mod: { default?: unknown };
   try {
-    mod = (await tsImport(pathToFileURL(path).href, import.meta.url)) as { default?: unknown };
+    mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
   } catch (e) {
     throw loadError(file, e);
   }
@@ -41,8 +35,18 @@ export async function loadRecipe(file: string): Promise<Recipe> {
   if (!isRecipe(r)) {
     throw new MinicError("ERECIPE", `${file}: the default export is not a recipe`, { hint: "end the file with: export default defineRecipe({ ... })" });
   }
-  for (let b: unknown = r.base; isRecipe(b); b = b.base);
   return r;
+}
+
+/** The absolute path of a recipe file; throws when it is missing or not TypeScript. */
+export async function checkRecipeFile(file: string): Promise<string> {
+  const path = resolvePath(file);
+  const st = await stat(path).catch(() => null);
+  if (!st || !st.isFile()) {
+    throw new MinicError("ENOTFOUND", `recipe '${file}' does not exist`, { hint: "give the path of a .ts recipe file, e.g. recipes/hello.ts" });
+  }
+  if (!/\.m?ts$/.test(path)) throw new MinicError("ERECIPE", `recipe '${file}' is not a TypeScript file`, { hint: "recipes are .ts (or .mts) files" });
+  return path;
 }
 
 /** Turns whatever a recipe threw while loading into one line with file:line where known. */

@@ -15,12 +15,14 @@ interface CacheRecord {
  * Throws ERECIPE naming file:line:col of the first type error in `file` or its imports.
  * A recipe whose sources have not changed since it last passed is not checked again
  * (the record lives in `cacheDir`), so a no-op rebuild does not load the compiler.
+ * Returns a function that saves the record; call it once the build has succeeded, so that a
+ * failed build leaves the store as it was.
  */
-export async function typecheckRecipe(file: string, cacheDir: string, cwd: string): Promise<void> {
+export async function typecheckRecipe(file: string, cacheDir: string, cwd: string): Promise<() => Promise<void>> {
   const path = resolve(file);
   const record = join(cacheDir, `typecheck-${createHash("sha256").update(path).digest("hex").slice(0, 32)}.json`);
   const prev = await readFile(record, "utf8").then((s) => JSON.parse(s) as CacheRecord).catch(() => null);
-  if (prev && (await unchanged(prev.files))) return;
+  if (prev && (await unchanged(prev.files))) return async () => {};
 
   const require = createRequire(import.meta.url);
   const ts = require("typescript") as typeof import("typescript");
@@ -51,7 +53,7 @@ export async function typecheckRecipe(file: string, cacheDir: string, cwd: strin
       where = `${relative(cwd, d.file.fileName)}:${line + 1}:${character + 1}`;
     }
     const more = diags.length > 1 ? ` (and ${diags.length - 1} more)` : "";
-    throw new MinicError("ERECIPE", `${where}: type error TS${d.code}: ${text}${more}`, { hint: "fix the recipe; nothing was built" });
+    throw new MinicError("ERECIPE", `${where}: error TS${d.code}: ${text}${more}`, { hint: "fix the recipe; nothing was built" });
   }
   const files: Record<string, string> = {};
   for (const sf of program.getSourceFiles()) {
@@ -60,7 +62,7 @@ export async function typecheckRecipe(file: string, cacheDir: string, cwd: strin
     files[f] = hash(await readFile(f));
   }
   files[distIndex] = hash(await readFile(distIndex));
-  await writeFileAtomic(record, JSON.stringify({ files } satisfies CacheRecord));
+  return () => writeFileAtomic(record, JSON.stringify({ files } satisfies CacheRecord));
 }
 
 async function unchanged(files: Record<string, string>): Promise<boolean> {

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { MinicError } from "../core/errors.js";
 import { formatRef, parseRef } from "../core/reference.js";
 import { buildRecipe } from "../build/build-image.js";
-import { loadRecipe } from "../build/load-recipe.js";
+import { checkRecipeFile, loadRecipe } from "../build/load-recipe.js";
 import { typecheckRecipe } from "../build/typecheck.js";
 import { sourceDateEpoch } from "../store/images.js";
 import { makeProgress } from "../util/progress.js";
@@ -27,8 +27,9 @@ export const buildCommand: Command = {
     const store = await ctx.store();
     const progress = await makeProgress(ctx.tty, Boolean(values.quiet));
     try {
-      await typecheckRecipe(join(ctx.cwd, file), store.layout.cacheDir, ctx.cwd);
-      const recipe = await loadRecipe(join(ctx.cwd, file));
+      const path = await checkRecipeFile(join(ctx.cwd, file));
+      const typechecked = await typecheckRecipe(path, store.layout.cacheDir, ctx.cwd);
+      const recipe = await loadRecipe(path);
       const results = await buildRecipe(store, recipe, {
         noCache: Boolean(values["no-cache"]),
         explain: Boolean(values.explain),
@@ -36,6 +37,7 @@ export const buildCommand: Command = {
         tag,
         progress,
       });
+      await typechecked();
       const top = results[results.length - 1]!;
       if (values.json) {
         ctx.out(JSON.stringify({ images: results.map((r) => ({ ref: formatRef(r.ref), manifest: r.manifestDigest, layer: r.layer, cached: r.cached })) }, null, 2));
