@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what minic and its tests need on a Debian/Ubuntu machine (as root), then builds.
+# Idempotent: installs only what is missing. Sourced by demo.sh and test.sh.
+set -euo pipefail
+cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
+
+# Debian packages: the tutorial's tools (busybox, nspawn, cpio, bzip2 family), what the runtime
+# needs (iproute2 for netns/veth, iptables for -p, attr for overlayfs xattrs), and the peers the
+# sharing tests talk to (skopeo, umoci, podman + runc, docker-registry).
+APT_PACKAGES=(busybox-static systemd-container cpio bzip2 lbzip2 pbzip2 attr iproute2 iptables iputils-ping
+  skopeo umoci podman runc docker-registry hyperfine jq debootstrap)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# docker-registry's package starts a service on :5000 where an init system runs it; the tests
+# start their own registry on a free loopback port instead.
+if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+  systemctl disable --now docker-registry >/dev/null 2>&1 || true
+fi
+
+# npm dependencies, exactly as locked, when missing or older than the lock file.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# Compile src/ to dist/ (bin/minic.js runs the compiled CLI).
+npx tsc -p tsconfig.json
