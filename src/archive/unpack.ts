@@ -76,6 +76,9 @@ class Unpacker {
     this.report.entries++;
     const base = e.name.slice(e.name.lastIndexOf("/") + 1);
     const parent = e.name.includes("/") ? e.name.slice(0, e.name.lastIndexOf("/")) : ".";
+    if (base === WHITEOUT_PREFIX) {
+      throw new MinicError("EARCHIVE", `refusing bare whiteout '${e.name}'`, { hint: "a whiteout must name what it deletes (.wh.NAME)" });
+    }
     if (base.startsWith(WHITEOUT_PREFIX) && this.opts.whiteouts !== "keep") {
       await this.whiteout(parent, base);
       return;
@@ -128,8 +131,7 @@ class Unpacker {
           hint: "the archive is hostile or corrupt",
         });
       }
-      await this.clear(path, e.name);
-      await link(this.abs(target), path);
+      await this.linkInside(target, e.name);
       this.byName.set(e.name, target);
       return;
     }
@@ -138,8 +140,7 @@ class Unpacker {
       const g = this.byIno.get(m.ino!) ?? { waiting: [], entry: e };
       this.byIno.set(m.ino!, g);
       if (g.path !== undefined) {
-        await this.clear(path, e.name);
-        await link(this.abs(g.path), path);
+        await this.linkInside(g.path, e.name);
         for await (const _ of m.data);
         return;
       }
@@ -163,12 +164,31 @@ class Unpacker {
     if (linked) {
       const g = this.byIno.get(m.ino!)!;
       g.path = e.name;
-      for (const w of g.waiting) {
-        await this.clear(this.abs(w), w);
-        await link(path, this.abs(w));
-      }
+      for (const w of g.waiting) await this.linkInside(e.name, w);
       g.waiting = [];
     }
+  }
+
+  /**
+   * Hard-links `fromRel` (a file this archive wrote) as `toRel`. Both parents are re-checked first:
+   * a later member may have replaced a directory on either path by a symlink, and link(2)
+   * resolves every component but the last, so an unchecked link could reach a host file.
+   */
+  private async linkInside(fromRel: string, toRel: string): Promise<void> {
+    if (!this.safeDirs.has(parentOf(fromRel))) {
+      throw new MinicError("EARCHIVE", `hard link '${toRel}' points to '${fromRel}', whose directory was replaced by a later member`, {
+        hint: "the archive is hostile or corrupt",
+      });
+    }
+    const st = await lstat(this.abs(fromRel)).catch(() => null);
+    if (st === null || !st.isFile()) {
+      throw new MinicError("EARCHIVE", `hard link '${toRel}' points to '${fromRel}', which is no longer a regular file`, { hint: "the archive is hostile or corrupt" });
+    }
+    await this.ensureDir(parentOf(toRel));
+    const to = this.abs(toRel);
+    await this.clear(to, toRel);
+    await link(this.abs(fromRel), to);
+    this.written.add(toRel);
   }
 
   /** Makes sure `rel` is a real directory inside dest, creating parents as needed. */
@@ -247,15 +267,27 @@ class Unpacker {
     for (const g of this.byIno.values()) {
       if (g.path === undefined && g.waiting.length > 0) {
         const [first, ...rest] = g.waiting;
+        await this.ensureDir(parentOf(first!));
         const p = this.abs(first!);
         await this.clear(p, first!);
         await (await open(p, "wx", 0o600)).close();
         await this.meta({ ...g.entry, name: first! }, p);
-        for (const w of rest) await link(p, this.abs(w));
+        for (const w of rest) await this.linkInside(first!, w);
       }
     }
+    // Only directories still in place: a later member may have replaced one (or a parent) by a
+    // symlink, and chmod/utimes on such a path would follow it onto the host.
     const dirs = [...this.dirMeta].sort((a, b) => b.name.length - a.name.length);
-    for (const d of dirs) await this.meta(d, this.abs(d.name));
+    for (const d of dirs) {
+      if (!this.safeDirs.has(d.name)) continue;
+      const p = this.abs(d.name);
+      const st = await lstat(p).catch(() => null);
+      if (st !== null && st.isDirectory()) await this.meta(d, p);
+    }
   }
 }
 
+function parentOf(rel: string): string {
+  const i = rel.lastIndexOf("/");
+  return i < 0 ? "." : rel.slice(0, i);
+}
