@@ -1,5 +1,5 @@
 // minic build: type-check and load a recipe, then build it and its bases into the store.
-import { join } from "node:path";
+import { resolve } from "node:path";
 import { MinicError } from "../core/errors.js";
 import { formatRef, parseRef } from "../core/reference.js";
 import { buildRecipe } from "../build/build-image.js";
@@ -27,7 +27,7 @@ export const buildCommand: Command = {
     const store = await ctx.store();
     const progress = await makeProgress(ctx.tty, Boolean(values.quiet));
     try {
-      const path = await checkRecipeFile(join(ctx.cwd, file));
+      const path = await checkRecipeFile(resolve(ctx.cwd, file));
       const typechecked = await typecheckRecipe(path, store.layout.cacheDir, ctx.cwd);
       const recipe = await loadRecipe(path);
       const results = await buildRecipe(store, recipe, {

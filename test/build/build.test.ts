@@ -1,0 +1,159 @@
+// minic build end to end: the shipped recipes, the cache, reproducibility, GNU cpio compatibility.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFileSync } from "node:child_process";
+import { existsSync, lstatSync, readdirSync, readFileSync, utimesSync, writeFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { minic, minicOk, ROOT, tempDir } from "../helpers/cli.js";
+
+const t = tempDir("minic-build-");
+afterAll(() => t.remove());
+
+function blobs(store: string): string[] {
+  return readdirSync(join(store, "blobs/sha256")).sort();
+}
+
+describe("building the shipped recipes", () => {
+  const s1 = join(t.path, "s1");
+  const s2 = join(t.path, "s2");
+  let first: string;
+
+  beforeAll(async () => {
+    first = (await minicOk(["build", join(ROOT, "recipes/hello.ts"), "--store", s1])).stdout;
+  });
+
+  it("builds the busybox base and the app as two images, the app stacked on the base", async () => {
+    expect(first).toMatch(/^hello:latest sha256:[0-9a-f]{64}$/);
+    const imgs = JSON.parse((await minicOk(["images", "--json", "--store", s1])).stdout) as { name: string; layers: number }[];
+    expect(imgs.map((i) => `${i.name}:${i.layers}`)).toEqual(["busybox:1", "hello:2"]);
+    const base = JSON.parse((await minicOk(["inspect", "busybox", "--json", "--store", s1])).stdout);
+    const app = JSON.parse((await minicOk(["inspect", "hello", "--json", "--store", s1])).stdout);
+    expect(app.layers[0].diffId).toBe(base.layers[0].diffId);
+    expect(app.layers[1].createdBy).toBe("minic build hello");
+    expect(app.layers[1].recipeFile).toBe(join(ROOT, "recipes/hello.ts"));
+    expect(app.config.cmd[0]).toBe("/bin/httpd");
+    expect(app.config.limits).toEqual({ memoryBytes: 64 * 1024 * 1024, pids: 64 });
+  });
+
+  it("a second build is a cache hit that writes nothing", async () => {
+    const before = blobs(s1);
+    const r = await minicOk(["build", join(ROOT, "recipes/hello.ts"), "--store", s1, "--explain"]);
+    expect(r.stdout).toBe(first);
+    expect(r.stderr).toMatch(/busybox: cache hit/);
+    expect(r.stderr).toMatch(/hello: cache hit/);
+    expect(blobs(s1)).toEqual(before);
+  });
+
+  it("two empty stores agree on every digest", async () => {
+    const r = await minicOk(["build", join(ROOT, "recipes/hello.ts"), "--store", s2]);
+    expect(r.stdout).toBe(first);
+    expect(blobs(s2)).toEqual(blobs(s1));
+  });
+
+  it("--no-cache rebuilds and still gives the same bytes", async () => {
+    const r = await minicOk(["build", join(ROOT, "recipes/hello.ts"), "--store", s2, "--no-cache", "--explain"]);
+    expect(r.stderr).toMatch(/cache bypassed/);
+    expect(r.stderr).toMatch(/hello: built layer/);
+    expect(r.stdout).toBe(first);
+  });
+
+  it("every layer unpacks with GNU cpio and busybox cpio", async () => {
+    const app = JSON.parse((await minicOk(["inspect", "hello", "--json", "--store", s1])).stdout);
+    // -u: a later layer replaces files of an earlier one (cpio keeps existing files otherwise).
+    for (const tool of [["cpio", "-idmu", "--quiet"], ["busybox", "cpio", "-idmu"]]) {
+      const out = join(t.path, `unpack-${tool[0]}`);
+      mkdirSync(out);
+      for (const l of app.layers) {
+        const blob = join(s1, "blobs/sha256", l.digest.slice(7));
+        execFileSync("sh", ["-c", `bzip2 -dc '${blob}' | ${tool.join(" ")}`], { cwd: out });
+      }
+      expect(lstatSync(join(out, "bin/busybox")).size).toBe(lstatSync("/bin/busybox").size);
+      expect(lstatSync(join(out, "bin/sh")).isSymbolicLink()).toBe(true);
+      expect(readFileSync(join(out, "srv/www/index.html"), "utf8")).toMatch(/Hello from a minic container/);
+      expect(readFileSync(join(out, "etc/passwd"), "utf8")).toMatch(/^www:x:1000:1000:/m);
+      expect(lstatSync(join(out, "srv/www/index.html")).uid).toBe(1000);
+      expect(lstatSync(join(out, "tmp")).mode & 0o7777).toBe(0o1777);
+    }
+  });
+
+  it("the run step's changes are the app layer's content, nothing else", async () => {
+    const app = JSON.parse((await minicOk(["inspect", "hello", "--json", "--store", s1])).stdout);
+    const blob = join(s1, "blobs/sha256", app.layers[1].digest.slice(7));
+    const names = execFileSync("sh", ["-c", `bzip2 -dc '${blob}' | cpio -it --quiet`], { encoding: "utf8" }).trim().split("\n");
+    expect(names).toEqual(["etc", "etc/group", "etc/passwd", "srv", "srv/www", "srv/www/health", "srv/www/index.html"]);
+  });
+});
+
+describe("the build cache key", () => {
+  const dir = join(t.path, "cachecase");
+  const store = join(t.path, "s-cache");
+
+  beforeAll(() => {
+    mkdirSync(join(dir, "files"), { recursive: true });
+    writeFileSync(join(dir, "files/a.txt"), "one\n");
+    writeFileSync(join(dir, "files/b.txt"), "two\n");
+    writeFileSync(
+      join(dir, "app.ts"),
+      `import { copy, defineRecipe, file } from "minic";\nexport default defineRecipe({ name: "cachecase", steps: [copy("files/*.txt", "/data"), file("/x", "y")] });\n`,
+    );
+  });
+
+  it("covers file content, not mtime, and --explain names the changed file", async () => {
+    const a = await minicOk(["build", join(dir, "app.ts"), "--store", store]);
+    utimesSync(join(dir, "files/a.txt"), new Date(), new Date(Date.now() + 5000));
+    const b = await minicOk(["build", join(dir, "app.ts"), "--store", store, "--explain"]);
+    expect(b.stderr).toMatch(/cachecase: cache hit/);
+    expect(b.stdout).toBe(a.stdout);
+    writeFileSync(join(dir, "files/b.txt"), "changed\n");
+    const c = await minicOk(["build", join(dir, "app.ts"), "--store", store, "--explain"]);
+    expect(c.stderr).toMatch(/cache miss: step 1 \(copy files\/\*\.txt -> \/data\) changed; b\.txt content changed/);
+    expect(c.stdout).not.toBe(a.stdout);
+  });
+
+  it("a recipe outside the project resolves \"minic\" and lands copies relative to the pattern base", async () => {
+    const r = await minicOk(["inspect", "cachecase", "--json", "--store", store]);
+    const blob = join(store, "blobs/sha256", JSON.parse(r.stdout).layers[0].digest.slice(7));
+    const names = execFileSync("sh", ["-c", `bzip2 -dc '${blob}' | cpio -it --quiet`], { encoding: "utf8" }).trim().split("\n");
+    expect(names).toEqual(["data", "data/a.txt", "data/b.txt", "x"]);
+  });
+});
+
+describe("deletions", () => {
+  it("a remove step whites out a base file, and the deletion survives stacking", async () => {
+    const dir = join(t.path, "rm");
+    const store = join(t.path, "s-rm");
+    mkdirSync(dir);
+    writeFileSync(
+      join(dir, "app.ts"),
+      `import { defineRecipe, remove } from "minic";\nimport busybox from ${JSON.stringify(join(ROOT, "recipes/busybox.ts"))};\nexport default defineRecipe({ name: "rmcase", base: busybox, steps: [remove("/etc/hostname"), remove("/usr/sbin")] });\n`,
+    );
+    await minicOk(["build", join(dir, "app.ts"), "--store", store]);
+    const img = JSON.parse((await minicOk(["inspect", "rmcase", "--json", "--store", store])).stdout);
+    const top = join(store, "blobs/sha256", img.layers[1].digest.slice(7));
+    const names = execFileSync("sh", ["-c", `bzip2 -dc '${top}' | cpio -it --quiet`], { encoding: "utf8" }).trim().split("\n");
+    expect(names).toEqual(["etc", "etc/.wh.hostname", "usr", "usr/.wh.sbin"]);
+    // Flatten both layers with whiteouts applied, as the copy driver and export do.
+    const { Store } = await import("../../src/store/store.js");
+    const { layerMembers } = await import("../../src/store/layers.js");
+    const { unpackMembers } = await import("../../src/archive/unpack.js");
+    const st = await Store.open(store);
+    const out = join(t.path, "rm-flat");
+    mkdirSync(out);
+    const manifest = (await st.getImage("rmcase")).manifest;
+    for (const l of manifest.layers) await unpackMembers(layerMembers(st, l), out, { whiteouts: "apply", devices: false, setuid: true, owners: true });
+    expect(existsSync(join(out, "etc/os-release"))).toBe(true);
+    expect(existsSync(join(out, "etc/hostname"))).toBe(false);
+    expect(existsSync(join(out, "usr/sbin"))).toBe(false);
+    expect(existsSync(join(out, "usr/bin"))).toBe(true);
+  });
+
+  it("removing something the base does not have is an error", async () => {
+    const dir = join(t.path, "rm2");
+    const store = join(t.path, "s-rm2");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "app.ts"), `import { defineRecipe, remove } from "minic";\nexport default defineRecipe({ name: "rm2", steps: [remove("/nope")] });\n`);
+    const r = await minic(["build", join(dir, "app.ts"), "--store", store]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/cannot remove \/nope: it does not exist/);
+  });
+});
+
