@@ -32,8 +32,9 @@ beforeEach(() => {
 
 afterEach(() => {
   // The sentinel and everything else beside dest must be exactly as before.
-  expect(snapshotText(t.path, { mtimes: true, exclude: (r) => r === "dest" || r.startsWith("dest/") })).toBe(before);
+  const after = snapshotText(t.path, { mtimes: true, exclude: (r) => r === "dest" || r.startsWith("dest/") });
   t.remove();
+  expect(after).toBe(before);
 });
 
 async function unpack(members: RawMember[], opts: Partial<UnpackOptions> = {}, trailer = true): Promise<void> {
