@@ -6,5 +6,7 @@ import { imagesCommand } from "./images.js";
 import { importCommand } from "./import.js";
 import { inspectCommand } from "./inspect.js";
 import { rmiCommand } from "./rmi.js";
+import { saveCommand } from "./save.js";
+import { loadCommand } from "./load.js";
 
-export const COMMANDS: Command[] = [buildCommand, imagesCommand, inspectCommand, rmiCommand, gcCommand, importCommand];
+export const COMMANDS: Command[] = [buildCommand, imagesCommand, inspectCommand, rmiCommand, gcCommand, importCommand, saveCommand, loadCommand];

@@ -1,0 +1,74 @@
+// Recognises a stream's compression by its first bytes and undoes it (gzip, bzip2, or none).
+import { Readable } from "node:stream";
+import { createGunzip } from "node:zlib";
+import { MinicError } from "../core/errors.js";
+import { decompress as bunzip2 } from "../archive/bzip2.js";
+
+export type Compression = "gzip" | "bzip2" | "zstd" | "xz" | "none";
+
+/** Pure: the compression whose magic number starts `head`. */
+export function detectCompression(head: Buffer): Compression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return "gzip";
+  if (head.length >= 3 && head.toString("latin1", 0, 3) === "BZh") return "bzip2";
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return "zstd";
+  if (head.length >= 6 && head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return "xz";
+  return "none";
+}
+
+/** Reads enough of `source` to recognise its compression; returns it and the whole stream again. */
+export async function sniff(source: AsyncIterable<Buffer>): Promise<{ compression: Compression; stream: AsyncIterable<Buffer> }> {
+  const it = source[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let len = 0;
+  let done = false;
+  while (len < 6) {
+    const r = await it.next();
+    if (r.done) {
+      done = true;
+      break;
+    }
+    const b = Buffer.from(r.value);
+    head.push(b);
+    len += b.length;
+  }
+  const first = Buffer.concat(head);
+  async function* replay(): AsyncGenerator<Buffer> {
+    if (first.length) yield first;
+    if (done) return;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield Buffer.from(r.value);
+    }
+  }
+  return { compression: detectCompression(first), stream: replay() };
+}
+
+/** The plain bytes of `source`, whatever compression it uses. */
+export async function plainStream(source: AsyncIterable<Buffer>, what: string): Promise<AsyncIterable<Buffer>> {
+  const { compression, stream } = await sniff(source);
+  switch (compression) {
+    case "none":
+      return stream;
+    case "bzip2":
+      return bunzip2(stream);
+    case "gzip": {
+      const input = Readable.from(stream);
+      const gunzip = createGunzip();
+      input.on("error", (e) => gunzip.destroy(e));
+      gunzip.on("error", () => {});
+      return wrapErrors(input.pipe(gunzip), what);
+    }
+    default:
+      throw new MinicError("EARCHIVE", `${what} is compressed with ${compression}, which minic cannot read yet`, { hint: "recompress it with gzip or bzip2, or leave it uncompressed" });
+  }
+}
+
+async function* wrapErrors(s: Readable, what: string): AsyncGenerator<Buffer> {
+  try {
+    for await (const c of s) yield c as Buffer;
+  } catch (e) {
+    if (e instanceof MinicError) throw e;
+    throw new MinicError("EARCHIVE", `${what}: ${(e as Error).message}`, { hint: "the data is truncated or corrupt", cause: e });
+  }
+}

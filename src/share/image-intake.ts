@@ -1,0 +1,143 @@
+// Turns staged blobs into a minic image, in the staging area, ready to commit. Two ways in:
+// - a minic manifest (from a minic tarball or registry): every layer is read once to check its
+//   diff id and run the member policy; the blobs are kept as they are (same digests);
+// - an OCI/docker image: each tar layer is checked against its diff_id, its members go through
+//   the member policy, and it is repacked as a canonical minic layer.
+import { createHash } from "node:crypto";
+import { rm } from "node:fs/promises";
+import { canonicalJson, isDigest, type Digest } from "../core/digest.js";
+import { MinicError } from "../core/errors.js";
+import { LAYER_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, CONFIG_MEDIA_TYPE, type ImageConfig, type LayerDescriptor, type Manifest } from "../core/image.js";
+import { decompress } from "../archive/bzip2.js";
+import { readCpio } from "../archive/cpio-reader.js";
+import type { EntryKind } from "../archive/entry.js";
+import { makeImage, sourceDateEpoch } from "../store/images.js";
+import { admitMember, type MemberPolicy } from "./member-policy.js";
+import { plainStream } from "./compression.js";
+import { fromOciConfig } from "./oci-config.js";
+import type { OciConfig } from "./oci-model.js";
+import { packLayer } from "./layer-pack.js";
+import type { BlobStaging } from "./staging.js";
+import { readTarMembers } from "./tar-members.js";
+import { TreeCollector, type CollectReport } from "./tree-collector.js";
+
+/** An image assembled in staging: commit `blobs` in order, then point a ref at `manifestDigest`. */
+export interface IntakeResult {
+  manifestDigest: Digest;
+  blobs: Digest[];
+  /** What the member policy changed (summed over layers). */
+  report: CollectReport;
+}
+
+/**
+ * Checks a minic manifest whose blobs are staged: shape, config digest, and every layer (blob
+ * digest, diff id, member policy). Throws EDIGEST / EARCHIVE / EINPUT; stages nothing new.
+ */
+export async function intakeMinic(staging: BlobStaging, manifestDigest: Digest, policy: MemberPolicy): Promise<IntakeResult> {
+  const manifest = await staging.readJson<Manifest>(manifestDigest);
+  checkMinicManifest(manifest);
+  const config = await staging.readJson<ImageConfig>(manifest.config.digest);
+  if (staging.size(manifest.config.digest) !== manifest.config.size) throw new MinicError("EDIGEST", "config size does not match the manifest");
+  const diffIds = config.rootfs?.diffIds ?? [];
+  if (diffIds.length !== manifest.layers.length || diffIds.some((d, i) => d !== manifest.layers[i]!.diffId)) {
+    throw new MinicError("EINPUT", "the image config and manifest disagree about the layers", { hint: "the archive is corrupt" });
+  }
+  const report = emptyReport();
+  for (const l of manifest.layers) {
+    if (staging.size(l.digest) !== l.size) throw new MinicError("EDIGEST", `layer ${l.digest.slice(0, 19)}… has the wrong size`);
+    await checkMinicLayer(staging, l, policy);
+  }
+  return { manifestDigest, blobs: [...manifest.layers.map((l) => l.digest), manifest.config.digest, manifestDigest], report };
+}
+
+/** Pure shape check of a minic manifest read from outside. */
+export function checkMinicManifest(m: Manifest): void {
+  const ok = m && m.schemaVersion === 1 && m.mediaType === MANIFEST_MEDIA_TYPE && m.config?.mediaType === CONFIG_MEDIA_TYPE && isDigest(m.config.digest)
+    && Array.isArray(m.layers) && m.layers.every((l) => l.mediaType === LAYER_MEDIA_TYPE && isDigest(l.digest) && isDigest(l.diffId) && Number.isInteger(l.size));
+  if (!ok) throw new MinicError("EINPUT", "not a valid minic manifest", { hint: "the archive is corrupt or from a newer minic" });
+}
+
+/** Reads a staged minic layer once: diff id must match; every member must pass the policy unchanged. */
+async function checkMinicLayer(staging: BlobStaging, layer: LayerDescriptor, policy: MemberPolicy): Promise<void> {
+  const diff = createHash("sha256");
+  let ended = false;
+  async function* plain(): AsyncGenerator<Buffer> {
+    for await (const c of decompress(staging.open(layer.digest))) {
+      diff.update(c as Buffer);
+      yield c as Buffer;
+    }
+    ended = true;
+  }
+  const kinds = new Map<string, EntryKind>();
+  const strict: MemberPolicy = { ...policy, devices: policy.devices === "keep" ? "keep" : "refuse" };
+  for await (const m of readCpio(plain())) {
+    const a = admitMember(kinds, { rawName: m.entry.name, entry: m.entry }, strict);
+    if (a.action !== "skip") kinds.set(a.entry.name, a.entry.kind);
+    for await (const _ of m.data);
+  }
+  if (!ended) throw new MinicError("EARCHIVE", `layer ${layer.digest.slice(0, 19)}… was not read to its end`);
+  const got = `sha256:${diff.digest("hex")}`;
+  if (got !== layer.diffId) {
+    throw new MinicError("EDIGEST", `layer ${layer.digest.slice(0, 19)}… unpacks to diff id ${got.slice(0, 19)}…, not ${layer.diffId.slice(0, 19)}…`, { hint: "the archive is corrupt or was tampered with; nothing was stored" });
+  }
+}
+
+/** Where the compressed (or plain) bytes of layer i of an OCI/docker image come from. */
+export type LayerOpener = (index: number) => AsyncIterable<Buffer>;
+
+/**
+ * Converts an OCI/docker image whose blobs are staged into a minic image in staging. Each layer's
+ * uncompressed bytes must hash to the config's diff_id. mtimes are clamped to the image's
+ * `created` time (else SOURCE_DATE_EPOCH), so the conversion is a function of the input.
+ */
+export async function intakeOci(staging: BlobStaging, oci: OciConfig, layerCount: number, openLayer: LayerOpener, policy: MemberPolicy): Promise<IntakeResult> {
+  const diffIds = oci.rootfs?.diff_ids ?? [];
+  if (!Array.isArray(diffIds) || diffIds.length !== layerCount || !diffIds.every(isDigest)) {
+    throw new MinicError("EINPUT", `image config lists ${Array.isArray(diffIds) ? diffIds.length : 0} diff ids for ${layerCount} layers`, { hint: "the image is corrupt" });
+  }
+  const mapped = fromOciConfig(oci, layerCount);
+  const epoch = mapped.created ?? sourceDateEpoch();
+  const layers: LayerDescriptor[] = [];
+  const report = emptyReport();
+  for (let i = 0; i < layerCount; i++) {
+    const scratch = await staging.scratch();
+    try {
+      const collector = new TreeCollector(scratch, policy);
+      const diff = createHash("sha256");
+      const expected = diffIds[i]!;
+      async function* checked(src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+        for await (const c of src) {
+          diff.update(c);
+          yield c;
+        }
+        const got = `sha256:${diff.digest("hex")}`;
+        if (got !== expected) {
+          throw new MinicError("EDIGEST", `layer ${i + 1} unpacks to diff id ${got.slice(0, 19)}…, not ${expected.slice(0, 19)}…`, { hint: "the archive is corrupt or was tampered with; nothing was stored" });
+        }
+      }
+      for await (const m of readTarMembers(checked(await plainStream(openLayer(i), `layer ${i + 1}`)))) await collector.add(m);
+      for (const k of Object.keys(report) as (keyof CollectReport)[]) report[k] += collector.report[k];
+      layers.push(await packLayer(collector.finish(epoch), epoch, (s) => staging.put(s)));
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+  const { config, manifest } = makeImage(layers, mapped.run, mapped.history, epoch, mapped.architecture);
+  const c = await staging.putBytes(canonicalJson(config));
+  const m = await staging.putBytes(canonicalJson(manifest));
+  if (c.digest !== manifest.config.digest) throw new MinicError("ESTORE", "config digest mismatch (internal error)");
+  return { manifestDigest: m.digest, blobs: [...layers.map((l) => l.digest), c.digest, m.digest], report };
+}
+
+function emptyReport(): CollectReport {
+  return { entries: 0, "dropped-device": 0, "cleared-setuid": 0, "skipped-socket": 0 };
+}
+
+/** One line saying what the policy changed, or "" when nothing. */
+export function describeReport(r: CollectReport): string {
+  const parts: string[] = [];
+  if (r["dropped-device"]) parts.push(`dropped ${r["dropped-device"]} device node(s) (--keep-devices keeps them)`);
+  if (r["cleared-setuid"]) parts.push(`cleared setuid/setgid on ${r["cleared-setuid"]} file(s) (--keep-setuid keeps them)`);
+  if (r["skipped-socket"]) parts.push(`skipped ${r["skipped-socket"]} socket(s)`);
+  return parts.join("; ");
+}

@@ -1,0 +1,183 @@
+// minic load: a tar (minic or OCI image layout, or docker-archive; plain, gzip or bzip2) → images
+// in the store. Every blob is staged and verified first; blobs enter the store and refs move only
+// when every image of the tarball checked out. On any error the store is left as it was.
+import { posix } from "node:path";
+import { safeMemberName } from "../core/container-path.js";
+import { isDigest, type Digest } from "../core/digest.js";
+import { MinicError } from "../core/errors.js";
+import { MANIFEST_MEDIA_TYPE } from "../core/image.js";
+import { parseRef, type ImageRef } from "../core/reference.js";
+import type { Store } from "../store/store.js";
+import type { MemberPolicy } from "./member-policy.js";
+import { plainStream } from "./compression.js";
+import { intakeMinic, intakeOci, type IntakeResult } from "./image-intake.js";
+import {
+  digestOfBlobPath, DOCKER_MANIFEST, isIndexType, MINIC_ARTIFACT_TYPE, OCI_MANIFEST, REF_NAME_ANNOTATION,
+  type Descriptor, type DockerArchiveEntry, type OciConfig, type OciIndex, type OciManifest,
+} from "./oci-model.js";
+import { chooseManifest, intakeWrapper } from "./registry-image.js";
+import { BlobStaging } from "./staging.js";
+import { readTarMembers } from "./tar-members.js";
+import type { CollectReport } from "./tree-collector.js";
+
+export interface LoadOptions {
+  /** Name for the image when the tarball holds exactly one (overrides the name inside). */
+  tag?: ImageRef;
+  policy: MemberPolicy;
+}
+
+export interface LoadedImage {
+  ref: ImageRef;
+  manifestDigest: Digest;
+  /** True when the layers were converted from tar (OCI/docker); false for minic blobs kept as is. */
+  converted: boolean;
+  report: CollectReport;
+}
+
+const SMALL_FILE = 4 << 20;
+/** Files of a layout / docker-archive read into memory; every other file is staged as a blob. */
+const METADATA = new Set(["oci-layout", "index.json", "manifest.json", "repositories"]);
+
+/** What the tar held: blobs by path (staged), small metadata files in memory, symlinks. */
+interface TarContents {
+  paths: Map<string, Digest>;
+  small: Map<string, Buffer>;
+  links: Map<string, string>;
+}
+
+/** Loads every image of a tarball. Idempotent: loading the same tarball twice changes nothing more. */
+export async function loadTarball(store: Store, source: AsyncIterable<Buffer>, opts: LoadOptions): Promise<LoadedImage[]> {
+  const staging = await BlobStaging.open(store);
+  try {
+    const contents = await stageTar(staging, source);
+    const images = await intakeAll(staging, contents, opts);
+    if (images.length === 0) throw new MinicError("EINPUT", "the tarball holds no image", { hint: "give a tar made by 'minic save', 'podman save' or 'skopeo copy … oci-archive:'" });
+    if (opts.tag && images.length > 1) throw new MinicError("EUSAGE", `the tarball holds ${images.length} images; -t names only one`, { hint: "load without -t" });
+    const out: LoadedImage[] = [];
+    for (const img of images) {
+      const ref = opts.tag ?? img.ref;
+      if (!ref) throw new MinicError("EUSAGE", "the image in the tarball has no name", { hint: "give one with -t NAME[:TAG]" });
+      out.push({ ref, manifestDigest: img.result.manifestDigest, converted: img.converted, report: img.result.report });
+    }
+    for (const img of images) await staging.commit(img.result.blobs);
+    for (const o of out) await store.setRef(o.ref, o.manifestDigest);
+    return out;
+  } finally {
+    await staging.discard();
+  }
+}
+
+async function stageTar(staging: BlobStaging, source: AsyncIterable<Buffer>): Promise<TarContents> {
+  const c: TarContents = { paths: new Map(), small: new Map(), links: new Map() };
+  for await (const m of readTarMembers(await plainStream(source, "tarball"))) {
+    const name = safeMemberName(m.rawName);
+    if (name === null) {
+      for await (const _ of m.data);
+      throw new MinicError("EARCHIVE", `refusing tarball member '${m.rawName}': its name climbs out of the tree`, { hint: "the tarball is hostile or corrupt; nothing was stored" });
+    }
+    if (m.entry.kind === "symlink" || m.hardlinkTo !== undefined) {
+      const target = m.hardlinkTo !== undefined ? m.hardlinkTo : posix.join(posix.dirname(name), m.entry.linkname ?? "");
+      const t = safeMemberName(target);
+      if (t !== null) c.links.set(name, t);
+      for await (const _ of m.data);
+      continue;
+    }
+    if (m.entry.kind !== "file") {
+      for await (const _ of m.data);
+      continue;
+    }
+    const expected = digestOfBlobPath(name);
+    if (expected === undefined && METADATA.has(name) && m.entry.size <= SMALL_FILE) {
+      const parts: Buffer[] = [];
+      for await (const d of m.data) parts.push(Buffer.from(d));
+      c.small.set(name, Buffer.concat(parts));
+      continue;
+    }
+    const info = await staging.put(m.data, expected);
+    c.paths.set(name, info.digest);
+  }
+  return c;
+}
+
+interface Found {
+  ref?: ImageRef;
+  converted: boolean;
+  result: IntakeResult;
+}
+
+async function intakeAll(staging: BlobStaging, c: TarContents, opts: LoadOptions): Promise<Found[]> {
+  const index = c.small.get("index.json");
+  if (index) {
+    const idx = parseJson<OciIndex>(index, "index.json");
+    const out: Found[] = [];
+    for (const d of idx.manifests ?? []) out.push(await intakeDescriptor(staging, d, refOf(d.annotations?.[REF_NAME_ANNOTATION]), opts.policy));
+    return out;
+  }
+  const docker = c.small.get("manifest.json");
+  if (docker) {
+    const entries = parseJson<DockerArchiveEntry[]>(docker, "manifest.json");
+    const out: Found[] = [];
+    for (const e of Array.isArray(entries) ? entries : []) {
+      const cfgDigest = lookup(c, e.Config);
+      const oci = await staging.readJson<OciConfig>(cfgDigest);
+      const layers = (e.Layers ?? []).map((p) => lookup(c, p));
+      const result = await intakeOci(staging, oci, layers.length, (i) => staging.open(layers[i]!), opts.policy);
+      out.push({ ref: refOf(e.RepoTags?.[0]), converted: true, result });
+    }
+    return out;
+  }
+  throw new MinicError("EINPUT", "not an image tarball: no index.json (OCI layout) and no manifest.json (docker-archive)", { hint: "give a tar made by 'minic save', 'podman save' or 'skopeo copy … oci-archive:'" });
+}
+
+/** One entry of an OCI index: a minic manifest, an OCI/docker manifest, or a nested index. */
+async function intakeDescriptor(staging: BlobStaging, d: Descriptor, ref: ImageRef | undefined, policy: MemberPolicy): Promise<Found> {
+  if (!d || !isDigest(d.digest)) throw new MinicError("EINPUT", "index.json has an entry without a valid digest");
+  if (d.mediaType === MANIFEST_MEDIA_TYPE) return { ref, converted: false, result: await intakeMinic(staging, d.digest, policy) };
+  if (isIndexType(d.mediaType)) {
+    const inner = await staging.readJson<OciIndex>(d.digest);
+    return intakeDescriptor(staging, chooseManifest(inner), ref, policy);
+  }
+  if (d.mediaType !== OCI_MANIFEST && d.mediaType !== DOCKER_MANIFEST) {
+    throw new MinicError("EINPUT", `unsupported manifest type '${d.mediaType}'`, { hint: "minic loads minic, OCI and docker v2 images" });
+  }
+  const m = await staging.readJson<OciManifest>(d.digest);
+  if (m.artifactType === MINIC_ARTIFACT_TYPE) return { ref, converted: false, result: await intakeWrapper(staging, m, policy) };
+  const oci = await staging.readJson<OciConfig>(m.config.digest);
+  const result = await intakeOci(staging, oci, m.layers.length, (i) => staging.open(m.layers[i]!.digest), policy);
+  return { ref, converted: true, result };
+}
+
+function lookup(c: TarContents, path: string): Digest {
+  let p = safeMemberName(String(path));
+  for (let hops = 0; p !== null && hops < 8; hops++) {
+    const d = c.paths.get(p);
+    if (d) return d;
+    p = c.links.get(p) ?? null;
+  }
+  throw new MinicError("EINPUT", `manifest.json names '${path}', which the tarball does not hold`, { hint: "the tarball is truncated or corrupt" });
+}
+
+/**
+ * A minic ref from a name found in a tarball: `localhost/app:1`, `docker.io/library/app:1` and
+ * `app:1` all give `app:1`; a bare tag (`latest`) or an unusable name gives undefined.
+ */
+export function refOf(name: string | undefined): ImageRef | undefined {
+  if (!name || !name.includes("/") && !name.includes(":")) return undefined;
+  let s = name.split("@")[0]!;
+  const first = s.split("/")[0]!;
+  if (s.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost")) s = s.slice(first.length + 1);
+  if (s.startsWith("library/")) s = s.slice("library/".length);
+  try {
+    return parseRef(s);
+  } catch {
+    return undefined;
+  }
+}
+
+function parseJson<T>(b: Buffer, what: string): T {
+  try {
+    return JSON.parse(b.toString("utf8")) as T;
+  } catch (e) {
+    throw new MinicError("EINPUT", `${what} is not valid JSON`, { hint: "the tarball is corrupt", cause: e });
+  }
+}

@@ -1,0 +1,103 @@
+// Pure: the OCI image-spec and docker-archive shapes minic reads and writes, and their media types.
+import type { Digest } from "../core/digest.js";
+
+export const OCI_LAYOUT_VERSION = "1.0.0";
+export const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
+export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
+export const OCI_CONFIG = "application/vnd.oci.image.config.v1+json";
+export const OCI_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar";
+export const OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip";
+export const OCI_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd";
+export const DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
+export const DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json";
+export const DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json";
+export const DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+export const DOCKER_LAYER_TAR = "application/vnd.docker.image.rootfs.diff.tar";
+
+/** The annotation that names an image in an OCI layout's index.json. */
+export const REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name";
+/** artifactType of the manifest that carries a minic image unchanged through a registry. */
+export const MINIC_ARTIFACT_TYPE = "application/vnd.minic.image.v1";
+/** Annotation on that manifest: the minic manifest's canonical JSON, byte for byte. */
+export const MINIC_MANIFEST_ANNOTATION = "io.minic.manifest";
+/** Labels that carry the minic run settings OCI has no field for. */
+export const HOSTNAME_LABEL = "io.minic.hostname";
+export const LIMITS_LABEL = "io.minic.limits";
+
+/** Manifest media types a registry GET asks for, most preferred first. */
+export const ACCEPTED_MANIFESTS = [OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST];
+
+/** Layer media types minic can convert into its own layers. */
+export const CONVERTIBLE_LAYERS = new Set([OCI_LAYER_TAR, OCI_LAYER_GZIP, DOCKER_LAYER_GZIP, DOCKER_LAYER_TAR]);
+
+export interface Platform {
+  architecture: string;
+  os: string;
+  variant?: string;
+}
+
+export interface Descriptor {
+  mediaType: string;
+  digest: Digest;
+  size: number;
+  annotations?: Record<string, string>;
+  platform?: Platform;
+  artifactType?: string;
+}
+
+export interface OciIndex {
+  schemaVersion: 2;
+  mediaType?: string;
+  manifests: Descriptor[];
+  annotations?: Record<string, string>;
+}
+
+export interface OciManifest {
+  schemaVersion: 2;
+  mediaType?: string;
+  artifactType?: string;
+  config: Descriptor;
+  layers: Descriptor[];
+  annotations?: Record<string, string>;
+}
+
+/** The part of an OCI / docker image config minic maps (other fields are ignored). */
+export interface OciConfig {
+  created?: string;
+  architecture: string;
+  os: string;
+  config?: {
+    User?: string;
+    Env?: string[] | null;
+    Entrypoint?: string[] | null;
+    Cmd?: string[] | null;
+    WorkingDir?: string;
+    Labels?: Record<string, string> | null;
+    Hostname?: string;
+  };
+  rootfs: { type: "layers"; diff_ids: Digest[] };
+  history?: { created?: string; created_by?: string; comment?: string; empty_layer?: boolean }[];
+}
+
+/** One image of a docker-archive `manifest.json`. Paths are relative to the tar's root. */
+export interface DockerArchiveEntry {
+  Config: string;
+  RepoTags: string[] | null;
+  Layers: string[];
+}
+
+/** Path of a blob inside an OCI layout. */
+export function blobPath(d: Digest): string {
+  return `blobs/sha256/${d.slice("sha256:".length)}`;
+}
+
+/** The digest a layout path names (`blobs/sha256/<hex>`), or undefined. */
+export function digestOfBlobPath(p: string): Digest | undefined {
+  const m = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(p);
+  return m ? (`sha256:${m[1]}` as Digest) : undefined;
+}
+
+/** True for a manifest media type that lists other manifests. */
+export function isIndexType(mediaType: string | undefined): boolean {
+  return mediaType === OCI_INDEX || mediaType === DOCKER_LIST;
+}

@@ -1,0 +1,72 @@
+// How a minic image travels through an OCI registry unchanged: an OCI manifest with
+// artifactType application/vnd.minic.image.v1 whose config and layers are minic's own blobs and
+// whose annotation holds the minic manifest's canonical JSON (registries accept only OCI/docker
+// manifest types, so the minic manifest cannot be pushed as a manifest itself).
+import { canonicalJson, sha256 } from "../core/digest.js";
+import { MinicError } from "../core/errors.js";
+import type { Manifest } from "../core/image.js";
+import { hostArchitecture } from "../store/images.js";
+import { checkMinicManifest, intakeMinic, type IntakeResult } from "./image-intake.js";
+import type { MemberPolicy } from "./member-policy.js";
+import { MINIC_ARTIFACT_TYPE, MINIC_MANIFEST_ANNOTATION, OCI_MANIFEST, type Descriptor, type OciIndex, type OciManifest } from "./oci-model.js";
+import type { BlobStaging } from "./staging.js";
+
+/** Pure: the registry manifest that carries `manifest` (whose stored bytes are `json`). */
+export function wrapMinicManifest(manifest: Manifest, json: string): OciManifest {
+  return {
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    artifactType: MINIC_ARTIFACT_TYPE,
+    config: { mediaType: manifest.config.mediaType, digest: manifest.config.digest, size: manifest.config.size },
+    layers: manifest.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+    annotations: { [MINIC_MANIFEST_ANNOTATION]: json },
+  };
+}
+
+/**
+ * Pure: the minic manifest inside a wrapper, checked against the wrapper's descriptors (which the
+ * registry and the digest checks vouch for). Throws EINPUT when they disagree.
+ */
+export function unwrapMinicManifest(w: OciManifest): { manifest: Manifest; json: string } {
+  const json = w.annotations?.[MINIC_MANIFEST_ANNOTATION];
+  if (typeof json !== "string") throw new MinicError("EINPUT", "minic image manifest lacks its minic manifest annotation");
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(json) as Manifest;
+  } catch (e) {
+    throw new MinicError("EINPUT", "minic manifest annotation is not JSON", { cause: e });
+  }
+  checkMinicManifest(manifest);
+  const same = (a: { digest: string; size: number; mediaType: string }, b: Descriptor | undefined) => b !== undefined && a.digest === b.digest && a.size === b.size && a.mediaType === b.mediaType;
+  if (canonicalJson(manifest) !== json || !same(manifest.config, w.config) || manifest.layers.length !== w.layers.length || !manifest.layers.every((l, i) => same(l, w.layers[i]))) {
+    throw new MinicError("EINPUT", "minic manifest annotation does not match the blobs it travels with", { hint: "the image was tampered with" });
+  }
+  return { manifest, json };
+}
+
+/** Stages the minic manifest carried by a wrapper whose blobs are staged, then checks the image. */
+export async function intakeWrapper(staging: BlobStaging, w: OciManifest, policy: MemberPolicy): Promise<IntakeResult> {
+  const { json } = unwrapMinicManifest(w);
+  const info = await staging.putBytes(json, sha256(json));
+  return intakeMinic(staging, info.digest, policy);
+}
+
+/** True for an index entry (or manifest) that carries a minic image. */
+export function isMinicEntry(d: Descriptor): boolean {
+  return d.artifactType === MINIC_ARTIFACT_TYPE;
+}
+
+/**
+ * Pure: which manifest of an index minic uses: the minic image if there is one (no conversion,
+ * same digests), else the linux image for this host's architecture, else a lone entry.
+ */
+export function chooseManifest(index: OciIndex, arch = hostArchitecture()): Descriptor {
+  const all = Array.isArray(index.manifests) ? index.manifests : [];
+  const minic = all.find(isMinicEntry);
+  if (minic) return minic;
+  const linux = all.filter((d) => d.platform?.os === "linux" && d.platform.architecture === arch);
+  if (linux.length > 0) return linux[0]!;
+  const images = all.filter((d) => !d.platform || (d.platform.os !== "unknown"));
+  if (images.length === 1) return images[0]!;
+  throw new MinicError("EINPUT", `no image for linux/${arch} among ${all.length} manifest(s)`, { hint: "the image was not built for this platform" });
+}

@@ -1,0 +1,149 @@
+// A private area in the store's tmp dir where incoming blobs are written and verified before
+// any of them enters the store: a failed load or pull leaves the store exactly as it was.
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { digestHex, type Digest } from "../core/digest.js";
+import { MinicError } from "../core/errors.js";
+import { tempName } from "../store/atomic.js";
+import type { BlobInfo, Store } from "../store/store.js";
+import { verifyingStream } from "../store/verify-stream.js";
+
+interface Staged {
+  size: number;
+  /** True when the store already had the blob (its bytes were verified, not written). */
+  inStore: boolean;
+}
+
+export class BlobStaging {
+  private readonly blobs = new Map<Digest, Staged>();
+  private spools = 0;
+
+  private constructor(private readonly store: Store, readonly dir: string) {}
+
+  /** Creates an empty staging area for `store`. Call discard() in a finally. */
+  static async open(store: Store): Promise<BlobStaging> {
+    const dir = tempName(store.layout.tmpDir, "stage");
+    await mkdir(join(dir, "blobs"), { recursive: true, mode: 0o700 });
+    return new BlobStaging(store, dir);
+  }
+
+  /**
+   * Hashes `source` while writing it to the staging area. With `expected`, a mismatch throws
+   * EDIGEST. A blob the store already holds is hashed but not written again (stored once).
+   */
+  async put(source: Readable | AsyncIterable<Buffer> | Iterable<Buffer>, expected?: Digest): Promise<BlobInfo> {
+    const known = expected !== undefined && (this.blobs.has(expected) || (await this.store.hasBlob(expected)));
+    const h = createHash("sha256");
+    let size = 0;
+    const tmp = join(this.dir, `part-${this.spools++}`);
+    const fh = known ? null : await open(tmp, "wx", 0o600);
+    try {
+      for await (const chunk of source as AsyncIterable<Buffer>) {
+        h.update(chunk);
+        size += chunk.length;
+        if (fh) await fh.write(chunk);
+      }
+      if (fh) {
+        await fh.sync();
+        await fh.close();
+      }
+      const digest = `sha256:${h.digest("hex")}` as Digest;
+      if (expected && digest !== expected) {
+        throw new MinicError("EDIGEST", `blob does not match its digest (expected ${expected}, got ${digest})`, {
+          hint: "the data is corrupt, truncated or was tampered with; nothing was stored",
+        });
+      }
+      if (fh && !this.blobs.has(digest)) {
+        await rename(tmp, this.path(digest));
+        this.blobs.set(digest, { size, inStore: false });
+      } else if (!this.blobs.has(digest)) {
+        this.blobs.set(digest, { size, inStore: known || (await this.store.hasBlob(digest)) });
+      }
+      return { digest, size };
+    } catch (e) {
+      await fh?.close().catch(() => {});
+      throw e;
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  /** Stores small bytes (manifests, configs). */
+  async putBytes(data: Buffer | string, expected?: Digest): Promise<BlobInfo> {
+    return this.put([Buffer.from(data)], expected);
+  }
+
+  /** True when the blob was staged (or found in the store) during this session. */
+  has(d: Digest): boolean {
+    return this.blobs.has(d);
+  }
+
+  /** Size of a staged blob. */
+  size(d: Digest): number {
+    const b = this.blobs.get(d);
+    if (!b) throw new MinicError("EINPUT", `blob ${d} is missing`, { hint: "the archive or registry does not hold every blob the image needs" });
+    return b.size;
+  }
+
+  /** A verifying stream of a staged (or already stored) blob. */
+  open(d: Digest): Readable {
+    const b = this.blobs.get(d);
+    if (!b) throw new MinicError("EINPUT", `blob ${d} is missing`, { hint: "the archive or registry does not hold every blob the image needs" });
+    if (b.inStore) return this.store.openBlob(d);
+    const v = verifyingStream(d, `staged blob ${d.slice(0, 19)}…`);
+    const src = createReadStream(this.path(d));
+    src.on("error", (e) => v.destroy(e));
+    return src.pipe(v);
+  }
+
+  /** A staged JSON blob, parsed; refuses blobs over `limit` bytes. */
+  async readJson<T>(d: Digest, limit = 4 << 20): Promise<T> {
+    if (this.size(d) > limit) throw new MinicError("EINPUT", `blob ${d} is too large for JSON (${this.size(d)} bytes)`);
+    const b = this.blobs.get(d)!;
+    const buf = b.inStore ? await this.store.readBlob(d) : await readFile(this.path(d));
+    if (`sha256:${createHash("sha256").update(buf).digest("hex")}` !== d) throw new MinicError("EDIGEST", `staged blob ${d} changed on disk`);
+    try {
+      return JSON.parse(buf.toString("utf8")) as T;
+    } catch (e) {
+      throw new MinicError("EINPUT", `blob ${d.slice(0, 19)}… is not valid JSON`, { hint: "the archive is corrupt", cause: e });
+    }
+  }
+
+  /** A fresh private directory inside the staging area (for spooled data). */
+  async scratch(): Promise<string> {
+    const d = join(this.dir, `scratch-${this.spools++}`);
+    await mkdir(d, { mode: 0o700 });
+    return d;
+  }
+
+  /**
+   * Moves the given blobs into the store, in order (so a manifest lands after what it names).
+   * Idempotent per blob: one the store already has is left alone.
+   */
+  async commit(digests: Iterable<Digest>): Promise<void> {
+    for (const d of digests) {
+      const b = this.blobs.get(d);
+      if (!b) throw new MinicError("EINPUT", `blob ${d} is missing`, { hint: "the archive or registry does not hold every blob the image needs" });
+      if (b.inStore || (await this.store.hasBlob(d))) continue;
+      await rename(this.path(d), this.store.layout.blob(d));
+      b.inStore = true;
+    }
+  }
+
+  /** Removes the staging area and everything left in it. */
+  async discard(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  private path(d: Digest): string {
+    return join(this.dir, "blobs", digestHex(d));
+  }
+}
+
+/** True when a path exists. */
+export async function exists(p: string): Promise<boolean> {
+  return stat(p).then(() => true, () => false);
+}

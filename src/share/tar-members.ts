@@ -1,0 +1,61 @@
+// Reads a tar stream (ustar, pax, GNU long names) into members as the collector wants them.
+import { Readable } from "node:stream";
+import tar from "tar-stream";
+import { MinicError } from "../core/errors.js";
+import type { Entry, EntryKind } from "../archive/entry.js";
+import type { IncomingMember } from "./tree-collector.js";
+
+const KINDS: Record<string, EntryKind> = {
+  file: "file",
+  "contiguous-file": "file",
+  link: "file",
+  directory: "dir",
+  symlink: "symlink",
+  "character-device": "chardev",
+  "block-device": "blockdev",
+  fifo: "fifo",
+};
+
+/**
+ * Yields the members of a tar stream in order. A member's data must be consumed before the next
+ * is requested. A truncated or malformed stream throws EARCHIVE; unknown member types too.
+ */
+export async function* readTarMembers(source: AsyncIterable<Buffer>): AsyncGenerator<IncomingMember> {
+  const extract = tar.extract();
+  const input = Readable.from(source);
+  input.on("error", (e) => extract.destroy(e));
+  input.pipe(extract as unknown as NodeJS.WritableStream);
+  try {
+    for await (const stream of extract) {
+      const h = stream.header;
+      const type = h.type ?? "file";
+      const kind = KINDS[type];
+      if (kind === undefined) {
+        throw new MinicError("EARCHIVE", `tar member '${h.name}' has unsupported type '${type}'`, { hint: "minic reads regular files, directories, links, devices and fifos" });
+      }
+      const entry: Entry = {
+        name: h.name,
+        kind,
+        mode: (h.mode ?? 0o644) & 0o7777,
+        uid: h.uid ?? 0,
+        gid: h.gid ?? 0,
+        mtime: Math.max(0, Math.floor((h.mtime?.getTime() ?? 0) / 1000)),
+        size: kind === "file" && type !== "link" ? h.size ?? 0 : 0,
+      };
+      if (kind === "symlink") entry.linkname = h.linkname ?? "";
+      if (kind === "chardev" || kind === "blockdev") {
+        entry.rdevMajor = h.devmajor ?? 0;
+        entry.rdevMinor = h.devminor ?? 0;
+      }
+      const m: IncomingMember = { rawName: h.name, entry, data: stream as AsyncIterable<Buffer> };
+      if (type === "link") m.hardlinkTo = h.linkname ?? "";
+      yield m;
+      stream.resume();
+    }
+  } catch (e) {
+    if (e instanceof MinicError) throw e;
+    throw new MinicError("EARCHIVE", `cannot read tar: ${(e as Error).message}`, { hint: "the tarball is truncated or corrupt", cause: e });
+  } finally {
+    input.destroy();
+  }
+}
