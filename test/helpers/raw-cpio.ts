@@ -48,3 +48,39 @@ export function rawArchive(members: RawMember[], trailer = true): Buffer {
 export async function* chunked(buf: Buffer, size = 7): AsyncGenerator<Buffer> {
   for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
 }
+
+/** Every header field of a parsed member, as the bytes say (an independent parser for checks). */
+export interface ParsedHeader {
+  magic: string;
+  ino: number; mode: number; uid: number; gid: number; nlink: number; mtime: number; filesize: number;
+  devmajor: number; devminor: number; rdevmajor: number; rdevminor: number; namesize: number; check: number;
+  name: string;
+  /** Raw name bytes (for bytewise order checks). */
+  nameBytes: Buffer;
+  data: Buffer;
+}
+
+/** Parses a whole newc archive (strictly: padding must be zero); returns members incl. the trailer. */
+export function parseRawCpio(buf: Buffer): { members: ParsedHeader[]; end: number } {
+  const members: ParsedHeader[] = [];
+  let off = 0;
+  for (;;) {
+    const f = (i: number) => parseInt(buf.toString("latin1", off + 6 + i * 8, off + 14 + i * 8), 16);
+    const magic = buf.toString("latin1", off, off + 6);
+    const h = { magic, ino: f(0), mode: f(1), uid: f(2), gid: f(3), nlink: f(4), mtime: f(5), filesize: f(6), devmajor: f(7), devminor: f(8), rdevmajor: f(9), rdevminor: f(10), namesize: f(11), check: f(12) };
+    const nameBytes = buf.subarray(off + 110, off + 110 + h.namesize - 1);
+    if (buf[off + 110 + h.namesize - 1] !== 0) throw new Error(`name of member at ${off} is not NUL-terminated`);
+    let p = off + 110 + h.namesize;
+    const np = pad4(110 + h.namesize);
+    if (buf.subarray(p, p + np).some((b) => b !== 0)) throw new Error(`non-zero name padding at ${p}`);
+    p += np;
+    const data = buf.subarray(p, p + h.filesize);
+    p += h.filesize;
+    const dp = pad4(h.filesize);
+    if (buf.subarray(p, p + dp).some((b) => b !== 0)) throw new Error(`non-zero data padding at ${p}`);
+    p += dp;
+    members.push({ ...h, name: nameBytes.toString("utf8"), nameBytes, data });
+    off = p;
+    if (members.at(-1)!.name === "TRAILER!!!") return { members, end: off };
+  }
+}
