@@ -1,0 +1,72 @@
+// Bad recipes get a one-line error naming the file (and line), exit 1, and leave the store as it was.
+import { afterAll, describe, expect, it } from "vitest";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { minic, tempDir } from "../helpers/cli.js";
+
+const t = tempDir("minic-errors-");
+afterAll(() => t.remove());
+
+function storeFiles(store: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name));
+      else out.push(join(d, e.name).slice(store.length));
+    }
+  };
+  walk(store);
+  return out.sort();
+}
+
+const BUSYBOX = new URL("../../recipes/busybox.ts", import.meta.url).pathname;
+
+const cases: [string, string, RegExp][] = [
+  ["syntax", `import { defineRecipe } from "minic";\nexport default defineRecipe({ name: "x", steps: [ });\n`, /syntax\.ts:2:\d+: error TS\d+/],
+  ["type", `import { defineRecipe, file } from "minic";\nexport default defineRecipe({ name: "x", steps: [file("/a", 42)] });\n`, /type\.ts:2:\d+: error TS2345: Argument of type 'number'/],
+  ["missing-copy", `import { copy, defineRecipe } from "minic";\nexport default defineRecipe({ name: "x", steps: [copy("nothere/**", "/a")] });\n`, /copy source 'nothere\/\*\*' matches no files/],
+  ["unknown-base", `import { defineRecipe, file } from "minic";\nexport default defineRecipe({ name: "x", base: "nosuch:1", steps: [file("/a", "b")] });\n`, /base image 'nosuch:1' is not in the store/],
+  ["bad-name", `import { defineRecipe, file } from "minic";\nexport default defineRecipe({ name: "Bad Name", steps: [file("/a", "b")] });\n`, /invalid image name 'Bad Name'/],
+  ["dotdot", `import { defineRecipe, file } from "minic";\nexport default defineRecipe({ name: "x", steps: [file("/a/../../etc/passwd", "b")] });\n`, /contains '\.\.'/],
+  ["copy-dotdot", `import { copy, defineRecipe } from "minic";\nexport default defineRecipe({ name: "x", steps: [copy("../secret", "/a")] });\n`, /copy source '\.\.\/secret' contains '\.\.'/],
+  ["no-default", `import { defineRecipe } from "minic";\nexport const r = defineRecipe({ name: "x" });\n`, /the default export is not a recipe/],
+  ["throws", `import { defineRecipe } from "minic";\nthrow new Error("boom");\n`, /failed to load: boom/],
+  ["failing-run", `import { defineRecipe, run } from "minic";\nimport bb from ${JSON.stringify(BUSYBOX)};\nexport default defineRecipe({ name: "x", base: bb, steps: [run("exit 3")] });\n`, /step 1: command exited with status 3/],
+];
+
+describe("bad recipes", () => {
+  for (const [name, source, message] of cases) {
+    it(`${name}: one line, exit 1, store unchanged`, async () => {
+      const dir = join(t.path, name);
+      mkdirSync(dir);
+      writeFileSync(join(dir, `${name}.ts`), source);
+      const store = join(t.path, `store-${name}`);
+      // A store that already holds something, to prove nothing is added or lost.
+      const seed = await minic(["import", dir, "-t", "seed", "--store", store]);
+      expect(seed.exitCode).toBe(0);
+      // A base recipe that builds fine is kept (as podman keeps cached steps); build it first.
+      if (name === "failing-run") expect((await minic(["build", BUSYBOX, "--store", store])).exitCode).toBe(0);
+      const before = storeFiles(store).filter((f) => !f.startsWith("/unpacked/"));
+      const r = await minic(["build", join(dir, `${name}.ts`), "--store", store], { cwd: dir });
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr.trim().split("\n").at(-1)).toMatch(message);
+      expect(r.stderr).toMatch(/\(hint: /);
+      const lines = r.stderr.trim().split("\n").filter((l) => l.startsWith("minic:"));
+      expect(lines).toHaveLength(1);
+      const after = storeFiles(store).filter((f) => !f.startsWith("/unpacked/") && !f.startsWith("/tmp/"));
+      expect(after).toEqual(before);
+    });
+  }
+
+  it("a missing recipe file", async () => {
+    const r = await minic(["build", join(t.path, "nope.ts"), "--store", join(t.path, "s-nope")]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/recipe '.*nope\.ts' does not exist/);
+  });
+
+  it("an unknown option is a usage error (exit 2)", async () => {
+    const r = await minic(["build", "--frobnicate"]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/Unknown option '--frobnicate'.*usage: minic build/);
+  });
+});
