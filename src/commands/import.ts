@@ -1,36 +1,44 @@
-// minic import: turn a directory tree (or an archive) into a one-layer image.
-import { stat } from "node:fs/promises";
+// minic import: turn a directory tree or a rootfs archive (cpio or tar; plain, gzip or bzip2)
+// into a one-layer image. The source is untrusted: device nodes are dropped and setuid/setgid
+// bits cleared unless asked; owners are kept (a rootfs needs them) unless --squash-owner.
 import { resolve } from "node:path";
 import { MinicError } from "../core/errors.js";
 import { defaultRunConfig } from "../core/image.js";
 import { formatRef, parseRef } from "../core/reference.js";
-import { walkTree } from "../archive/walk-tree.js";
-import { putLayer } from "../store/layers.js";
 import { putImage, sourceDateEpoch } from "../store/images.js";
+import { importSource } from "../share/import-source.js";
+import { describeReport } from "../share/image-intake.js";
+import { IMPORT_POLICY, type MemberPolicy } from "../share/member-policy.js";
 import type { Command } from "./command.js";
 
 export const importCommand: Command = {
   name: "import",
-  summary: "make a one-layer image from a directory tree",
-  usage: "SOURCE -t NAME[:TAG]",
-  options: { tag: { type: "string", short: "t" } },
+  summary: "make a one-layer image from a directory, rootfs.cpio[.bz2] or rootfs.tar[.gz|.bz2]",
+  usage: "SOURCE -t NAME[:TAG] [--keep-setuid] [--keep-devices] [--squash-owner]",
+  options: {
+    tag: { type: "string", short: "t" },
+    "keep-setuid": { type: "boolean" },
+    "keep-devices": { type: "boolean" },
+    "squash-owner": { type: "boolean" },
+  },
   async run(values, positionals, ctx) {
     const [source] = positionals;
-    if (!source || positionals.length > 1) throw new MinicError("EUSAGE", "import takes one SOURCE", { hint: "minic import DIR -t NAME[:TAG]" });
+    if (!source || positionals.length > 1) throw new MinicError("EUSAGE", "import takes one SOURCE", { hint: "minic import DIR|rootfs.cpio.bz2|rootfs.tar.gz -t NAME[:TAG]" });
     if (typeof values.tag !== "string") throw new MinicError("EUSAGE", "import needs -t NAME[:TAG]", { hint: "e.g. minic import ./rootfs -t debian:12" });
     const ref = parseRef(values.tag);
-    const path = resolve(ctx.cwd, source);
-    const st = await stat(path).catch(() => null);
-    if (!st) throw new MinicError("ENOTFOUND", `import source '${source}' does not exist`, { hint: "give a directory" });
-    if (!st.isDirectory()) throw new MinicError("EUSAGE", `import source '${source}' is not a directory`, { hint: "give a directory" });
+    const policy: MemberPolicy = {
+      devices: values["keep-devices"] ? "keep" : IMPORT_POLICY.devices,
+      setuid: values["keep-setuid"] ? "keep" : IMPORT_POLICY.setuid,
+      owners: values["squash-owner"] ? "root" : IMPORT_POLICY.owners,
+    };
     const store = await ctx.store();
     const epoch = sourceDateEpoch();
-    const tree = await walkTree(path);
-    const layer = await putLayer(store, tree.map((t) => ({ entry: t.entry, data: t.hostPath })), epoch);
+    const { layer, kind, report } = await importSource(store, resolve(ctx.cwd, source), policy, epoch);
     const digest = await putImage(store, [layer], defaultRunConfig(), [{ createdBy: "import" }], epoch);
     await store.setRef(ref, digest);
     ctx.out(`${formatRef(ref)} ${digest}`);
-    ctx.err(`imported ${tree.length} entries as layer ${layer.diffId} (${layer.size} bytes compressed)`);
+    const note = describeReport(report);
+    ctx.err(`imported ${report.entries} entries from a ${kind} as layer ${layer.diffId} (${layer.size} bytes compressed)${note ? `; ${note}` : ""}`);
     return 0;
   },
 };

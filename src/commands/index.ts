@@ -8,5 +8,6 @@ import { inspectCommand } from "./inspect.js";
 import { rmiCommand } from "./rmi.js";
 import { saveCommand } from "./save.js";
 import { loadCommand } from "./load.js";
+import { exportCommand } from "./export.js";
 
-export const COMMANDS: Command[] = [buildCommand, imagesCommand, inspectCommand, rmiCommand, gcCommand, importCommand, saveCommand, loadCommand];
+export const COMMANDS: Command[] = [buildCommand, imagesCommand, inspectCommand, rmiCommand, gcCommand, importCommand, saveCommand, loadCommand, exportCommand];

@@ -1,0 +1,99 @@
+// minic import sources: a directory, a newc cpio, or a tar (each plain, gzip or bzip2),
+// recognised by content, not by name. Every member goes through the member policy.
+import { createReadStream } from "node:fs";
+import { mkdir, rm, stat } from "node:fs/promises";
+import { MinicError } from "../core/errors.js";
+import type { EntryKind } from "../archive/entry.js";
+import { readCpio } from "../archive/cpio-reader.js";
+import { walkTree } from "../archive/walk-tree.js";
+import { tempName } from "../store/atomic.js";
+import type { LayerItem } from "../store/layers.js";
+import { putLayer } from "../store/layers.js";
+import type { LayerDescriptor } from "../core/image.js";
+import type { Store } from "../store/store.js";
+import { admitMember, type MemberPolicy } from "./member-policy.js";
+import { plainStream } from "./compression.js";
+import { readTarMembers } from "./tar-members.js";
+import { TreeCollector, type CollectReport, type IncomingMember } from "./tree-collector.js";
+
+export type SourceKind = "directory" | "cpio" | "tar";
+
+/** Pure: what plain (uncompressed) bytes starting with `head` are. */
+export function archiveKind(head: Buffer): "cpio" | "tar" | undefined {
+  const magic = head.toString("latin1", 0, 6);
+  if (magic === "070701" || magic === "070702") return "cpio";
+  if (head.length >= 262 && head.toString("latin1", 257, 262) === "ustar") return "tar";
+  return undefined;
+}
+
+/** Packs `path` (directory or archive) into one layer in the store. */
+export async function importSource(store: Store, path: string, policy: MemberPolicy, epoch: number): Promise<{ layer: LayerDescriptor; kind: SourceKind; report: CollectReport }> {
+  const st = await stat(path).catch(() => null);
+  if (!st) throw new MinicError("ENOTFOUND", `import source '${path}' does not exist`, { hint: "give a directory, a rootfs.cpio[.bz2|.gz] or a rootfs.tar[.gz|.bz2]" });
+  if (st.isDirectory()) {
+    const { items, report } = await directoryItems(path, policy);
+    return { layer: await putLayer(store, items, epoch), kind: "directory", report };
+  }
+  if (!st.isFile()) throw new MinicError("EUSAGE", `import source '${path}' is neither a directory nor a file`);
+  const spool = tempName(store.layout.tmpDir, "import");
+  await mkdir(spool, { mode: 0o700 });
+  try {
+    const plain = await plainStream(createReadStream(path), `import source '${path}'`);
+    const { stream } = await sniffArchive(plain);
+    const kind = stream.kind;
+    const collector = new TreeCollector(spool, policy);
+    const members: AsyncIterable<IncomingMember> = kind === "cpio" ? cpioMembers(stream.bytes) : readTarMembers(stream.bytes);
+    for await (const m of members) await collector.add(m);
+    return { layer: await putLayer(store, collector.finish(epoch), epoch), kind, report: collector.report };
+  } finally {
+    await rm(spool, { recursive: true, force: true });
+  }
+}
+
+async function sniffArchive(plain: AsyncIterable<Buffer>): Promise<{ stream: { kind: "cpio" | "tar"; bytes: AsyncIterable<Buffer> } }> {
+  // Read the first 512 bytes (a tar header) to tell cpio from tar.
+  const it = plain[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let len = 0;
+  let done = false;
+  while (len < 512) {
+    const r = await it.next();
+    if (r.done) { done = true; break; }
+    head.push(Buffer.from(r.value));
+    len += r.value.length;
+  }
+  const first = Buffer.concat(head);
+  const kind = archiveKind(first);
+  if (!kind) throw new MinicError("EUSAGE", "import source is neither a newc cpio nor a tar archive", { hint: "give a directory, a rootfs.cpio[.bz2] or a rootfs.tar[.gz|.bz2]" });
+  async function* bytes(): AsyncGenerator<Buffer> {
+    yield first;
+    if (done) return;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield Buffer.from(r.value);
+    }
+  }
+  return { stream: { kind, bytes: bytes() } };
+}
+
+async function* cpioMembers(bytes: AsyncIterable<Buffer>): AsyncGenerator<IncomingMember> {
+  for await (const m of readCpio(bytes)) yield { rawName: m.entry.name, entry: m.entry, data: m.data, ino: m.ino, nlink: m.nlink };
+}
+
+/** A directory's entries after the policy (a walked tree has no escaping names or symlinked parents). */
+async function directoryItems(root: string, policy: MemberPolicy): Promise<{ items: LayerItem[]; report: CollectReport }> {
+  const tree = await walkTree(root);
+  const kinds = new Map<string, EntryKind>();
+  const report: CollectReport = { entries: 0, "dropped-device": 0, "cleared-setuid": 0, "skipped-socket": 0 };
+  const items: LayerItem[] = [];
+  for (const t of tree) {
+    const a = admitMember(kinds, { rawName: t.entry.name, entry: t.entry }, policy);
+    for (const n of a.notes) if (n !== "root-entry") report[n]++;
+    if (a.action === "skip") continue;
+    kinds.set(a.entry.name, a.entry.kind);
+    items.push(t.hostPath === undefined ? { entry: a.entry } : { entry: a.entry, data: t.hostPath });
+  }
+  report.entries = items.length;
+  return { items, report };
+}
