@@ -16,16 +16,16 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const [name, ...rest] = argv;
     if (name === undefined || name === "help" || name === "--help" || name === "-h") {
-      ctx.out(usage());
+      ctx.out(await usage());
       return name === undefined ? 2 : 0;
     }
     if (name === "--version") {
       ctx.out("minic 0.1.0");
       return 0;
     }
-    const cmd = COMMANDS.find((c) => c.name === name);
-    if (!cmd) throw new MinicError("EUSAGE", `unknown command '${name}'`, { hint: "see 'minic help'" });
-    return await runCommand(cmd, rest, ctx);
+    const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+    if (!load) throw new MinicError("EUSAGE", `unknown command '${name}'`, { hint: "see 'minic help'" });
+    return await runCommand(await load(), rest, ctx);
   } catch (e) {
     ctx.err(`minic: ${oneLine(e)}`);
     if (process.env.MINIC_DEBUG && e instanceof Error) ctx.err(e.stack ?? "");
@@ -68,12 +68,13 @@ function makeContext(_argv: string[]): Context & { storeRoot?: string } {
   return ctx;
 }
 
-function usage(): string {
-  const w = Math.max(...COMMANDS.map((c) => c.name.length));
+async function usage(): Promise<string> {
+  const commands = await Promise.all(Object.values(COMMANDS).map((load) => load()));
+  const w = Math.max(...commands.map((c) => c.name.length));
   return [
     "usage: minic COMMAND [options]   (global: --store DIR, default ./layers or $MINIC_STORE)",
     "",
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
+    ...commands.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
     "",
     "minic COMMAND --help shows a command's options.",
   ].join("\n");

@@ -1,13 +1,15 @@
-// The list of subcommands, in the order `minic help` shows them.
+// The subcommands, in the order `minic help` shows them. Each is imported only when used, so
+// that a command starts without loading the others' dependencies (this keeps `minic run` lean).
 import type { Command } from "./command.js";
-import { buildCommand } from "./build.js";
-import { gcCommand } from "./gc.js";
-import { imagesCommand } from "./images.js";
-import { importCommand } from "./import.js";
-import { inspectCommand } from "./inspect.js";
-import { rmiCommand } from "./rmi.js";
-import { saveCommand } from "./save.js";
-import { loadCommand } from "./load.js";
-import { exportCommand } from "./export.js";
 
-export const COMMANDS: Command[] = [buildCommand, imagesCommand, inspectCommand, rmiCommand, gcCommand, importCommand, saveCommand, loadCommand, exportCommand];
+export const COMMANDS: Record<string, () => Promise<Command>> = {
+  build: async () => (await import("./build.js")).buildCommand,
+  images: async () => (await import("./images.js")).imagesCommand,
+  inspect: async () => (await import("./inspect.js")).inspectCommand,
+  rmi: async () => (await import("./rmi.js")).rmiCommand,
+  gc: async () => (await import("./gc.js")).gcCommand,
+  import: async () => (await import("./import.js")).importCommand,
+  export: async () => (await import("./export.js")).exportCommand,
+  save: async () => (await import("./save.js")).saveCommand,
+  load: async () => (await import("./load.js")).loadCommand,
+};
