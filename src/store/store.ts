@@ -1,8 +1,8 @@
 // The content-addressed store: blobs by digest, references to manifests, build cache entries.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
-import { resolve } from "node:path";
+import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import { canonicalJson, isDigest, type Digest } from "../core/digest.js";
@@ -96,9 +96,12 @@ export class Store {
     }
   }
 
-  /** Stores bytes as a blob. */
+  /** Stores bytes as a blob; a blob already present is not written again. */
   async putBlob(data: Buffer | string, expected?: Digest): Promise<BlobInfo> {
-    return this.putBlobStream([Buffer.from(data)], expected);
+    const buf = Buffer.from(data);
+    const digest = `sha256:${createHash("sha256").update(buf).digest("hex")}` as Digest;
+    if ((!expected || expected === digest) && (await this.hasBlob(digest))) return { digest, size: buf.length };
+    return this.putBlobStream([buf], expected);
   }
 
   /** Stores a value as canonical JSON. */
@@ -150,8 +153,9 @@ export class Store {
     }
   }
 
-  /** Points `ref` at a manifest (atomic). */
+  /** Points `ref` at a manifest (atomic; no write when it already does). */
   async setRef(ref: ImageRef, manifest: Digest): Promise<void> {
+    if ((await this.resolveRef(ref)) === manifest) return;
     await writeFileAtomic(this.layout.ref(ref), manifest + "\n");
   }
 
@@ -159,11 +163,12 @@ export class Store {
   async deleteRef(ref: ImageRef): Promise<boolean> {
     try {
       await rm(this.layout.ref(ref));
-      await rm(this.layout.ref(ref).replace(/\/[^/]+$/, ""), { recursive: false }).catch(() => {});
-      return true;
     } catch {
       return false;
     }
+    // The name's directory goes when its last tag does (rmdir fails, harmlessly, while others remain).
+    await rmdir(dirname(this.layout.ref(ref))).catch(() => {});
+    return true;
   }
 
   /** Every reference and the manifest it points to, sorted by name then tag. */
@@ -195,8 +200,14 @@ export class Store {
 
   /** Reads a manifest and its config by manifest digest (both verified). */
   async readImage(manifestDigest: Digest): Promise<StoredImage> {
-    const manifest = await this.readJson<Manifest>(manifestDigest);
-    if (manifest.mediaType !== MANIFEST_MEDIA_TYPE) {
+    let manifest: Manifest;
+    try {
+      manifest = await this.readJson<Manifest>(manifestDigest);
+    } catch (e) {
+      if (e instanceof MinicError) throw e;
+      throw new MinicError("ESTORE", `blob ${manifestDigest} is not a minic manifest (not JSON)`, { hint: "give an image name or a manifest digest (see 'minic images')", cause: e });
+    }
+    if (manifest === null || typeof manifest !== "object" || manifest.mediaType !== MANIFEST_MEDIA_TYPE) {
       throw new MinicError("ESTORE", `blob ${manifestDigest} is not a minic manifest`);
     }
     const config = await this.readJson<ImageConfig>(manifest.config.digest);
@@ -209,20 +220,26 @@ export class Store {
    */
   async getImage(spec: string): Promise<StoredImage> {
     if (isDigest(spec) && (await this.hasBlob(spec))) return this.readImage(spec);
+    let ambiguous = 0;
     if (/^[0-9a-f]{12,64}$/.test(spec)) {
       const hits = (await this.listRefs()).filter((r) => r.manifest.slice(7).startsWith(spec));
       const unique = [...new Set(hits.map((h) => h.manifest))];
       if (unique.length === 1) return { ...(await this.readImage(unique[0]!)), ref: hits[0]!.ref };
+      ambiguous = unique.length;
     }
     const ref = parseRef(spec);
     const d = await this.resolveRef(ref);
     if (!d) {
+      if (ambiguous > 1) {
+        throw new MinicError("EREF", `'${spec}' is the start of ${ambiguous} image digests`, { hint: "give more digits of the digest, or the image name" });
+      }
       throw new MinicError("ENOTFOUND", `no image '${formatRef(ref)}' in store ${this.root}`, {
         hint: "build it with 'minic build RECIPE.ts', load it, or see 'minic images'",
       });
     }
     return { ...(await this.readImage(d)), ref };
   }
+
 }
 
 function notFoundOr(e: unknown, d: Digest): Error {
