@@ -12,4 +12,6 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   export: async () => (await import("./export.js")).exportCommand,
   save: async () => (await import("./save.js")).saveCommand,
   load: async () => (await import("./load.js")).loadCommand,
+  push: async () => (await import("./push.js")).pushCommand,
+  pull: async () => (await import("./pull.js")).pullCommand,
 };

@@ -71,6 +71,18 @@ export class BlobStaging {
     }
   }
 
+  /**
+   * Uses the store's copy of a blob instead of fetching it (the store verified it when it was
+   * written). Returns false when the store does not have it.
+   */
+  async adoptStored(d: Digest): Promise<boolean> {
+    if (this.blobs.has(d)) return true;
+    const st = await stat(this.store.layout.blob(d)).catch(() => null);
+    if (!st) return false;
+    this.blobs.set(d, { size: st.size, inStore: true });
+    return true;
+  }
+
   /** Stores small bytes (manifests, configs). */
   async putBytes(data: Buffer | string, expected?: Digest): Promise<BlobInfo> {
     return this.put([Buffer.from(data)], expected);

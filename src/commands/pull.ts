@@ -1,0 +1,28 @@
+// minic pull: fetch an image from an OCI registry into the store (converting OCI tar layers).
+import { formatRef, parseRef } from "../core/reference.js";
+import { describeReport } from "../share/image-intake.js";
+import { LAYER_POLICY } from "../share/member-policy.js";
+import { pullImage } from "../share/pull.js";
+import { RegistryClient } from "../share/registry-client.js";
+import { parseRegistryRef } from "../share/registry-ref.js";
+import { MinicError } from "../core/errors.js";
+import type { Command } from "./command.js";
+
+export const pullCommand: Command = {
+  name: "pull",
+  summary: "pull an image from an OCI registry (stored as REPO:TAG unless -t)",
+  usage: "HOST[:PORT]/REPO[:TAG|@DIGEST] [-t NAME[:TAG]] [--insecure] [--keep-devices]",
+  options: { tag: { type: "string", short: "t" }, insecure: { type: "boolean" }, "keep-devices": { type: "boolean" } },
+  async run(values, positionals, ctx) {
+    if (positionals.length !== 1) throw new MinicError("EUSAGE", "pull takes one registry reference", { hint: "minic pull 127.0.0.1:5000/hello:1" });
+    const src = parseRegistryRef(positionals[0]!);
+    const ref = typeof values.tag === "string" ? parseRef(values.tag) : parseRef(`${src.repository}:${src.digest ? "latest" : src.reference}`);
+    const store = await ctx.store();
+    const policy = { ...LAYER_POLICY, devices: values["keep-devices"] ? "keep" as const : LAYER_POLICY.devices };
+    const r = await pullImage(store, new RegistryClient(src, values.insecure === true), src.reference, ref, policy);
+    ctx.out(`${formatRef(ref)} ${r.manifestDigest}`);
+    const note = describeReport(r.result.report);
+    ctx.err(`pulled ${r.converted ? "an OCI image (layers converted)" : "a minic image"}: ${r.fetched} blob(s) fetched, ${r.reused} already stored${note ? `; ${note}` : ""}`);
+    return 0;
+  },
+};

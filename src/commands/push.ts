@@ -1,0 +1,27 @@
+// minic push: send an image to an OCI registry (OCI + minic images in one index by default).
+import { MinicError } from "../core/errors.js";
+import { pushImage, type PushFormat } from "../share/push.js";
+import { RegistryClient } from "../share/registry-client.js";
+import { formatRegistryRef, parseRegistryRef, registryScheme } from "../share/registry-ref.js";
+import type { Command } from "./command.js";
+
+export const pushCommand: Command = {
+  name: "push",
+  summary: "push an image to an OCI registry (http for localhost/127.0.0.1 or with --insecure)",
+  usage: "IMAGE HOST[:PORT]/REPO[:TAG] [--format both|oci|minic] [--insecure]",
+  options: { format: { type: "string" }, insecure: { type: "boolean" } },
+  async run(values, positionals, ctx) {
+    if (positionals.length !== 2) throw new MinicError("EUSAGE", "push takes IMAGE and a registry reference", { hint: "minic push hello 127.0.0.1:5000/hello:1" });
+    const format = (values.format ?? "both") as PushFormat;
+    if (!["both", "oci", "minic"].includes(format)) throw new MinicError("EUSAGE", `unknown --format '${String(values.format)}'`, { hint: "use both (default), oci or minic" });
+    const target = parseRegistryRef(positionals[1]!);
+    if (target.digest) throw new MinicError("EUSAGE", "push needs a tag, not a digest", { hint: "e.g. 127.0.0.1:5000/hello:1" });
+    const store = await ctx.store();
+    const image = await store.getImage(positionals[0]!);
+    const insecure = values.insecure === true;
+    const r = await pushImage(store, image, new RegistryClient(target, insecure), target.reference, format);
+    ctx.out(`${formatRegistryRef(target)} ${r.digest}`);
+    ctx.err(`pushed ${format} over ${registryScheme(target.host, insecure)}: ${r.uploaded} blob(s) uploaded, ${r.skipped} already there`);
+    return 0;
+  },
+};

@@ -1,0 +1,63 @@
+// minic pull: registry → store. Prefers the minic image of an index (kept as is, same digests);
+// otherwise takes the linux image for this host and converts its tar layers. Every manifest and
+// blob is verified by digest in a staging area; the store changes only when all of it checked out.
+import type { Digest } from "../core/digest.js";
+import { MinicError } from "../core/errors.js";
+import type { ImageRef } from "../core/reference.js";
+import type { Store } from "../store/store.js";
+import { intakeOci, type IntakeResult } from "./image-intake.js";
+import type { MemberPolicy } from "./member-policy.js";
+import { CONVERTIBLE_LAYERS, DOCKER_MANIFEST, isIndexType, MINIC_ARTIFACT_TYPE, OCI_MANIFEST, type OciConfig, type OciIndex, type OciManifest } from "./oci-model.js";
+import type { RegistryClient } from "./registry-client.js";
+import { chooseManifest, intakeWrapper } from "./registry-image.js";
+import { BlobStaging } from "./staging.js";
+
+export interface PullResult {
+  manifestDigest: Digest;
+  converted: boolean;
+  fetched: number;
+  reused: number;
+  result: IntakeResult;
+}
+
+/** Pulls `reference` and points `ref` at the stored image. */
+export async function pullImage(store: Store, client: RegistryClient, reference: string, ref: ImageRef, policy: MemberPolicy): Promise<PullResult> {
+  await client.ping();
+  let top = await client.getManifest(reference);
+  if (isIndexType(top.mediaType)) {
+    const chosen = chooseManifest(JSON.parse(top.bytes.toString("utf8")) as OciIndex);
+    top = await client.getManifest(chosen.digest);
+  }
+  if (top.mediaType !== OCI_MANIFEST && top.mediaType !== DOCKER_MANIFEST) {
+    throw new MinicError("EREGISTRY", `unsupported manifest type '${top.mediaType}'`, { hint: "minic pulls OCI and docker v2 (schema 2) images" });
+  }
+  const m = JSON.parse(top.bytes.toString("utf8")) as OciManifest;
+  const minic = m.artifactType === MINIC_ARTIFACT_TYPE;
+  if (!minic) {
+    const bad = m.layers.find((l) => !CONVERTIBLE_LAYERS.has(l.mediaType));
+    if (bad) throw new MinicError("EREGISTRY", `layer type '${bad.mediaType}' cannot be converted`, { hint: "minic converts tar, tar+gzip layers" });
+  }
+  const staging = await BlobStaging.open(store);
+  try {
+    let fetched = 0;
+    let reused = 0;
+    for (const d of [m.config, ...m.layers]) {
+      // Converted images keep no tar blobs in the store, so only minic blobs can be reused.
+      if (minic && (await staging.adoptStored(d.digest))) {
+        reused++;
+        continue;
+      }
+      const info = await staging.put(await client.getBlob(d.digest), d.digest);
+      if (info.size !== d.size) throw new MinicError("EDIGEST", `blob ${d.digest.slice(0, 19)}… has ${info.size} bytes, not ${d.size}`);
+      fetched++;
+    }
+    const result = minic
+      ? await intakeWrapper(staging, m, policy)
+      : await intakeOci(staging, await staging.readJson<OciConfig>(m.config.digest), m.layers.length, (i) => staging.open(m.layers[i]!.digest), policy);
+    await staging.commit(result.blobs);
+    await store.setRef(ref, result.manifestDigest);
+    return { manifestDigest: result.manifestDigest, converted: !minic, fetched, reused, result };
+  } finally {
+    await staging.discard();
+  }
+}
