@@ -58,7 +58,7 @@ export function isMinicEntry(d: Descriptor): boolean {
 
 /**
  * Pure: which manifest of an index minic uses: the minic image if there is one (no conversion,
- * same digests), else the linux image for this host's architecture, else a lone entry.
+ * same digests), else the linux image for this host's architecture, else the one entry without a platform.
  */
 export function chooseManifest(index: OciIndex, arch = hostArchitecture()): Descriptor {
   const all = Array.isArray(index.manifests) ? index.manifests : [];
@@ -66,7 +66,7 @@ export function chooseManifest(index: OciIndex, arch = hostArchitecture()): Desc
   if (minic) return minic;
   const linux = all.filter((d) => d.platform?.os === "linux" && d.platform.architecture === arch);
   if (linux.length > 0) return linux[0]!;
-  const images = all.filter((d) => !d.platform || (d.platform.os !== "unknown"));
-  if (images.length === 1) return images[0]!;
+  const unlabelled = all.filter((d) => !d.platform);
+  if (unlabelled.length === 1) return unlabelled[0]!;
   throw new MinicError("EINPUT", `no image for linux/${arch} among ${all.length} manifest(s)`, { hint: "the image was not built for this platform" });
 }

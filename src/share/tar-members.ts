@@ -47,15 +47,28 @@ export async function* readTarMembers(source: AsyncIterable<Buffer>): AsyncGener
         entry.rdevMajor = h.devmajor ?? 0;
         entry.rdevMinor = h.devminor ?? 0;
       }
-      const m: IncomingMember = { rawName: h.name, entry, data: stream as AsyncIterable<Buffer> };
+      const m: IncomingMember = { rawName: h.name, entry, data: guarded(stream as AsyncIterable<Buffer>) };
       if (type === "link") m.hardlinkTo = h.linkname ?? "";
       yield m;
       stream.resume();
     }
   } catch (e) {
     if (e instanceof MinicError) throw e;
-    throw new MinicError("EARCHIVE", `cannot read tar: ${(e as Error).message}`, { hint: "the tarball is truncated or corrupt", cause: e });
+    throw tarError(e);
   } finally {
     input.destroy();
   }
+}
+
+/** A member's data; a read error (truncation) becomes EARCHIVE too. */
+async function* guarded(data: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  try {
+    for await (const c of data) yield c;
+  } catch (e) {
+    throw e instanceof MinicError ? e : tarError(e);
+  }
+}
+
+function tarError(e: unknown): MinicError {
+  return new MinicError("EARCHIVE", `cannot read tar: ${(e as Error).message}`, { hint: "the tarball is truncated or corrupt; nothing was stored", cause: e });
 }

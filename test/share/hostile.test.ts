@@ -1,0 +1,184 @@
+// Hostile input to import and load: one archive per hazard, built in memory by the test. Each is
+// refused (store unchanged, file for file) or neutralised, and nothing is written outside.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execa } from "execa";
+import { bzip2Sync } from "./bzip2-sync.js";
+import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { minic, minicOk, tempDir } from "../helpers/cli.js";
+import { makeBusyboxTree } from "../helpers/busybox-tree.js";
+import { rawArchive, S } from "../helpers/raw-cpio.js";
+import { filesUnder, ociArchive, sha, storeListing, tarBytes } from "./peers.js";
+
+let t: { path: string; remove(): void };
+let store: string;
+let outside: string;
+
+beforeAll(async () => {
+  t = tempDir("minic-hostile-");
+  store = join(t.path, "store");
+  outside = join(t.path, "outside");
+  mkdirSync(outside);
+  const tree = join(t.path, "bb");
+  mkdirSync(tree);
+  makeBusyboxTree(tree);
+  await minicOk(["import", tree, "-t", "bb", "--store", store]);
+});
+afterAll(() => t.remove());
+
+/** Imports (or loads) `bytes`; expects a refusal matching `why`, the store unchanged, nothing outside. */
+async function refused(cmd: "import" | "load", bytes: Buffer, why: RegExp, name = "in.tar"): Promise<void> {
+  const file = join(t.path, name);
+  writeFileSync(file, bytes);
+  const before = storeListing(store);
+  const r = await minic(cmd === "import" ? ["import", file, "-t", "evil", "--store", store] : ["load", file, "--store", store]);
+  expect(r.stderr).toMatch(why);
+  expect(r.exitCode).toBe(1);
+  expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  expect(storeListing(store)).toEqual(before);
+  expect(filesUnder(outside)).toEqual([]);
+}
+
+/** Exports `image` and unpacks it with GNU cpio into a fresh dir; returns the dir. */
+async function unpacked(image: string): Promise<string> {
+  const dir = join(t.path, `x-${image.replace(/[^a-z0-9]/g, "_")}-${Date.now()}`);
+  mkdirSync(dir);
+  const out = join(t.path, `${image.replace(/[^a-z0-9]/g, "_")}.cpio.bz2`);
+  await minicOk(["export", image, "-o", out, "--store", store]);
+  await execa("sh", ["-c", `bzip2 -dc '${out}' | cpio -idm --quiet`], { cwd: dir });
+  return dir;
+}
+
+describe("hostile archives", () => {
+  it("refuses a ../ member name", async () => {
+    await refused("import", await tarBytes([{ name: "../outside/pwned", data: "x" }]), /climbs out/);
+  });
+
+  it("makes an absolute member name relative (written inside the image, never at that path)", async () => {
+    const abs = join(outside, "abs");
+    const file = join(t.path, "abs.tar");
+    writeFileSync(file, await tarBytes([{ name: abs, data: "x" }]));
+    await minicOk(["import", file, "-t", "abs", "--store", store]);
+    expect(filesUnder(outside)).toEqual([]);
+    const dir = await unpacked("abs");
+    expect(readFileSync(join(dir, abs.slice(1)), "utf8")).toBe("x");
+  });
+
+  it("refuses a file written through a symlink of the same archive", async () => {
+    await refused("import", await tarBytes([{ name: "evil", type: "symlink", linkname: outside }, { name: "evil/pwned", data: "x" }]), /symlink/);
+    await refused("import", await tarBytes([{ name: "evil", type: "symlink", linkname: "../../.." }, { name: "evil/tmp/pwned", data: "x" }]), /symlink/);
+  });
+
+  it("never follows a symlink planted by one layer when the next writes below it", async () => {
+    const l1 = await tarBytes([{ name: "evil", type: "symlink", linkname: outside }]);
+    const l2 = await tarBytes([{ name: "evil/pwned", data: "x" }]);
+    const file = join(t.path, "planted.tar");
+    writeFileSync(file, await ociArchive([l1, l2], { ref: "localhost/planted:1" }));
+    await minicOk(["load", file, "--store", store]);
+    const dir = await unpacked("planted:1");
+    expect(filesUnder(outside)).toEqual([]);
+    expect(lstatSync(join(dir, "evil")).isDirectory()).toBe(true);
+    expect(readFileSync(join(dir, "evil/pwned"), "utf8")).toBe("x");
+  });
+
+  it("refuses hard links to files outside the archive", async () => {
+    await refused("import", await tarBytes([{ name: "x", type: "link", linkname: "/etc/passwd" }]), /not an earlier file/);
+    await refused("import", await tarBytes([{ name: "x", type: "link", linkname: "../../../../etc/shadow" }]), /not an earlier file/);
+    await refused("load", await ociArchive([await tarBytes([{ name: "x", type: "link", linkname: "/etc/shadow" }])]), /not an earlier file/);
+  });
+
+  it("drops device nodes from imports and converted layers unless asked", async () => {
+    const dev = await tarBytes([{ name: "dev", type: "directory" }, { name: "dev/sda", type: "block-device", devmajor: 8, devminor: 0 }, { name: "dev/ok", data: "y" }]);
+    const file = join(t.path, "dev.tar");
+    writeFileSync(file, dev);
+    const r = await minicOk(["import", file, "-t", "dev", "--store", store]);
+    expect(r.stderr).toMatch(/dropped 1 device node/);
+    const dir = await unpacked("dev");
+    expect(existsSync(join(dir, "dev/sda"))).toBe(false);
+    expect(existsSync(join(dir, "dev/ok"))).toBe(true);
+    const oci = join(t.path, "dev-oci.tar");
+    writeFileSync(oci, await ociArchive([dev], { ref: "localhost/devoci:1" }));
+    expect((await minicOk(["load", oci, "--store", store])).stderr).toMatch(/dropped 1 device node/);
+  });
+
+  it("refuses a minic tarball whose layer holds a device node unless --keep-devices", async () => {
+    const src = join(t.path, "devsrc");
+    const file = join(t.path, "dev-in.tar");
+    writeFileSync(file, await tarBytes([{ name: "null", type: "character-device", devmajor: 1, devminor: 3 }]));
+    await minicOk(["import", file, "-t", "withdev", "--keep-devices", "--store", src]);
+    const saved = join(t.path, "withdev.tar");
+    await minicOk(["save", "withdev", "-o", saved, "--store", src]);
+    await refused("load", readFileSync(saved), /device nodes are not accepted/, "withdev2.tar");
+    await minicOk(["load", saved, "--keep-devices", "--store", store]);
+  });
+
+  it("clears setuid/setgid from untrusted imports unless --keep-setuid", async () => {
+    const file = join(t.path, "suid.tar");
+    writeFileSync(file, await tarBytes([{ name: "su", data: "#!/bin/sh\n", mode: 0o4755 }, { name: "sg", data: "x", mode: 0o2755 }]));
+    const r = await minicOk(["import", file, "-t", "suid", "--store", store]);
+    expect(r.stderr).toMatch(/cleared setuid\/setgid on 2 file/);
+    let dir = await unpacked("suid");
+    expect(lstatSync(join(dir, "su")).mode & 0o7777).toBe(0o755);
+    expect(lstatSync(join(dir, "sg")).mode & 0o7777).toBe(0o755);
+    await minicOk(["import", file, "-t", "suid2", "--keep-setuid", "--store", store]);
+    dir = await unpacked("suid2");
+    expect(lstatSync(join(dir, "su")).mode & 0o7777).toBe(0o4755);
+  });
+
+  it("refuses a bare .wh. whiteout", async () => {
+    await refused("import", await tarBytes([{ name: "etc/.wh.", data: "" }]), /bare/);
+    await refused("load", await ociArchive([await tarBytes([{ name: ".wh.", data: "" }])]), /bare/);
+  });
+
+  it("refuses a file named TRAILER!!! at the root, and a cpio cannot smuggle members past it", async () => {
+    await refused("import", await tarBytes([{ name: "TRAILER!!!", data: "x" }]), /end marker/);
+    const cpio = rawArchive([{ name: "a", mode: S.file | 0o644, data: "a" }, { name: "TRAILER!!!", mode: 0 }, { name: "hidden", mode: S.file | 0o644, data: "h" }]);
+    const file = join(t.path, "trailer.cpio.bz2");
+    writeFileSync(file, bzip2Sync(cpio));
+    await minicOk(["import", file, "-t", "trailer", "--store", store]);
+    const dir = await unpacked("trailer");
+    expect(existsSync(join(dir, "a"))).toBe(true);
+    expect(existsSync(join(dir, "hidden"))).toBe(false);
+  });
+});
+
+describe("damaged tarballs and blobs", () => {
+  let saved: Buffer;
+  beforeAll(async () => {
+    const src = join(t.path, "src-store");
+    const tree = join(t.path, "bb2");
+    mkdirSync(tree);
+    makeBusyboxTree(tree);
+    writeFileSync(join(tree, "etc/marker"), "other image\n");
+    await minicOk(["import", tree, "-t", "other", "--store", src]);
+    await minicOk(["save", "other", "-o", join(t.path, "other.tar"), "--store", src]);
+    saved = readFileSync(join(t.path, "other.tar"));
+  });
+
+  it("refuses a truncated tarball", async () => {
+    await refused("load", saved.subarray(0, Math.floor(saved.length / 2)), /truncated|Unexpected end/);
+  });
+
+  it("refuses a tarball whose layer blob was tampered with", async () => {
+    const bad = Buffer.from(saved);
+    bad[4096] = bad[4096]! ^ 0xff; // inside the first blob (the layer)
+    await refused("load", bad, /does not match its digest/);
+  });
+
+  it("refuses an OCI archive whose layer does not match its digest or diff_id", async () => {
+    const layer = await tarBytes([{ name: "etc/x", data: "x" }]);
+    await refused("load", await ociArchive([layer], { tamper: (d, b) => (b[0] === 0x1f ? Buffer.concat([b, Buffer.from("junk")]) : b) }), /does not match its digest/);
+  });
+
+  it("refuses a docker-archive whose layer does not match the config's diff_id", async () => {
+    const layer = await tarBytes([{ name: "etc/x", data: "x" }]);
+    const other = await tarBytes([{ name: "etc/x", data: "y" }]);
+    const config = JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [sha(layer)] } });
+    const tarball = await tarBytes([
+      { name: "cfg.json", data: config },
+      { name: "l1/layer.tar", data: other },
+      { name: "manifest.json", data: JSON.stringify([{ Config: "cfg.json", RepoTags: ["localhost/d:1"], Layers: ["l1/layer.tar"] }]) },
+    ]);
+    await refused("load", tarball, /diff id/);
+  });
+});

@@ -1,0 +1,134 @@
+// The member policy as data: each hazard is one case, checked without touching the disk.
+import { describe, expect, it } from "vitest";
+import type { Entry, EntryKind } from "../../src/archive/entry.js";
+import { admitMember, IMPORT_POLICY, LAYER_POLICY } from "../../src/share/member-policy.js";
+import { parseRegistryRef, registryScheme } from "../../src/share/registry-ref.js";
+import { chooseManifest, unwrapMinicManifest, wrapMinicManifest } from "../../src/share/registry-image.js";
+import { fromOciConfig, toOciConfig } from "../../src/share/oci-config.js";
+import { refOf } from "../../src/share/load.js";
+import { canonicalJson } from "../../src/core/digest.js";
+import type { ImageConfig, Manifest } from "../../src/core/image.js";
+
+const file = (name: string, extra: Partial<Entry> = {}): Entry => ({ name, kind: "file", mode: 0o644, uid: 0, gid: 0, mtime: 0, size: 0, ...extra });
+const tree = (o: Record<string, EntryKind>) => new Map(Object.entries(o));
+
+describe("admitMember", () => {
+  it("refuses names that climb out and makes absolute names relative", () => {
+    expect(() => admitMember(tree({}), { rawName: "../etc/passwd", entry: file("../etc/passwd") }, IMPORT_POLICY)).toThrow(/climbs out/);
+    expect(() => admitMember(tree({}), { rawName: "a/../../x", entry: file("a/../../x") }, IMPORT_POLICY)).toThrow(/climbs out/);
+    const a = admitMember(tree({}), { rawName: "/etc/passwd", entry: file("/etc/passwd") }, IMPORT_POLICY);
+    expect(a.action === "add" && a.entry.name).toBe("etc/passwd");
+  });
+
+  it("refuses a member below a symlink or a file of the same archive", () => {
+    expect(() => admitMember(tree({ evil: "symlink" }), { rawName: "evil/x", entry: file("evil/x") }, LAYER_POLICY)).toThrow(/symlink/);
+    expect(() => admitMember(tree({ a: "dir", "a/b": "symlink" }), { rawName: "a/b/c/d", entry: file("a/b/c/d") }, LAYER_POLICY)).toThrow(/symlink/);
+    expect(() => admitMember(tree({ f: "file" }), { rawName: "f/x", entry: file("f/x") }, LAYER_POLICY)).toThrow(/not a directory/);
+  });
+
+  it("admits a hard link only to an earlier file or symlink of the same archive", () => {
+    expect(() => admitMember(tree({}), { rawName: "x", entry: file("x"), hardlinkTo: "/etc/shadow" }, LAYER_POLICY)).toThrow(/not an earlier file/);
+    expect(() => admitMember(tree({}), { rawName: "x", entry: file("x"), hardlinkTo: "../../etc/shadow" }, LAYER_POLICY)).toThrow(/not an earlier file/);
+    expect(() => admitMember(tree({ d: "dir" }), { rawName: "x", entry: file("x"), hardlinkTo: "d" }, LAYER_POLICY)).toThrow(/not an earlier file/);
+    expect(admitMember(tree({ a: "file" }), { rawName: "x", entry: file("x"), hardlinkTo: "a" }, LAYER_POLICY)).toMatchObject({ action: "link", target: "a" });
+  });
+
+  it("drops, refuses or keeps device nodes as the policy says", () => {
+    const dev: Entry = { ...file("dev/sda"), kind: "blockdev", rdevMajor: 8, rdevMinor: 0 };
+    expect(admitMember(tree({}), { rawName: dev.name, entry: dev }, IMPORT_POLICY)).toEqual({ action: "skip", notes: ["dropped-device"] });
+    expect(() => admitMember(tree({}), { rawName: dev.name, entry: dev }, { ...LAYER_POLICY, devices: "refuse" })).toThrow(/device/);
+    expect(admitMember(tree({}), { rawName: dev.name, entry: dev }, { ...LAYER_POLICY, devices: "keep" }).action).toBe("add");
+  });
+
+  it("clears setuid/setgid on imports unless asked, keeps them in layers", () => {
+    const su = file("bin/su", { mode: 0o4755 });
+    const a = admitMember(tree({}), { rawName: su.name, entry: su }, IMPORT_POLICY);
+    expect(a.action === "add" && a.entry.mode).toBe(0o755);
+    expect(a.notes).toEqual(["cleared-setuid"]);
+    const b = admitMember(tree({}), { rawName: su.name, entry: su }, LAYER_POLICY);
+    expect(b.action === "add" && b.entry.mode).toBe(0o4755);
+    const c = admitMember(tree({}), { rawName: su.name, entry: { ...su, uid: 5 } }, { ...IMPORT_POLICY, owners: "root" });
+    expect(c.action === "add" && c.entry.uid).toBe(0);
+  });
+
+  it("refuses bare and malformed whiteouts, normalises good ones", () => {
+    expect(() => admitMember(tree({}), { rawName: "a/.wh.", entry: file("a/.wh.") }, LAYER_POLICY)).toThrow(/bare/);
+    expect(() => admitMember(tree({}), { rawName: ".wh..", entry: file(".wh..") }, LAYER_POLICY)).toThrow(/'\.'/);
+    expect(() => admitMember(tree({}), { rawName: ".wh..wh.plnk", entry: file(".wh..wh.plnk") }, LAYER_POLICY)).toThrow(/unknown whiteout/);
+    const w = admitMember(tree({}), { rawName: "etc/.wh.motd", entry: file("etc/.wh.motd", { mode: 0o644, uid: 3 }) }, LAYER_POLICY);
+    expect(w.action === "add" && w.entry).toMatchObject({ mode: 0, uid: 0, size: 0 });
+  });
+
+  it("refuses a root member named TRAILER!!! but not a nested one", () => {
+    expect(() => admitMember(tree({}), { rawName: "TRAILER!!!", entry: file("TRAILER!!!") }, IMPORT_POLICY)).toThrow(/end marker/);
+    expect(admitMember(tree({}), { rawName: "etc/TRAILER!!!", entry: file("etc/TRAILER!!!") }, IMPORT_POLICY).action).toBe("add");
+  });
+});
+
+describe("registry references", () => {
+  it("parses host, repository, tag and digest; requires a host", () => {
+    expect(parseRegistryRef("127.0.0.1:5000/apps/web:1")).toEqual({ host: "127.0.0.1:5000", repository: "apps/web", reference: "1" });
+    expect(parseRegistryRef("localhost/web")).toMatchObject({ host: "localhost", repository: "web", reference: "latest" });
+    const d = `sha256:${"a".repeat(64)}`;
+    expect(parseRegistryRef(`reg.example.com/web@${d}`)).toMatchObject({ reference: d, digest: d });
+    expect(() => parseRegistryRef("web:1")).toThrow(/no registry host/);
+    expect(() => parseRegistryRef("library/web")).toThrow(/not a registry host/);
+    expect(() => parseRegistryRef("localhost/Web")).toThrow(/repository/);
+  });
+
+  it("uses http only for loopback hosts or with --insecure", () => {
+    expect(registryScheme("127.0.0.1:5000", false)).toBe("http");
+    expect(registryScheme("localhost:5000", false)).toBe("http");
+    expect(registryScheme("[::1]:5000", false)).toBe("http");
+    expect(registryScheme("reg.example.com", false)).toBe("https");
+    expect(registryScheme("10.0.0.1:5000", false)).toBe("https");
+    expect(registryScheme("10.0.0.1:5000", true)).toBe("http");
+  });
+
+  it("names a loaded image from the tarball's name", () => {
+    expect(refOf("localhost/app:1")).toEqual({ name: "app", tag: "1" });
+    expect(refOf("docker.io/library/debian:12")).toEqual({ name: "debian", tag: "12" });
+    expect(refOf("latest")).toBeUndefined();
+  });
+});
+
+describe("minic image in a registry manifest", () => {
+  const d = (c: string) => `sha256:${c.repeat(64)}` as const;
+  const manifest: Manifest = {
+    schemaVersion: 1, mediaType: "application/vnd.minic.manifest.v1+json",
+    config: { mediaType: "application/vnd.minic.config.v1+json", digest: d("c"), size: 10 },
+    layers: [{ mediaType: "application/vnd.minic.layer.v1.cpio+bzip2", digest: d("1"), size: 5, diffId: d("2") }],
+  };
+  it("round-trips byte for byte and refuses a mismatched annotation", () => {
+    const json = canonicalJson(manifest);
+    const w = wrapMinicManifest(manifest, json);
+    expect(unwrapMinicManifest(w).json).toBe(json);
+    const lying = { ...w, layers: [{ ...w.layers[0]!, digest: d("9") }] };
+    expect(() => unwrapMinicManifest(lying)).toThrow(/does not match/);
+  });
+
+  it("prefers the minic entry of an index, else the host platform", () => {
+    const oci = { mediaType: "x", digest: d("a"), size: 1, platform: { architecture: "amd64", os: "linux" } };
+    const arm = { ...oci, digest: d("b"), platform: { architecture: "arm64", os: "linux" } };
+    const mini = { mediaType: "x", digest: d("c"), size: 1, artifactType: "application/vnd.minic.image.v1" };
+    expect(chooseManifest({ schemaVersion: 2, manifests: [oci, mini] }, "amd64")).toBe(mini);
+    expect(chooseManifest({ schemaVersion: 2, manifests: [arm, oci] }, "amd64")).toBe(oci);
+    expect(() => chooseManifest({ schemaVersion: 2, manifests: [arm] }, "amd64")).toThrow(/no image for linux\/amd64/);
+  });
+});
+
+describe("OCI config mapping", () => {
+  it("keeps run settings through OCI, hostname and limits as io.minic labels", () => {
+    const cfg: ImageConfig = {
+      schemaVersion: 1, architecture: "amd64", os: "linux", created: "2024-01-02T03:04:05.000Z",
+      config: { cmd: ["/bin/httpd", "-f"], entrypoint: [], env: ["A=1", "PATH=/bin"], workdir: "/srv", user: "100", hostname: "web", limits: { memoryBytes: 67108864, pids: 32 }, labels: { app: "x" } },
+      rootfs: { type: "layers", diffIds: [] }, history: [{ createdBy: "hello" }],
+    };
+    const oci = toOciConfig(cfg, [`sha256:${"1".repeat(64)}`]);
+    expect(oci.config?.Labels).toMatchObject({ app: "x", "io.minic.hostname": "web" });
+    const back = fromOciConfig(oci, 1);
+    expect(back.run).toEqual(cfg.config);
+    expect(back.history).toEqual([{ createdBy: "hello" }]);
+    expect(back.created).toBe(1704164645);
+  });
+});
