@@ -108,7 +108,7 @@ function throughJs(source: AsyncIterable<Buffer>): Readable {
  * gives EARCHIVE. Destroying the output early kills the tool, so no process is left behind.
  */
 function throughProgram(argv: string[], source: AsyncIterable<Buffer>): Readable {
-  const child = spawn(argv, { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  const { child, done } = spawn(argv, { stdin: "pipe", stdout: "pipe", stderr: "pipe", collect: false });
   const out = new PassThrough({ highWaterMark: 1 << 20 });
   let stderr = "";
   let finished = false;
@@ -123,13 +123,13 @@ function throughProgram(argv: string[], source: AsyncIterable<Buffer>): Readable
   });
   const stdoutDone = new Promise<void>((res) => child.stdout!.once("close", () => res()));
   out.on("close", () => { if (!finished) child.kill("SIGKILL"); });
-  Promise.all([feed, child, stdoutDone]).then(
+  Promise.all([feed, done, stdoutDone]).then(
     ([, r]) => {
       finished = true;
       if (sourceError !== undefined) {
         out.destroy(sourceError instanceof Error ? sourceError : new Error(String(sourceError)));
       } else if (r.exitCode !== 0) {
-        out.destroy(new MinicError("EARCHIVE", `${argv[0]} failed (exit ${r.exitCode ?? r.signal}): ${firstLine(stderr)}`, {
+        out.destroy(new MinicError("EARCHIVE", `${argv[0]} failed (${r.signal ?? `exit ${r.exitCode}`}): ${firstLine(stderr)}`, {
           hint: argv.includes("-d") ? "the data is not valid bzip2, or is truncated" : "check disk space and the tool",
         }));
       } else {

@@ -8,12 +8,12 @@ import { isRecipe, type Recipe } from "../core/recipe.js";
 
 let hooked = false;
 
-/** Installs the "minic" resolver once per process. */
-function installHooks(): void {
+/** Installs the recipe hooks once per process; `cacheDir` keeps transformed sources. */
+function installHooks(cacheDir: string): void {
   if (hooked) return;
   register(new URL("./recipe-hooks.js", import.meta.url), {
     parentURL: import.meta.url,
-    data: { indexUrl: new URL("../index.js", import.meta.url).href },
+    data: { indexUrl: new URL("../index.js", import.meta.url).href, cacheDir },
   });
   hooked = true;
 }
@@ -22,9 +22,9 @@ function installHooks(): void {
  * Imports `file` (TypeScript, types stripped by esbuild, always an ES module) and returns its default export, checked to be a recipe (as are its
  * bases, recursively). Throws ERECIPE with file:line for syntax errors and load-time failures.
  */
-export async function loadRecipe(file: string): Promise<Recipe> {
+export async function loadRecipe(file: string, cacheDir: string): Promise<Recipe> {
   const path = await checkRecipeFile(file);
-  installHooks();
+  installHooks(cacheDir);
   let mod: { default?: unknown };
   try {
     mod = (await import(pathToFileURL(path).href)) as { default?: unknown };

@@ -1,5 +1,5 @@
 // minic build: type-check and load a recipe, then build it and its bases into the store.
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { MinicError } from "../core/errors.js";
 import { formatRef, parseRef } from "../core/reference.js";
 import { buildRecipe } from "../build/build-image.js";
@@ -29,7 +29,7 @@ export const buildCommand: Command = {
     try {
       const path = await checkRecipeFile(resolve(ctx.cwd, file));
       const typechecked = await typecheckRecipe(path, store.layout.cacheDir, ctx.cwd);
-      const recipe = await loadRecipe(path);
+      const recipe = await loadRecipe(path, join(store.layout.cacheDir, "recipes"));
       const results = await buildRecipe(store, recipe, {
         noCache: Boolean(values["no-cache"]),
         explain: Boolean(values.explain),
