@@ -63,7 +63,10 @@ function callerUrl(): string {
     Error.captureStackTrace(holder, defineRecipe);
     const site = holder.stack?.find((s) => typeof s.getFileName() === "string");
     const name = site?.getFileName() ?? "";
-    return name.startsWith("/") ? `file://${name}` : name;
+    const url = name.startsWith("/") ? `file://${name}` : name;
+    // Recipes run from compiled copies; the loader records which source each copy came from.
+    const sources = (globalThis as Record<symbol, Map<string, string> | undefined>)[Symbol.for("minic.recipeSources")];
+    return sources?.get(url) ?? url;
   } finally {
     Error.prepareStackTrace = saved;
   }

@@ -1,6 +1,6 @@
 // Builds a recipe (and, first, the recipes it stands on) into images in the store.
 import { availableParallelism } from "node:os";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cacheKey, explainMiss, keyParts, stepDigests, type CopyInputKey } from "../core/cache-key.js";
 import { digestOf, type Digest } from "../core/digest.js";
@@ -74,7 +74,7 @@ async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, baseLa
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i]!;
     if (s.kind !== "copy") continue;
-    const found = await resolveCopyInputs(s.from, recipeDir, `recipe '${recipe.name}' step ${i + 1}`);
+    const found = await resolveCopyInputs(s.from, recipeDir, `recipe '${recipe.name}' step ${i + 1}`, join(store.layout.cacheDir, "globs"));
     inputs.set(i, found);
     inputKeys.set(i, found.map((f) => ({ rel: f.rel, digest: f.digest, executable: f.executable, kind: f.kind })));
   }

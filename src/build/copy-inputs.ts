@@ -4,6 +4,7 @@ import { lstatSync, readFileSync, readlinkSync, realpathSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { MinicError } from "../core/errors.js";
 import type { Digest } from "../core/digest.js";
+import { globFiles } from "./glob-cache.js";
 
 /** One host file a copy step brings in. */
 export interface CopyInput {
@@ -25,22 +26,21 @@ export interface CopyInput {
  * absolute patterns name host files on purpose (e.g. /bin/busybox). Every pattern must match
  * something (EINPUT otherwise).
  */
-export async function resolveCopyInputs(patterns: readonly string[], baseDir: string, where: string): Promise<CopyInput[]> {
-  const fg = (await import("fast-glob")).default;
+export async function resolveCopyInputs(patterns: readonly string[], baseDir: string, where: string, cacheDir: string): Promise<CopyInput[]> {
   const realBase = realpathSync(baseDir);
   const byRel = new Map<string, CopyInput>();
   for (const pattern of patterns) {
     const absolute = pattern.startsWith("/");
     const cwd = absolute ? "/" : baseDir;
     const rel = absolute ? pattern.slice(1) : pattern;
-    const matches = await fg(rel, { cwd, dot: true, onlyFiles: true, followSymbolicLinks: false, unique: true });
+    const matches = await globFiles(rel, cwd, cacheDir);
     if (matches.length === 0) {
       throw new MinicError("EINPUT", `${where}: copy source '${pattern}' matches no files${absolute ? "" : ` in ${baseDir}`}`, {
         hint: "patterns are relative to the recipe file; check the spelling and that the files exist",
       });
     }
     const staticBase = staticPrefix(rel, matches.length === 1 && matches[0] === rel);
-    for (const m of matches.sort()) {
+    for (const m of matches) {
       const hostPath = join(cwd, m);
       const real = realpathSync(join(cwd, m.includes("/") ? m.slice(0, m.lastIndexOf("/")) : "."));
       if (!absolute && real !== realBase && !real.startsWith(realBase + sep)) {

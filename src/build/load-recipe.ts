@@ -1,33 +1,20 @@
 // Loads a TypeScript recipe file (no compile step for the user) and returns its Recipe value.
-import { register } from "node:module";
 import { stat } from "node:fs/promises";
 import { resolve as resolvePath } from "node:path";
-import { pathToFileURL } from "node:url";
 import { MinicError } from "../core/errors.js";
 import { isRecipe, type Recipe } from "../core/recipe.js";
-
-let hooked = false;
-
-/** Installs the recipe hooks once per process; `cacheDir` keeps transformed sources. */
-function installHooks(cacheDir: string): void {
-  if (hooked) return;
-  register(new URL("./recipe-hooks.js", import.meta.url), {
-    parentURL: import.meta.url,
-    data: { indexUrl: new URL("../index.js", import.meta.url).href, cacheDir },
-  });
-  hooked = true;
-}
+import { compileRecipe } from "./compile-recipe.js";
 
 /**
- * Imports `file` (TypeScript, types stripped by esbuild, always an ES module) and returns its default export, checked to be a recipe (as are its
+ * Compiles `file` (types stripped by esbuild, cached by content) and imports it; returns its default export, checked to be a recipe (as are its
  * bases, recursively). Throws ERECIPE with file:line for syntax errors and load-time failures.
  */
 export async function loadRecipe(file: string, cacheDir: string): Promise<Recipe> {
   const path = await checkRecipeFile(file);
-  installHooks(cacheDir);
+  const url = await compileRecipe(path, cacheDir, new URL("../index.js", import.meta.url).href);
   let mod: { default?: unknown };
   try {
-    mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+    mod = (await import(url)) as { default?: unknown };
   } catch (e) {
     throw loadError(file, e);
   }

@@ -107,13 +107,21 @@ describe("the build cache key", () => {
     const c = await minicOk(["build", join(dir, "app.ts"), "--store", store, "--explain"]);
     expect(c.stderr).toMatch(/cache miss: step 1 \(copy files\/\*\.txt -> \/data\) changed; b\.txt content changed/);
     expect(c.stdout).not.toBe(a.stdout);
+    // A new matching file is noticed (the glob cache watches its directory), a non-matching one is not.
+    writeFileSync(join(dir, "files/c.txt"), "three\n");
+    const d = await minicOk(["build", join(dir, "app.ts"), "--store", store, "--explain"]);
+    expect(d.stderr).toMatch(/cache miss: step 1 .* changed; c\.txt is new/);
+    writeFileSync(join(dir, "files/ignored.bin"), "x");
+    const e = await minicOk(["build", join(dir, "app.ts"), "--store", store, "--explain"]);
+    expect(e.stderr).toMatch(/cachecase: cache hit/);
+    expect(e.stdout).toBe(d.stdout);
   });
 
   it("a recipe outside the project resolves \"minic\" and lands copies relative to the pattern base", async () => {
     const r = await minicOk(["inspect", "cachecase", "--json", "--store", store]);
     const blob = join(store, "blobs/sha256", JSON.parse(r.stdout).layers[0].digest.slice(7));
     const names = execFileSync("sh", ["-c", `bzip2 -dc '${blob}' | cpio -it --quiet`], { encoding: "utf8" }).trim().split("\n");
-    expect(names).toEqual(["data", "data/a.txt", "data/b.txt", "x"]);
+    expect(names).toEqual(["data", "data/a.txt", "data/b.txt", "data/c.txt", "x"]);
   });
 });
 

@@ -1,0 +1,133 @@
+// Turns a TypeScript recipe and the .ts files it imports into plain ES modules in a cache
+// directory, keyed by content, so a recipe loads without a compile step for the user and an
+// unchanged recipe loads without starting esbuild or registering module hooks.
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { MinicError } from "../core/errors.js";
+
+/** What one source compiled to: the module file and the .ts files it imports. */
+interface IndexRecord {
+  out: string;
+  deps: string[];
+  depOuts: string[];
+}
+
+const VERSION = "1";
+
+/** Maps compiled module URLs back to their source files (read by defineRecipe). */
+export const SOURCES_KEY = Symbol.for("minic.recipeSources");
+
+/**
+ * Compiles `file` and its .ts imports into `cacheDir`; returns the URL to import. `minicUrl` is
+ * what the bare specifier "minic" becomes. Registers compiled → source URLs in a global map so
+ * that recipes know where they came from (copy patterns resolve beside the source).
+ * Throws ERECIPE with file:line:col for syntax errors.
+ */
+export async function compileRecipe(file: string, cacheDir: string, minicUrl: string): Promise<string> {
+  const sources = ((globalThis as Record<symbol, unknown>)[SOURCES_KEY] ??= new Map<string, string>()) as Map<string, string>;
+  const seen = new Map<string, Promise<string>>();
+  const compileOne = (path: string, chain: string[]): Promise<string> => {
+    if (chain.includes(path)) throw new MinicError("ERECIPE", `${path}: import cycle (${[...chain, path].join(" -> ")})`, { hint: "recipes may not import each other in a circle" });
+    let p = seen.get(path);
+    if (!p) {
+      p = compileFile(path, cacheDir, minicUrl, (dep) => compileOne(dep, [...chain, path])).then((out) => {
+        sources.set(pathToFileURL(out).href, pathToFileURL(path).href);
+        return out;
+      });
+      seen.set(path, p);
+    }
+    return p;
+  };
+  return pathToFileURL(await compileOne(resolve(file), [])).href;
+}
+
+async function compileFile(path: string, cacheDir: string, minicUrl: string, compileDep: (p: string) => Promise<string>): Promise<string> {
+  let source: string;
+  try {
+    source = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new MinicError("ERECIPE", `cannot read recipe module ${path}`, { hint: "check the import path", cause: e });
+  }
+  const key = createHash("sha256").update(`${VERSION}\0${minicUrl}\0${path}\0`).update(source).digest("hex");
+  const indexPath = join(cacheDir, `${key}.json`);
+  const rec = await readFile(indexPath, "utf8").then((s) => JSON.parse(s) as IndexRecord).catch(() => null);
+  if (rec) {
+    const depOuts = await Promise.all(rec.deps.map(compileDep));
+    if (depOuts.join("\0") === rec.depOuts.join("\0")) {
+      const ok = await readFile(rec.out).then(() => true, () => false);
+      if (ok) return rec.out;
+    }
+  }
+  const { build } = await import("esbuild");
+  const deps: string[] = [];
+  const depOuts: string[] = [];
+  let result;
+  try {
+    result = await build({
+      stdin: { contents: source, loader: "ts", sourcefile: path, resolveDir: dirname(path) },
+      bundle: true,
+      write: false,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      logLevel: "silent",
+      sourcemap: "inline",
+      define: {
+        "import.meta.url": JSON.stringify(pathToFileURL(path).href),
+        "import.meta.filename": JSON.stringify(path),
+        "import.meta.dirname": JSON.stringify(dirname(path)),
+      },
+      plugins: [{
+        name: "minic-recipe-imports",
+        setup(b) {
+          b.onResolve({ filter: /.*/ }, async (args) => {
+            if (args.kind === "entry-point") return undefined;
+            const spec = args.path;
+            if (spec === "minic") return { path: minicUrl, external: true };
+            if (spec.startsWith(".") || isAbsolute(spec)) {
+              const dep = resolve(args.resolveDir, spec);
+              if (/\.m?ts$/.test(dep)) {
+                const out = await compileDep(dep);
+                deps.push(dep);
+                depOuts.push(out);
+                return { path: pathToFileURL(out).href, external: true };
+              }
+              return { path: pathToFileURL(dep).href, external: true };
+            }
+            if (spec.startsWith("node:")) return { path: spec, external: true };
+            try {
+              return { path: pathToFileURL(createRequire(path).resolve(spec)).href, external: true };
+            } catch {
+              return { path: spec, external: true };
+            }
+          });
+        },
+      }],
+    });
+  } catch (e) {
+    const first = (e as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }).errors?.[0];
+    if (first?.location) {
+      const l = first.location;
+      throw new MinicError("ERECIPE", `${l.file}:${l.line}:${l.column + 1}: syntax error: ${first.text}`, { hint: "fix the recipe and build again", cause: e });
+    }
+    if (e instanceof MinicError) throw e;
+    throw new MinicError("ERECIPE", `${path}: ${first?.text ?? (e as Error).message}`, { hint: "fix the recipe and build again", cause: e });
+  }
+  const code = result.outputFiles![0]!.text;
+  const depsKey = createHash("sha256").update(depOuts.join("\0")).digest("hex").slice(0, 16);
+  const out = join(cacheDir, `${key}-${depsKey}.mjs`);
+  await mkdir(cacheDir, { recursive: true });
+  await writeAtomic(out, code);
+  await writeAtomic(indexPath, JSON.stringify({ out, deps, depOuts } satisfies IndexRecord));
+  return out;
+}
+
+async function writeAtomic(path: string, data: string): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, data);
+  await rename(tmp, path);
+}

@@ -1,0 +1,67 @@
+// Remembers what a glob matched, with the mtimes of the directories that could change the
+// answer, so an unchanged tree is not globbed again (and fast-glob is not even loaded).
+import { createHash } from "node:crypto";
+import { lstatSync, readdirSync, statSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { writeFileAtomic } from "../store/atomic.js";
+
+interface GlobRecord {
+  /** Directories (absolute) and their mtimes in ns, as strings. */
+  dirs: [string, string][];
+  matches: string[];
+}
+
+const GLOB_CHARS = /[*?[\]{}()!+@]/;
+
+/**
+ * The files `pattern` matches under `cwd` (fast-glob semantics: dot files included, symlinks
+ * not followed). Served from `cacheDir` when no directory that could affect the result has
+ * changed since: adding, removing or renaming an entry changes its directory's mtime.
+ */
+export async function globFiles(pattern: string, cwd: string, cacheDir: string): Promise<string[]> {
+  const recordPath = join(cacheDir, `${createHash("sha256").update(`${cwd}\0${pattern}`).digest("hex")}.json`);
+  const rec = await readFile(recordPath, "utf8").then((s) => JSON.parse(s) as GlobRecord).catch(() => null);
+  if (rec && rec.dirs.every(([d, m]) => mtimeOf(d) === m)) return rec.matches;
+  const dirs = watchedDirs(pattern, cwd);
+  const before = dirs.map((d) => [d, mtimeOf(d)] as [string, string]);
+  const fg = (await import("fast-glob")).default;
+  const matches = (await fg(pattern, { cwd, dot: true, onlyFiles: true, followSymbolicLinks: false, unique: true })).sort();
+  if (before.every(([d, m]) => m !== "" && mtimeOf(d) === m)) {
+    await writeFileAtomic(recordPath, JSON.stringify({ dirs: before, matches } satisfies GlobRecord));
+  }
+  return matches;
+}
+
+/** The directories whose contents decide what `pattern` matches. */
+function watchedDirs(pattern: string, cwd: string): string[] {
+  const segs = pattern.split("/");
+  const firstGlob = segs.findIndex((s) => GLOB_CHARS.test(s));
+  if (firstGlob < 0) return [join(cwd, segs.slice(0, -1).join("/"))];
+  const base = join(cwd, segs.slice(0, firstGlob).join("/"));
+  if (firstGlob === segs.length - 1 && !segs[firstGlob]!.includes("**")) return [base];
+  const out: string[] = [];
+  const walk = (d: string) => {
+    out.push(d);
+    let entries;
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) if (e.isDirectory()) walk(join(d, e.name));
+  };
+  walk(base);
+  return out;
+}
+
+/** A directory's identity and mtime (through a symlink, and of the link itself), "" if not a directory. */
+function mtimeOf(dir: string): string {
+  try {
+    const st = statSync(dir, { bigint: true });
+    const l = lstatSync(dir, { bigint: true });
+    return st.isDirectory() ? `${st.ino}:${st.mtimeNs}:${l.ino}:${l.mtimeNs}` : "";
+  } catch {
+    return "";
+  }
+}
