@@ -115,9 +115,9 @@ export async function intakeOci(staging: BlobStaging, oci: OciConfig, layerCount
           throw new MinicError("EDIGEST", `layer ${i + 1} unpacks to diff id ${got.slice(0, 19)}…, not ${expected.slice(0, 19)}…`, { hint: "the archive is corrupt or was tampered with; nothing was stored" });
         }
       }
-      for await (const m of readTarMembers(checked(await plainStream(openLayer(i), `layer ${i + 1}`)))) await collector.add(m);
+      for await (const m of readTarMembers(checked(await plainStream(openLayer(i), `layer ${i + 1}`)), { verified: true })) await collector.add(m);
       for (const k of Object.keys(report) as (keyof CollectReport)[]) report[k] += collector.report[k];
-      layers.push(await packLayer(collector.finish(epoch), epoch, (s) => staging.put(s)));
+      layers.push(await packLayer(collector.finish(epoch, false), epoch, (s) => staging.put(s)));
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }

@@ -44,7 +44,7 @@ export async function importSource(store: Store, path: string, policy: MemberPol
     const collector = new TreeCollector(spool, policy);
     const members: AsyncIterable<IncomingMember> = kind === "cpio" ? cpioMembers(stream.bytes) : readTarMembers(stream.bytes);
     for await (const m of members) await collector.add(m);
-    return { layer: await putLayer(store, collector.finish(epoch), epoch), kind, report: collector.report };
+    return { layer: await putLayer(store, collector.finish(epoch, true), epoch), kind, report: collector.report };
   } finally {
     await rm(spool, { recursive: true, force: true });
   }

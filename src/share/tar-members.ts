@@ -19,10 +19,11 @@ const KINDS: Record<string, EntryKind> = {
 /**
  * Yields the members of a tar stream in order. A member's data must be consumed before the next
  * is requested. A truncated or malformed stream throws EARCHIVE; unknown member types too.
+ * `verified`: the caller checks the bytes by digest, so a missing end-of-archive is supplied.
  */
-export async function* readTarMembers(source: AsyncIterable<Buffer>): AsyncGenerator<IncomingMember> {
+export async function* readTarMembers(source: AsyncIterable<Buffer>, opts: { verified?: boolean } = {}): AsyncGenerator<IncomingMember> {
   const extract = tar.extract();
-  const input = Readable.from(source);
+  const input = Readable.from(opts.verified ? withEndBlocks(source) : source);
   input.on("error", (e) => extract.destroy(e));
   input.pipe(extract as unknown as NodeJS.WritableStream);
   try {
@@ -58,6 +59,20 @@ export async function* readTarMembers(source: AsyncIterable<Buffer>): AsyncGener
   } finally {
     input.destroy();
   }
+}
+
+/**
+ * Some writers (umoci's layers) end a tar right after the last member's data, without padding
+ * or the two zero blocks, and other tools accept that. For a stream whose bytes are checked by
+ * digest (a layer's diff_id), the end is supplied; an unverified tar must be complete.
+ */
+async function* withEndBlocks(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let n = 0;
+  for await (const c of source) {
+    n += c.length;
+    yield c;
+  }
+  yield Buffer.alloc(((512 - (n % 512)) % 512) + 1024);
 }
 
 /** A member's data; a read error (truncation) becomes EARCHIVE too. */

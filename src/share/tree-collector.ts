@@ -84,8 +84,12 @@ export class TreeCollector {
     this.put({ entry: e, data: data ?? Buffer.alloc(0) });
   }
 
-  /** The collected items, with directories synthesised for parents the archive left out. */
-  finish(epoch: number): LayerItem[] {
+  /**
+   * The collected items. With `addParents` (a base tree: import), directories are synthesised for
+   * parents the archive left out, so the result is a complete tree (an initramfs needs one). A
+   * layer must not get them: a made-up `etc` would override the lower layer's `etc` metadata.
+   */
+  finish(epoch: number, addParents: boolean): LayerItem[] {
     const out: LayerItem[] = [];
     for (const it of this.items.values()) {
       if (it.group !== undefined) {
@@ -93,6 +97,7 @@ export class TreeCollector {
         out.push({ entry: { ...it.entry, size: g.size }, data: g.data ?? Buffer.alloc(0) });
       } else out.push(it.data === undefined ? { entry: it.entry } : { entry: it.entry, data: it.data });
     }
+    if (!addParents) return out;
     for (const name of [...this.items.keys()]) {
       for (let i = name.indexOf("/"); i >= 0; i = name.indexOf("/", i + 1)) {
         const parent = name.slice(0, i);

@@ -1,0 +1,170 @@
+// minic and the OCI tools, for real: skopeo, umoci, podman and docker-registry (Debian's).
+// A missing tool skips its tests with the reason; MINIC_REQUIRE_PEERS=1 turns skips into failures.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
+import { join } from "node:path";
+import { minic, minicOk, tempDir } from "../helpers/cli.js";
+import { makeBusyboxTree } from "../helpers/busybox-tree.js";
+import { findProgram } from "../../src/util/which.js";
+import { Store } from "../../src/store/store.js";
+import { layerMembers } from "../../src/store/layers.js";
+import { putImage } from "../../src/store/images.js";
+import { putLayer } from "../../src/store/layers.js";
+import { parseRef } from "../../src/core/reference.js";
+import { storeWithApp } from "./images.js";
+import { guardVarLibContainers, peer, podmanEnv, startRegistry, storeListing, type Registry } from "./peers.js";
+
+const TOOLS = ["skopeo", "umoci", "podman", "runc", "docker-registry"];
+const missing = TOOLS.filter((t) => !findProgram(t));
+if (missing.length > 0 && process.env.MINIC_REQUIRE_PEERS) throw new Error(`peers missing: ${missing.join(", ")}`);
+const maybe = missing.length > 0 || process.getuid?.() !== 0 ? describe.skip : describe;
+if (missing.length > 0) console.warn(`skipping OCI peer tests: ${missing.join(", ")} not installed`);
+
+let t: { path: string; remove(): void };
+let store: string;
+let digest: string;
+let env: NodeJS.ProcessEnv;
+let unguard: () => void;
+let registry: Registry | undefined;
+
+maybe("OCI interop with real peers", () => {
+  beforeAll(async () => {
+    unguard = guardVarLibContainers();
+    t = tempDir("minic-oci-");
+    store = join(t.path, "store");
+    digest = (await storeWithApp(store, t.path)).digest;
+    env = podmanEnv(join(t.path, "podman"));
+    registry = await startRegistry(join(t.path, "registry"));
+  });
+  afterAll(async () => {
+    await registry?.stop();
+    await peer(["podman", "rmi", "-a", "-f"], { env }).catch(() => "");
+    t?.remove();
+    unguard?.();
+  });
+
+  describe("save --format oci", () => {
+    let tar: string;
+    beforeAll(async () => {
+      tar = join(t.path, "app-oci.tar");
+      await minicOk(["save", "app:1", "--format", "oci", "-o", tar, "--store", store]);
+    });
+
+    it("is read by skopeo inspect as an OCI archive and as a docker-archive", async () => {
+      const oci = JSON.parse(await peer(["skopeo", "inspect", `oci-archive:${tar}`]));
+      expect(oci.Layers).toHaveLength(2);
+      expect(oci.Labels).toMatchObject({ "io.minic.hostname": "app" });
+      const docker = JSON.parse(await peer(["skopeo", "inspect", `docker-archive:${tar}`]));
+      expect(docker.Layers).toHaveLength(2);
+    });
+
+    it("is copied by skopeo and unpacked by umoci with the app layer's deletions applied", async () => {
+      const layout = join(t.path, "layout");
+      await peer(["skopeo", "copy", "-q", `oci-archive:${tar}`, `oci:${layout}:app`]);
+      const bundle = join(t.path, "bundle");
+      await peer(["umoci", "unpack", "--image", `${layout}:app`, bundle]);
+      expect(readFileSync(join(bundle, "rootfs/srv/www/index.html"), "utf8")).toBe("hello from minic\n");
+      expect(existsSync(join(bundle, "rootfs/etc/os-release"))).toBe(false);
+      expect(existsSync(join(bundle, "rootfs/bin/busybox"))).toBe(true);
+    });
+
+    it("is loaded and run by podman", async () => {
+      const out = await peer(["podman", "load", "-i", tar], { env });
+      expect(out).toMatch(/localhost\/app:1/);
+      const run = await peer(["podman", "run", "--rm", "--network", "none", "localhost/app:1"], { env });
+      expect(run).toBe("hello from minic");
+    });
+
+    it("comes back from podman save (docker-archive) with the original digest", async () => {
+      const back = join(t.path, "podman-save.tar");
+      await peer(["podman", "save", "-o", back, "localhost/app:1"], { env });
+      const r = await minicOk(["load", back, "-t", "back:1", "--store", join(t.path, "store-back")]);
+      expect(r.stdout.trim()).toBe(`back:1 ${digest}`);
+    });
+  });
+
+  it("loads an image made by umoci + skopeo and uses it as a base", async () => {
+    const tree = join(t.path, "umoci-tree");
+    mkdirSync(tree);
+    makeBusyboxTree(tree);
+    const layout = join(t.path, "umoci-layout");
+    await peer(["umoci", "init", "--layout", layout]);
+    await peer(["umoci", "new", "--image", `${layout}:base`]);
+    await peer(["umoci", "insert", "--image", `${layout}:base`, tree, "/"]);
+    writeFileSync(join(t.path, "note.txt"), "made by umoci\n");
+    await peer(["umoci", "insert", "--image", `${layout}:base`, join(t.path, "note.txt"), "/etc/note.txt"]);
+    await peer(["umoci", "config", "--image", `${layout}:base`, "--config.cmd", "/bin/sh", "--architecture", "amd64", "--os", "linux"]);
+    const archive = join(t.path, "umoci.tar");
+    await peer(["skopeo", "copy", "-q", `oci:${layout}:base`, `oci-archive:${archive}:base`]);
+    const s = join(t.path, "store-umoci");
+    await minicOk(["load", archive, "-t", "fromumoci:1", "--store", s]);
+    // a minic image stacked on it (what a recipe with base "fromumoci:1" does)
+    const st = await Store.open(s);
+    const base = await st.getImage("fromumoci:1");
+    const top = await putLayer(st, [{ entry: { name: "app.txt", kind: "file", mode: 0o644, uid: 0, gid: 0, mtime: 0, size: 3 }, data: Buffer.from("hi\n") }], 0);
+    const d = await putImage(st, [...base.manifest.layers, top], base.config.config, [...base.config.history, { createdBy: "app" }], 0);
+    await st.setRef(parseRef("onumoci:1"), d);
+    const names: string[] = [];
+    for (const l of (await st.getImage("onumoci:1")).manifest.layers) for await (const m of layerMembers(st, l)) { names.push(m.entry.name); for await (const _ of m.data); }
+    expect(names).toEqual(expect.arrayContaining(["bin/busybox", "etc/note.txt", "app.txt"]));
+    const out = join(t.path, "onumoci.cpio.bz2");
+    await minicOk(["export", "onumoci:1", "-o", out, "--store", s]);
+  });
+
+  describe("registry", () => {
+    it("moves an image between stores with identical digests, skipping blobs already pushed", async () => {
+      const ref = `${registry!.host}/minic/app:1`;
+      const first = await minicOk(["push", "app:1", ref, "--store", store]);
+      expect(first.stderr).toMatch(/6 blob\(s\) uploaded, 0 already there/);
+      const again = await minicOk(["push", "app:1", ref, "--store", store]);
+      expect(again.stderr).toMatch(/0 blob\(s\) uploaded, \d+ already there/);
+      const pulled = await minicOk(["pull", ref, "--store", join(t.path, "store-pulled")]);
+      expect(pulled.stdout.trim()).toBe(`minic/app:1 ${digest}`);
+      expect(pulled.stderr).toMatch(/a minic image/);
+    });
+
+    it("is pullable and runnable by podman, and inspectable by skopeo", async () => {
+      const ref = `${registry!.host}/minic/app:1`;
+      const inspect = JSON.parse(await peer(["skopeo", "inspect", "--tls-verify=false", `docker://${ref}`]));
+      expect(inspect.Layers).toHaveLength(2);
+      await peer(["podman", "pull", "-q", "--tls-verify=false", ref], { env });
+      expect(await peer(["podman", "run", "--rm", "--network", "none", ref], { env })).toBe("hello from minic");
+    });
+
+    it("pulls what skopeo pushed (OCI tar+gzip layers, converted)", async () => {
+      const tar = join(t.path, "for-skopeo.tar");
+      await minicOk(["save", "app:1", "--format", "oci", "-o", tar, "--store", store]);
+      const ref = `${registry!.host}/skopeo/app:2`;
+      await peer(["skopeo", "copy", "-q", "--dest-tls-verify=false", `oci-archive:${tar}`, `docker://${ref}`]);
+      const r = await minicOk(["pull", ref, "-t", "viaskopeo:2", "--store", join(t.path, "store-skopeo")]);
+      expect(r.stderr).toMatch(/layers converted/);
+      expect(r.stdout.trim()).toBe(`viaskopeo:2 ${digest}`); // conversion is lossless for minic's own images
+    });
+
+    it("pulls what podman pushed (docker v2 manifest)", async () => {
+      const ref = `${registry!.host}/podman/app:3`;
+      await peer(["podman", "push", "-q", "--tls-verify=false", "--format", "v2s2", "localhost/app:1", ref], { env });
+      const r = await minicOk(["pull", ref, "--store", join(t.path, "store-podman")]);
+      expect(r.stdout.trim()).toBe(`podman/app:3 ${digest}`);
+    });
+
+    it("refuses a blob the registry serves tampered, leaving the store as it was", async () => {
+      const ref = `${registry!.host}/tamper/app:1`;
+      await minicOk(["push", "app:1", ref, "--format", "oci", "--store", store]);
+      const blobsDir = join(registry!.dataDir, "docker/registry/v2/blobs/sha256");
+      const tar = join(t.path, "probe.tar");
+      await minicOk(["save", "app:1", "--format", "oci", "-o", tar, "--store", store]);
+      const manifest = JSON.parse(await peer(["skopeo", "inspect", "--raw", `oci-archive:${tar}`]));
+      const layer = manifest.layers[1].digest.slice(7) as string;
+      appendFileSync(join(blobsDir, layer.slice(0, 2), layer, "data"), "tampered");
+      const target = join(t.path, "store-tamper");
+      await minicOk(["import", join(t.path, "umoci-tree"), "-t", "existing", "--store", target]);
+      const before = storeListing(target);
+      const r = await minic(["pull", ref, "--store", target]);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/does not match its digest|bytes, not/);
+      expect(storeListing(target)).toEqual(before);
+      rmSync(join(blobsDir, layer.slice(0, 2), layer), { recursive: true, force: true });
+    });
+  });
+});
