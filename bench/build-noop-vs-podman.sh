@@ -16,8 +16,8 @@ on_exit "rm -rf '$W'"
 # minic: warm the store once, then time rebuilds that must all be cache hits.
 STORE=$W/store
 node "$HERE/bin/minic.js" build "$HERE/recipes/hello.ts" --store "$STORE" -q >/dev/null
-node "$HERE/bin/minic.js" build "$HERE/recipes/hello.ts" --store "$STORE" --explain 2>&1 >/dev/null | grep -q "hello: cache hit" \
-  || { echo "minic rebuild was not a cache hit" >&2; exit 1; }
+explain=$(node "$HERE/bin/minic.js" build "$HERE/recipes/hello.ts" --store "$STORE" --explain 2>&1 >/dev/null)
+grep -q "hello: cache hit" <<<"$explain" || { echo "minic rebuild was not a cache hit: $explain" >&2; exit 1; }
 
 # podman: the same shape: a busybox base stage, then COPY www + the same RUN + CMD.
 make_rootfs
