@@ -32,6 +32,7 @@ export async function walkTree(root: string, opts: WalkOptions = {}): Promise<Tr
   while (stack.length > 0) {
     const rel = stack.pop()!;
     const names = readdirSync(join(root, rel));
+    if (names.some((n) => n.includes("\uFFFD"))) refuseNonUtf8(root, rel);
     for (let i = 0; i < names.length; i += BATCH) {
       const slice = names.slice(i, i + BATCH);
       const stats = slice.map((n) => lstatSync(join(root, rel, n)));
@@ -98,4 +99,19 @@ function unescapeGetfattr(s: string): string {
     } else bytes.push(...Buffer.from(s[i]!, "utf8"));
   }
   return Buffer.from(bytes).toString("utf8");
+}
+
+/**
+ * Layers name entries in UTF-8. A name that is not valid UTF-8 would come back from readdir
+ * mangled (U+FFFD) and could then be neither read nor packed faithfully: refuse it by name.
+ */
+function refuseNonUtf8(root: string, rel: string): void {
+  for (const raw of readdirSync(join(root, rel), { encoding: "buffer" })) {
+    if (!Buffer.from(raw.toString("utf8"), "utf8").equals(raw)) {
+      const shown = raw.toString("latin1").replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+      throw new MinicError("EARCHIVE", `file name '${rel ? rel + "/" : ""}${shown}' in ${root} is not valid UTF-8`, {
+        hint: "rename it (e.g. convmv -f latin1 -t utf8 --notest): layers store names as UTF-8",
+      });
+    }
+  }
 }
