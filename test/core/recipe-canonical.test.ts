@@ -1,0 +1,75 @@
+// Pure recipe normalisation, run-config merging and the cache key's explanations.
+import { describe, expect, it } from "vitest";
+import { canonicalStep, describeStep, mergeRunConfig } from "../../src/core/recipe-canonical.js";
+import { cacheKey, explainMiss, keyParts } from "../../src/core/cache-key.js";
+import { defaultRunConfig } from "../../src/core/image.js";
+import { staticPrefix } from "../../src/build/copy-inputs.js";
+import { copy, dir, file, remove, run, symlink } from "../../src/index.js";
+import type { Digest } from "../../src/core/digest.js";
+
+describe("canonicalStep", () => {
+  it("fills defaults and normalises paths", () => {
+    expect(canonicalStep(dir("/srv//www/"), "s")).toEqual({ kind: "dir", path: "/srv/www", mode: 0o755, uid: 0, gid: 0 });
+    expect(canonicalStep(file("etc/motd", "hi"), "s")).toEqual({ kind: "file", path: "/etc/motd", base64: "aGk=", mode: 0o644, uid: 0, gid: 0 });
+    expect(canonicalStep(run("echo hi"), "s")).toEqual({ kind: "run", argv: ["/bin/sh", "-c", "echo hi"], env: [], workdir: "/" });
+    expect(canonicalStep(run(["/bin/true"], { env: { B: "2", A: "1" } }), "s")).toMatchObject({ argv: ["/bin/true"], env: ["A=1", "B=2"] });
+  });
+
+  it("rejects '..', bad modes, empty copies and unknown kinds with the step named", () => {
+    expect(() => canonicalStep(file("/a/../b", ""), "step 2")).toThrow(/step 2 path '\/a\/\.\.\/b' contains '\.\.'/);
+    expect(() => canonicalStep(dir("/a", { mode: 0o17777 }), "step 1")).toThrow(/mode .* is not a permission value/);
+    expect(() => canonicalStep(copy([], "/a"), "step 1")).toThrow(/at least one source pattern/);
+    expect(() => canonicalStep(copy("../x", "/a"), "step 1")).toThrow(/contains '\.\.'/);
+    expect(() => canonicalStep(remove("/"), "step 1")).toThrow(/cannot remove \//);
+    expect(() => canonicalStep({ kind: "bogus" } as never, "step 9")).toThrow(/step 9: unknown step kind 'bogus'/);
+    expect(() => canonicalStep(symlink("/a", ""), "s")).toThrow(/symlink target/);
+  });
+
+  it("describes steps in one line", () => {
+    expect(describeStep(canonicalStep(copy(["a/**", "b"], "/x"), "s"))).toBe("copy a/** b -> /x");
+    expect(describeStep(canonicalStep(run("make"), "s"))).toBe("run make");
+  });
+});
+
+describe("mergeRunConfig", () => {
+  it("puts the recipe's settings over the base's; env merges by key, sorted", () => {
+    const base = { ...defaultRunConfig(), env: ["PATH=/bin", "A=1"], limits: { pids: 10 } };
+    const out = mergeRunConfig(base, { env: { A: "2", Z: "3" }, workdir: "/srv", limits: { memory: "64M" } }, () => ({ memoryBytes: 64 << 20 }));
+    expect(out.env).toEqual(["A=2", "PATH=/bin", "Z=3"]);
+    expect(out.workdir).toBe("/srv");
+    expect(out.cmd).toEqual(base.cmd);
+    expect(out.limits).toEqual({ pids: 10, memoryBytes: 64 << 20 });
+  });
+});
+
+describe("cache key", () => {
+  const d = (c: string) => `sha256:${c.repeat(64)}` as Digest;
+  it("changes with the base, any step and the epoch", () => {
+    const k = cacheKey(keyParts([d("a")], [d("1"), d("2")], 0));
+    expect(cacheKey(keyParts([d("a")], [d("1"), d("2")], 0))).toBe(k);
+    expect(cacheKey(keyParts([d("b")], [d("1"), d("2")], 0))).not.toBe(k);
+    expect(cacheKey(keyParts([d("a")], [d("1"), d("3")], 0))).not.toBe(k);
+    expect(cacheKey(keyParts([d("a")], [d("1"), d("2")], 1))).not.toBe(k);
+  });
+
+  it("explains the first difference", () => {
+    const before = keyParts([d("a")], [d("1"), d("2")], 0);
+    expect(explainMiss(undefined, before, () => "")).toEqual(["no earlier build of this recipe in this store"]);
+    expect(explainMiss(before, keyParts([d("a")], [d("1"), d("9")], 0), (i) => `s${i}`)).toEqual(["step 2 (s1) changed"]);
+    expect(explainMiss(before, keyParts([d("b")], [d("1"), d("2")], 5), () => "")).toEqual([
+      "SOURCE_DATE_EPOCH changed (0 → 5)", "the base image's layers changed",
+    ]);
+    expect(explainMiss(before, keyParts([d("a")], [d("1"), d("2"), d("3")], 0), () => "new")).toEqual(["step 3 (new) is new"]);
+  });
+});
+
+describe("staticPrefix (where copied files land)", () => {
+  it("is the pattern's directory part before the first glob", () => {
+    expect(staticPrefix("www/**", false)).toBe("www");
+    expect(staticPrefix("files/*.txt", false)).toBe("files");
+    expect(staticPrefix("a/b/**/c", false)).toBe("a/b");
+    expect(staticPrefix("conf/app.conf", true)).toBe("conf");
+    expect(staticPrefix("bin/busybox", true)).toBe("bin");
+    expect(staticPrefix("*.txt", false)).toBe("");
+  });
+});
