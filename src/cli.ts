@@ -1,5 +1,7 @@
 // argv → command → exit status. The only place that catches errors and picks an exit code.
+import { constants } from "node:os";
 import { parseArgs } from "node:util";
+import { forwardSignal } from "./util/exec.js";
 import { MinicError, oneLine } from "./core/errors.js";
 import { defaultStoreRoot, Store } from "./store/store.js";
 import type { Command, Context } from "./commands/command.js";
@@ -10,9 +12,30 @@ const GLOBAL = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-/** Runs minic with `argv` (without node and script); returns the exit status. */
+/**
+ * Runs minic with `argv` (without node and script); returns the exit status. SIGINT and SIGTERM
+ * are passed on to the programs minic runs, so the command fails, cleans up (unmounts, removes
+ * scratch space) and exits 128+signal; a second signal exits at once.
+ */
 export async function main(argv: string[]): Promise<number> {
   const ctx = makeContext(argv);
+  let interrupted: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (interrupted) process.exit(128 + (constants.signals[sig] ?? 0));
+    interrupted = sig;
+    forwardSignal(sig);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const code = await dispatch(argv, ctx);
+  if (interrupted) {
+    ctx.err(`minic: interrupted by ${interrupted}`);
+    return 128 + (constants.signals[interrupted] ?? 0);
+  }
+  return code;
+}
+
+async function dispatch(argv: string[], ctx: Context & { storeRoot?: string }): Promise<number> {
   try {
     const [name, ...rest] = argv;
     if (name === undefined || name === "help" || name === "--help" || name === "-h") {

@@ -1,6 +1,6 @@
 // Applies canonical steps on top of the base layers in a scratch upper dir, then packs the
 // upper dir into a layer. The only part of a build that touches the disk for real.
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { CanonicalStep } from "../core/recipe-canonical.js";
 import type { LayerDescriptor } from "../core/image.js";
@@ -8,6 +8,7 @@ import { walkTree } from "../archive/walk-tree.js";
 import { putLayer } from "../store/layers.js";
 import { unpackedLayer } from "../store/layers.js";
 import type { Store } from "../store/store.js";
+import { makeScratch, sweepScratch } from "../store/scratch.js";
 import type { Progress } from "../util/progress.js";
 import type { CopyInput } from "./copy-inputs.js";
 import { RootfsView } from "./rootfs-view.js";
@@ -23,7 +24,8 @@ export interface MaterializeInput {
 
 /** Builds the layer for `steps` over `baseLayers`; the scratch space is removed whatever happens. */
 export async function materialize(store: Store, job: MaterializeInput, progress: Progress): Promise<LayerDescriptor> {
-  const scratch = await mkdtemp(join(store.layout.tmpDir, "build-"));
+  await sweepScratch(store);
+  const scratch = await makeScratch(store);
   try {
     const upper = join(scratch, "upper");
     await mkdir(upper, { mode: 0o755 });

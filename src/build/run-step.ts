@@ -33,8 +33,7 @@ export async function runStep(step: RunCanonical, upper: string, work: string, l
       "--resolv-conf=off", "--timezone=off", "--link-journal=no", "--console=pipe",
       "--chdir", step.workdir, ...step.env.flatMap((e) => ["--setenv", e]), "--", ...step.argv,
     ];
-    const r = await status(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-    for (const line of (r.stdout + r.stderr).split("\n")) if (line) onOutput(line);
+    const r = await status(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", work: true, onLine: onOutput });
     if (r.exitCode !== 0) {
       const tail = (r.stderr || r.stdout).trim().split("\n").slice(-2).join(" | ");
       throw new MinicError("ERUN", `${where}: command exited with status ${r.exitCode}${tail ? `: ${tail}` : ""}`, { hint: "fix the run step; nothing was stored" });

@@ -15,7 +15,8 @@ export type ErrorCode =
   | "EARCHIVE"
   | "ERUN"
   | "EREGISTRY"
-  | "EBUSY";
+  | "EBUSY"
+  | "EINTERRUPTED";
 
 /** An error meant for the user: `message` says what is wrong, `hint` what to do about it. */
 export class MinicError extends Error {

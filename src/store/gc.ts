@@ -3,6 +3,7 @@ import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { digestHex, type Digest } from "../core/digest.js";
 import type { Store } from "./store.js";
+import { sweepScratch } from "./scratch.js";
 
 export interface GcReport {
   blobs: number;
@@ -56,6 +57,7 @@ export async function gc(store: Store, extraLayerRoots: ReadonlySet<string> = ne
       }
     }
   }
+  await sweepScratch(store);
   const hourAgo = Date.now() - 3600_000;
   for (const f of await readdir(store.layout.tmpDir)) {
     const p = join(store.layout.tmpDir, f);

@@ -26,6 +26,14 @@ export interface ExecOptions {
   stderr?: Stream;
   /** Kill with SIGKILL after this many milliseconds. */
   timeoutMs?: number;
+  /**
+   * The program is the work itself (a container, a run step), not cleanup: once minic has been
+   * interrupted it is not started at all (EINTERRUPTED), so a signal that arrives between two
+   * programs still stops the work.
+   */
+  work?: boolean;
+  /** Called with each line the program prints (stdout and stderr), as it prints it. */
+  onLine?: (line: string) => void;
 }
 
 /** Thrown when a program fails; `exitCode`/`signal` tell how. */
@@ -59,6 +67,21 @@ function notInstalled(argv: readonly string[], cause: unknown): MinicError {
   return new MinicError("EHOST", `${argv[0]} is not installed`, { hint: "install it (see 'minic doctor')", cause });
 }
 
+/** Children still running, so that a signal minic receives can be passed on to them. */
+const live = new Set<ChildProcess>();
+
+/**
+ * Sends `signal` to every program minic has started and not yet reaped. The CLI calls this on
+ * SIGINT/SIGTERM: the programs end, the awaiting code fails, and its finally blocks unmount
+ * and clean up before minic exits.
+ */
+export function forwardSignal(signal: NodeJS.Signals): void {
+  interruptedBy = signal;
+  for (const c of live) c.kill(signal);
+}
+
+let interruptedBy: NodeJS.Signals | undefined;
+
 /** A started program: the child (for its pipes) and a promise of how it ended. */
 export interface Running {
   child: ChildProcess;
@@ -69,13 +92,29 @@ export interface Running {
 /** Starts a program; output is collected only for streams that are "pipe" and not consumed by the caller. */
 export function spawn(argv: readonly string[], opts: ExecOptions & { collect?: boolean } = {}): Running {
   debug(argv);
+  if (opts.work && interruptedBy) {
+    throw new MinicError("EINTERRUPTED", `not starting ${argv[0]}: interrupted by ${interruptedBy}`);
+  }
   const stdio: StdioOptions = [opts.input !== undefined ? "pipe" : opts.stdin ?? "ignore", opts.stdout ?? "pipe", opts.stderr ?? "pipe"];
   const child = nodeSpawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: opts.env, stdio });
+  live.add(child);
   const collect = opts.collect ?? true;
   let stdout = "";
   let stderr = "";
   if (collect) child.stdout?.on("data", (d: Buffer) => { stdout += d.toString(); });
   child.stderr?.on("data", (d: Buffer) => { stderr += d.toString(); });
+  if (opts.onLine) {
+    const emit = opts.onLine;
+    for (const stream of [child.stdout, child.stderr]) {
+      let partial = "";
+      stream?.on("data", (d: Buffer) => {
+        const lines = (partial + d.toString()).split("\n");
+        partial = lines.pop()!;
+        for (const l of lines) emit(l);
+      });
+      stream?.on("end", () => { if (partial) emit(partial); });
+    }
+  }
   if (opts.input !== undefined) {
     child.stdin!.on("error", () => {});
     child.stdin!.end(opts.input);
@@ -83,10 +122,12 @@ export function spawn(argv: readonly string[], opts: ExecOptions & { collect?: b
   const timer = opts.timeoutMs ? setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs) : undefined;
   const done = new Promise<ExecResult>((resolve, reject) => {
     child.once("error", (e: NodeJS.ErrnoException) => {
+      live.delete(child);
       if (timer) clearTimeout(timer);
       reject(e.code === "ENOENT" ? notInstalled(argv, e) : e);
     });
     child.once("close", (code, signal) => {
+      live.delete(child);
       if (timer) clearTimeout(timer);
       const exitCode = code ?? 128 + (signal ? constants.signals[signal] ?? 0 : 0);
       resolve({ stdout, stderr, exitCode, ...(signal ? { signal } : {}) });
