@@ -109,6 +109,12 @@ maybe("OCI interop with real peers", () => {
     expect(names).toEqual(expect.arrayContaining(["bin/busybox", "etc/note.txt", "app.txt"]));
     const out = join(t.path, "onumoci.cpio.bz2");
     await minicOk(["export", "onumoci:1", "-o", out, "--store", s]);
+    // and through a real recipe whose base is the loaded image
+    const recipe = join(t.path, "on-umoci.ts");
+    writeFileSync(recipe, `import { defineRecipe, file } from "minic";\nexport default defineRecipe({ name: "recipe-on-umoci", base: "fromumoci:1", steps: [file("/app/hello.txt", "hi\\n")] });\n`);
+    await minicOk(["build", recipe, "--store", s]);
+    const built = await st.getImage("recipe-on-umoci");
+    expect(built.manifest.layers.slice(0, base.manifest.layers.length)).toEqual(base.manifest.layers);
   });
 
   describe("registry", () => {
