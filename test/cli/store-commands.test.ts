@@ -1,0 +1,65 @@
+// images, inspect, rmi and gc against a real store.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { minic, minicOk, tempDir } from "../helpers/cli.js";
+
+const t = tempDir("minic-store-cmds-");
+afterAll(() => t.remove());
+const store = join(t.path, "s");
+const S = ["--store", store];
+
+beforeAll(async () => {
+  for (const [name, content] of [["one", "1"], ["two", "2"]] as const) {
+    const d = join(t.path, name);
+    mkdirSync(d);
+    writeFileSync(join(d, "f"), content);
+    await minicOk(["import", d, "-t", `${name}:v1`, ...S]);
+  }
+});
+
+describe("store commands", () => {
+  it("images lists names, tags, layers and sizes, as a table and as JSON", async () => {
+    const text = (await minicOk(["images", ...S])).stdout.split("\n");
+    expect(text[0]).toMatch(/^IMAGE\s+MANIFEST\s+LAYERS\s+SIZE$/);
+    expect(text.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(["one:v1", "two:v1"]);
+    const json = JSON.parse((await minicOk(["images", "--json", ...S])).stdout);
+    expect(json).toHaveLength(2);
+    expect(json[0]).toMatchObject({ name: "one", tag: "v1", layers: 1 });
+    expect(json[0].manifest).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+
+  it("inspect finds an image by name, full digest and digest prefix", async () => {
+    const byName = JSON.parse((await minicOk(["inspect", "one:v1", "--json", ...S])).stdout);
+    const byDigest = JSON.parse((await minicOk(["inspect", byName.manifest, "--json", ...S])).stdout);
+    const byPrefix = JSON.parse((await minicOk(["inspect", byName.manifest.slice(7, 19), "--json", ...S])).stdout);
+    expect(byDigest.layers).toEqual(byName.layers);
+    expect(byPrefix.manifest).toBe(byName.manifest);
+    expect(byName.layers[0].createdBy).toBe("import");
+    const text = (await minicOk(["inspect", "one:v1", ...S])).stdout;
+    expect(text).toMatch(/diff id sha256:[0-9a-f]{64}/);
+  });
+
+  it("unknown images are a one-line error with a hint", async () => {
+    const r = await minic(["inspect", "nope", ...S]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^minic: no image 'nope:latest' .* \(hint: .*\)$/);
+    expect((await minic(["rmi", "nope", ...S])).exitCode).toBe(1);
+  });
+
+  it("rmi drops the name; gc then frees exactly what nothing references", async () => {
+    const two = JSON.parse((await minicOk(["inspect", "two:v1", "--json", ...S])).stdout);
+    const one = JSON.parse((await minicOk(["inspect", "one:v1", "--json", ...S])).stdout);
+    expect((await minicOk(["rmi", "two:v1", ...S])).stdout.trim()).toBe("untagged two:v1");
+    expect(existsSync(join(store, "refs/two"))).toBe(false);
+    expect(existsSync(join(store, "blobs/sha256", two.layers[0].digest.slice(7)))).toBe(true);
+    const r = JSON.parse((await minicOk(["gc", "--json", ...S])).stdout);
+    expect(r.blobs).toBe(3); // layer, config, manifest of two:v1
+    const left = readdirSync(join(store, "blobs/sha256"));
+    expect(left).toContain(one.layers[0].digest.slice(7));
+    expect(left).toContain(one.manifest.slice(7));
+    expect(left).not.toContain(two.layers[0].digest.slice(7));
+    expect((await minicOk(["inspect", "one:v1", ...S])).exitCode).toBe(0);
+    expect(JSON.parse((await minicOk(["gc", "--json", ...S])).stdout).blobs).toBe(0);
+  });
+});
