@@ -2,9 +2,9 @@
 import { join, resolve } from "node:path";
 import { MinicError } from "../core/errors.js";
 import { formatRef, parseRef } from "../core/reference.js";
-import { buildRecipe } from "../build/build-image.js";
-import { checkRecipeFile, loadRecipe } from "../build/load-recipe.js";
-import { typecheckRecipe } from "../build/typecheck.js";
+import { buildRecipe } from "../builder/build-image.js";
+import { checkRecipeFile, loadRecipe } from "../builder/load-recipe.js";
+import { typecheckRecipe } from "../builder/typecheck.js";
 import { sourceDateEpoch } from "../store/images.js";
 import { makeProgress } from "../util/progress.js";
 import type { Command } from "./command.js";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Command } from "./command.js";
 import { MinicError } from "../core/errors.js";
 import { formatRef } from "../core/reference.js";
-import type { CacheRecord } from "../build/build-cache.js";
+import type { CacheRecord } from "../builder/build-cache.js";
 import type { Store } from "../store/store.js";
 import { humanSize } from "./images.js";
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { canonicalStep, describeStep, mergeRunConfig } from "../../src/core/recipe-canonical.js";
 import { cacheKey, explainMiss, keyParts } from "../../src/core/cache-key.js";
 import { defaultRunConfig } from "../../src/core/image.js";
-import { staticPrefix } from "../../src/build/copy-inputs.js";
+import { staticPrefix } from "../../src/builder/copy-inputs.js";
 import { copy, dir, file, remove, run, symlink } from "../../src/index.js";
 import type { Digest } from "../../src/core/digest.js";
 
