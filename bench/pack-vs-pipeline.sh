@@ -30,26 +30,29 @@ trap 'rm -rf "$work"' EXIT
 # Warm the page cache so neither side pays for the first read of the tree.
 find "$CORPUS" -type f -print0 | xargs -0 cat > /dev/null 2>&1 || true
 
-minic_t=(); pipe_t=(); rss=(); digests=(); msize=0; psize=0
+minic_t=(); pipe_t=(); minic_c=(); pipe_c=(); rss=(); digests=(); msize=0; psize=0
 for i in $(seq 1 "$RUNS"); do
   store="$work/store-$i"
-  /usr/bin/time -f '%e %M' -o "$work/m.time" node bin/minic.js import "$CORPUS" -t bench --store "$store" > "$work/m.out" 2> "$work/m.err" \
+  /usr/bin/time -f '%e %M %U %S' -o "$work/m.time" node bin/minic.js import "$CORPUS" -t bench --store "$store" > "$work/m.out" 2> "$work/m.err" \
     || { cat "$work/m.err" >&2; exit 1; }
-  read -r t m < <(tail -n1 "$work/m.time")
-  minic_t+=("$t"); rss+=("$m")
+  read -r t m u s < <(tail -n1 "$work/m.time")
+  minic_t+=("$t"); rss+=("$m"); minic_c+=("$(awk -v u="$u" -v s="$s" 'BEGIN {print u + s}')")
   layer=$(grep -o 'layer sha256:[0-9a-f]*' "$work/m.err" | cut -d' ' -f2)
   digests+=("$(cut -d' ' -f2 "$work/m.out") $layer")
   msize=$(grep -o '([0-9]* bytes compressed)' "$work/m.err" | tr -dc 0-9)
   rm -rf "$store"
 
-  /usr/bin/time -f '%e' -o "$work/p.time" bash -c 'cd "$1" && find . | cpio -o -H newc --quiet | pbzip2 -c > "$2"' _ "$CORPUS" "$work/pipe.cpio.bz2"
-  pipe_t+=("$(tail -n1 "$work/p.time")")
+  /usr/bin/time -f '%e %U %S' -o "$work/p.time" bash -c 'cd "$1" && find . | cpio -o -H newc --quiet | pbzip2 -c > "$2"' _ "$CORPUS" "$work/pipe.cpio.bz2"
+  read -r t u s < <(tail -n1 "$work/p.time")
+  pipe_t+=("$t"); pipe_c+=("$(awk -v u="$u" -v s="$s" 'BEGIN {print u + s}')")
   psize=$(stat -c %s "$work/pipe.cpio.bz2")
   rm -f "$work/pipe.cpio.bz2"
 done
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 mt=$(median "${minic_t[@]}"); pt=$(median "${pipe_t[@]}")
+mc=$(median "${minic_c[@]}"); pc=$(median "${pipe_c[@]}")
+cratio=$(awk -v a="$mc" -v b="$pc" 'BEGIN {printf "%.2f", a / b}')
 peak=$(printf '%s\n' "${rss[@]}" | sort -g | tail -n1)
 ratio=$(awk -v a="$mt" -v b="$pt" 'BEGIN {printf "%.2f", a / b}')
 same=$(printf '%s\n' "${digests[@]}" | sort -u | wc -l)
@@ -60,9 +63,11 @@ printf 'packing %s: %d MB, %d entries, %d runs each (median), %s cores\n' "$CORP
 printf '%-26s %-22s %s\n' "" "minic import" "find|cpio -H newc|pbzip2"
 printf '%-26s %-22s %s\n' "wall time (s)" "$mt" "$pt"
 printf '%-26s %-22s %s\n' "all runs (s)" "${minic_t[*]}" "${pipe_t[*]}"
+printf '%-26s %-22s %s\n' "cpu time, user+sys (s)" "$mc" "$pc"
 printf '%-26s %-22s %s\n' "compressed size (MB)" "$(awk -v b="$msize" 'BEGIN {printf "%.1f", b / 1e6}')" "$(awk -v b="$psize" 'BEGIN {printf "%.1f", b / 1e6}')"
 printf '%-26s %-22s %s\n' "compressor" "${MINIC_BZIP2:-$tool}" "pbzip2"
 printf '%-26s %s (target <= 0.80: %s)\n' "ratio minic/pipeline" "$ratio" "$(verdict "$ratio" 0.80 le)"
+printf '%-26s %s (load-independent; load average at the end: %s)\n' "cpu-time ratio" "$cratio" "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-26s %s MB (target < 256 MB: %s)\n' "minic peak RSS" $((peak / 1024)) "$(verdict $((peak / 1024)) 256 lt)"
 if [ "$same" -eq 1 ]; then
   printf '%-26s yes: %d fresh stores, image %s, layer %s\n' "identical digests" "$RUNS" "$(cut -c1-19 <<<"${digests[0]}")…" "$(cut -d' ' -f2 <<<"${digests[0]}" | cut -c1-19)…"
