@@ -14,4 +14,9 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   load: async () => (await import("./load.js")).loadCommand,
   push: async () => (await import("./push.js")).pushCommand,
   pull: async () => (await import("./pull.js")).pullCommand,
+  run: async () => (await import("./run.js")).runCommand,
+  ps: async () => (await import("./ps.js")).psCommand,
+  rm: async () => (await import("./rm.js")).rmCommand,
+  prune: async () => (await import("./prune.js")).pruneCommand,
+  doctor: async () => (await import("./doctor.js")).doctorCommand,
 };

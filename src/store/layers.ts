@@ -66,11 +66,11 @@ export async function verifyLayer(store: Store, layer: LayerDescriptor): Promise
 const TRUSTED: UnpackOptions = { whiteouts: "overlay", devices: true, setuid: true, owners: true };
 
 /**
- * The directory holding the layer unpacked in overlayfs form (whiteouts as 0/0 devices).
+ * The directory holding the layer unpacked in overlayfs form (whiteouts as 0/0 devices), or in
+ * another form at another `dest` (the runtime keeps an aufs form with `.wh.` files beside it).
  * Unpacked once per store into a temp dir and renamed into place; later calls reuse it.
  */
-export async function unpackedLayer(store: Store, layer: LayerDescriptor, opts: UnpackOptions = TRUSTED): Promise<string> {
-  const dest = store.layout.unpacked(layer.diffId);
+export async function unpackedLayer(store: Store, layer: LayerDescriptor, opts: UnpackOptions = TRUSTED, dest = store.layout.unpacked(layer.diffId)): Promise<string> {
   if (await exists(dest)) return dest;
   const tmp = tempName(store.layout.tmpDir, "unpack");
   await mkdir(tmp, { mode: 0o755 });

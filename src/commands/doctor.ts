@@ -1,0 +1,18 @@
+// minic doctor: what this host supports for running containers and what to install.
+import { doctorReport, gatherDoctorFacts } from "../runtime/doctor.js";
+import type { Command } from "./command.js";
+
+export const doctorCommand: Command = {
+  name: "doctor",
+  summary: "show what this host supports (overlayfs, aufs, nspawn, cgroups, netns) and what to install",
+  usage: "",
+  options: {},
+  async run(_values, _positionals, ctx) {
+    const r = doctorReport(await gatherDoctorFacts());
+    const tag = { ok: "ok     ", note: "note   ", warn: "warn   ", missing: "MISSING" } as const;
+    for (const l of r.lines) ctx.out(`${tag[l.level]}  ${l.text}`);
+    ctx.out(r.install.length > 0 ? `to install: apt-get install ${r.install.join(" ")}` : "nothing to install");
+    ctx.out(r.runnable ? "minic run: ready" : "minic run: not ready (see MISSING above)");
+    return r.runnable ? 0 : 1;
+  },
+};

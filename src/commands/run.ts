@@ -1,0 +1,87 @@
+// minic run: start a container from an image (stacked layers, nspawn or chroot, cgroup limits,
+// networking) and return its command's exit status.
+import { randomBytes } from "node:crypto";
+import { statSync } from "node:fs";
+import { MinicError } from "../core/errors.js";
+import { probeHost } from "../runtime/host.js";
+import { runContainer } from "../runtime/run-container.js";
+import { resolveSpec, type RunFlags } from "../runtime/run-spec.js";
+import { listContainers } from "../runtime/state.js";
+import { sweepStale } from "../runtime/teardown.js";
+import type { Command, Context, Values } from "./command.js";
+
+const str = (v: Values[string]) => (typeof v === "string" ? v : undefined);
+const list = (v: Values[string]) => (Array.isArray(v) ? v.map(String) : typeof v === "string" ? [v] : []);
+
+/** Removes containers whose minic died, telling the user (shared by run, ps, rm, prune). */
+export async function sweep(containersDir: string, ctx: Context): Promise<string[]> {
+  const gone = await sweepStale(containersDir);
+  for (const g of gone) ctx.err(`minic: removed stale container ${g.name} (${g.id})${g.minicPid ? `: its minic (pid ${g.minicPid}) is gone` : ""}`);
+  return gone.map((g) => g.id);
+}
+
+export const runCommand: Command = {
+  name: "run",
+  summary: "run a command in a container made from an image",
+  usage: "IMAGE [-- COMMAND [ARG...]]  [-e K=V] [--name N] [--hostname H] [-w DIR] [-u USER] [--bind SRC:DST[:ro]] [--read-only] " +
+    "[--memory 64M] [--cpus 0.5] [--cpuset 0] [--pids 32] [--net host|none|veth|bridge] [-p [IP:]HOSTPORT:PORT] " +
+    "[--storage-driver overlay|aufs|copy] [--runtime nspawn|chroot] [--stop-timeout SECONDS]",
+  passthrough: true,
+  options: {
+    env: { type: "string", short: "e", multiple: true },
+    name: { type: "string" },
+    hostname: { type: "string" },
+    workdir: { type: "string", short: "w" },
+    user: { type: "string", short: "u" },
+    entrypoint: { type: "string" },
+    bind: { type: "string", multiple: true },
+    "read-only": { type: "boolean" },
+    memory: { type: "string", short: "m" },
+    cpus: { type: "string" },
+    cpuset: { type: "string" },
+    pids: { type: "string" },
+    net: { type: "string" },
+    publish: { type: "string", short: "p", multiple: true },
+    "storage-driver": { type: "string" },
+    runtime: { type: "string" },
+    "stop-timeout": { type: "string" },
+  },
+  async run(values, positionals, ctx) {
+    const [imageSpec, ...command] = positionals;
+    if (!imageSpec) throw new MinicError("EUSAGE", "run needs an IMAGE", { hint: "minic run IMAGE [-- COMMAND ARGS...]" });
+    const flags: RunFlags = {
+      command,
+      env: list(values.env),
+      name: str(values.name),
+      hostname: str(values.hostname),
+      workdir: str(values.workdir),
+      user: str(values.user),
+      entrypoint: str(values.entrypoint),
+      bind: list(values.bind),
+      readOnly: values["read-only"] === true,
+      memory: str(values.memory),
+      cpus: str(values.cpus),
+      cpuset: str(values.cpuset),
+      pids: str(values.pids),
+      net: str(values.net),
+      publish: list(values.publish),
+      driver: str(values["storage-driver"]),
+      runtime: str(values.runtime),
+      stopTimeout: str(values["stop-timeout"]),
+    };
+    const store = await ctx.store();
+    await sweep(store.layout.containersDir, ctx);
+    const image = await store.getImage(imageSpec);
+    const host = probeHost();
+    const kindOf = (p: string) => {
+      const st = statSync(p, { throwIfNoEntry: false });
+      return st ? (st.isDirectory() ? "dir" : "file") : undefined;
+    };
+    const spec = resolveSpec(randomBytes(6).toString("hex"), image.config.config, flags, { cpus: host.cpus, env: process.env, cwd: ctx.cwd, kindOf });
+    if (listContainers(store.layout.containersDir).some((c) => c.state?.name === spec.name)) {
+      throw new MinicError("EBUSY", `a container named '${spec.name}' is already running`, { hint: "pick another --name, or stop it ('minic ps', 'minic rm -f NAME')" });
+    }
+    const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+    return runContainer(store, image, imageSpec, spec, host, { err: ctx.err, tty, now: new Date().toISOString() });
+  },
+};

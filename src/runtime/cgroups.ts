@@ -1,0 +1,227 @@
+// cgroup limits, written by minic itself into cgroupfs (v1 hierarchies and/or cgroup2):
+// a pure plan (dirs, file writes, procs files) and a thin executor that applies and removes it.
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { MinicError } from "../core/errors.js";
+import type { Limits } from "../core/limits.js";
+import type { CgroupMounts, Controller } from "./host.js";
+
+export interface CgroupWrite {
+  path: string;
+  value: string;
+  /** Skipped when the file does not exist (memory.swap.max without swap accounting). */
+  optional?: boolean;
+}
+
+/** Everything to do for a container's cgroups, as data. */
+export interface CgroupPlan {
+  /** Directories to create, in order (removed in reverse). */
+  dirs: string[];
+  /** Files to write once the dirs exist, in order. */
+  writes: CgroupWrite[];
+  /** `cgroup.procs` files the container's first process writes its pid to. */
+  procs: string[];
+  /** Where OOM kills are counted afterwards (`oom_kill N` lines), when memory is limited. */
+  oomEvents?: string;
+}
+
+/** Host facts the plan depends on (read by `readCgroupHost`). */
+export interface CgroupHost {
+  mounts: CgroupMounts;
+  /** cgroup2: controllers available at the mount's root and those delegated to its children. */
+  v2Controllers: Set<string>;
+  v2Delegated: Set<string>;
+  /** The memory nodes a new v1 cpuset must be given (the root's cpuset.mems). */
+  cpusetMems: string;
+  /** v1 swap accounting present (memory.memsw.*): limit swap too. */
+  memsw: boolean;
+}
+
+const PERIOD_US = 100_000;
+
+/** Pure: the controllers a set of limits needs. */
+export function controllersFor(limits: Limits): Controller[] {
+  const out: Controller[] = [];
+  if (limits.cpus !== undefined) out.push("cpu");
+  if (limits.cpuset !== undefined) out.push("cpuset");
+  if (limits.memoryBytes !== undefined) out.push("memory");
+  if (limits.pids !== undefined) out.push("pids");
+  return out;
+}
+
+/**
+ * Pure: the cgroups for container `name` (e.g. `minic-0123abcd`). Each limited controller gets
+ * a cgroup in its v1 hierarchy, or in cgroup2 when it lives there. A pids cgroup is made even
+ * without a pids limit so the container's processes can always be found and killed.
+ * Throws EHOST when a needed controller is missing or (cgroup2) not delegated.
+ */
+export function planCgroups(limits: Limits, host: CgroupHost, name: string): CgroupPlan {
+  const { mounts } = host;
+  const dirs: string[] = [];
+  const writes: CgroupWrite[] = [];
+  const v2dir = mounts.v2 ? `${mounts.v2}/${name}` : undefined;
+  const dirFor = (c: Controller): string => {
+    const v1 = mounts.v1[c];
+    if (v1) return add(`${v1}/${name}`);
+    if (v2dir && host.v2Controllers.has(c)) {
+      if (!host.v2Delegated.has(c)) {
+        throw new MinicError("EHOST", `cgroup v2 controller '${c}' is not delegated in ${mounts.v2}/cgroup.subtree_control`, {
+          hint: `enable it: echo +${c} > ${mounts.v2}/cgroup.subtree_control`,
+        });
+      }
+      return add(v2dir);
+    }
+    throw new MinicError("EHOST", `this host has no '${c}' cgroup controller, needed for the ${limitName(c)} limit`, {
+      hint: `drop ${limitName(c)}, or boot with the ${c} controller enabled (see 'minic doctor')`,
+    });
+  };
+  function add(d: string): string {
+    if (!dirs.includes(d)) dirs.push(d);
+    return d;
+  }
+  let oomEvents: string | undefined;
+  if (limits.cpuset !== undefined) {
+    const d = dirFor("cpuset");
+    if (d === v2dir) writes.push({ path: `${d}/cpuset.cpus`, value: limits.cpuset });
+    else writes.push({ path: `${d}/cpuset.mems`, value: host.cpusetMems }, { path: `${d}/cpuset.cpus`, value: limits.cpuset });
+  }
+  if (limits.cpus !== undefined) {
+    const d = dirFor("cpu");
+    const quota = Math.max(1000, Math.round(limits.cpus * PERIOD_US));
+    if (d === v2dir) writes.push({ path: `${d}/cpu.max`, value: `${quota} ${PERIOD_US}` });
+    else writes.push({ path: `${d}/cpu.cfs_period_us`, value: String(PERIOD_US) }, { path: `${d}/cpu.cfs_quota_us`, value: String(quota) });
+  }
+  if (limits.memoryBytes !== undefined) {
+    const d = dirFor("memory");
+    const v = String(limits.memoryBytes);
+    if (d === v2dir) {
+      writes.push({ path: `${d}/memory.max`, value: v }, { path: `${d}/memory.swap.max`, value: "0", optional: true });
+      oomEvents = `${d}/memory.events`;
+    } else {
+      writes.push({ path: `${d}/memory.limit_in_bytes`, value: v });
+      if (host.memsw) writes.push({ path: `${d}/memory.memsw.limit_in_bytes`, value: v });
+      oomEvents = `${d}/memory.oom_control`;
+    }
+  }
+  if (limits.pids !== undefined) {
+    const d = dirFor("pids");
+    writes.push({ path: `${d}/pids.max`, value: String(limits.pids) });
+  } else if (mounts.v1.pids) {
+    add(`${mounts.v1.pids}/${name}`);
+  } else if (v2dir) {
+    add(v2dir);
+  } else if (mounts.v1Named) {
+    add(`${mounts.v1Named}/${name}`);
+  }
+  return { dirs, writes, procs: dirs.map((d) => `${d}/cgroup.procs`), ...(oomEvents ? { oomEvents } : {}) };
+}
+
+function limitName(c: Controller): string {
+  return { cpu: "--cpus", cpuset: "--cpuset", memory: "--memory", pids: "--pids" }[c];
+}
+
+/** Reads what `planCgroups` needs; reads cgroup2 and cpuset files only when `limits` need them. */
+export function readCgroupHost(mounts: CgroupMounts, limits: Limits): CgroupHost {
+  const read = (p: string) => {
+    try {
+      return readFileSync(p, "utf8").trim();
+    } catch {
+      return "";
+    }
+  };
+  const words = (s: string) => new Set(s.split(/\s+/).filter(Boolean));
+  const needV2 = mounts.v2 !== undefined && controllersFor(limits).some((c) => !mounts.v1[c]);
+  return {
+    mounts,
+    v2Controllers: needV2 ? words(read(`${mounts.v2}/cgroup.controllers`)) : new Set(),
+    v2Delegated: needV2 ? words(read(`${mounts.v2}/cgroup.subtree_control`)) : new Set(),
+    cpusetMems: limits.cpuset !== undefined && mounts.v1.cpuset ? read(`${mounts.v1.cpuset}/cpuset.mems`) || "0" : "0",
+    memsw: limits.memoryBytes !== undefined && mounts.v1.memory ? existsSync(`${mounts.v1.memory}/memory.memsw.limit_in_bytes`) : false,
+  };
+}
+
+/** Creates the plan's cgroups and writes its limits. On failure the caller removes `plan.dirs`. */
+export function applyCgroups(plan: CgroupPlan): void {
+  for (const d of plan.dirs) {
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      throw new MinicError("EHOST", `cannot create cgroup ${d}: ${(e as Error).message}`, { hint: "minic must run as root with cgroupfs mounted read-write", cause: e });
+    }
+  }
+  for (const w of plan.writes) {
+    if (w.optional && !existsSync(w.path)) continue;
+    try {
+      writeFileSync(w.path, w.value);
+    } catch (e) {
+      throw new MinicError("EHOST", `cannot set ${w.path} to ${w.value}: ${(e as Error).message}`, { hint: "the kernel refused this limit; see 'minic doctor'", cause: e });
+    }
+  }
+}
+
+/** Pids of every process in the given cgroups. */
+export function cgroupPids(dirs: readonly string[]): number[] {
+  const out = new Set<number>();
+  for (const d of dirs) {
+    let text = "";
+    try {
+      text = readFileSync(`${d}/cgroup.procs`, "utf8");
+    } catch {
+      continue;
+    }
+    for (const l of text.split("\n")) if (l) out.add(Number(l));
+  }
+  return [...out];
+}
+
+/** SIGKILLs every process in the cgroups; returns how many were signalled. */
+export function killCgroups(dirs: readonly string[]): number {
+  let n = 0;
+  for (const pid of cgroupPids(dirs)) {
+    try {
+      process.kill(pid, "SIGKILL");
+      n++;
+    } catch {
+      /* already gone */
+    }
+  }
+  return n;
+}
+
+/**
+ * Removes the cgroups (deepest/last first). Processes still inside are killed; a cgroup that
+ * stays busy for ~3 s is an error. Idempotent: missing cgroups are fine.
+ */
+export async function removeCgroups(dirs: readonly string[]): Promise<void> {
+  for (const d of [...dirs].reverse()) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        rmdirSync(d);
+        break;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "ENOENT") break;
+        if (code !== "EBUSY" || attempt >= 300) {
+          throw new MinicError("EHOST", `cannot remove cgroup ${d}: ${(e as Error).message}`, { hint: "kill what is left in it, then run 'minic prune'", cause: e });
+        }
+        if (attempt > 5) killCgroups([d]);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+  }
+}
+
+/** Pure: the `oom_kill N` count from memory.oom_control (v1) or memory.events (v2) text. */
+export function oomKills(text: string): number {
+  const m = /^oom_kill (\d+)$/m.exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+/** OOM kills counted in the plan's memory cgroup (0 when unlimited or unreadable). */
+export function readOomKills(plan: CgroupPlan): number {
+  if (!plan.oomEvents) return 0;
+  try {
+    return oomKills(readFileSync(plan.oomEvents, "utf8"));
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,123 @@
+// What this host supports for `minic run`, and what to install or change: a pure report built
+// from probed facts (gathered by `gatherDoctorFacts`).
+import { existsSync, readFileSync } from "node:fs";
+import { status } from "../util/exec.js";
+import { findProgram } from "../util/which.js";
+import { conflictingRoute, parseRoutes, subnetPrefix } from "./network.js";
+import { CONTROLLERS, probeHost, type HostFacts } from "./host.js";
+
+export interface DoctorFacts {
+  host: HostFacts;
+  root: boolean;
+  nspawnVersion?: string;
+  v2Controllers: string[];
+  v2Delegated: string[];
+  netns: boolean;
+  bzip2: string[];
+  subnet: string;
+  subnetClash?: string;
+  bridgeNfCallIptables?: boolean;
+}
+
+export interface DoctorLine {
+  level: "ok" | "note" | "warn" | "missing";
+  text: string;
+}
+
+export interface DoctorReport {
+  lines: DoctorLine[];
+  /** Debian packages to install for what is missing. */
+  install: string[];
+  /** True when the default `minic run` (overlay + nspawn) can work. */
+  runnable: boolean;
+}
+
+/** Pure: the report for a set of facts. */
+export function doctorReport(f: DoctorFacts): DoctorReport {
+  const lines: DoctorLine[] = [];
+  const install = new Set<string>();
+  const add = (level: DoctorLine["level"], text: string) => lines.push({ level, text });
+  const h = f.host;
+  add(f.root ? "ok" : "missing", f.root ? "running as root" : "not root: minic run needs root (mounts, cgroups, namespaces)");
+  add(h.filesystems.has("overlay") ? "ok" : "missing", h.filesystems.has("overlay") ? "overlayfs: available (default storage driver)" : "overlayfs: not in this kernel; use --storage-driver copy, or load it (modprobe overlay)");
+  add(h.filesystems.has("aufs") ? "ok" : "note", h.filesystems.has("aufs") ? "aufs: available (--storage-driver aufs)" : "aufs: not in this kernel (--storage-driver aufs unavailable; overlay and copy work)");
+  add("ok", "copy storage driver: works on any filesystem");
+  if (h.programs["systemd-nspawn"]) {
+    add("ok", `systemd-nspawn: ${h.programs["systemd-nspawn"]}${f.nspawnVersion ? ` (${f.nspawnVersion})` : ""}`);
+  } else {
+    add("missing", "systemd-nspawn: not installed (the default runtime; --runtime chroot works without it)");
+    install.add("systemd-container");
+  }
+  add("note", h.systemdInit ? "PID 1 is systemd" : "PID 1 is not systemd: minic runs nspawn with --register=no --keep-unit");
+  add("note", h.nspawnRunOnTmpfs ? "/run/systemd/nspawn is on a tmpfs" : "/run/systemd/nspawn is not on a tmpfs: minic mounts one inside each container's mount namespace");
+  for (const p of ["unshare", "mount"] as const) {
+    if (!h.programs[p]) {
+      add("missing", `${p}: not installed`);
+      install.add(p === "mount" ? "mount" : "util-linux");
+    }
+  }
+  const v1 = CONTROLLERS.filter((c) => h.cgroups.v1[c]);
+  const v2 = CONTROLLERS.filter((c) => !h.cgroups.v1[c] && f.v2Controllers.includes(c));
+  const notDelegated = v2.filter((c) => !f.v2Delegated.includes(c));
+  const absent = CONTROLLERS.filter((c) => !h.cgroups.v1[c] && !f.v2Controllers.includes(c));
+  if (v1.length > 0) add("ok", `cgroup v1 controllers: ${v1.map((c) => `${c} (${h.cgroups.v1[c]})`).join(", ")}`);
+  if (h.cgroups.v2) add("ok", `cgroup v2 at ${h.cgroups.v2}: controllers ${f.v2Controllers.join(" ") || "none"}; delegated to children: ${f.v2Delegated.join(" ") || "none"}`);
+  for (const c of notDelegated) add("warn", `cgroup v2 controller ${c} is not delegated: echo +${c} > ${h.cgroups.v2}/cgroup.subtree_control`);
+  for (const c of absent) add("warn", `no ${c} cgroup controller: limits needing it fail with an error`);
+  add(f.netns ? "ok" : "missing", f.netns ? "network namespaces: supported" : "network namespaces: not supported by this kernel (--net none|veth|bridge unavailable)");
+  if (h.programs.ip) add("ok", `ip (iproute2): ${h.programs.ip}`);
+  else {
+    add("missing", "ip: not installed (needed for --net veth|bridge)");
+    install.add("iproute2");
+  }
+  add(f.subnetClash ? "warn" : "ok", f.subnetClash ? `${f.subnet}.0.0/16 overlaps a route on ${f.subnetClash}: set MINIC_SUBNET to a free /16` : `container addresses: ${f.subnet}.0.0/16 (free)`);
+  if (f.bridgeNfCallIptables) add("note", "br_netfilter is loaded: bridged container traffic passes the iptables FORWARD chain (its policy must accept it)");
+  if (f.bzip2.length > 0) add("ok", `bzip2 tools: ${f.bzip2.join(", ")}`);
+  else {
+    add("warn", "no native bzip2 tool (lbzip2, pbzip2, bzip2): layers are packed much more slowly");
+    install.add("lbzip2");
+  }
+  if (!f.bzip2.includes("pbzip2")) {
+    add("note", "pbzip2 is not installed: bench/cgroup-cpuset.sh (the tutorial's cgroup demo) needs it");
+    install.add("pbzip2");
+  }
+  const runnable = f.root && h.filesystems.has("overlay") && Boolean(h.programs["systemd-nspawn"] && h.programs.unshare && h.programs.mount);
+  return { lines, install: [...install].sort(), runnable };
+}
+
+/** Reads everything the report needs (runs `systemd-nspawn --version`). */
+export async function gatherDoctorFacts(): Promise<DoctorFacts> {
+  const host = probeHost();
+  const read = (p: string) => {
+    try {
+      return readFileSync(p, "utf8").trim();
+    } catch {
+      return "";
+    }
+  };
+  let nspawnVersion: string | undefined;
+  if (host.programs["systemd-nspawn"]) {
+    const r = await status([host.programs["systemd-nspawn"], "--version"]).catch(() => undefined);
+    nspawnVersion = r?.stdout.split("\n")[0]?.trim() || undefined;
+  }
+  let subnet = "10.231";
+  let subnetClash: string | undefined;
+  try {
+    subnet = subnetPrefix();
+    subnetClash = conflictingRoute(parseRoutes(read("/proc/net/route")), subnet)?.dev;
+  } catch {
+    subnetClash = "MINIC_SUBNET (invalid)";
+  }
+  return {
+    host,
+    root: process.getuid?.() === 0,
+    nspawnVersion,
+    v2Controllers: host.cgroups.v2 ? read(`${host.cgroups.v2}/cgroup.controllers`).split(/\s+/).filter(Boolean) : [],
+    v2Delegated: host.cgroups.v2 ? read(`${host.cgroups.v2}/cgroup.subtree_control`).split(/\s+/).filter(Boolean) : [],
+    netns: existsSync("/proc/self/ns/net"),
+    bzip2: ["lbzip2", "pbzip2", "bzip2"].filter((t) => findProgram(t)),
+    subnet,
+    subnetClash,
+    bridgeNfCallIptables: read("/proc/sys/net/bridge/bridge-nf-call-iptables") === "1",
+  };
+}

@@ -1,0 +1,198 @@
+// Runs one container to completion: plan, create (root, cgroups, network, ports), start the
+// runtime in its own mount namespace, forward signals, wait, and release everything in finally.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { MinicError } from "../core/errors.js";
+import type { StoredImage, Store } from "../store/store.js";
+import { spawn } from "../util/exec.js";
+import { findProgram } from "../util/which.js";
+import { applyCgroups, killCgroups, planCgroups, readCgroupHost, readOomKills } from "./cgroups.js";
+import type { HostFacts } from "./host.js";
+import { setupNetwork, type NetPlan } from "./network.js";
+import { startPortProxies, type PortProxies } from "./port-proxy.js";
+import type { ContainerSpec } from "./run-spec.js";
+import { SETUP_ERR, SETUP_FAILED_STATUS, setupFailure, wrapperArgv, type LaunchHost, type LaunchSpec } from "./runtime-argv.js";
+import { processStart, writeState, type ContainerState } from "./state.js";
+import { prepareRoot, readImageFile } from "./storage.js";
+import { releaseContainer } from "./teardown.js";
+import { resolveUser } from "./user.js";
+
+export interface RunIo {
+  /** A note on stderr (prefixed `minic: ` by the caller's convention). */
+  err(line: string): void;
+  /** stdin and stdout are terminals. */
+  tty: boolean;
+  /** Current time, ISO (passed in, not read here). */
+  now: string;
+}
+
+/**
+ * Checks the host can run `spec` at all, before anything is created. Throws EHOST with what to
+ * install or change.
+ */
+export function checkHost(spec: ContainerSpec, host: HostFacts): LaunchHost {
+  const need = (name: keyof HostFacts["programs"], pkg: string) => {
+    const p = host.programs[name];
+    if (!p) throw new MinicError("EHOST", `${name} is not installed`, { hint: `apt-get install ${pkg} (see 'minic doctor')` });
+    return p;
+  };
+  if (process.getuid?.() !== 0) throw new MinicError("EHOST", "minic run needs root (mounts, cgroups, namespaces)", { hint: "run it as root, e.g. with sudo" });
+  if (spec.driver !== "copy" && !host.filesystems.has(spec.driver)) {
+    const fs = spec.driver;
+    throw new MinicError("EHOST", `the kernel has no ${fs} filesystem (not in /proc/filesystems)`, {
+      hint: fs === "overlay" ? "modprobe overlay, or run with --storage-driver copy" : "use --storage-driver overlay (or copy); aufs needs a kernel built with it",
+    });
+  }
+  const nspawn = spec.runtime === "nspawn" ? need("systemd-nspawn", "systemd-container") : "";
+  const unshare = need("unshare", "util-linux");
+  const mount = need("mount", "mount");
+  const ip = spec.net === "veth" || spec.net === "bridge" || (spec.runtime === "chroot" && spec.net === "none") ? need("ip", "iproute2") : "ip";
+  return {
+    keepUnit: !host.systemdInit,
+    nspawnTmpfs: !host.nspawnRunOnTmpfs,
+    programs: {
+      nspawn, mount, unshare, ip,
+      env: findProgram("env") ?? "/usr/bin/env",
+      nsenter: findProgram("nsenter") ?? "/usr/bin/nsenter",
+      hostname: findProgram("hostname") ?? "/bin/hostname",
+    },
+  };
+}
+
+/** Pure: a /bin/sh getent stand-in that knows one user (for nspawn --user on images without getent). */
+export function getentShim(user: string, uid: number, gid: number): string {
+  const name = user.split(":")[0]!;
+  return [
+    "#!/bin/sh",
+    "# written by minic: systemd-nspawn --user runs getent in the container, which this image lacks",
+    'case "$1" in',
+    `passwd) echo '${name}:x:${uid}:${gid}::/:/bin/sh' ;;`,
+    `initgroups) echo '${name} ${gid}' ;;`,
+    "*) exit 2 ;;",
+    "esac",
+    "",
+  ].join("\n");
+}
+
+/** Pid of the container's PID 1: the runtime's child under nspawn, the process itself under chroot. */
+function containerInit(pid: number): number {
+  try {
+    if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "systemd-nspawn") {
+      const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
+      if (kids.length > 0) return Number(kids[0]);
+    }
+  } catch {
+    /* gone or not yet exec'd: signal the process itself */
+  }
+  return pid;
+}
+
+/**
+ * Runs the container and returns its command's exit status (128+N when killed by signal N).
+ * Nothing is left on the host afterwards: the mounts live in the container's own mount
+ * namespace, and cgroups, netns, veths, proxies and the container directory are released in
+ * `finally`, also when setup fails half-way or minic is interrupted.
+ */
+export async function runContainer(store: Store, image: StoredImage, imageName: string, spec: ContainerSpec, host: HostFacts, io: RunIo): Promise<number> {
+  const launchHost = checkHost(spec, host);
+  const cgPlan = planCgroups(spec.limits, readCgroupHost(host.cgroups, spec.limits), `minic-${spec.id}`);
+  const dir = store.layout.container(spec.id);
+  mkdirSync(dir, { mode: 0o700 });
+  const state: ContainerState = {
+    id: spec.id, name: spec.name, image: imageName, manifestDigest: image.manifestDigest, command: spec.argv,
+    driver: spec.driver, runtime: spec.runtime, net: spec.net, created: io.now,
+    minicPid: process.pid, minicStart: processStart(process.pid) ?? "",
+    mounts: [], cgroups: cgPlan.dirs, veths: [], ports: spec.ports.map((p) => `${p.hostIp}:${p.hostPort}->${p.port}/tcp`),
+  };
+  writeState(dir, state);
+  let net: NetPlan | undefined;
+  let proxies: PortProxies | undefined;
+  const handlers: [NodeJS.Signals, () => void][] = [];
+  let failed = false;
+  try {
+    const root = await prepareRoot(store, image.manifest.layers, spec.driver, dir);
+    applyCgroups(cgPlan);
+    if (spec.net === "veth" || spec.net === "bridge") {
+      state.netns = `minic-${spec.id}`;
+      writeState(dir, state); // recorded before creation: a crash in between still gets it cleaned
+      net = await setupNetwork(spec.net, spec.id);
+      state.veths = [net.hostVeth];
+      state.address = net.address;
+      writeState(dir, state);
+      if (spec.ports.length > 0) proxies = await startPortProxies(spec.ports, net.address);
+    }
+    const asRoot = spec.user === "root" || spec.user === "0";
+    const ids = asRoot ? { uid: 0, gid: 0 } : resolveUser(spec.user, readImageFile(root, "etc/passwd"), readImageFile(root, "etc/group"));
+    const binds = [...spec.binds];
+    if (spec.runtime === "nspawn" && !asRoot && !readImageFile(root, "usr/bin/getent") && !readImageFile(root, "bin/getent")) {
+      // nspawn --user looks the user up by running getent inside the container; images without
+      // it (busybox) get a read-only shim answering with the entry minic resolved from /etc/passwd.
+      const shim = join(dir, "getent");
+      writeFileSync(shim, getentShim(spec.user, ids.uid, ids.gid), { mode: 0o755 });
+      binds.push({ source: shim, target: "/usr/bin/getent", readOnly: true, dir: false });
+    }
+    const launch: LaunchSpec = {
+      runtime: spec.runtime, rootfs: root.rootfs, machine: spec.name, argv: spec.argv, env: spec.env, workdir: spec.workdir,
+      user: spec.user, ...ids, hostname: spec.runtime === "chroot" && spec.hostname === spec.name ? "" : spec.hostname,
+      binds, readOnly: spec.readOnly, tty: io.tty,
+      network: spec.net === "host" ? { kind: "host" } : spec.net === "none" ? { kind: "none" } : { kind: "netns", path: `/run/netns/${net!.netns}` },
+    };
+    const mountName = `minic-${spec.id}`;
+    if (root.stack) state.mounts.push(`${root.stack.fstype} ${mountName} on ${root.rootfs}`);
+    const argv = wrapperArgv(launch, launchHost, { dir, procs: cgPlan.procs, stack: root.stack, mountName });
+    const running = spawn(argv, { stdin: "inherit", stdout: "inherit", stderr: "inherit", collect: false });
+    const pid = running.child.pid;
+    if (pid !== undefined) {
+      state.pid = pid;
+      state.pidStart = processStart(pid);
+      writeState(dir, state);
+    }
+    let signalled = 0;
+    let killTimer: NodeJS.Timeout | undefined;
+    const killAll = () => {
+      killCgroups(cgPlan.dirs);
+      running.child.kill("SIGKILL");
+    };
+    for (const sig of ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as NodeJS.Signals[]) {
+      const h = () => {
+        signalled++;
+        if (signalled > 1 || pid === undefined) return killAll();
+        try {
+          process.kill(containerInit(pid), sig);
+        } catch {
+          /* already exited */
+        }
+        killTimer = setTimeout(killAll, spec.stopTimeoutMs);
+        killTimer.unref();
+      };
+      process.on(sig, h);
+      handlers.push([sig, h]);
+    }
+    const r = await running.done.finally(() => clearTimeout(killTimer));
+    if (r.exitCode === SETUP_FAILED_STATUS) {
+      let text = "";
+      try {
+        text = readFileSync(join(dir, SETUP_ERR), "utf8");
+      } catch {
+        /* none: the container's own status */
+      }
+      const msg = setupFailure(text);
+      if (msg) throw new MinicError("ERUN", `starting the container: ${msg}`, { hint: "see 'minic doctor'; nothing was left mounted" });
+    }
+    const ooms = readOomKills(cgPlan);
+    if (ooms > 0) io.err(`minic: the memory limit (${spec.limits.memoryBytes} bytes) was hit: the OOM killer killed ${ooms} process${ooms > 1 ? "es" : ""}`);
+    return r.exitCode;
+  } catch (e) {
+    failed = true;
+    throw e;
+  } finally {
+    for (const [sig, h] of handlers) process.off(sig, h);
+    await proxies?.close();
+    try {
+      await releaseContainer(dir, state);
+    } catch (e) {
+      if (!failed) throw e;
+      io.err(`minic: while cleaning up: ${(e as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,136 @@
+// Pure: a complete description of one container from the image's run config and the command
+// line. Defaults are resolved here once; later code never checks for undefined.
+import { containerPath } from "../core/container-path.js";
+import { MinicError } from "../core/errors.js";
+import type { RunConfig } from "../core/image.js";
+import { parseCpus, parseCpuset, parseMemory, parsePids, type Limits } from "../core/limits.js";
+import { NET_MODES, type NetMode } from "./network.js";
+import { parsePortMapping, type PortMapping } from "./port-proxy.js";
+import type { Bind } from "./runtime-argv.js";
+
+export type StorageDriver = "overlay" | "aufs" | "copy";
+export const DRIVERS: readonly StorageDriver[] = ["overlay", "aufs", "copy"];
+export type RuntimeName = "nspawn" | "chroot";
+export const RUNTIMES: readonly RuntimeName[] = ["nspawn", "chroot"];
+
+/** Everything about one container, resolved. */
+export interface ContainerSpec {
+  id: string;
+  name: string;
+  argv: string[];
+  env: string[];
+  workdir: string;
+  user: string;
+  hostname: string;
+  binds: Bind[];
+  readOnly: boolean;
+  limits: Limits;
+  net: NetMode;
+  ports: PortMapping[];
+  driver: StorageDriver;
+  runtime: RuntimeName;
+  stopTimeoutMs: number;
+}
+
+/** Command-line choices (strings as typed; undefined when not given). */
+export interface RunFlags {
+  command: string[];
+  env: string[];
+  name?: string;
+  hostname?: string;
+  workdir?: string;
+  user?: string;
+  entrypoint?: string;
+  bind: string[];
+  readOnly: boolean;
+  memory?: string;
+  cpus?: string;
+  cpuset?: string;
+  pids?: string;
+  net?: string;
+  publish: string[];
+  driver?: string;
+  runtime?: string;
+  stopTimeout?: string;
+}
+
+/** What the resolver may ask of the host: CPU count, host env (for `-e NAME`), a path's kind. */
+export interface SpecHost {
+  cpus: number;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  kindOf(path: string): "dir" | "file" | undefined;
+}
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+/** Resolves flags over the image's run config into a ContainerSpec. Throws EUSAGE/ENOTFOUND on bad input. */
+export function resolveSpec(id: string, config: RunConfig, f: RunFlags, host: SpecHost): ContainerSpec {
+  const name = f.name ?? `minic-${id}`;
+  if (!NAME_RE.test(name)) throw new MinicError("EUSAGE", `invalid container name '${name}'`, { hint: "use letters, digits, '.', '_' and '-' (at most 63), starting with a letter or digit" });
+  const entrypoint = f.entrypoint !== undefined ? (f.entrypoint === "" ? [] : [f.entrypoint]) : config.entrypoint;
+  const argv = [...entrypoint, ...(f.command.length > 0 ? f.command : f.entrypoint !== undefined ? [] : config.cmd)];
+  if (argv.length === 0) throw new MinicError("EUSAGE", "the image has no command and none was given", { hint: "minic run IMAGE -- COMMAND [ARGS...]" });
+  const hostname = f.hostname ?? (config.hostname || name);
+  if (!/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(hostname) || hostname.length > 64) {
+    throw new MinicError("EUSAGE", `invalid hostname '${hostname}'`, { hint: "use letters, digits and '-' (at most 64)" });
+  }
+  const limits: Limits = { ...config.limits };
+  if (limits.cpuset !== undefined) limits.cpuset = parseCpuset(limits.cpuset, host.cpus);
+  if (f.memory !== undefined) limits.memoryBytes = parseMemory(f.memory);
+  if (f.cpus !== undefined) limits.cpus = parseCpus(f.cpus);
+  if (f.cpuset !== undefined) limits.cpuset = parseCpuset(f.cpuset, host.cpus);
+  if (f.pids !== undefined) limits.pids = parsePids(f.pids);
+  const net = (f.net ?? "host") as NetMode;
+  if (!NET_MODES.includes(net)) throw new MinicError("EUSAGE", `unknown network mode '${f.net}'`, { hint: `use one of: ${NET_MODES.join(", ")}` });
+  const ports = f.publish.map(parsePortMapping);
+  if (ports.length > 0 && net !== "veth" && net !== "bridge") {
+    throw new MinicError("EUSAGE", `-p needs a container network (--net veth or --net bridge), not --net ${net}`, { hint: net === "host" ? "with --net host the container's ports already are the host's" : "add --net bridge" });
+  }
+  const driver = (f.driver ?? "overlay") as StorageDriver;
+  if (!DRIVERS.includes(driver)) throw new MinicError("EUSAGE", `unknown storage driver '${f.driver}'`, { hint: `use one of: ${DRIVERS.join(", ")}` });
+  const runtime = (f.runtime ?? "nspawn") as RuntimeName;
+  if (!RUNTIMES.includes(runtime)) throw new MinicError("EUSAGE", `unknown runtime '${f.runtime}'`, { hint: `use one of: ${RUNTIMES.join(", ")}` });
+  const stop = f.stopTimeout === undefined ? 10 : Number(f.stopTimeout);
+  if (!Number.isFinite(stop) || stop < 0) throw new MinicError("EUSAGE", `invalid --stop-timeout '${f.stopTimeout}'`, { hint: "give seconds, e.g. 10" });
+  return {
+    id, name, argv,
+    env: mergeEnv(config.env, f.env, host.env),
+    workdir: containerPath(f.workdir ?? config.workdir, "workdir"),
+    user: f.user ?? config.user,
+    hostname,
+    binds: f.bind.map((b) => parseBind(b, host)),
+    readOnly: f.readOnly,
+    limits, net, ports, driver, runtime,
+    stopTimeoutMs: Math.round(stop * 1000),
+  };
+}
+
+/** Pure: image env with `-e K=V` (or `-e K`, taking the host's value) on top, sorted by key. */
+export function mergeEnv(image: readonly string[], flags: readonly string[], hostEnv: NodeJS.ProcessEnv): string[] {
+  const m = new Map<string, string>();
+  for (const e of image) {
+    const i = e.indexOf("=");
+    if (i > 0) m.set(e.slice(0, i), e.slice(i + 1));
+  }
+  for (const e of flags) {
+    const i = e.indexOf("=");
+    const key = i < 0 ? e : e.slice(0, i);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new MinicError("EUSAGE", `invalid environment variable '${e}'`, { hint: "use -e NAME=value" });
+    if (i >= 0) m.set(key, e.slice(i + 1));
+    else if (hostEnv[key] !== undefined) m.set(key, hostEnv[key]!);
+  }
+  return [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}=${v}`);
+}
+
+/** Parses `--bind SRC[:DST[:ro|rw]]`; the source must exist on the host. */
+export function parseBind(v: string, host: SpecHost): Bind {
+  const parts = v.split(":");
+  if (parts.length > 3 || !parts[0]) throw new MinicError("EUSAGE", `invalid bind '${v}'`, { hint: "use --bind SRC:DST[:ro] (paths without ':')" });
+  const [src, dst = src, mode = "rw"] = parts as [string, string?, string?];
+  if (mode !== "ro" && mode !== "rw") throw new MinicError("EUSAGE", `invalid bind mode '${mode}' in '${v}'`, { hint: "use --bind SRC:DST, SRC:DST:ro or SRC:DST:rw" });
+  const source = src.startsWith("/") ? src : `${host.cwd}/${src}`;
+  const kind = host.kindOf(source);
+  if (!kind) throw new MinicError("ENOTFOUND", `bind source '${src}' does not exist`, { hint: "create it first, or fix the path given to --bind" });
+  return { source, target: containerPath(dst, "bind target"), readOnly: mode === "ro", dir: kind === "dir" };
+}

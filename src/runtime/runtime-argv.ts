@@ -1,0 +1,153 @@
+// Pure: the argv that starts a container (systemd-nspawn or chroot) and the small sh script
+// that runs first in the container's private mount namespace: join the cgroups, mount the
+// layers, then exec the runtime. Everything here is data; tests check it as such.
+import type { StackMount } from "./stack-options.js";
+
+/** A bind mount from the host into the container. */
+export interface Bind {
+  source: string;
+  target: string;
+  readOnly: boolean;
+  /** The source is a directory (else a file). */
+  dir: boolean;
+}
+
+/** What the runtime needs, all resolved. */
+export interface LaunchSpec {
+  runtime: "nspawn" | "chroot";
+  rootfs: string;
+  machine: string;
+  argv: string[];
+  env: string[];
+  workdir: string;
+  user: string;
+  /** Numeric uid/gid for `user` (chroot runtime; nspawn resolves names itself). */
+  uid: number;
+  gid: number;
+  hostname: string;
+  binds: Bind[];
+  readOnly: boolean;
+  /** none: private network (loopback only); a path: join that netns; undefined: the host's. */
+  network: { kind: "host" } | { kind: "none" } | { kind: "netns"; path: string };
+  /** stdin and stdout are terminals: let nspawn run an interactive console. */
+  tty: boolean;
+}
+
+/** Host quirks and program paths the argv depends on. */
+export interface LaunchHost {
+  /** PID 1 is not systemd: nspawn must not register with machined nor create a scope. */
+  keepUnit: boolean;
+  /** /run/systemd/nspawn is not on a tmpfs: mount one there (in the private namespace). */
+  nspawnTmpfs: boolean;
+  programs: { nspawn: string; mount: string; unshare: string; ip: string; env: string; nsenter: string; hostname: string };
+}
+
+/** Escapes `\` and `:` for nspawn's --bind=SRC:DST. */
+export function escapeBindPath(p: string): string {
+  return p.replace(/[\\:]/g, (c) => `\\${c}`);
+}
+
+/**
+ * systemd-nspawn argv. `--keep-unit --register=no` are always passed: minic puts the process in
+ * its own cgroups first, and nspawn must stay there (registering with machined would move it
+ * into machine.slice, out from under the limits).
+ */
+export function nspawnArgv(s: LaunchSpec, h: LaunchHost): string[] {
+  const a = [h.programs.nspawn, "--quiet", "--register=no", "--keep-unit", `--directory=${s.rootfs}`, `--machine=${s.machine}`];
+  if (s.hostname) a.push(`--hostname=${s.hostname}`);
+  a.push("--kill-signal=SIGTERM", "--link-journal=no", "--timezone=off");
+  if (!s.tty) a.push("--console=pipe");
+  if (s.workdir !== "/") a.push(`--chdir=${s.workdir}`);
+  if (s.user !== "root" && s.user !== "0") a.push(`--user=${s.user.split(":")[0]}`);
+  for (const e of s.env) a.push(`--setenv=${e}`);
+  for (const b of s.binds) a.push(`${b.readOnly ? "--bind-ro" : "--bind"}=${escapeBindPath(b.source)}:${escapeBindPath(b.target)}`);
+  if (s.readOnly) a.push("--read-only");
+  if (s.network.kind === "none") a.push("--private-network");
+  else if (s.network.kind === "netns") a.push(`--network-namespace-path=${s.network.path}`);
+  a.push("--", ...s.argv);
+  return a;
+}
+
+/**
+ * The tutorial's first step, chroot: no /proc, no own PID namespace. `unshare --root --wd`
+ * chroots and changes directory in one step; `env -i` gives the image's environment only.
+ */
+export function chrootArgv(s: LaunchSpec, h: LaunchHost): string[] {
+  const a: string[] = [];
+  if (s.network.kind === "netns") a.push(h.programs.nsenter, `--net=${s.network.path}`);
+  a.push(h.programs.env, "-i", ...s.env, h.programs.unshare, `--root=${s.rootfs}`, `--wd=${s.workdir}`);
+  if (s.uid !== 0 || s.gid !== 0) a.push(`--setgid=${s.gid}`, `--setuid=${s.uid}`);
+  a.push("--", ...s.argv);
+  return a;
+}
+
+/** Single-quotes a word for sh. */
+export function shQuote(w: string): string {
+  return `'${w.replace(/'/g, "'\\''")}'`;
+}
+
+/** What the wrapper script does before exec'ing the runtime. */
+export interface WrapperPlan {
+  /** Directory for setup.err (the container's directory). */
+  dir: string;
+  /** cgroup.procs files to join. */
+  procs: string[];
+  /** Layers to mount at `rootfs`, or undefined (copy driver: rootfs is a plain directory). */
+  stack?: StackMount;
+  /** Mount source name shown in the namespace's mount table. */
+  mountName: string;
+}
+
+/** Name of the file a failed setup step writes its error to (exit status 125). */
+export const SETUP_ERR = "setup.err";
+export const SETUP_FAILED_STATUS = 125;
+
+/**
+ * Pure: the argv of the wrapper: `unshare` (new mount namespace; with `none` on chroot also a
+ * network namespace; with a hostname a UTS namespace) running sh with the setup script, which
+ * ends by exec'ing the runtime. A failing step writes `STEP <what>` to setup.err and exits 125.
+ */
+export function wrapperArgv(s: LaunchSpec, h: LaunchHost, w: WrapperPlan): string[] {
+  const E = shQuote(`${w.dir}/${SETUP_ERR}`);
+  const lines = [`fail() { printf 'STEP %s\\n' "$1" >>${E}; exit ${SETUP_FAILED_STATUS}; }`];
+  for (const p of w.procs) lines.push(`echo $$ >${shQuote(p)} 2>>${E} || fail ${shQuote(`joining cgroup ${p.slice(0, p.lastIndexOf("/"))}`)}`);
+  const mount = shQuote(h.programs.mount);
+  if (s.runtime === "nspawn" && h.nspawnTmpfs) {
+    lines.push(`${mount} -t tmpfs -o mode=0755,nosuid,nodev minic-nspawn /run/systemd/nspawn 2>>${E} || fail 'mounting a tmpfs on /run/systemd/nspawn'`);
+  }
+  const root = shQuote(s.rootfs);
+  if (w.stack) {
+    lines.push(`cd ${shQuote(w.stack.cwd)} || fail 'entering the layer directory'`);
+    lines.push(`${mount} -t ${w.stack.fstype} -o ${shQuote(w.stack.options)} ${shQuote(w.mountName)} ${root} 2>>${E} || fail ${shQuote(`mounting the layers (${w.stack.fstype})`)}`);
+    lines.push("cd / || exit 125");
+  }
+  if (s.runtime === "chroot") {
+    for (const b of s.binds) {
+      const t = shQuote(s.rootfs + b.target);
+      lines.push(b.dir ? `mkdir -p ${t} 2>>${E} || fail ${shQuote(`creating ${b.target}`)}` : `mkdir -p "$(dirname ${t})" && { [ -e ${t} ] || : >${t}; } 2>>${E} || fail ${shQuote(`creating ${b.target}`)}`);
+      lines.push(`${mount} --bind ${shQuote(b.source)} ${t} 2>>${E} || fail ${shQuote(`binding ${b.source}`)}`);
+      if (b.readOnly) lines.push(`${mount} -o remount,bind,ro ${t} 2>>${E} || fail ${shQuote(`making ${b.target} read-only`)}`);
+    }
+    if (s.readOnly) {
+      if (!w.stack) lines.push(`${mount} --bind ${root} ${root} 2>>${E} || fail 'binding the root'`);
+      lines.push(`${mount} -o remount,bind,ro ${root} 2>>${E} || fail 'making the root read-only'`);
+    }
+    if (s.network.kind === "none") lines.push(`${shQuote(h.programs.ip)} link set lo up 2>>${E} || fail 'bringing up loopback'`);
+    if (s.hostname) lines.push(`${shQuote(h.programs.hostname)} ${shQuote(s.hostname)} 2>>${E} || fail 'setting the hostname'`);
+  }
+  const runtime = s.runtime === "nspawn" ? nspawnArgv(s, h) : chrootArgv(s, h);
+  lines.push(`exec ${runtime.map(shQuote).join(" ")}`);
+  const ns = ["--mount", "--propagation", "private"];
+  if (s.runtime === "chroot" && s.network.kind === "none") ns.push("--net");
+  if (s.runtime === "chroot" && s.hostname) ns.push("--uts");
+  return [h.programs.unshare, ...ns, "/bin/sh", "-c", lines.join("\n")];
+}
+
+/** Pure: the message of a failed setup from setup.err text, or undefined if no step failed. */
+export function setupFailure(text: string): string | undefined {
+  const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
+  const i = lines.findIndex((l) => l.startsWith("STEP "));
+  if (i < 0) return undefined;
+  const detail = lines.slice(0, i).join(" | ");
+  return `${lines[i]!.slice(5)} failed${detail ? `: ${detail}` : ""}`;
+}

@@ -1,0 +1,102 @@
+// A container's record in the store (<store>/containers/<id>/state.json): what was created on
+// the host for it, so that a later minic can list it and clean up after a killed one.
+import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** What a container's state file holds. */
+export interface ContainerState {
+  id: string;
+  name: string;
+  image: string;
+  manifestDigest: string;
+  command: string[];
+  driver: string;
+  runtime: string;
+  net: string;
+  /** ISO time the container was created. */
+  created: string;
+  /** The minic process that runs (supervises) the container, and its start time in clock ticks. */
+  minicPid: number;
+  minicStart: string;
+  /** The container's first process (the runtime), once started, and its start time. */
+  pid?: number;
+  pidStart?: string;
+  /** Mounts made for it (inside its private mount namespace, gone when it exits). */
+  mounts: string[];
+  /** cgroup directories. */
+  cgroups: string[];
+  netns?: string;
+  veths: string[];
+  address?: string;
+  ports: string[];
+}
+
+export const STATE_FILE = "state.json";
+
+/** Writes the state (temp file + rename; no fsync: the state is only meaningful until reboot). */
+export function writeState(dir: string, s: ContainerState): void {
+  const tmp = join(dir, `.state-${process.pid}.tmp`);
+  writeFileSync(tmp, JSON.stringify(s, null, 1) + "\n");
+  renameSync(tmp, join(dir, STATE_FILE));
+}
+
+/** Reads a container's state, or undefined when it has none (yet) or it is unreadable. */
+export function readState(dir: string): ContainerState | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dir, STATE_FILE), "utf8")) as ContainerState;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pure: the start time (field 22, clock ticks since boot) from /proc/PID/stat text. */
+export function startTimeFromStat(stat: string): string {
+  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return rest[19] ?? "";
+}
+
+/** Start time of a process, or undefined when it does not exist. */
+export function processStart(pid: number): string | undefined {
+  try {
+    return startTimeFromStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+/** True while the minic that supervises the container is alive (same pid and start time). */
+export function supervisorAlive(s: ContainerState): boolean {
+  return processStart(s.minicPid) === s.minicStart;
+}
+
+/** A container directory in the store and its state (undefined while being created or when broken). */
+export interface ContainerEntry {
+  id: string;
+  dir: string;
+  state?: ContainerState;
+  /** Modification time of the directory, ms. */
+  mtimeMs: number;
+}
+
+/** Every container directory in `containersDir`, sorted by id. */
+export function listContainers(containersDir: string): ContainerEntry[] {
+  let names: string[];
+  try {
+    names = readdirSync(containersDir);
+  } catch {
+    return [];
+  }
+  const out: ContainerEntry[] = [];
+  for (const id of names.sort()) {
+    if (id.startsWith(".")) continue;
+    const dir = join(containersDir, id);
+    let mtimeMs = 0;
+    try {
+      mtimeMs = statSync(dir).mtimeMs;
+    } catch {
+      continue;
+    }
+    out.push({ id, dir, state: readState(dir), mtimeMs });
+  }
+  return out;
+}

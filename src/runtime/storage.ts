@@ -1,0 +1,74 @@
+// Storage drivers: give a container a root filesystem made of the image's layers.
+// overlay and aufs stack the layers unpacked once in the store (read-only to every container)
+// under a fresh upper dir; copy flattens them into a private directory and works anywhere.
+import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import type { LayerDescriptor } from "../core/image.js";
+import type { Store } from "../store/store.js";
+import { aufsStack, overlayStack, type StackMount } from "./stack-options.js";
+import type { StorageDriver } from "./run-spec.js";
+
+/** The container's root and, for stacking drivers, the mount that makes it. */
+export interface PreparedRoot {
+  rootfs: string;
+  stack?: StackMount;
+  /** Layer dirs, base first (stacking drivers). */
+  layerDirs: string[];
+}
+
+/** Where a layer's aufs form (`.wh.` files kept as they are) lives in the store. */
+export function aufsLayerDir(store: Store, layer: LayerDescriptor): string {
+  return `${store.layout.unpacked(layer.diffId)}.aufs`;
+}
+
+/**
+ * Prepares `dir` (the container's directory, existing) for `driver`. Layers are unpacked into
+ * the store on first use (verified against their digests) and reused afterwards; only then
+ * are the archive modules loaded, so a run of an unpacked image stays cheap.
+ */
+export async function prepareRoot(store: Store, layers: readonly LayerDescriptor[], driver: StorageDriver, dir: string): Promise<PreparedRoot> {
+  if (driver === "copy") {
+    const rootfs = join(dir, "rootfs");
+    mkdirSync(rootfs, { mode: 0o755 });
+    const [{ layerMembers }, { unpackMembers }] = await Promise.all([import("../store/layers.js"), import("../archive/unpack.js")]);
+    for (const l of layers) await unpackMembers(layerMembers(store, l), rootfs, { whiteouts: "apply", devices: true, setuid: true, owners: true });
+    return { rootfs, layerDirs: [] };
+  }
+  const layerDirs: string[] = [];
+  for (const l of layers) {
+    const want = driver === "overlay" ? store.layout.unpacked(l.diffId) : aufsLayerDir(store, l);
+    if (existsSync(want)) {
+      layerDirs.push(want);
+      continue;
+    }
+    const { unpackedLayer } = await import("../store/layers.js");
+    layerDirs.push(driver === "overlay" ? await unpackedLayer(store, l) : await unpackedLayer(store, l, { whiteouts: "keep", devices: true, setuid: true, owners: true }, want));
+  }
+  const d = { dir, upper: join(dir, "upper"), work: join(dir, "work") };
+  const rootfs = join(dir, "merged");
+  for (const p of [d.upper, d.work, rootfs]) mkdirSync(p, { mode: 0o755 });
+  const stack = driver === "overlay" ? overlayStack(layerDirs, d) : aufsStack(layerDirs, d);
+  if (stack.links.length > 0) {
+    mkdirSync(join(dir, "l"));
+    for (const k of stack.links) symlinkSync(k.target, join(dir, k.name));
+  }
+  return { rootfs, stack, layerDirs };
+}
+
+/**
+ * Reads a file of the image as the container will see it (top layer first; a whiteout hides
+ * it). Used to resolve user names for the chroot runtime. Undefined when absent.
+ */
+export function readImageFile(root: PreparedRoot, rel: string): string | undefined {
+  const dirs = root.layerDirs.length > 0 ? [...root.layerDirs].reverse() : [root.rootfs];
+  const base = rel.slice(rel.lastIndexOf("/") + 1);
+  const parent = rel.slice(0, rel.lastIndexOf("/") + 1);
+  for (const d of dirs) {
+    const p = join(d, rel);
+    const st = lstatSync(p, { throwIfNoEntry: false });
+    if (st?.isFile()) return readFileSync(p, "utf8");
+    if (st?.isCharacterDevice() && st.rdev === 0) return undefined;
+    if (existsSync(join(d, parent, `.wh.${base}`))) return undefined;
+  }
+  return undefined;
+}

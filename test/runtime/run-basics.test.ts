@@ -1,0 +1,118 @@
+// minic run under systemd-nspawn and chroot: exit status, image config, flags, read-only
+// layers, store untouched; and nothing left on the host after each run.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createHash } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { minic } from "../helpers/cli.js";
+import { busyboxStore, hostLeaks, lockHost, stackedImage, storeContainers } from "./fixtures.js";
+
+let fx: Awaited<ReturnType<typeof busyboxStore>>;
+let unlock: () => void;
+
+beforeAll(async () => {
+  unlock = await lockHost();
+  fx = await busyboxStore();
+  await stackedImage(fx.store, fx.tree, "app", [{ "app": { dir: true }, "app/hello.txt": "hello from app layer\n", "etc/motd": "motd\n" }], {
+    cmd: ["/bin/sh", "-c", "echo cmd:$GREETING:$(pwd):$(id -u):$(hostname)"],
+    env: ["GREETING=hi", "PATH=/bin:/usr/bin"],
+    workdir: "/app",
+    hostname: "apphost",
+  });
+}, 600_000);
+afterAll(() => {
+  fx?.remove();
+  unlock?.();
+});
+afterEach(() => {
+  expect(hostLeaks()).toEqual([]);
+  expect(storeContainers(fx.store)).toEqual([]);
+});
+
+const run = (args: string[]) => minic(["run", "--store", fx.store, ...args]);
+
+/** sha256 over every blob and ref in the store (what a run must never change). */
+function storeDigest(root: string): string {
+  const h = createHash("sha256");
+  const walk = (d: string) => {
+    for (const n of readdirSync(d).sort()) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory()) walk(p);
+      else h.update(p).update(readFileSync(p));
+    }
+  };
+  walk(join(root, "blobs"));
+  walk(join(root, "refs"));
+  return h.digest("hex");
+}
+
+describe("minic run (nspawn)", () => {
+  it("propagates the command's exit status", async () => {
+    expect((await run(["bb", "--", "/bin/sh", "-c", "exit 7"])).exitCode).toBe(7);
+    expect((await run(["bb", "/bin/true"])).exitCode).toBe(0);
+    expect((await run(["bb", "/bin/false"])).exitCode).toBe(1);
+  });
+
+  it("runs the command as PID 1 with its own /proc and /sys", async () => {
+    const r = await run(["bb", "--", "/bin/sh", "-c", "echo pid=$$; ls /proc | grep -c '^[0-9]'; test -d /sys/class && echo sys"]);
+    expect(r.exitCode).toBe(0);
+    const [pid, nprocs, sys] = r.stdout.trim().split("\n");
+    expect(pid).toBe("pid=1");
+    expect(Number(nprocs)).toBeLessThan(5);
+    expect(sys).toBe("sys");
+  });
+
+  it("applies the image config: cmd, env, workdir, hostname", async () => {
+    const r = await run(["app"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim()).toBe("cmd:hi:/app:0:apphost");
+  });
+
+  it("lets flags override the config: -e, -w, --hostname, -u, --name", async () => {
+    const r = await run(["app", "-e", "GREETING=yo", "-e", "EXTRA=1", "-w", "/tmp", "--hostname", "other", "-u", "nobody", "--name", "named1", "--",
+      "/bin/sh", "-c", "echo $GREETING:$EXTRA:$(pwd):$(id -u):$(hostname)"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim()).toBe("yo:1:/tmp:65534:other");
+  });
+
+  it("shows the stacked layers and binds host paths, read-only with :ro", async () => {
+    const host = join(fx.root, "shared");
+    mkdirSync(host, { recursive: true });
+    writeFileSync(join(host, "in.txt"), "from host\n");
+    const r = await run(["app", "--bind", `${host}:/mnt/shared`, "--bind", `${host}:/mnt/ro:ro`, "--", "/bin/sh", "-c",
+      "cat /app/hello.txt /mnt/shared/in.txt; echo out > /mnt/shared/out.txt; echo x > /mnt/ro/x 2>/dev/null && echo ro-writable || echo ro-refused"]);
+    expect(r.stdout.trim()).toBe("hello from app layer\nfrom host\nro-refused");
+    expect(readFileSync(join(host, "out.txt"), "utf8")).toBe("out\n");
+  });
+
+  it("--read-only refuses writes to the root", async () => {
+    const r = await run(["bb", "--read-only", "--", "/bin/sh", "-c", "touch /newfile 2>/dev/null && echo wrote || echo refused"]);
+    expect(r.stdout.trim()).toBe("refused");
+  });
+
+  it("writes land in the container's upper dir only: layers and store unchanged", async () => {
+    const before = storeDigest(fx.store);
+    const unpacked = join(fx.store, "unpacked");
+    const layersBefore = readdirSync(unpacked).map((d) => `${d}:${readdirSync(join(unpacked, d)).sort().join(",")}`).sort();
+    const r = await run(["app", "--", "/bin/sh", "-c", "rm -rf /app /bin/cat /etc/motd; echo new > /etc/new; rm -rf /usr; echo done"]);
+    expect(r.stdout.trim()).toBe("done");
+    const again = await run(["app", "--", "/bin/sh", "-c", "cat /app/hello.txt /etc/motd; test -e /etc/new || echo no-new"]);
+    expect(again.stdout.trim()).toBe("hello from app layer\nmotd\nno-new");
+    expect(storeDigest(fx.store)).toBe(before);
+    expect(readdirSync(unpacked).map((d) => `${d}:${readdirSync(join(unpacked, d)).sort().join(",")}`).sort()).toEqual(layersBefore);
+  });
+});
+
+describe("minic run --runtime chroot (the tutorial's first step)", () => {
+  it("runs in the image's root without /proc, with the config applied", async () => {
+    const r = await run(["app", "--runtime", "chroot", "--", "/bin/sh", "-c", "echo $GREETING:$(pwd); cat /app/hello.txt; ls /proc | wc -l"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim()).toBe("hi:/app\nhello from app layer\n0");
+  });
+
+  it("propagates exit status and applies -u and --hostname", async () => {
+    expect((await run(["bb", "--runtime", "chroot", "--", "/bin/sh", "-c", "exit 3"])).exitCode).toBe(3);
+    const r = await run(["bb", "--runtime", "chroot", "-u", "nobody", "--hostname", "chrooted", "--", "/bin/sh", "-c", "echo $(id -u):$(hostname)"]);
+    expect(r.stdout.trim()).toBe("65534:chrooted");
+  });
+});
