@@ -16,7 +16,7 @@ import { admitMember, type MemberPolicy } from "./member-policy.js";
 import { plainStream } from "./compression.js";
 import { fromOciConfig } from "./oci-config.js";
 import type { OciConfig } from "./oci-model.js";
-import { packLayer } from "./layer-pack.js";
+import { packLayer } from "../store/layers.js";
 import type { BlobStaging } from "./staging.js";
 import { readTarMembers } from "./tar-members.js";
 import { TreeCollector, type CollectReport } from "./tree-collector.js";

@@ -1,5 +1,6 @@
 // Layers in the store: pack entries into a cpio+bzip2 blob, read one back, unpack it once.
 import { createHash } from "node:crypto";
+import type { Readable } from "node:stream";
 import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { MinicError } from "../core/errors.js";
 import { LAYER_MEDIA_TYPE, type LayerDescriptor } from "../core/image.js";
@@ -10,7 +11,7 @@ import { compress, decompress } from "../archive/bzip2.js";
 import { unpackMembers, type UnpackOptions } from "../archive/unpack.js";
 import type { Entry } from "../archive/entry.js";
 import { tempName } from "./atomic.js";
-import type { Store } from "./store.js";
+import type { BlobInfo, Store } from "./store.js";
 
 /** An entry with the source of its data (files only). */
 export interface LayerItem {
@@ -18,11 +19,16 @@ export interface LayerItem {
   data?: DataSource;
 }
 
+/** Where a packed blob goes: the store itself, or a staging area committed later. */
+export type BlobSink = (stream: Readable) => Promise<BlobInfo>;
+
 /**
- * Packs items into a canonical layer and stores it. The diff id is the sha256 of the cpio bytes,
- * the digest that of the compressed blob. Streams: memory stays flat whatever the tree's size.
+ * Packs items into a canonical layer and hands the compressed stream to `sink`. The diff id is
+ * the sha256 of the cpio bytes, the digest that of the compressed blob. Streams: memory stays
+ * flat whatever the tree's size. Same items and epoch, same diff id (and, with the same bzip2
+ * tool, the same digest). Throws EARCHIVE from the planner.
  */
-export async function putLayer(store: Store, items: readonly LayerItem[], epoch: number): Promise<LayerDescriptor> {
+export async function packLayer(items: readonly LayerItem[], epoch: number, sink: BlobSink): Promise<LayerDescriptor> {
   const sources = new Map<Entry, DataSource | undefined>(items.map((i) => [i.entry, i.data]));
   const plan = planArchive(items.map((i) => i.entry), epoch);
   const dataOf = (m: PlannedMember) => sources.get(m.entry);
@@ -33,8 +39,13 @@ export async function putLayer(store: Store, items: readonly LayerItem[], epoch:
       yield chunk;
     }
   }
-  const blob = await store.putBlobStream(compress(hashed()));
+  const blob = await sink(compress(hashed()));
   return { mediaType: LAYER_MEDIA_TYPE, digest: blob.digest, size: blob.size, diffId: `sha256:${diff.digest("hex")}` };
+}
+
+/** Packs items into a canonical layer stored in `store` (see packLayer). */
+export function putLayer(store: Store, items: readonly LayerItem[], epoch: number): Promise<LayerDescriptor> {
+  return packLayer(items, epoch, (s) => store.putBlobStream(s));
 }
 
 /**
