@@ -2,7 +2,7 @@
 // any of them enters the store: a failed load or pull leaves the store exactly as it was.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { digestHex, type Digest } from "../core/digest.js";
@@ -10,6 +10,7 @@ import { MinicError } from "../core/errors.js";
 import { tempName } from "../store/atomic.js";
 import type { BlobInfo, Store } from "../store/store.js";
 import { verifyingStream } from "../store/verify-stream.js";
+import { hashWrite, type ByteSource } from "../store/hash-write.js";
 
 interface Staged {
   size: number;
@@ -34,38 +35,18 @@ export class BlobStaging {
    * Hashes `source` while writing it to the staging area. With `expected`, a mismatch throws
    * EDIGEST. A blob the store already holds is hashed but not written again (stored once).
    */
-  async put(source: Readable | AsyncIterable<Buffer> | Iterable<Buffer>, expected?: Digest): Promise<BlobInfo> {
+  async put(source: ByteSource, expected?: Digest): Promise<BlobInfo> {
     const known = expected !== undefined && (this.blobs.has(expected) || (await this.store.hasBlob(expected)));
-    const h = createHash("sha256");
-    let size = 0;
     const tmp = join(this.dir, `part-${this.spools++}`);
-    const fh = known ? null : await open(tmp, "wx", 0o600);
     try {
-      for await (const chunk of source as AsyncIterable<Buffer>) {
-        h.update(chunk);
-        size += chunk.length;
-        if (fh) await fh.write(chunk);
-      }
-      if (fh) {
-        await fh.sync();
-        await fh.close();
-      }
-      const digest = `sha256:${h.digest("hex")}` as Digest;
-      if (expected && digest !== expected) {
-        throw new MinicError("EDIGEST", `blob does not match its digest (expected ${expected}, got ${digest})`, {
-          hint: "the data is corrupt, truncated or was tampered with; nothing was stored",
-        });
-      }
-      if (fh && !this.blobs.has(digest)) {
+      const { digest, size } = await hashWrite(source, known ? null : tmp, expected, 0o600);
+      if (!known && !this.blobs.has(digest)) {
         await rename(tmp, this.path(digest));
         this.blobs.set(digest, { size, inStore: false });
       } else if (!this.blobs.has(digest)) {
         this.blobs.set(digest, { size, inStore: known || (await this.store.hasBlob(digest)) });
       }
       return { digest, size };
-    } catch (e) {
-      await fh?.close().catch(() => {});
-      throw e;
     } finally {
       await rm(tmp, { force: true });
     }

@@ -1,7 +1,7 @@
 // The content-addressed store: blobs by digest, references to manifests, build cache entries.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
@@ -12,6 +12,7 @@ import { MANIFEST_MEDIA_TYPE, type ImageConfig, type Manifest } from "../core/im
 import { tempName, writeFileAtomic } from "./atomic.js";
 import { StoreLayout } from "./layout.js";
 import { verifyingStream } from "./verify-stream.js";
+import { hashWrite, type ByteSource } from "./hash-write.js";
 
 export interface BlobInfo {
   digest: Digest;
@@ -68,33 +69,18 @@ export class Store {
    * Stores a stream as a blob: written to a temp file while hashing, then renamed to its digest.
    * Idempotent. With `expected`, a mismatch throws EDIGEST and nothing is stored.
    */
-  async putBlobStream(source: Readable | AsyncIterable<Buffer> | Iterable<Buffer>, expected?: Digest): Promise<BlobInfo> {
+  async putBlobStream(source: ByteSource, expected?: Digest): Promise<BlobInfo> {
     const tmp = tempName(this.layout.tmpDir, "blob");
-    const h = createHash("sha256");
-    let size = 0;
-    const fh = await open(tmp, "wx", 0o644);
+    const info = await hashWrite(source, tmp, expected);
     try {
-      for await (const chunk of source as AsyncIterable<Buffer>) {
-        h.update(chunk);
-        size += chunk.length;
-        await fh.write(chunk);
-      }
-      await fh.sync();
-      await fh.close();
-      const digest = `sha256:${h.digest("hex")}` as Digest;
-      if (expected && digest !== expected) {
-        throw new MinicError("EDIGEST", `blob does not match its digest (expected ${expected}, got ${digest})`, {
-          hint: "the data is corrupt, truncated or was tampered with; nothing was stored",
-        });
-      }
-      await rename(tmp, this.layout.blob(digest));
-      return { digest, size };
+      await rename(tmp, this.layout.blob(info.digest));
     } catch (e) {
-      await fh.close().catch(() => {});
       await rm(tmp, { force: true });
       throw e;
     }
+    return info;
   }
+
 
   /** Stores bytes as a blob; a blob already present is not written again. */
   async putBlob(data: Buffer | string, expected?: Digest): Promise<BlobInfo> {

@@ -1,0 +1,41 @@
+// Hashes a byte stream while writing it to a new file: the one way blobs reach the disk.
+import { createHash } from "node:crypto";
+import { open, rm } from "node:fs/promises";
+import type { Readable } from "node:stream";
+import type { Digest } from "../core/digest.js";
+import { MinicError } from "../core/errors.js";
+
+export type ByteSource = Readable | AsyncIterable<Buffer> | Iterable<Buffer>;
+
+/**
+ * Consumes `source`, hashing it, and writes it to `path` (created exclusively and fsynced) when
+ * a path is given. With `expected`, a different digest throws EDIGEST. On any failure the file
+ * is removed; on success the caller renames it into place.
+ */
+export async function hashWrite(source: ByteSource, path: string | null, expected?: Digest, mode = 0o644): Promise<{ digest: Digest; size: number }> {
+  const h = createHash("sha256");
+  let size = 0;
+  const fh = path === null ? null : await open(path, "wx", mode);
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      h.update(chunk);
+      size += chunk.length;
+      if (fh) await fh.write(chunk);
+    }
+    if (fh) {
+      await fh.sync();
+      await fh.close();
+    }
+    const digest = `sha256:${h.digest("hex")}` as Digest;
+    if (expected && digest !== expected) {
+      throw new MinicError("EDIGEST", `blob does not match its digest (expected ${expected}, got ${digest})`, {
+        hint: "the data is corrupt, truncated or was tampered with; nothing was stored",
+      });
+    }
+    return { digest, size };
+  } catch (e) {
+    await fh?.close().catch(() => {});
+    if (path !== null) await rm(path, { force: true });
+    throw e;
+  }
+}
