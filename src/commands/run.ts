@@ -69,6 +69,10 @@ export const runCommand: Command = {
       runtime: str(values.runtime),
       stopTimeout: str(values["stop-timeout"]),
     };
+    // run owns SIGINT/SIGTERM: it passes them to the container's PID 1 (not to every child, as
+    // the CLI's default handler does) and must clean up even after a second signal.
+    process.removeAllListeners("SIGINT");
+    process.removeAllListeners("SIGTERM");
     const store = await ctx.store();
     await sweep(store.layout.containersDir, ctx);
     const image = await store.getImage(imageSpec);

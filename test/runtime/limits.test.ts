@@ -1,0 +1,69 @@
+// cgroup limits, proved from inside the container; the cgroups are gone afterwards.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { minic } from "../helpers/cli.js";
+import { busyboxStore, hostLeaks, lockHost, stackedImage, storeContainers } from "./fixtures.js";
+
+let fx: Awaited<ReturnType<typeof busyboxStore>>;
+let unlock: () => void;
+
+beforeAll(async () => {
+  unlock = await lockHost();
+  fx = await busyboxStore();
+  await stackedImage(fx.store, fx.tree, "limited", [{ "etc/limited": "yes\n" }], { limits: { cpuset: "1", pids: 40, memoryBytes: 48 * 1024 * 1024 } });
+}, 600_000);
+afterAll(() => {
+  fx?.remove();
+  unlock?.();
+});
+afterEach(() => {
+  expect(hostLeaks()).toEqual([]);
+  expect(storeContainers(fx.store)).toEqual([]);
+});
+
+const run = (args: string[]) => minic(["run", "--store", fx.store, ...args]);
+
+describe("cgroup limits", () => {
+  it("--cpuset 0: the container may only run on CPU 0", async () => {
+    const r = await run(["bb", "--cpuset", "0", "--", "/bin/sh", "-c", "grep Cpus_allowed_list /proc/self/status"]);
+    expect(r.stdout.trim()).toMatch(/^Cpus_allowed_list:\s+0$/);
+    const all = await run(["bb", "--", "/bin/sh", "-c", "grep Cpus_allowed_list /proc/self/status"]);
+    expect(all.stdout.trim()).toMatch(/^Cpus_allowed_list:\s+0-1$/);
+  });
+
+  it("--memory 32M: a process allocating past it is killed; below it, it runs", async () => {
+    const big = await run(["bb", "--memory", "32M", "--", "/bin/sh", "-c", "dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; echo rc=$?"]);
+    expect(big.stdout.trim()).toBe("rc=137");
+    expect(big.stderr).toMatch(/OOM killer killed 1 process/);
+    const small = await run(["bb", "--memory", "32M", "--", "/bin/sh", "-c", "dd if=/dev/zero of=/dev/null bs=4M count=1 2>/dev/null; echo rc=$?"]);
+    expect(small.stdout.trim()).toBe("rc=0");
+  });
+
+  it("--pids 20: a fork loop stops at the limit", async () => {
+    // The loop runs in a child shell (a failed fork ends it); the count uses no fork at all.
+    const script = (n: number) => `sh -c "i=0; while [ \\$i -lt ${n} ]; do i=\\$((i+1)); sleep 2 & done" 2>/dev/null; n=0; for p in /proc/[0-9]*; do n=$((n+1)); done; echo procs=$n`;
+    const count = (out: string) => Number(/procs=(\d+)/.exec(out)?.[1]);
+    const limited = await run(["bb", "--pids", "20", "--", "/bin/sh", "-c", script(60)]);
+    expect(count(limited.stdout)).toBeGreaterThan(10);
+    expect(count(limited.stdout)).toBeLessThan(20);
+    const free = await run(["bb", "--", "/bin/sh", "-c", script(60)]);
+    expect(count(free.stdout)).toBeGreaterThan(60);
+  });
+
+  it("--cpus 0.5 sets the CFS quota the container sees", async () => {
+    const r = await run(["bb", "--cpus", "0.5", "--", "/bin/sh", "-c", "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us"]);
+    expect(r.stdout.trim().split("\n")).toEqual(["50000", "100000"]);
+  });
+
+  it("applies the image's default limits, and flags override them", async () => {
+    const r = await run(["limited", "--", "/bin/sh", "-c", "grep Cpus_allowed_list /proc/self/status; cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes"]);
+    expect(r.stdout.trim().split("\n").map((l) => l.replace(/\s+/g, " "))).toEqual(["Cpus_allowed_list: 1", "40", String(48 * 1024 * 1024)]);
+    const o = await run(["limited", "--cpuset", "0", "--pids", "50", "--", "/bin/sh", "-c", "grep Cpus_allowed_list /proc/self/status; cat /sys/fs/cgroup/pids/pids.max"]);
+    expect(o.stdout.trim().split("\n").map((l) => l.replace(/\s+/g, " "))).toEqual(["Cpus_allowed_list: 0", "50"]);
+  });
+
+  it("limits apply under the chroot runtime too", async () => {
+    // chroot has no /dev: a shell holding 64M of output in a variable is what gets killed.
+    const r = await run(["bb", "--runtime", "chroot", "--cpuset", "0", "--memory", "32M", "--", "/bin/sh", "-c", "sh -c 'x=$(yes | head -c 67108864)' 2>/dev/null; echo rc=$?"]);
+    expect(r.stdout.trim()).toBe("rc=137");
+  });
+});
