@@ -1,0 +1,174 @@
+// The runtime's pure builders, checked as data: mount options, cgroup plans, ip batch lines,
+// nspawn/chroot argv, the wrapper script, spec resolution and host parsers.
+import { describe, expect, it } from "vitest";
+import { aufsStack, escapeOverlayPath, MOUNT_DATA_MAX, overlayStack } from "../../src/runtime/stack-options.js";
+import { oomKills, planCgroups, type CgroupHost } from "../../src/runtime/cgroups.js";
+import { conflictingRoute, parseRoutes, planNetwork } from "../../src/runtime/network.js";
+import { chrootArgv, escapeBindPath, nspawnArgv, setupFailure, wrapperArgv, type LaunchHost, type LaunchSpec } from "../../src/runtime/runtime-argv.js";
+import { mergeEnv, resolveSpec } from "../../src/runtime/run-spec.js";
+import { cpuList, parseCgroupMounts, parseFilesystems } from "../../src/runtime/host.js";
+import { parsePortMapping } from "../../src/runtime/port-proxy.js";
+import { resolveUser } from "../../src/runtime/user.js";
+import { startTimeFromStat } from "../../src/runtime/state.js";
+import { mountsUnder } from "../../src/runtime/teardown.js";
+import { defaultRunConfig } from "../../src/core/image.js";
+
+const dirs = { dir: "/s/containers/abc", upper: "/s/containers/abc/upper", work: "/s/containers/abc/work" };
+
+describe("stack options", () => {
+  it("escapes \\ , : in overlay paths", () => {
+    expect(escapeOverlayPath("/a\\b,c:d")).toBe("/a\\\\b\\,c\\:d");
+  });
+  it("lists lowers top first with absolute paths when they fit", () => {
+    const m = overlayStack(["/l/base", "/l/a,b"], dirs);
+    expect(m.options).toBe("lowerdir=/l/a\\,b:/l/base,upperdir=/s/containers/abc/upper,workdir=/s/containers/abc/work");
+    expect(m.links).toEqual([]);
+  });
+  it("switches to a short relative link farm past one page, and fits 500 layers", () => {
+    const layers = Array.from({ length: 200 }, (_, i) => `/store/unpacked/${String(i).padStart(64, "0")}`);
+    const m = overlayStack(layers, dirs);
+    expect(m.cwd).toBe("/s/containers/abc/l");
+    expect(m.options.startsWith("lowerdir=199:198:")).toBe(true);
+    expect(m.links[0]).toEqual({ name: "l/0", target: layers[0] });
+    expect(overlayStack(Array.from({ length: 500 }, (_, i) => `/x/${i}`.padEnd(80, "x")), dirs).options.length).toBeLessThan(MOUNT_DATA_MAX);
+    expect(() => overlayStack(Array.from({ length: 501 }, () => "/x"), dirs)).toThrow(/at most 500/);
+  });
+  it("builds aufs branches with ro+wh lowers, via links for unsafe paths", () => {
+    expect(aufsStack(["/l/base", "/l/top"], dirs).options).toBe("br:/s/containers/abc/upper=rw:/l/top=ro+wh:/l/base=ro+wh,dio");
+    const m = aufsStack(["/l/a:b"], dirs);
+    expect(m.options).toBe("br:upper=rw:l/0=ro+wh,dio");
+    expect(m.cwd).toBe(dirs.dir);
+  });
+});
+
+describe("cgroup plans", () => {
+  const v1: CgroupHost = {
+    mounts: { v1: { cpu: "/cg/cpu", cpuset: "/cg/cpuset", memory: "/cg/memory", pids: "/cg/pids" }, v2: "/cg/unified" },
+    v2Controllers: new Set(["hugetlb"]), v2Delegated: new Set(), cpusetMems: "0", memsw: true,
+  };
+  it("v1: one cgroup per limited controller, cpuset.mems before cpus, memsw with memory", () => {
+    const p = planCgroups({ cpuset: "0", cpus: 0.5, memoryBytes: 1 << 26, pids: 32 }, v1, "minic-x");
+    expect(p.dirs).toEqual(["/cg/cpuset/minic-x", "/cg/cpu/minic-x", "/cg/memory/minic-x", "/cg/pids/minic-x"]);
+    expect(p.writes.map((w) => `${w.path}=${w.value}`)).toEqual([
+      "/cg/cpuset/minic-x/cpuset.mems=0", "/cg/cpuset/minic-x/cpuset.cpus=0",
+      "/cg/cpu/minic-x/cpu.cfs_period_us=100000", "/cg/cpu/minic-x/cpu.cfs_quota_us=50000",
+      "/cg/memory/minic-x/memory.limit_in_bytes=67108864", "/cg/memory/minic-x/memory.memsw.limit_in_bytes=67108864",
+      "/cg/pids/minic-x/pids.max=32",
+    ]);
+    expect(p.oomEvents).toBe("/cg/memory/minic-x/memory.oom_control");
+  });
+  it("always makes a pids cgroup to find the container's processes", () => {
+    expect(planCgroups({}, v1, "minic-x")).toEqual({ dirs: ["/cg/pids/minic-x"], writes: [], procs: ["/cg/pids/minic-x/cgroup.procs"] });
+  });
+  it("v2: one cgroup; a controller not delegated is an error, never a no-op", () => {
+    const v2: CgroupHost = { mounts: { v1: {}, v2: "/sys/fs/cgroup" }, v2Controllers: new Set(["cpu", "memory", "pids", "cpuset"]), v2Delegated: new Set(["cpu", "memory", "pids"]), cpusetMems: "0", memsw: false };
+    const p = planCgroups({ cpus: 1.5, memoryBytes: 1 << 20, pids: 8 }, v2, "minic-y");
+    expect(p.dirs).toEqual(["/sys/fs/cgroup/minic-y"]);
+    expect(p.writes.map((w) => `${w.path.split("/").pop()}=${w.value}`)).toEqual(["cpu.max=150000 100000", "memory.max=1048576", "memory.swap.max=0", "pids.max=8"]);
+    expect(() => planCgroups({ cpuset: "0" }, v2, "minic-y")).toThrow(/'cpuset' is not delegated.*/);
+    expect(() => planCgroups({ memoryBytes: 1 << 20 }, { ...v2, v2Controllers: new Set() }, "minic-y")).toThrow(/no 'memory' cgroup controller/);
+  });
+  it("reads OOM kill counts", () => {
+    expect(oomKills("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n")).toBe(3);
+    expect(oomKills("low 0\nhigh 0\nmax 2\noom 1\noom_kill 1\n")).toBe(1);
+  });
+});
+
+describe("network plans", () => {
+  it("veth: netns, pair, addresses, routes as ip batch lines", () => {
+    const p = planNetwork("veth", "abc", 5, "10.231");
+    expect(p.hostLines).toEqual(["netns add minic-abc", "link add mcv5 type veth peer name eth0 netns minic-abc", "addr add 10.231.5.1/24 dev mcv5", "link set mcv5 up"]);
+    expect(p.nsLines).toEqual(["link set lo up", "addr add 10.231.5.2/24 dev eth0", "link set eth0 up", "route add default via 10.231.5.1"]);
+  });
+  it("bridge: creates the bridge when asked, attaches the veth", () => {
+    const p = planNetwork("bridge", "abc", 7, "10.231", true);
+    expect(p.hostLines.slice(0, 3)).toEqual(["link add mcbr0 type bridge", "addr add 10.231.0.1/24 dev mcbr0", "link set mcbr0 up"]);
+    expect(p.hostLines).toContain("link set mcb7 master mcbr0");
+    expect(p.address).toBe("10.231.0.7");
+  });
+  it("finds routes overlapping the subnet", () => {
+    const routes = parseRoutes("Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\neth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\nwg0\t0000E70A\t00000000\t0001\t0\t0\t0\t0000FFFF\n");
+    expect(conflictingRoute(routes, "10.231")?.dev).toBe("wg0");
+    expect(conflictingRoute(routes, "10.232")).toBeUndefined();
+  });
+  it("parses -p", () => {
+    expect(parsePortMapping("8080:80")).toEqual({ hostIp: "0.0.0.0", hostPort: 8080, port: 80 });
+    expect(parsePortMapping("127.0.0.1:18080:8080/tcp")).toEqual({ hostIp: "127.0.0.1", hostPort: 18080, port: 8080 });
+    expect(() => parsePortMapping("80")).toThrow(/invalid port mapping/);
+  });
+});
+
+describe("runtime argv", () => {
+  const host: LaunchHost = { keepUnit: true, nspawnTmpfs: true, programs: { nspawn: "/n", mount: "/m", unshare: "/u", ip: "/ip", env: "/e", nsenter: "/ns", hostname: "/h" } };
+  const spec: LaunchSpec = {
+    runtime: "nspawn", rootfs: "/c/merged", machine: "web", argv: ["/bin/httpd", "-f"], env: ["A=1"], workdir: "/srv", user: "www", uid: 33, gid: 33, hostname: "web",
+    binds: [{ source: "/h:x", target: "/d", readOnly: true, dir: true }], readOnly: true, network: { kind: "netns", path: "/run/netns/minic-abc" }, tty: false,
+  };
+  it("nspawn: no registration, keeps the unit, applies config and flags", () => {
+    expect(nspawnArgv(spec, host)).toEqual(["/n", "--quiet", "--register=no", "--keep-unit", "--directory=/c/merged", "--machine=web", "--hostname=web",
+      "--kill-signal=SIGTERM", "--link-journal=no", "--timezone=off", "--console=pipe", "--chdir=/srv", "--user=www", "--setenv=A=1",
+      "--bind-ro=/h\\:x:/d", "--read-only", "--network-namespace-path=/run/netns/minic-abc", "--", "/bin/httpd", "-f"]);
+    expect(escapeBindPath("a\\b:c")).toBe("a\\\\b\\:c");
+  });
+  it("chroot: unshare --root --wd with numeric ids and the image env only", () => {
+    expect(chrootArgv({ ...spec, runtime: "chroot" }, host)).toEqual(["/ns", "--net=/run/netns/minic-abc", "/e", "-i", "A=1", "/u", "--root=/c/merged", "--wd=/srv", "--setgid=33", "--setuid=33", "--", "/bin/httpd", "-f"]);
+  });
+  it("wrapper: joins cgroups, mounts a tmpfs for nspawn and the layers, then execs", () => {
+    const argv = wrapperArgv(spec, host, { dir: "/c", procs: ["/cg/pids/minic-abc/cgroup.procs"], stack: { fstype: "overlay", cwd: "/c", options: "lowerdir=/l", links: [] }, mountName: "minic-abc" });
+    expect(argv.slice(0, 6)).toEqual(["/u", "--mount", "--propagation", "private", "/bin/sh", "-c"]);
+    const script = argv[6]!;
+    expect(script).toContain("echo $$ >'/cg/pids/minic-abc/cgroup.procs'");
+    expect(script).toContain("'/m' -t tmpfs -o mode=0755,nosuid,nodev minic-nspawn /run/systemd/nspawn");
+    expect(script).toContain("'/m' -t overlay -o 'lowerdir=/l' 'minic-abc' '/c/merged'");
+    expect(script.split("\n").pop()).toMatch(/^exec '\/n' '--quiet'/);
+  });
+  it("reads a failed setup step from setup.err", () => {
+    expect(setupFailure("mount: bad option\nSTEP mounting the layers (overlay)\n")).toBe("mounting the layers (overlay) failed: mount: bad option");
+    expect(setupFailure("")).toBeUndefined();
+  });
+});
+
+describe("spec resolution", () => {
+  const host = { cpus: 2, env: { HOME: "/root" }, cwd: "/w", kindOf: (p: string) => (p === "/w/data" ? ("dir" as const) : undefined) };
+  it("flags override the image config; defaults are resolved", () => {
+    const cfg = { ...defaultRunConfig(), cmd: ["/bin/sh"], entrypoint: ["/init"], env: ["PATH=/bin", "A=1"], limits: { pids: 10, cpuset: "1" } };
+    const s = resolveSpec("0123456789ab", cfg, { command: ["x"], env: ["A=2", "HOME"], bind: ["data:/d:ro"], readOnly: false, publish: [], cpuset: "0" }, host);
+    expect(s.argv).toEqual(["/init", "x"]);
+    expect(s.env).toEqual(["A=2", "HOME=/root", "PATH=/bin"]);
+    expect(s.binds).toEqual([{ source: "/w/data", target: "/d", readOnly: true, dir: true }]);
+    expect(s.limits).toEqual({ pids: 10, cpuset: "0" });
+    expect(s.name).toBe("minic-0123456789ab");
+    expect(s.hostname).toBe("minic-0123456789ab");
+    expect([s.net, s.driver, s.runtime, s.stopTimeoutMs]).toEqual(["host", "overlay", "nspawn", 10000]);
+  });
+  it("rejects bad input with usage errors", () => {
+    const cfg = defaultRunConfig();
+    const f = { command: [], env: [], bind: [], readOnly: false, publish: [] };
+    expect(() => resolveSpec("a", cfg, { ...f, memory: "abc" }, host)).toThrow(/invalid memory limit/);
+    expect(() => resolveSpec("a", cfg, { ...f, cpuset: "99" }, host)).toThrow(/names CPU 99/);
+    expect(() => resolveSpec("a", cfg, { ...f, bind: ["/nope:/x"] }, host)).toThrow(/does not exist/);
+    expect(() => resolveSpec("a", cfg, { ...f, net: "wifi" }, host)).toThrow(/unknown network mode/);
+    expect(() => resolveSpec("a", cfg, { ...f, driver: "zfs" }, host)).toThrow(/unknown storage driver/);
+    expect(() => resolveSpec("a", cfg, { ...f, workdir: "/../x" }, host)).toThrow(/contains '..'/);
+    expect(mergeEnv(["B=1"], [], {})).toEqual(["B=1"]);
+  });
+});
+
+describe("host parsers", () => {
+  it("parses /proc/filesystems, mountinfo cgroups, cpu lists, stat start times, mounts under a dir, users", () => {
+    expect([...parseFilesystems("nodev\tsysfs\n\text4\nnodev\toverlay\n")]).toEqual(["sysfs", "ext4", "overlay"]);
+    const mi = [
+      "35 25 0:30 / /sys/fs/cgroup/unified rw,nosuid - cgroup2 cgroup2 rw",
+      "36 25 0:31 / /sys/fs/cgroup/cpu rw,nosuid - cgroup cgroup rw,cpu",
+      "37 25 0:32 / /sys/fs/cgroup/pids rw,nosuid - cgroup cgroup rw,pids",
+      "38 25 0:33 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd",
+    ].join("\n");
+    expect(parseCgroupMounts(mi)).toEqual({ v1: { cpu: "/sys/fs/cgroup/cpu", pids: "/sys/fs/cgroup/pids" }, v1Named: "/sys/fs/cgroup/systemd", v2: "/sys/fs/cgroup/unified" });
+    expect(cpuList("0-2,5")).toEqual([0, 1, 2, 5]);
+    expect(startTimeFromStat("123 (node (x)) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 4242 99")).toBe("4242");
+    expect(mountsUnder("1 2 0:1 / /a/b rw - x x rw\n1 2 0:1 / /a/bc rw - x x rw\n", "/a/b")).toEqual(["/a/b"]);
+    expect(resolveUser("nobody", "root:x:0:0::/:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n", "")).toEqual({ uid: 65534, gid: 65534 });
+    expect(resolveUser("1000:5", undefined, undefined)).toEqual({ uid: 1000, gid: 5 });
+    expect(() => resolveUser("ghost", "", "")).toThrow(/not in the image/);
+  });
+});
