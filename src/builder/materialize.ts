@@ -29,9 +29,9 @@ export async function materialize(store: Store, job: MaterializeInput, progress:
   try {
     const upper = join(scratch, "upper");
     await mkdir(upper, { mode: 0o755 });
-    const lowers: string[] = [];
-    for (const l of job.baseLayers) lowers.unshift(await unpackedLayer(store, l));
-    const view = await RootfsView.open(upper, lowers);
+    const base: string[] = [];
+    for (const l of job.baseLayers) base.push(await unpackedLayer(store, l));
+    const view = await RootfsView.open(upper, [...base].reverse());
     for (let i = 0; i < job.steps.length; i++) {
       const s = job.steps[i]!;
       const where = `recipe '${job.name}' step ${i + 1}`;
@@ -62,7 +62,7 @@ export async function materialize(store: Store, job: MaterializeInput, progress:
           break;
         case "run":
           progress.log(`$ ${s.argv.join(" ")}`);
-          await runStep(s, upper, join(scratch, "work"), lowers, scratch, where, (l) => progress.log(l));
+          await runStep(s, { scratch, upper, lowers: base }, where, (l) => progress.log(l));
           await view.refreshUpper();
           break;
       }

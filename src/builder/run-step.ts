@@ -1,44 +1,66 @@
-// Runs a recipe's run step: overlay-mounts the build's upper dir over the base layers and
-// starts the command under systemd-nspawn; what it changes lands in the upper dir.
-import { mkdir, rm } from "node:fs/promises";
+// Runs a recipe's run step the way `minic run` starts a container: in a private mount namespace
+// the build's upper dir is stacked over the base layers and the command runs under
+// systemd-nspawn with no network; what it changes lands in the upper dir. The mount goes away
+// with the namespace, so neither a failing command nor a killed minic leaves it behind.
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { MinicError } from "../core/errors.js";
-import { run, status } from "../util/exec.js";
-import { findProgram } from "../util/which.js";
 import type { CanonicalStep } from "../core/recipe-canonical.js";
-import { overlayMountData } from "./overlay-options.js";
-import { nspawnHostArgs, prepareNspawnHost } from "./nspawn-host.js";
+import { probeHost } from "../runtime/host.js";
+import { launchHost } from "../runtime/run-container.js";
+import { SETUP_ERR, SETUP_FAILED_STATUS, setupFailure, wrapperArgv, type LaunchSpec } from "../runtime/runtime-argv.js";
+import { overlayStack } from "../runtime/stack-options.js";
+import { status } from "../util/exec.js";
 
 type RunCanonical = Extract<CanonicalStep, { kind: "run" }>;
 
+export interface RunStepDirs {
+  /** The build's scratch dir (holds work/, merged/ and setup.err). */
+  scratch: string;
+  upper: string;
+  /** Unpacked base layers, base first (as in a manifest). */
+  lowers: readonly string[];
+}
+
 /**
- * Runs `step` with the merged tree `lowers` (top first) + `upper` as root. `work` is an empty
- * scratch dir on the upper's filesystem. Throws ERUN (with the command's exit status) on failure.
- * The mount is always released, also when the command fails.
+ * Runs `step` over `dirs`. Throws ERUN with the command's exit status when it fails, EHOST when
+ * the host cannot run it (not root, no systemd-nspawn, no overlayfs).
  */
-export async function runStep(step: RunCanonical, upper: string, work: string, lowers: readonly string[], scratch: string, where: string, onOutput: (line: string) => void): Promise<void> {
+export async function runStep(step: RunCanonical, dirs: RunStepDirs, where: string, onOutput: (line: string) => void): Promise<void> {
   if (process.getuid?.() !== 0) throw new MinicError("EHOST", `${where}: run steps need root`, { hint: "run minic build as root (sudo)" });
-  if (!findProgram("systemd-nspawn")) throw new MinicError("EHOST", `${where}: run steps need systemd-nspawn`, { hint: "apt-get install systemd-container" });
-  await prepareNspawnHost();
+  const host = probeHost();
+  if (!host.filesystems.has("overlay")) throw new MinicError("EHOST", `${where}: run steps need overlayfs`, { hint: "modprobe overlay" });
+  const lh = launchHost(host, "nspawn", false);
+  const { scratch, upper } = dirs;
+  const work = join(scratch, "work");
   const merged = join(scratch, "merged");
-  await mkdir(merged, { recursive: true });
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
-  const lowerList = lowers.length > 0 ? lowers : [join(scratch, "empty")];
-  if (lowers.length === 0) await mkdir(lowerList[0]!, { recursive: true });
-  await run(["mount", "-t", "overlay", "overlay", "-o", overlayMountData(lowerList, upper, work), merged]);
-  try {
-    const argv = [
-      "systemd-nspawn", "--quiet", ...nspawnHostArgs(), "--directory", merged, "--private-network",
-      "--resolv-conf=off", "--timezone=off", "--link-journal=no", "--console=pipe",
-      "--chdir", step.workdir, ...step.env.flatMap((e) => ["--setenv", e]), "--", ...step.argv,
-    ];
-    const r = await status(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", work: true, onLine: onOutput });
-    if (r.exitCode !== 0) {
-      const tail = (r.stderr || r.stdout).trim().split("\n").slice(-2).join(" | ");
-      throw new MinicError("ERUN", `${where}: command exited with status ${r.exitCode}${tail ? `: ${tail}` : ""}`, { hint: "fix the run step; nothing was stored" });
-    }
-  } finally {
-    await run(["umount", merged]).catch(() => run(["umount", "-l", merged]));
+  await mkdir(merged, { recursive: true });
+  let lowers = dirs.lowers;
+  if (lowers.length === 0) {
+    lowers = [join(scratch, "empty")];
+    await mkdir(lowers[0]!, { recursive: true });
+  }
+  const stack = overlayStack(lowers, { dir: scratch, upper, work });
+  for (const l of stack.links) {
+    await mkdir(join(scratch, "l"), { recursive: true });
+    await import("node:fs/promises").then((fs) => fs.symlink(l.target, join(scratch, l.name)));
+  }
+  const launch: LaunchSpec = {
+    runtime: "nspawn", rootfs: merged, machine: `minic-build-${process.pid}`, argv: step.argv, env: step.env, workdir: step.workdir,
+    user: "root", uid: 0, gid: 0, hostname: "", binds: [], readOnly: false, tty: false, network: { kind: "none" },
+    // An interrupted build stops its step at once: a shell as PID 1 would ignore SIGTERM.
+    killSignal: "SIGKILL",
+  };
+  const argv = wrapperArgv(launch, lh, { dir: scratch, procs: [], stack, mountName: `minic-build-${process.pid}` });
+  const r = await status(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", work: true, onLine: onOutput });
+  if (r.exitCode === SETUP_FAILED_STATUS) {
+    const why = setupFailure(await readFile(join(scratch, SETUP_ERR), "utf8").catch(() => ""));
+    if (why) throw new MinicError("EHOST", `${where}: ${why}`, { hint: "see 'minic doctor'" });
+  }
+  if (r.exitCode !== 0) {
+    const tail = (r.stderr || r.stdout).trim().split("\n").slice(-2).join(" | ");
+    throw new MinicError("ERUN", `${where}: command exited with status ${r.exitCode}${tail ? `: ${tail}` : ""}`, { hint: "fix the run step; nothing was stored" });
   }
 }

@@ -31,11 +31,6 @@ export interface RunIo {
  * install or change.
  */
 export function checkHost(spec: ContainerSpec, host: HostFacts): LaunchHost {
-  const need = (name: keyof HostFacts["programs"], pkg: string) => {
-    const p = host.programs[name];
-    if (!p) throw new MinicError("EHOST", `${name} is not installed`, { hint: `apt-get install ${pkg} (see 'minic doctor')` });
-    return p;
-  };
   if (process.getuid?.() !== 0) throw new MinicError("EHOST", "minic run needs root (mounts, cgroups, namespaces)", { hint: "run it as root, e.g. with sudo" });
   if (spec.driver !== "copy" && !host.filesystems.has(spec.driver)) {
     const fs = spec.driver;
@@ -43,10 +38,24 @@ export function checkHost(spec: ContainerSpec, host: HostFacts): LaunchHost {
       hint: fs === "overlay" ? "modprobe overlay, or run with --storage-driver copy" : "use --storage-driver overlay (or copy); aufs needs a kernel built with it",
     });
   }
-  const nspawn = spec.runtime === "nspawn" ? need("systemd-nspawn", "systemd-container") : "";
+  const needIp = spec.net === "veth" || spec.net === "bridge" || (spec.runtime === "chroot" && spec.net === "none");
+  return launchHost(host, spec.runtime, needIp);
+}
+
+/**
+ * The program paths and host quirks the wrapper needs (also used by build run steps). Throws
+ * EHOST naming the package to install when a needed program is missing.
+ */
+export function launchHost(host: HostFacts, runtime: "nspawn" | "chroot", needIp: boolean): LaunchHost {
+  const need = (name: keyof HostFacts["programs"], pkg: string) => {
+    const p = host.programs[name];
+    if (!p) throw new MinicError("EHOST", `${name} is not installed`, { hint: `apt-get install ${pkg} (see 'minic doctor')` });
+    return p;
+  };
+  const nspawn = runtime === "nspawn" ? need("systemd-nspawn", "systemd-container") : "";
   const unshare = need("unshare", "util-linux");
   const mount = need("mount", "mount");
-  const ip = spec.net === "veth" || spec.net === "bridge" || (spec.runtime === "chroot" && spec.net === "none") ? need("ip", "iproute2") : "ip";
+  const ip = needIp ? need("ip", "iproute2") : "ip";
   return {
     keepUnit: !host.systemdInit,
     nspawnTmpfs: !host.nspawnRunOnTmpfs,

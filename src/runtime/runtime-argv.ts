@@ -31,6 +31,8 @@ export interface LaunchSpec {
   network: { kind: "host" } | { kind: "none" } | { kind: "netns"; path: string };
   /** stdin and stdout are terminals: let nspawn run an interactive console. */
   tty: boolean;
+  /** What nspawn sends the container's PID 1 when asked to stop (default SIGTERM). */
+  killSignal?: "SIGTERM" | "SIGKILL";
 }
 
 /** Host quirks and program paths the argv depends on. */
@@ -55,7 +57,7 @@ export function escapeBindPath(p: string): string {
 export function nspawnArgv(s: LaunchSpec, h: LaunchHost): string[] {
   const a = [h.programs.nspawn, "--quiet", "--register=no", "--keep-unit", `--directory=${s.rootfs}`, `--machine=${s.machine}`];
   if (s.hostname) a.push(`--hostname=${s.hostname}`);
-  a.push("--kill-signal=SIGTERM", "--link-journal=no", "--timezone=off");
+  a.push(`--kill-signal=${s.killSignal ?? "SIGTERM"}`, "--link-journal=no", "--timezone=off");
   if (!s.tty) a.push("--console=pipe");
   if (s.workdir !== "/") a.push(`--chdir=${s.workdir}`);
   if (s.user !== "root" && s.user !== "0") a.push(`--user=${s.user.split(":")[0]}`);

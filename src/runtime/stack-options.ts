@@ -12,6 +12,13 @@ export function escapeOverlayPath(p: string): string {
   return p.replace(/[\\,:]/g, (c) => `\\${c}`);
 }
 
+/**
+ * Features that would make the upper dir refer back to lower ones (renamed dirs as redirects,
+ * metadata-only copy-ups, the inode index) are off, so an upper dir is a self-contained diff:
+ * a build packs it as a layer.
+ */
+const SELF_CONTAINED = ",redirect_dir=off,metacopy=off,index=off,xino=off";
+
 /** A mount of the stacked layers: run `mount -t fstype -o options source target` in `cwd`. */
 export interface StackMount {
   fstype: "overlay" | "aufs";
@@ -41,11 +48,11 @@ export function overlayStack(layers: readonly string[], d: StackDirs): StackMoun
     throw new MinicError("ERUN", `image has ${layers.length} layers; overlayfs stacks at most ${OVERLAY_MAX_LAYERS}`, { hint: "run it with --storage-driver copy, or squash layers" });
   }
   const top = [...layers].reverse();
-  const abs = `lowerdir=${top.map(escapeOverlayPath).join(":")},upperdir=${escapeOverlayPath(d.upper)},workdir=${escapeOverlayPath(d.work)}`;
+  const abs = `lowerdir=${top.map(escapeOverlayPath).join(":")},upperdir=${escapeOverlayPath(d.upper)},workdir=${escapeOverlayPath(d.work)}${SELF_CONTAINED}`;
   if (fits(abs)) return { fstype: "overlay", cwd: d.dir, options: abs, links: [] };
   const farm = `${d.dir}/l`;
   const names = layers.map((_, i) => String(i));
-  const rel = `lowerdir=${[...names].reverse().join(":")},upperdir=${escapeOverlayPath(d.upper)},workdir=${escapeOverlayPath(d.work)}`;
+  const rel = `lowerdir=${[...names].reverse().join(":")},upperdir=${escapeOverlayPath(d.upper)},workdir=${escapeOverlayPath(d.work)}${SELF_CONTAINED}`;
   if (!fits(rel)) throw new MinicError("ERUN", "overlay mount options do not fit in a page", { hint: "use a store path without long names, or --storage-driver copy" });
   return { fstype: "overlay", cwd: farm, options: rel, links: names.map((name, i) => ({ name: `l/${name}`, target: layers[i]! })) };
 }

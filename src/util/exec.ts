@@ -80,6 +80,8 @@ export function forwardSignal(signal: NodeJS.Signals): void {
   for (const c of live) c.kill(signal);
 }
 
+
+
 let interruptedBy: NodeJS.Signals | undefined;
 
 /** A started program: the child (for its pipes) and a promise of how it ended. */

@@ -21,7 +21,7 @@ describe("stack options", () => {
   });
   it("lists lowers top first with absolute paths when they fit", () => {
     const m = overlayStack(["/l/base", "/l/a,b"], dirs);
-    expect(m.options).toBe("lowerdir=/l/a\\,b:/l/base,upperdir=/s/containers/abc/upper,workdir=/s/containers/abc/work");
+    expect(m.options).toBe("lowerdir=/l/a\\,b:/l/base,upperdir=/s/containers/abc/upper,workdir=/s/containers/abc/work,redirect_dir=off,metacopy=off,index=off,xino=off");
     expect(m.links).toEqual([]);
   });
   it("switches to a short relative link farm past one page, and fits 500 layers", () => {
