@@ -20,13 +20,15 @@ const GLOBAL = {
 export async function main(argv: string[]): Promise<number> {
   const ctx = makeContext(argv);
   let interrupted: NodeJS.Signals | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (interrupted) process.exit(128 + (constants.signals[sig] ?? 0));
-    interrupted = sig;
-    forwardSignal(sig);
+  ctx.handleSignals = () => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (interrupted) process.exit(128 + (constants.signals[sig] ?? 0));
+      interrupted = sig;
+      forwardSignal(sig);
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
   };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
   const code = await dispatch(argv, ctx);
   if (interrupted) {
     ctx.err(`minic: interrupted by ${interrupted}`);
@@ -35,7 +37,9 @@ export async function main(argv: string[]): Promise<number> {
   return code;
 }
 
-async function dispatch(argv: string[], ctx: Context & { storeRoot?: string }): Promise<number> {
+type CliContext = Context & { storeRoot?: string; handleSignals?: () => void };
+
+async function dispatch(argv: string[], ctx: CliContext): Promise<number> {
   try {
     const [name, ...rest] = argv;
     if (name === undefined || name === "help" || name === "--help" || name === "-h") {
@@ -57,7 +61,8 @@ async function dispatch(argv: string[], ctx: Context & { storeRoot?: string }): 
   }
 }
 
-async function runCommand(cmd: Command, args: string[], ctx: Context & { storeRoot?: string }): Promise<number> {
+async function runCommand(cmd: Command, args: string[], ctx: CliContext): Promise<number> {
+  if (!cmd.ownsSignals) ctx.handleSignals?.();
   let own = args;
   let after: string[] = [];
   const dd = args.indexOf("--");
@@ -79,8 +84,8 @@ async function runCommand(cmd: Command, args: string[], ctx: Context & { storeRo
   return cmd.run(parsed.values as Record<string, string | boolean>, [...parsed.positionals, ...after], ctx);
 }
 
-function makeContext(_argv: string[]): Context & { storeRoot?: string } {
-  const ctx: Context & { storeRoot?: string } = {
+function makeContext(_argv: string[]): CliContext {
+  const ctx: CliContext = {
     storeRoot: undefined,
     store: async () => Store.open(defaultStoreRoot(ctx.storeRoot)),
     out: (line) => process.stdout.write(line + "\n"),

@@ -27,6 +27,11 @@ export interface Command {
   options: Options;
   /** Allows arguments after `--` to reach `positionals` untouched. */
   passthrough?: boolean;
+  /**
+   * The command handles SIGINT/SIGTERM itself (run passes them to the container's PID 1);
+   * otherwise the CLI passes them to every program minic started and cleans up.
+   */
+  ownsSignals?: boolean;
   /** Runs the command; returns the exit status. Throws MinicError for user errors. */
   run(values: Values, positionals: string[], ctx: Context): Promise<number>;
 }

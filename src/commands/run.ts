@@ -27,6 +27,9 @@ export const runCommand: Command = {
     "[--memory 64M] [--cpus 0.5] [--cpuset 0] [--pids 32] [--net host|none|veth|bridge] [-p [IP:]HOSTPORT:PORT] " +
     "[--storage-driver overlay|aufs|copy] [--runtime nspawn|chroot] [--stop-timeout SECONDS]",
   passthrough: true,
+  // run passes SIGINT/SIGTERM to the container's PID 1 (not to every child, as the CLI does by
+  // default) and cleans up even after a second signal.
+  ownsSignals: true,
   options: {
     env: { type: "string", short: "e", multiple: true },
     name: { type: "string" },
@@ -69,10 +72,6 @@ export const runCommand: Command = {
       runtime: str(values.runtime),
       stopTimeout: str(values["stop-timeout"]),
     };
-    // run owns SIGINT/SIGTERM: it passes them to the container's PID 1 (not to every child, as
-    // the CLI's default handler does) and must clean up even after a second signal.
-    process.removeAllListeners("SIGINT");
-    process.removeAllListeners("SIGTERM");
     const store = await ctx.store();
     await sweep(store.layout.containersDir, ctx);
     const image = await store.getImage(imageSpec);
