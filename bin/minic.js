@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Entry point: the compiled CLI lives in dist/ (npm run build).
-import { main } from "../dist/cli.js";
+// Entry point: the bundled CLI lives in dist/bundle/ (npm run build).
+import { main } from "../dist/bundle/cli.js";
 
 process.exitCode = await main(process.argv.slice(2));

@@ -33,5 +33,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# Compile src/ to dist/ (bin/minic.js runs the compiled CLI).
-npx tsc -p tsconfig.json
+# Compile src/ to dist/ and bundle the CLI (bin/minic.js runs dist/bundle/cli.js).
+npm run -s build

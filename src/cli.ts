@@ -1,9 +1,7 @@
 // argv → command → exit status. The only place that catches errors and picks an exit code.
 import { constants } from "node:os";
 import { parseArgs } from "node:util";
-import { forwardSignal } from "./util/exec.js";
 import { MinicError, oneLine } from "./core/errors.js";
-import { defaultStoreRoot, Store } from "./store/store.js";
 import type { Command, Context } from "./commands/command.js";
 import { COMMANDS } from "./commands/index.js";
 
@@ -24,7 +22,7 @@ export async function main(argv: string[]): Promise<number> {
     const onSignal = (sig: NodeJS.Signals) => {
       if (interrupted) process.exit(128 + (constants.signals[sig] ?? 0));
       interrupted = sig;
-      forwardSignal(sig);
+      void import("./util/exec.js").then((m) => m.forwardSignal(sig));
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
@@ -87,7 +85,11 @@ async function runCommand(cmd: Command, args: string[], ctx: CliContext): Promis
 function makeContext(_argv: string[]): CliContext {
   const ctx: CliContext = {
     storeRoot: undefined,
-    store: async () => Store.open(defaultStoreRoot(ctx.storeRoot)),
+    // Imported when first used, like the commands: a command starts by loading only what it needs.
+    store: async () => {
+      const { defaultStoreRoot, Store } = await import("./store/store.js");
+      return Store.open(defaultStoreRoot(ctx.storeRoot));
+    },
     out: (line) => process.stdout.write(line + "\n"),
     err: (line) => process.stderr.write(line + "\n"),
     tty: Boolean(process.stderr.isTTY),

@@ -9,7 +9,7 @@ import { findProgram } from "../util/which.js";
 import { applyCgroups, killCgroups, planCgroups, readCgroupHost, readOomKills } from "./cgroups.js";
 import type { HostFacts } from "./host.js";
 import { setupNetwork, type NetPlan } from "./network.js";
-import { startPortProxies, type PortProxies } from "./port-proxy.js";
+import type { PortProxies } from "./port-proxy.js";
 import type { ContainerSpec } from "./run-spec.js";
 import { SETUP_ERR, SETUP_FAILED_STATUS, setupFailure, wrapperArgv, type LaunchHost, type LaunchSpec } from "./runtime-argv.js";
 import { processStart, writeState, type ContainerState } from "./state.js";
@@ -128,7 +128,8 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
       state.veths = [net.hostVeth];
       state.address = net.address;
       writeState(dir, state);
-      if (spec.ports.length > 0) proxies = await startPortProxies(spec.ports, net.address);
+      // node:net is loaded only when a port is published (it costs every run a few ms otherwise).
+      if (spec.ports.length > 0) proxies = await (await import("./port-proxy.js")).startPortProxies(spec.ports, net.address);
     }
     const asRoot = spec.user === "root" || spec.user === "0";
     const ids = asRoot ? { uid: 0, gid: 0 } : resolveUser(spec.user, readImageFile(root, "etc/passwd"), readImageFile(root, "etc/group"));

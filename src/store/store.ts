@@ -3,7 +3,6 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import { canonicalJson, isDigest, type Digest } from "../core/digest.js";
 import { MinicError } from "../core/errors.js";
@@ -120,11 +119,6 @@ export class Store {
 
   async readJson<T>(d: Digest): Promise<T> {
     return JSON.parse((await this.readBlob(d)).toString("utf8")) as T;
-  }
-
-  /** Copies a verified blob into `dest` via a pipeline (used by save/export). */
-  async copyBlobTo(d: Digest, dest: NodeJS.WritableStream): Promise<void> {
-    await pipeline(this.openBlob(d), dest);
   }
 
   // ---- references ----
