@@ -4,7 +4,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
-import { minicOk, tempDir } from "../helpers/cli.js";
+import { afterAll, afterEach, beforeAll, expect } from "vitest";
+import { minic, minicOk, tempDir, type CliResult } from "../helpers/cli.js";
 import { makeBusyboxTree } from "../helpers/busybox-tree.js";
 import { Store } from "../../src/store/store.js";
 import { putLayer, type LayerItem } from "../../src/store/layers.js";
@@ -134,4 +135,32 @@ export function rmdirQuiet(d: string): void {
   } catch {
     /* ignore */
   }
+}
+
+/** A runtime suite's busybox store, filled in by its beforeAll. */
+export type Fixture = Awaited<ReturnType<typeof busyboxStore>>;
+
+/**
+ * Registers the hooks every runtime suite needs: take the host lock, make a busybox store and
+ * let `images` add images to it; after each test nothing may be left on the host or in the
+ * store's containers. Returns the fixture (filled in by beforeAll) and `run(args, env)`.
+ */
+export function runtimeSuite(images: (fx: Fixture) => Promise<void>): { fx: Fixture; run: (args: string[], env?: NodeJS.ProcessEnv) => Promise<CliResult> } {
+  const fx = {} as Fixture;
+  let unlock: (() => void) | undefined;
+  beforeAll(async () => {
+    unlock = await lockHost();
+    Object.assign(fx, await busyboxStore());
+    await images(fx);
+  }, 600_000);
+  afterAll(() => {
+    fx.remove?.();
+    unlock?.();
+  });
+  afterEach(() => {
+    expect(hostLeaks()).toEqual([]);
+    expect(storeContainers(fx.store)).toEqual([]);
+  });
+  const run = (args: string[], env: NodeJS.ProcessEnv = {}) => minic(["run", "--store", fx.store, ...args], { env: { ...process.env, ...env } });
+  return { fx, run };
 }

@@ -1,26 +1,10 @@
 // cgroup limits, proved from inside the container; the cgroups are gone afterwards.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { minic } from "../helpers/cli.js";
-import { busyboxStore, hostLeaks, lockHost, stackedImage, storeContainers } from "./fixtures.js";
+import { describe, expect, it } from "vitest";
+import { runtimeSuite, stackedImage } from "./fixtures.js";
 
-let fx: Awaited<ReturnType<typeof busyboxStore>>;
-let unlock: () => void;
-
-beforeAll(async () => {
-  unlock = await lockHost();
-  fx = await busyboxStore();
+const { run } = runtimeSuite(async (fx) => {
   await stackedImage(fx.store, fx.tree, "limited", [{ "etc/limited": "yes\n" }], { limits: { cpuset: "1", pids: 40, memoryBytes: 48 * 1024 * 1024 } });
-}, 600_000);
-afterAll(() => {
-  fx?.remove();
-  unlock?.();
 });
-afterEach(() => {
-  expect(hostLeaks()).toEqual([]);
-  expect(storeContainers(fx.store)).toEqual([]);
-});
-
-const run = (args: string[]) => minic(["run", "--store", fx.store, ...args]);
 
 describe("cgroup limits", () => {
   it("--cpuset 0: the container may only run on CPU 0", async () => {

@@ -1,31 +1,16 @@
 // Networking: none, veth (host <-> container), bridge (container <-> container), -p publish.
 // Traffic only goes to addresses these tests create (10.231.x on veths made here, and 127.0.0.1).
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { execa } from "execa";
 import { get } from "node:http";
 import { minic, BIN } from "../helpers/cli.js";
-import { busyboxStore, hostLeaks, lockHost, stackedImage, storeContainers } from "./fixtures.js";
+import { runtimeSuite, stackedImage } from "./fixtures.js";
 
-let fx: Awaited<ReturnType<typeof busyboxStore>>;
-let unlock: () => void;
-
-beforeAll(async () => {
-  unlock = await lockHost();
-  fx = await busyboxStore();
+const { fx, run } = runtimeSuite(async (fx) => {
   await stackedImage(fx.store, fx.tree, "web", [{ "srv": { dir: true }, "srv/index.html": "hello from the container\n" }], {
     cmd: ["/bin/httpd", "-f", "-p", "8080", "-h", "/srv"],
   });
-}, 600_000);
-afterAll(() => {
-  fx?.remove();
-  unlock?.();
 });
-afterEach(() => {
-  expect(hostLeaks()).toEqual([]);
-  expect(storeContainers(fx.store)).toEqual([]);
-});
-
-const run = (args: string[]) => minic(["run", "--store", fx.store, ...args]);
 
 /** Starts `minic run` in the background; returns the process and a stop function. */
 function background(args: string[]) {

@@ -1,35 +1,19 @@
 // minic run under systemd-nspawn and chroot: exit status, image config, flags, read-only
 // layers, store untouched; and nothing left on the host after each run.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { minic } from "../helpers/cli.js";
-import { busyboxStore, hostLeaks, lockHost, stackedImage, storeContainers } from "./fixtures.js";
+import { runtimeSuite, stackedImage } from "./fixtures.js";
 
-let fx: Awaited<ReturnType<typeof busyboxStore>>;
-let unlock: () => void;
-
-beforeAll(async () => {
-  unlock = await lockHost();
-  fx = await busyboxStore();
+const { fx, run } = runtimeSuite(async (fx) => {
   await stackedImage(fx.store, fx.tree, "app", [{ "app": { dir: true }, "app/hello.txt": "hello from app layer\n", "etc/motd": "motd\n" }], {
     cmd: ["/bin/sh", "-c", "echo cmd:$GREETING:$(pwd):$(id -u):$(hostname)"],
     env: ["GREETING=hi", "PATH=/bin:/usr/bin"],
     workdir: "/app",
     hostname: "apphost",
   });
-}, 600_000);
-afterAll(() => {
-  fx?.remove();
-  unlock?.();
 });
-afterEach(() => {
-  expect(hostLeaks()).toEqual([]);
-  expect(storeContainers(fx.store)).toEqual([]);
-});
-
-const run = (args: string[]) => minic(["run", "--store", fx.store, ...args]);
 
 /** sha256 over every blob and ref in the store (what a run must never change). */
 function storeDigest(root: string): string {

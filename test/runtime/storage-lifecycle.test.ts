@@ -1,19 +1,14 @@
 // Storage drivers (overlay, copy, aufs where the kernel has it; deletions hide base files; a
 // 200-layer stack), lifecycle (signals, a SIGKILLed minic cleaned up by the next command) and
 // bad input (one-line errors, nothing left behind).
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { execa } from "execa";
 import { readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { minic, BIN } from "../helpers/cli.js";
-import { busyboxStore, hostLeaks, lockHost, stackedImage, storeContainers, type LayerSpec } from "./fixtures.js";
+import { hostLeaks, runtimeSuite, stackedImage, type LayerSpec } from "./fixtures.js";
 
-let fx: Awaited<ReturnType<typeof busyboxStore>>;
-let unlock: () => void;
-
-beforeAll(async () => {
-  unlock = await lockHost();
-  fx = await busyboxStore();
+const { fx, run } = runtimeSuite(async (fx) => {
   await stackedImage(fx.store, fx.tree, "del", [
     { "data": { dir: true }, "data/keep": "keep\n", "data/gone": "gone\n", "opq": { dir: true }, "opq/old": "old\n" },
     { "data/gone": { whiteout: true }, "bin/wc": { whiteout: true }, "opq": { opaque: true }, "opq/new": "new\n" },
@@ -21,17 +16,7 @@ beforeAll(async () => {
   const many: LayerSpec[] = [];
   for (let i = 1; i <= 199; i++) many.push({ [`l${i}`]: `${i}\n`, ...(i > 1 ? { [`l${i - 1}`]: { whiteout: true } } : {}) });
   await stackedImage(fx.store, fx.tree, "deep", many);
-}, 600_000);
-afterAll(() => {
-  fx?.remove();
-  unlock?.();
 });
-afterEach(() => {
-  expect(hostLeaks()).toEqual([]);
-  expect(storeContainers(fx.store)).toEqual([]);
-});
-
-const run = (args: string[], env: NodeJS.ProcessEnv = {}) => minic(["run", "--store", fx.store, ...args], { env: { ...process.env, ...env } });
 const SHOW = ["--", "/bin/sh", "-c", "echo $(ls /data) $(ls /opq) $(test -e /bin/wc && echo wc || echo no-wc)"];
 
 describe("storage drivers", () => {
