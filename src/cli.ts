@@ -17,6 +17,10 @@ const GLOBAL = {
  */
 export async function main(argv: string[]): Promise<number> {
   const ctx = makeContext(argv);
+  // A reader that goes away (`minic images | head -1`) is not an error of minic's.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+  });
   let interrupted: NodeJS.Signals | undefined;
   ctx.handleSignals = () => {
     const onSignal = (sig: NodeJS.Signals) => {
@@ -37,9 +41,27 @@ export async function main(argv: string[]): Promise<number> {
 
 type CliContext = Context & { storeRoot?: string; handleSignals?: () => void };
 
-async function dispatch(argv: string[], ctx: CliContext): Promise<number> {
+/** Takes `--store DIR` / `--store=DIR` given before the command (`minic --store S images`). */
+function leadingGlobals(args: string[], ctx: CliContext): string[] {
+  let i = 0;
+  for (; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "--store") {
+      if (args[i + 1] === undefined) throw new MinicError("EUSAGE", "--store needs a directory", { hint: "minic --store DIR COMMAND …" });
+      ctx.storeRoot = args[++i];
+    } else if (a.startsWith("--store=")) ctx.storeRoot = a.slice("--store=".length);
+    else break;
+  }
+  return args.slice(i);
+}
+
+async function dispatch(args: string[], ctx: CliContext): Promise<number> {
   try {
+    const argv = leadingGlobals(args, ctx);
     const [name, ...rest] = argv;
+    if (name === "help" && rest[0] !== undefined && Object.hasOwn(COMMANDS, rest[0])) {
+      return await runCommand(await COMMANDS[rest[0]]!(), ["--help"], ctx);
+    }
     if (name === undefined || name === "help" || name === "--help" || name === "-h") {
       ctx.out(await usage());
       return name === undefined ? 2 : 0;
@@ -52,6 +74,8 @@ async function dispatch(argv: string[], ctx: CliContext): Promise<number> {
     if (!load) throw new MinicError("EUSAGE", `unknown command '${name}'`, { hint: "see 'minic help'" });
     return await runCommand(await load(), rest, ctx);
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EPIPE") return 141; // stdout closed by its reader
+    if (e instanceof MinicError && e.code === "EINTERRUPTED") return 1; // main says "interrupted by …"
     ctx.err(`minic: ${oneLine(e)}`);
     if (process.env.MINIC_DEBUG && e instanceof Error) ctx.err(e.stack ?? "");
     if (e instanceof MinicError && e.code === "EUSAGE") return 2;
@@ -86,9 +110,9 @@ function makeContext(_argv: string[]): CliContext {
   const ctx: CliContext = {
     storeRoot: undefined,
     // Imported when first used, like the commands: a command starts by loading only what it needs.
-    store: async () => {
+    store: async (opts) => {
       const { defaultStoreRoot, Store } = await import("./store/store.js");
-      return Store.open(defaultStoreRoot(ctx.storeRoot));
+      return Store.open(defaultStoreRoot(ctx.storeRoot), opts?.create ?? true);
     },
     out: (line) => process.stdout.write(line + "\n"),
     err: (line) => process.stderr.write(line + "\n"),

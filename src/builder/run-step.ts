@@ -10,7 +10,7 @@ import { probeHost } from "../runtime/host.js";
 import { launchHost } from "../runtime/run-container.js";
 import { SETUP_ERR, SETUP_FAILED_STATUS, setupFailure, wrapperArgv, type LaunchSpec } from "../runtime/runtime-argv.js";
 import { overlayStack } from "../runtime/stack-options.js";
-import { status } from "../util/exec.js";
+import { interrupted, status } from "../util/exec.js";
 
 type RunCanonical = Extract<CanonicalStep, { kind: "run" }>;
 
@@ -59,6 +59,8 @@ export async function runStep(step: RunCanonical, dirs: RunStepDirs, where: stri
     const why = setupFailure(await readFile(join(scratch, SETUP_ERR), "utf8").catch(() => ""));
     if (why) throw new MinicError("EHOST", `${where}: ${why}`, { hint: "see 'minic doctor'" });
   }
+  const sig = interrupted();
+  if (r.exitCode !== 0 && sig) throw new MinicError("EINTERRUPTED", `${where}: stopped by ${sig}`);
   if (r.exitCode !== 0) {
     const tail = (r.stderr || r.stdout).trim().split("\n").slice(-2).join(" | ");
     throw new MinicError("ERUN", `${where}: command exited with status ${r.exitCode}${tail ? `: ${tail}` : ""}`, { hint: "fix the run step; nothing was stored" });

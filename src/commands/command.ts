@@ -6,8 +6,11 @@ export type Options = NonNullable<ParseArgsConfig["options"]>;
 export type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
 export interface Context {
-  /** Opens the store chosen by --store / MINIC_STORE / ./layers. */
-  store(): Promise<Store>;
+  /**
+   * Opens the store chosen by --store / MINIC_STORE / ./layers; `{ create: false }` for commands
+   * that only read it, so that they leave no empty store behind.
+   */
+  store(opts?: { create?: boolean }): Promise<Store>;
   /** Writes a line to stdout. */
   out(line: string): void;
   /** Writes a line to stderr (progress, notes). */

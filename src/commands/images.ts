@@ -8,7 +8,7 @@ export const imagesCommand: Command = {
   usage: "[--json]",
   options: { json: { type: "boolean" } },
   async run(values, _positionals, ctx) {
-    const store = await ctx.store();
+    const store = await ctx.store({ create: false });
     const rows = [];
     for (const { ref, manifest } of await store.listRefs()) {
       const img = await store.readImage(manifest);

@@ -15,7 +15,7 @@ export const inspectCommand: Command = {
   options: { json: { type: "boolean" } },
   async run(values, positionals, ctx) {
     if (positionals.length !== 1) throw new MinicError("EUSAGE", "inspect takes one image", { hint: "minic inspect hello" });
-    const store = await ctx.store();
+    const store = await ctx.store({ create: false });
     const img = await store.getImage(positionals[0]!);
     const files = await recipeFiles(store);
     const history = img.config.history.filter((h) => !h.empty);

@@ -10,13 +10,15 @@ import type { Command } from "./command.js";
 
 export const pullCommand: Command = {
   name: "pull",
-  summary: "pull an image from an OCI registry (stored as REPO:TAG unless -t)",
+  summary: "pull an image from an OCI registry (stored as REPO:TAG, REPO:sha256-<12 hex> for a digest, unless -t)",
   usage: "HOST[:PORT]/REPO[:TAG|@DIGEST] [-t NAME[:TAG]] [--insecure] [--keep-devices]",
   options: { tag: { type: "string", short: "t" }, insecure: { type: "boolean" }, "keep-devices": { type: "boolean" } },
   async run(values, positionals, ctx) {
     if (positionals.length !== 1) throw new MinicError("EUSAGE", "pull takes one registry reference", { hint: "minic pull 127.0.0.1:5000/hello:1" });
     const src = parseRegistryRef(positionals[0]!);
-    const ref = typeof values.tag === "string" ? parseRef(values.tag) : parseRef(`${src.repository}:${src.digest ? "latest" : src.reference}`);
+    // A pull by digest is named after the digest (never :latest, which it would silently move).
+    const tag = src.digest ? `sha256-${src.digest.slice(7, 19)}` : src.reference;
+    const ref = typeof values.tag === "string" ? parseRef(values.tag) : parseRef(`${src.repository}:${tag}`);
     const store = await ctx.store();
     const policy = { ...LAYER_POLICY, devices: values["keep-devices"] ? "keep" as const : LAYER_POLICY.devices };
     const r = await pullImage(store, new RegistryClient(src, values.insecure === true), src.reference, ref, policy);

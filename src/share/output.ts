@@ -1,7 +1,7 @@
 // Where a command's archive goes: a file (written beside it, renamed into place when complete)
 // or stdout. A binary stream is never written to a terminal.
-import { createReadStream, createWriteStream } from "node:fs";
-import { rename, rm } from "node:fs/promises";
+import { createReadStream, openSync } from "node:fs";
+import { open, rename, rm } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { MinicError } from "../core/errors.js";
@@ -19,10 +19,17 @@ export async function writeOutput(dest: string | undefined, cwd: string, write: 
   }
   const path = resolve(cwd, dest);
   const tmp = tempName(dirname(path), "minic-out");
+  // Opened (and so checked) before anything is written: a bad path is one error, not a crash.
+  const fh = await open(tmp, "wx", 0o644).catch((e: NodeJS.ErrnoException) => {
+    throw new MinicError("EUSAGE", `cannot write '${dest}': ${e.code === "ENOENT" ? "its directory does not exist" : e.message}`, {
+      hint: "give -o a path in an existing, writable directory (or - for stdout)", cause: e,
+    });
+  });
   try {
-    await write(createWriteStream(tmp, { flags: "wx", mode: 0o644 }));
+    await write(fh.createWriteStream());
     await rename(tmp, path);
   } catch (e) {
+    await fh.close().catch(() => {});
     await rm(tmp, { force: true });
     throw e;
   }
@@ -35,6 +42,14 @@ export function readInput(src: string | undefined, cwd: string): Readable {
     if (process.stdin.isTTY) throw new MinicError("EUSAGE", "refusing to read an archive from a terminal", { hint: "give a FILE, or redirect stdin" });
     return process.stdin;
   }
-  const s = createReadStream(resolve(cwd, src));
-  return s;
+  const path = resolve(cwd, src);
+  try {
+    // Opened here so that a missing or unreadable file is one error, not a stream crash later.
+    return createReadStream("", { fd: openSync(path, "r") });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new MinicError(code === "ENOENT" ? "ENOTFOUND" : "EUSAGE", `cannot read '${src}': ${code === "ENOENT" ? "no such file" : (e as Error).message}`, {
+      hint: "give the path of an image tarball, or - for stdin", cause: e,
+    });
+  }
 }

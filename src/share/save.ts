@@ -110,6 +110,7 @@ async function writeTar(store: Store, parts: readonly Part[], out: Writable): Pr
       await new Promise<void>((res, rej) => {
         const sink = pack.entry(header, (e?: Error | null) => (e ? rej(e) : res()));
         src.on("error", (e: Error) => { sink.destroy(e); rej(e); });
+        sink.on("error", rej); // the output went away (EPIPE) or the pack was destroyed
         src.pipe(sink as unknown as NodeJS.WritableStream);
       });
     }

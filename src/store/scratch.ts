@@ -1,22 +1,24 @@
-// Scratch directories of builds under the store's tmp/, named after the process that owns
-// them, so that what a killed minic left (a half-built upper dir) is found and removed by the
-// next build or gc. (Run steps mount in a private mount namespace: no mount outlives them.)
+// Scratch space under the store's tmp/: every temp file and directory there is named after the
+// process that owns it (`build-PID-…`, `.blob-PID-…`, `.save-PID-…`), so that what a killed
+// minic left (a half-built upper dir, a half-written blob) is found and removed by the next
+// build or gc. (Run steps mount in a private mount namespace: no mount outlives them.)
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Store } from "./store.js";
 
-const SCRATCH_RE = /^build-(\d+)-/;
+/** `build-PID-…` (makeScratch) and `.PREFIX-PID-…` (store/atomic tempName). */
+const OWNED_RE = /^(?:build|\.[a-z-]+)-(\d+)-/;
 
 /** A new scratch directory owned by this process. */
 export function makeScratch(store: Store): Promise<string> {
   return mkdtemp(join(store.layout.tmpDir, `build-${process.pid}-`));
 }
 
-/** Removes scratch dirs whose process is gone. */
+/** Removes temp files and scratch dirs whose process is gone; returns how many. */
 export async function sweepScratch(store: Store): Promise<number> {
   let swept = 0;
   for (const name of await readdir(store.layout.tmpDir).catch(() => [] as string[])) {
-    const m = SCRATCH_RE.exec(name);
+    const m = OWNED_RE.exec(name);
     if (!m || alive(Number(m[1]))) continue;
     await rm(join(store.layout.tmpDir, name), { recursive: true, force: true });
     swept++;

@@ -38,9 +38,13 @@ export class Store {
     this.layout = new StoreLayout(root);
   }
 
-  /** Opens (creating when missing) the store at `root`. */
-  static async open(root: string): Promise<Store> {
+  /**
+   * Opens the store at `root`, creating its directories unless `create` is false (commands that
+   * only read a store must not leave one behind in the directory they ran in).
+   */
+  static async open(root: string, create = true): Promise<Store> {
     const s = new Store(resolve(root));
+    if (!create) return s;
     const l = s.layout;
     try {
       for (const d of [l.blobsDir, l.refsDir, l.cacheDir, l.unpackedDir, l.containersDir, l.tmpDir]) await mkdir(d, { recursive: true });

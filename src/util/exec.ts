@@ -84,6 +84,11 @@ export function forwardSignal(signal: NodeJS.Signals): void {
 
 let interruptedBy: NodeJS.Signals | undefined;
 
+/** The signal minic was interrupted by, if any (a program that failed then was stopped, not broken). */
+export function interrupted(): NodeJS.Signals | undefined {
+  return interruptedBy;
+}
+
 /** A started program: the child (for its pipes) and a promise of how it ended. */
 export interface Running {
   child: ChildProcess;

@@ -12,10 +12,13 @@ export interface Progress {
   stop(): void;
 }
 
-/** A Progress writing to stderr; spins only when `tty`. */
+/**
+ * A Progress writing to stderr; spins only on a terminal that reports its width (a terminal
+ * of 0 columns, as some pseudo-terminals report, gets plain lines: ora would loop forever).
+ */
 export async function makeProgress(tty: boolean, quiet = false): Promise<Progress> {
   if (quiet) return { start() {}, succeed() {}, log() {}, stop() {} };
-  if (!tty) {
+  if (!tty || !(process.stderr.columns > 0)) {
     return {
       start: (t) => process.stderr.write(`${t}\n`),
       succeed: (t) => process.stderr.write(`${t}\n`),

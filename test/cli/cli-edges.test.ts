@@ -1,0 +1,73 @@
+// The CLI's edges: global options first, help for one command, closed pipes, bad paths, read-only
+// commands that leave no store behind, temp files of dead processes swept, odd terminals.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execa } from "execa";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BIN, minic, minicOk, tempDir } from "../helpers/cli.js";
+import { makeBusyboxTree } from "../helpers/busybox-tree.js";
+
+const t = tempDir("minic-cli-edges-");
+const store = join(t.path, "s");
+beforeAll(async () => {
+  const tree = join(t.path, "tree");
+  mkdirSync(tree);
+  makeBusyboxTree(tree);
+  await minicOk(["import", tree, "-t", "bb", "--store", store]);
+});
+afterAll(() => t.remove());
+
+describe("minic CLI edges", () => {
+  it("takes --store before the command, and help for one command", async () => {
+    expect((await minicOk(["--store", store, "images"])).stdout).toMatch(/^bb:latest /m);
+    expect((await minicOk([`--store=${store}`, "inspect", "bb"])).stdout).toMatch(/^image\s+bb:latest$/m);
+    expect((await minicOk(["help", "gc"])).stdout).toMatch(/^usage: minic gc/);
+  });
+
+  it("a reader that closes the pipe early gets no stack trace, and nothing is left in tmp", async () => {
+    for (const cmd of [`save bb --store '${store}' | head -c 10 >/dev/null`, `inspect bb --json --store '${store}' | head -1 >/dev/null`]) {
+      const r = await execa("bash", ["-c", `'${process.execPath}' '${BIN}' ${cmd}; echo "status=\${PIPESTATUS[0]}"`], { reject: false });
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toMatch(/^status=(0|141)$/);
+    }
+    expect(readdirSync(join(store, "tmp"))).toEqual([]);
+  });
+
+  it("missing input and unwritable output paths are one-line errors", async () => {
+    const a = await minic(["load", join(t.path, "nope.tar"), "--store", store]);
+    expect(a.exitCode).toBe(1);
+    expect(a.stderr.trim()).toMatch(/^minic: cannot read '.*nope\.tar': no such file \(hint: .*\)$/);
+    const b = await minic(["save", "bb", "-o", join(t.path, "no/such/dir/x.tar"), "--store", store]);
+    expect(b.exitCode).toBe(2);
+    expect(b.stderr.trim()).toMatch(/^minic: cannot write .*: its directory does not exist \(hint: .*\)$/);
+  });
+
+  it("read-only commands leave no store behind", async () => {
+    const cwd = join(t.path, "empty");
+    mkdirSync(cwd);
+    expect((await minic(["images"], { cwd })).exitCode).toBe(0);
+    expect((await minic(["inspect", "x"], { cwd })).exitCode).toBe(1);
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  it("gc removes temp files whose process is gone, and keeps those of live ones", async () => {
+    const tmp = join(store, "tmp");
+    writeFileSync(join(tmp, ".blob-999999999-abcdef"), "half a blob");
+    mkdirSync(join(tmp, "build-999999999-xyz"));
+    writeFileSync(join(tmp, `.blob-${process.pid}-live`), "in use");
+    await minicOk(["gc", "--store", store]);
+    expect(readdirSync(tmp)).toEqual([`.blob-${process.pid}-live`]);
+  });
+
+  it("a terminal that reports 0 columns gets plain progress lines, not a spinning loop", async () => {
+    const dir = join(t.path, "cols");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "r.ts"), `import { defineRecipe, file } from "minic";\nexport default defineRecipe({ name: "cols", steps: [file("/a", "b")] });\n`);
+    const inner = `stty cols 0 rows 0; '${process.execPath}' '${BIN}' build '${join(dir, "r.ts")}' --store '${store}' --no-cache`;
+    const r = await execa("script", ["-qec", inner, "/dev/null"], { reject: false, timeout: 30_000, stdin: "ignore" });
+    expect(r.timedOut).toBe(false);
+    expect(r.stdout.length).toBeLessThan(4000);
+    expect(r.stdout).toMatch(/cols:latest sha256:/);
+    expect(existsSync(join(store, "refs/cols/latest"))).toBe(true);
+  });
+});
