@@ -133,7 +133,9 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     }
     const asRoot = spec.user === "root" || spec.user === "0";
     const ids = asRoot ? { uid: 0, gid: 0 } : resolveUser(spec.user, readImageFile(root, "etc/passwd"), readImageFile(root, "etc/group"));
-    const binds = [...spec.binds];
+    // Bind targets are resolved inside the image now, so that no symlink of the image is ever
+    // followed on the host (the chroot wrapper mounts with host paths). Loaded only when used.
+    const binds = spec.binds.length > 0 ? await (await import("./bind-targets.js")).resolveBinds(root, dir, spec.binds) : [];
     if (spec.runtime === "nspawn" && !asRoot && !readImageFile(root, "usr/bin/getent") && !readImageFile(root, "bin/getent")) {
       // nspawn --user looks the user up by running getent inside the container; images without
       // it (busybox) get a read-only shim answering with the entry minic resolved from /etc/passwd.

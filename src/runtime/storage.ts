@@ -14,6 +14,8 @@ export interface PreparedRoot {
   stack?: StackMount;
   /** Layer dirs, base first (stacking drivers). */
   layerDirs: string[];
+  /** The container's upper dir, empty until it starts (stacking drivers). */
+  upper?: string;
 }
 
 /** Where a layer's aufs form (`.wh.` files kept as they are) lives in the store. */
@@ -52,7 +54,7 @@ export async function prepareRoot(store: Store, layers: readonly LayerDescriptor
     mkdirSync(join(dir, "l"));
     for (const k of stack.links) symlinkSync(k.target, join(dir, k.name));
   }
-  return { rootfs, stack, layerDirs };
+  return { rootfs, stack, layerDirs, upper: d.upper };
 }
 
 /**
