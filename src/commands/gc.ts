@@ -1,16 +1,21 @@
-// minic gc: free what no image references.
+// minic gc: free what no image references and no running container uses.
 import type { Command } from "./command.js";
+import type { Digest } from "../core/digest.js";
 import { gc } from "../store/gc.js";
+import { liveContainers } from "../runtime/state.js";
 import { humanSize } from "./images.js";
 
 export const gcCommand: Command = {
   name: "gc",
-  summary: "remove blobs, unpacked layers and cache records that no image references",
+  summary: "remove blobs, unpacked layers and cache records that no image references and no running container uses",
   usage: "[--json]",
   options: { json: { type: "boolean" } },
   async run(values, _positionals, ctx) {
     const store = await ctx.store();
-    const r = await gc(store);
+    // The images of running containers (even those without a name any more, after 'rmi -f')
+    // stay with their blobs and unpacked layers; stale containers (minic gone) keep nothing.
+    const manifests = new Set(liveContainers(store.layout.containersDir).map((s) => s.manifestDigest as Digest));
+    const r = await gc(store, { manifests });
     if (values.json) ctx.out(JSON.stringify(r));
     else ctx.out(`removed ${r.blobs} blob(s) (${humanSize(r.bytes)}), ${r.unpacked} unpacked layer(s), ${r.cacheRecords} cache record(s)`);
     return 0;

@@ -100,3 +100,11 @@ export function listContainers(containersDir: string): ContainerEntry[] {
   }
   return out;
 }
+
+/**
+ * States of the containers whose minic is alive (running, or starting: the state is written
+ * before the layers are unpacked). What gc must keep and rmi must not pull from under.
+ */
+export function liveContainers(containersDir: string): ContainerState[] {
+  return listContainers(containersDir).flatMap((c) => (c.state && supervisorAlive(c.state) ? [c.state] : []));
+}

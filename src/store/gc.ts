@@ -12,16 +12,34 @@ export interface GcReport {
   bytes: number;
 }
 
+/** What gc keeps besides the images that have a name. */
+export interface GcRoots {
+  /** Manifests to keep with their config and layers (images of running containers). */
+  manifests?: ReadonlySet<Digest>;
+  /** Unpacked layers to keep, by diff id hex. */
+  layers?: ReadonlySet<string>;
+}
+
 /**
  * Marks everything reachable from references (manifests, configs, layers) and from extra roots
- * (e.g. layers in use by running containers), then sweeps the rest. Cache records whose layer
- * is gone are removed too. Temp files older than an hour are swept.
+ * (the images of running containers), then sweeps the rest. Unpacked layers are kept in both
+ * forms (overlay `HEX`, aufs `HEX.aufs`). Cache records whose layer is gone are removed too.
+ * Temp files older than an hour are swept. An extra manifest that is no longer readable is
+ * skipped (nothing of it is left to keep).
  */
-export async function gc(store: Store, extraLayerRoots: ReadonlySet<string> = new Set()): Promise<GcReport> {
+export async function gc(store: Store, roots: GcRoots = {}): Promise<GcReport> {
   const keepBlobs = new Set<string>();
-  const keepDiffs = new Set<string>(extraLayerRoots);
-  for (const { manifest } of await store.listRefs()) {
-    const img = await store.readImage(manifest);
+  const keepDiffs = new Set<string>(roots.layers ?? []);
+  const manifests = new Set<Digest>((await store.listRefs()).map((r) => r.manifest));
+  for (const m of roots.manifests ?? []) manifests.add(m);
+  for (const manifest of manifests) {
+    let img;
+    try {
+      img = await store.readImage(manifest);
+    } catch (e) {
+      if (roots.manifests?.has(manifest)) continue;
+      throw e;
+    }
     keepBlobs.add(digestHex(manifest));
     keepBlobs.add(digestHex(img.manifest.config.digest));
     for (const l of img.manifest.layers) {
@@ -38,7 +56,7 @@ export async function gc(store: Store, extraLayerRoots: ReadonlySet<string> = ne
     report.blobs++;
   }
   for (const d of await readdir(store.layout.unpackedDir)) {
-    if (keepDiffs.has(d)) continue;
+    if (keepDiffs.has(d.replace(/\.aufs$/, ""))) continue;
     await rm(join(store.layout.unpackedDir, d), { recursive: true, force: true });
     report.unpacked++;
   }

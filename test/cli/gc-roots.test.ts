@@ -1,0 +1,29 @@
+// gc keeps both unpacked forms of a referenced layer (overlay HEX and aufs HEX.aufs) and removes
+// both forms of an unreferenced one. (Live containers as roots: test/runtime/gc-live.test.ts.)
+import { afterAll, describe, expect, it } from "vitest";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { minicOk, tempDir } from "../helpers/cli.js";
+
+const t = tempDir("minic-gc-roots-");
+afterAll(() => t.remove());
+
+describe("gc and unpacked layers", () => {
+  it("keeps HEX and HEX.aufs of a named image's layers, removes those of nothing", async () => {
+    const store = join(t.path, "s");
+    const src = join(t.path, "src");
+    mkdirSync(src);
+    writeFileSync(join(src, "f"), "x");
+    await minicOk(["import", src, "-t", "one", "--store", store]);
+    const diff = (JSON.parse((await minicOk(["inspect", "one", "--json", "--store", store])).stdout).layers[0].diffId as string).slice(7);
+    const unpacked = join(store, "unpacked");
+    mkdirSync(unpacked, { recursive: true });
+    const orphan = "0".repeat(64);
+    for (const d of [diff, `${diff}.aufs`, orphan, `${orphan}.aufs`]) mkdirSync(join(unpacked, d), { recursive: true });
+    const r = JSON.parse((await minicOk(["gc", "--json", "--store", store])).stdout);
+    expect(r.unpacked).toBe(2);
+    expect(existsSync(join(unpacked, diff))).toBe(true);
+    expect(existsSync(join(unpacked, `${diff}.aufs`))).toBe(true);
+    expect(existsSync(join(unpacked, orphan))).toBe(false);
+  });
+});
