@@ -1,9 +1,10 @@
 // Resolves a copy step's fast-glob patterns against the recipe's directory and hashes each file.
 import { createHash } from "node:crypto";
-import { lstatSync, readFileSync, readlinkSync, realpathSync } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, realpathSync } from "node:fs";
 import { join, relative, sep } from "node:path";
-import { MinicError } from "../core/errors.js";
+import { MinicError, withContext } from "../core/errors.js";
 import type { Digest } from "../core/digest.js";
+import { encodeHeader } from "../archive/cpio-newc.js";
 import { globFiles } from "./glob-cache.js";
 
 /** One host file a copy step brings in. */
@@ -52,7 +53,9 @@ export async function resolveCopyInputs(patterns: readonly string[], baseDir: st
         const linkname = readlinkSync(hostPath);
         byRel.set(dest, { rel: dest, hostPath, kind: "symlink", digest: sha(Buffer.from(linkname)), executable: false, size: 0, linkname });
       } else if (st.isFile()) {
-        byRel.set(dest, { rel: dest, hostPath, kind: "file", digest: sha(readFileSync(hostPath)), executable: (st.mode & 0o111) !== 0, size: st.size });
+        assertFitsLayer(m, st.size, where);
+        const { digest, size } = hashFile(hostPath, where);
+        byRel.set(dest, { rel: dest, hostPath, kind: "file", digest, executable: (st.mode & 0o111) !== 0, size });
       }
     }
   }
@@ -70,6 +73,45 @@ export function staticPrefix(pattern: string, literalFile: boolean): string {
   }
   if (out.length === segs.length) out.pop();
   return out.filter((s) => s !== ".").join("/");
+}
+
+/**
+ * Throws the archive's own EARCHIVE error (with its hint) when a file of `size` bytes cannot be a
+ * member of a newc cpio layer (over 4 GiB), before any time is spent hashing or copying it.
+ */
+export function assertFitsLayer(name: string, size: number, where: string): void {
+  try {
+    encodeHeader({ ino: 0, mode: 0o100644, uid: 0, gid: 0, nlink: 1, mtime: 0, filesize: size, devmajor: 0, devminor: 0, rdevmajor: 0, rdevminor: 0, name });
+  } catch (e) {
+    throw withContext(e, where);
+  }
+}
+
+const HASH_CHUNK = 1 << 20;
+let hashBuf: Buffer | undefined;
+
+/**
+ * sha256 and length of a host file, read in 1 MiB chunks into one reused buffer (memory stays
+ * flat whatever the size). Opens without following a symlink and without blocking on a fifo;
+ * throws EINPUT when the path is not a regular file (it was replaced since it was listed).
+ */
+export function hashFile(path: string, where: string): { digest: Digest; size: number } {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    throw withContext(e, `${where}: cannot read copy source '${path}'`);
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new MinicError("EINPUT", `${where}: copy source '${path}' is no longer a regular file`, { hint: "do not modify copied files while minic builds; run it again" });
+    const buf = (hashBuf ??= Buffer.allocUnsafe(HASH_CHUNK));
+    const h = createHash("sha256");
+    let size = 0;
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; size += n) h.update(buf.subarray(0, n));
+    return { digest: `sha256:${h.digest("hex")}`, size };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function sha(b: Buffer): Digest {

@@ -1,9 +1,10 @@
 // Applies canonical steps on top of the base layers in a scratch upper dir, then packs the
 // upper dir into a layer. The only part of a build that touches the disk for real.
-import { mkdir, readFile, rm } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { CanonicalStep } from "../core/recipe-canonical.js";
 import type { LayerDescriptor } from "../core/image.js";
+import { MinicError, withContext } from "../core/errors.js";
 import { walkTree } from "../archive/walk-tree.js";
 import { putLayer } from "../store/layers.js";
 import { unpackedLayer } from "../store/layers.js";
@@ -11,7 +12,7 @@ import type { Store } from "../store/store.js";
 import { makeScratch, sweepScratch } from "../store/scratch.js";
 import type { Progress } from "../util/progress.js";
 import type { CopyInput } from "./copy-inputs.js";
-import { RootfsView } from "./rootfs-view.js";
+import { RootfsView, type NodeMeta } from "./rootfs-view.js";
 import { runStep } from "./run-step.js";
 
 export interface MaterializeInput {
@@ -53,7 +54,7 @@ export async function materialize(store: Store, job: MaterializeInput, progress:
             const parent = rel.includes("/") ? rel.slice(0, rel.lastIndexOf("/")) : "";
             await view.ensureDir(parent, { mode: 0o755, uid: s.uid, gid: s.gid });
             if (input.kind === "symlink") await view.putSymlink(rel, input.linkname!, s.uid, s.gid);
-            else await view.putFile(rel, await readFile(input.hostPath), { mode: s.mode ?? (input.executable ? 0o755 : 0o644), uid: s.uid, gid: s.gid });
+            else await copyInputFile(view, rel, input, { mode: s.mode ?? (input.executable ? 0o755 : 0o644), uid: s.uid, gid: s.gid }, where);
           }
           break;
         }
@@ -71,5 +72,20 @@ export async function materialize(store: Store, job: MaterializeInput, progress:
     return await putLayer(store, tree.map((t) => ({ entry: t.entry, data: t.hostPath })), job.epoch);
   } finally {
     await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Streams one host file into the layer and checks that what was copied is what the cache key
+ * was computed from; a file changed since it was hashed fails the build (EINPUT).
+ */
+export async function copyInputFile(view: RootfsView, rel: string, input: CopyInput, meta: NodeMeta, where: string): Promise<void> {
+  const got = await view.putFileFrom(rel, input.hostPath, meta).catch((e: unknown) => {
+    throw withContext(e, `${where}: copy source`);
+  });
+  if (got.digest !== input.digest) {
+    throw new MinicError("EINPUT", `${where}: copy source '${input.hostPath}' changed during the build (its content no longer matches the digest in the cache key)`, {
+      hint: "do not modify copied files while minic builds; run it again",
+    });
   }
 }

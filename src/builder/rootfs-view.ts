@@ -1,11 +1,13 @@
 // The merged view of a build: an upper directory over read-only layer directories, with
 // overlayfs semantics (whiteouts, opaque dirs), symlinks resolved inside the image root only,
 // and writes that go to the upper directory and never through a symlink.
-import { lstatSync, readlinkSync, type Stats } from "node:fs";
-import { chmod, lchown, lutimes, mkdir, rm, symlink, unlink, open } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { constants, lstatSync, readlinkSync, type Stats } from "node:fs";
+import { chmod, lchown, lutimes, mkdir, rm, symlink, unlink, open, type FileHandle } from "node:fs/promises";
+import type { Digest } from "../core/digest.js";
 import { join } from "node:path";
 import { pathParts } from "../core/container-path.js";
-import { MinicError } from "../core/errors.js";
+import { MinicError, withContext } from "../core/errors.js";
 import { opaqueDirs } from "../archive/walk-tree.js";
 import { run } from "../util/exec.js";
 
@@ -23,6 +25,8 @@ export interface NodeMeta {
 }
 
 const MAX_LINKS = 40;
+const COPY_CHUNK = 1 << 20;
+const ZERO_CHUNK = Buffer.alloc(COPY_CHUNK);
 
 export class RootfsView {
   private readonly layers: string[];
@@ -186,6 +190,37 @@ export class RootfsView {
     await chmod(path, meta.mode);
   }
 
+  /**
+   * Copies the host file `hostPath` to `rel` in 1 MiB chunks, replacing what was there: the node
+   * is created afresh (O_EXCL after clearing), so a symlink at `rel` is replaced, never followed.
+   * The source is opened without following a symlink or blocking on a fifo. All-zero chunks are
+   * left as holes (sparse stays sparse). Returns the sha256 and length of the bytes copied, for the
+   * caller to compare with what it expected. Throws EINPUT when the source is not a regular file.
+   */
+  async putFileFrom(rel: string, hostPath: string, meta: NodeMeta): Promise<{ digest: Digest; size: number }> {
+    await this.ensureDir(this.parentOf(rel));
+    await this.clearUpper(rel);
+    const path = join(this.upper, rel);
+    const src = await open(hostPath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((e: unknown) => {
+      throw withContext(e, `cannot read '${hostPath}'`);
+    });
+    let copied: { digest: Digest; size: number };
+    try {
+      if (!(await src.stat()).isFile()) throw new MinicError("EINPUT", `'${hostPath}' is no longer a regular file`, { hint: "do not modify copied files while minic builds; run it again" });
+      const dst = await open(path, "wx", 0o600);
+      try {
+        copied = await copyChunks(src, dst);
+      } finally {
+        await dst.close();
+      }
+    } finally {
+      await src.close();
+    }
+    await lchown(path, meta.uid, meta.gid);
+    await chmod(path, meta.mode);
+    return copied;
+  }
+
   /** Makes a symlink at `rel`, replacing what was there. */
   async putSymlink(rel: string, target: string, uid = 0, gid = 0): Promise<void> {
     await this.ensureDir(this.parentOf(rel));
@@ -202,6 +237,25 @@ export class RootfsView {
     await this.clearUpper(rel);
     if (this.visible(rel)) await run(["mknod", "-m", "000", join(this.upper, rel), "c", "0", "0"]);
   }
+}
+
+/** Copies `src` to the empty `dst` from the start, hashing as it goes; all-zero chunks are skipped (holes). */
+async function copyChunks(src: FileHandle, dst: FileHandle): Promise<{ digest: Digest; size: number }> {
+  const buf = Buffer.allocUnsafe(COPY_CHUNK);
+  const h = createHash("sha256");
+  let pos = 0;
+  for (;;) {
+    const { bytesRead } = await src.read(buf, 0, COPY_CHUNK, null);
+    if (bytesRead === 0) break;
+    const chunk = buf.subarray(0, bytesRead);
+    h.update(chunk);
+    if (!chunk.equals(ZERO_CHUNK.subarray(0, bytesRead))) {
+      for (let off = 0; off < bytesRead; ) off += (await dst.write(chunk, off, bytesRead - off, pos + off)).bytesWritten;
+    }
+    pos += bytesRead;
+  }
+  await dst.truncate(pos);
+  return { digest: `sha256:${h.digest("hex")}`, size: pos };
 }
 
 function isWhiteout(st: Stats): boolean {
