@@ -13,7 +13,7 @@ import type { PortProxies } from "./port-proxy.js";
 import type { ContainerSpec } from "./run-spec.js";
 import { SETUP_ERR, SETUP_FAILED_STATUS, setupFailure, wrapperArgv, type LaunchHost, type LaunchSpec } from "./runtime-argv.js";
 import { processStart, writeState, type ContainerState } from "./state.js";
-import { prepareRoot, readImageFile } from "./storage.js";
+import { checkOsTree, imageNode, prepareRoot, readImageFile } from "./storage.js";
 import { releaseContainer } from "./teardown.js";
 import { resolveUser } from "./user.js";
 
@@ -120,6 +120,7 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
   let failed = false;
   try {
     const root = await prepareRoot(store, image.manifest.layers, spec.driver, dir);
+    if (spec.runtime === "nspawn") checkOsTree(root, imageName);
     applyCgroups(cgPlan);
     if (spec.net === "veth" || spec.net === "bridge") {
       state.netns = `minic-${spec.id}`;
@@ -136,7 +137,7 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     // Bind targets are resolved inside the image now, so that no symlink of the image is ever
     // followed on the host (the chroot wrapper mounts with host paths). Loaded only when used.
     const binds = spec.binds.length > 0 ? await (await import("./bind-targets.js")).resolveBinds(root, dir, spec.binds) : [];
-    if (spec.runtime === "nspawn" && !asRoot && !readImageFile(root, "usr/bin/getent") && !readImageFile(root, "bin/getent")) {
+    if (spec.runtime === "nspawn" && !asRoot && !imageNode(root, "usr/bin/getent") && !imageNode(root, "bin/getent")) {
       // nspawn --user looks the user up by running getent inside the container; images without
       // it (busybox) get a read-only shim answering with the entry minic resolved from /etc/passwd.
       const shim = join(dir, "getent");

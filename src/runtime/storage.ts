@@ -1,8 +1,9 @@
 // Storage drivers: give a container a root filesystem made of the image's layers.
 // overlay and aufs stack the layers unpacked once in the store (read-only to every container)
 // under a fresh upper dir; copy flattens them into a private directory and works anywhere.
-import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, type Stats } from "node:fs";
 import { join } from "node:path";
+import { MinicError } from "../core/errors.js";
 import type { LayerDescriptor } from "../core/image.js";
 import type { Store } from "../store/store.js";
 import { aufsStack, overlayStack, type StackMount } from "./stack-options.js";
@@ -58,19 +59,47 @@ export async function prepareRoot(store: Store, layers: readonly LayerDescriptor
 }
 
 /**
- * Reads a file of the image as the container will see it (top layer first; a whiteout hides
- * it). Used to resolve user names for the chroot runtime. Undefined when absent.
+ * The node at `rel` (no leading `/`) as the container will see it: looked up layer by layer, top
+ * first, without following any symlink on the host. A whiteout (overlay 0/0 device or aufs
+ * `.wh.` file) hides what lies below; so does a parent that is a file or a symlink in a layer
+ * (a symlinked parent is not resolved: undefined). Opaque directories are not read (they only
+ * matter below a directory present in several layers). Undefined when absent.
  */
-export function readImageFile(root: PreparedRoot, rel: string): string | undefined {
+export function imageNode(root: PreparedRoot, rel: string): { path: string; st: Stats } | undefined {
   const dirs = root.layerDirs.length > 0 ? [...root.layerDirs].reverse() : [root.rootfs];
-  const base = rel.slice(rel.lastIndexOf("/") + 1);
-  const parent = rel.slice(0, rel.lastIndexOf("/") + 1);
+  const parts = rel.split("/").filter(Boolean);
   for (const d of dirs) {
-    const p = join(d, rel);
-    const st = lstatSync(p, { throwIfNoEntry: false });
-    if (st?.isFile()) return readFileSync(p, "utf8");
-    if (st?.isCharacterDevice() && st.rdev === 0) return undefined;
-    if (existsSync(join(d, parent, `.wh.${base}`))) return undefined;
+    for (let j = 0; j < parts.length; j++) {
+      const parent = parts.slice(0, j).join("/");
+      if (existsSync(join(d, parent, `.wh.${parts[j]}`))) return undefined;
+      const path = join(d, parent, parts[j]!);
+      const st = lstatSync(path, { throwIfNoEntry: false });
+      if (!st) break; // not in this layer: look in the one below
+      if (st.isCharacterDevice() && st.rdev === 0) return undefined;
+      if (j === parts.length - 1) return { path, st };
+      if (!st.isDirectory()) return undefined;
+    }
   }
   return undefined;
+}
+
+/**
+ * Reads a regular file of the image as the container will see it (see imageNode). Used to
+ * resolve user names and to look for getent. Undefined when absent or not a regular file.
+ */
+export function readImageFile(root: PreparedRoot, rel: string): string | undefined {
+  const n = imageNode(root, rel);
+  return n?.st.isFile() ? readFileSync(n.path, "utf8") : undefined;
+}
+
+/**
+ * systemd-nspawn refuses a tree without /usr ("doesn't look like it has an OS tree"). Throws
+ * ERUN saying what to add to the recipe, before anything starts.
+ */
+export function checkOsTree(root: PreparedRoot, image: string): void {
+  const usr = imageNode(root, "usr");
+  if (usr && (usr.st.isDirectory() || usr.st.isSymbolicLink())) return;
+  throw new MinicError("ERUN", `image '${image}' has no /usr, and systemd-nspawn refuses a tree without one`, {
+    hint: 'add dir("/usr") (and a file("/etc/os-release", …)) to its recipe, or run it with --runtime chroot',
+  });
 }
