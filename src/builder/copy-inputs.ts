@@ -1,20 +1,21 @@
-// Resolves a copy step's fast-glob patterns against the recipe's directory and hashes each file.
+// Resolves a copy step's fast-glob patterns against the recipe's directory into the files,
+// symlinks and directories it brings in, hashing each file.
 import { createHash } from "node:crypto";
-import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, realpathSync } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, type Stats } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { MinicError, withContext } from "../core/errors.js";
 import type { Digest } from "../core/digest.js";
 import { encodeHeader } from "../archive/cpio-newc.js";
-import { globFiles } from "./glob-cache.js";
+import { globMatches } from "./glob-cache.js";
 
-/** One host file a copy step brings in. */
+/** One host node a copy step brings in. */
 export interface CopyInput {
   /** Path relative to the pattern's static base (where it lands under `to`). */
   rel: string;
   /** Absolute host path. */
   hostPath: string;
-  kind: "file" | "symlink";
-  /** sha256 of the content (files) or of the link target (symlinks). */
+  kind: "file" | "symlink" | "dir";
+  /** sha256 of the content (files), of the link target (symlinks), of nothing (directories). */
   digest: Digest;
   executable: boolean;
   size: number;
@@ -22,10 +23,14 @@ export interface CopyInput {
 }
 
 /**
- * The files matched by `patterns`, sorted by `rel`. Relative patterns resolve under `baseDir`
- * (the recipe's directory) and may not reach outside it through a symlinked directory (EPATH);
- * absolute patterns name host files on purpose (e.g. /bin/busybox). Every pattern must match
- * something (EINPUT otherwise).
+ * The nodes matched by `patterns`, sorted by `rel`, copied the way `cp -a` would: symlinks as
+ * symlinks (never followed), directories with everything under them (empty ones included).
+ * A pattern naming one directory brings its contents (they land directly under `to`); a glob
+ * match lands under `to` relative to the pattern's static part, a matched directory with its
+ * whole tree. Relative patterns resolve under `baseDir` (the recipe's directory) and may not
+ * reach outside it through a symlinked directory (EPATH); absolute patterns name host files on
+ * purpose (e.g. /bin/busybox). Throws EINPUT when a pattern matches nothing or reaches a fifo,
+ * socket or device, EARCHIVE when a file is too large for a layer.
  */
 export async function resolveCopyInputs(patterns: readonly string[], baseDir: string, where: string, cacheDir: string): Promise<CopyInput[]> {
   const realBase = realpathSync(baseDir);
@@ -33,33 +38,73 @@ export async function resolveCopyInputs(patterns: readonly string[], baseDir: st
   for (const pattern of patterns) {
     const absolute = pattern.startsWith("/");
     const cwd = absolute ? "/" : baseDir;
-    const rel = absolute ? pattern.slice(1) : pattern;
-    const matches = await globFiles(rel, cwd, cacheDir);
+    const rel = normalisePattern(absolute ? pattern.slice(1) : pattern);
+    const shown = (m: string) => (absolute ? `/${m}` : m);
+    const matches = (await globMatches(rel, cwd, cacheDir)).map((m) => m.replace(/\/+$/, "") || ".");
     if (matches.length === 0) {
       throw new MinicError("EINPUT", `${where}: copy source '${pattern}' matches no files${absolute ? "" : ` in ${baseDir}`}`, {
         hint: "patterns are relative to the recipe file; check the spelling and that the files exist",
       });
     }
-    const staticBase = staticPrefix(rel, matches.length === 1 && matches[0] === rel);
+    const literal = matches.length === 1 && matches[0] === rel;
+    const add = (hostPath: string, name: string, dest: string, st: Stats) => {
+      byRel.set(dest, inputOf(hostPath, shown(name), dest, st, where));
+      if (st.isDirectory()) walk(hostPath, name, dest);
+    };
+    const walk = (hostDir: string, name: string, dest: string) => {
+      for (const n of readdirSync(hostDir).sort()) {
+        const p = join(hostDir, n);
+        add(p, `${name}/${n}`, dest ? `${dest}/${n}` : n, lstatSync(p));
+      }
+    };
+    const walked = new Set<string>();
     for (const m of matches) {
+      if (underAny(m, walked)) continue;
       const hostPath = join(cwd, m);
       const real = realpathSync(join(cwd, m.includes("/") ? m.slice(0, m.lastIndexOf("/")) : "."));
       if (!absolute && real !== realBase && !real.startsWith(realBase + sep)) {
         throw new MinicError("EPATH", `${where}: copy source '${m}' lies outside the recipe's directory`, { hint: "copy only files beside the recipe" });
       }
-      const dest = staticBase ? relative(staticBase, m) : m;
       const st = lstatSync(hostPath);
-      if (st.isSymbolicLink()) {
-        const linkname = readlinkSync(hostPath);
-        byRel.set(dest, { rel: dest, hostPath, kind: "symlink", digest: sha(Buffer.from(linkname)), executable: false, size: 0, linkname });
-      } else if (st.isFile()) {
-        assertFitsLayer(m, st.size, where);
-        const { digest, size } = hashFile(hostPath, where);
-        byRel.set(dest, { rel: dest, hostPath, kind: "file", digest, executable: (st.mode & 0o111) !== 0, size });
+      if (st.isDirectory()) walked.add(m);
+      if (literal && st.isDirectory()) {
+        walk(hostPath, m, "");
+        continue;
       }
+      const staticBase = staticPrefix(rel, literal);
+      add(hostPath, m, staticBase ? relative(staticBase, m) : m, st);
     }
   }
   return [...byRel.values()].sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+}
+
+/** The input for one host node; fifos, sockets and devices are refused (EINPUT). */
+function inputOf(hostPath: string, shown: string, dest: string, st: Stats, where: string): CopyInput {
+  if (st.isSymbolicLink()) {
+    const linkname = readlinkSync(hostPath);
+    return { rel: dest, hostPath, kind: "symlink", digest: sha(Buffer.from(linkname)), executable: false, size: 0, linkname };
+  }
+  if (st.isDirectory()) return { rel: dest, hostPath, kind: "dir", digest: sha(Buffer.alloc(0)), executable: false, size: 0 };
+  if (st.isFile()) {
+    assertFitsLayer(shown, st.size, where);
+    const { digest, size } = hashFile(hostPath, where);
+    return { rel: dest, hostPath, kind: "file", digest, executable: (st.mode & 0o111) !== 0, size };
+  }
+  const type = st.isFIFO() ? "fifo" : st.isSocket() ? "socket" : st.isCharacterDevice() ? "character device" : st.isBlockDevice() ? "block device" : "special file";
+  throw new MinicError("EINPUT", `${where}: copy source '${shown}' is a ${type}, which copy() does not take`, {
+    hint: "copy() takes files, directories and symlinks; exclude it from the pattern, or make it in a run step (mkfifo, mknod)",
+  });
+}
+
+/** A pattern without leading `./` and trailing slashes ("." for the recipe's directory itself). */
+export function normalisePattern(p: string): string {
+  return p.replace(/^(\.\/+)+/, "").replace(/\/+$/, "") || ".";
+}
+
+/** True when `m` lies under one of the directories in `dirs`. */
+function underAny(m: string, dirs: ReadonlySet<string>): boolean {
+  for (let i = m.lastIndexOf("/"); i > 0; i = m.lastIndexOf("/", i - 1)) if (dirs.has(m.slice(0, i))) return true;
+  return false;
 }
 
 /** The directory part of a pattern before its first glob segment (a plain file path gives its dirname). */

@@ -14,19 +14,24 @@ interface GlobRecord {
 
 const GLOB_CHARS = /[*?[\]{}()!+@]/;
 
+/** Bump when the fast-glob options below change, so records made with the old ones are not used. */
+const RECORD_VERSION = 2;
+
 /**
- * The files `pattern` matches under `cwd` (fast-glob semantics: dot files included, symlinks
- * not followed). Served from `cacheDir` when no directory that could affect the result has
- * changed since: adding, removing or renaming an entry changes its directory's mtime.
+ * What `pattern` matches under `cwd`, sorted: files, symlinks (not followed), directories
+ * (marked with a trailing `/`), fifos and other nodes; dot files included. Served from
+ * `cacheDir` when no directory that could affect the result has changed since: adding,
+ * removing, renaming or retyping an entry changes its directory's mtime. The contents of a
+ * matched directory are not part of the answer (the caller walks them itself, every time).
  */
-export async function globFiles(pattern: string, cwd: string, cacheDir: string): Promise<string[]> {
-  const recordPath = join(cacheDir, `${createHash("sha256").update(`${cwd}\0${pattern}`).digest("hex")}.json`);
+export async function globMatches(pattern: string, cwd: string, cacheDir: string): Promise<string[]> {
+  const recordPath = join(cacheDir, `${createHash("sha256").update(`${RECORD_VERSION}\0${cwd}\0${pattern}`).digest("hex")}.json`);
   const rec = await readFile(recordPath, "utf8").then((s) => JSON.parse(s) as GlobRecord).catch(() => null);
   if (rec && rec.dirs.every(([d, m]) => mtimeOf(d) === m)) return rec.matches;
   const dirs = watchedDirs(pattern, cwd);
   const before = dirs.map((d) => [d, mtimeOf(d)] as [string, string]);
   const fg = (await import("fast-glob")).default;
-  const matches = (await fg(pattern, { cwd, dot: true, onlyFiles: true, followSymbolicLinks: false, unique: true })).sort();
+  const matches = (await fg(pattern, { cwd, dot: true, onlyFiles: false, markDirectories: true, followSymbolicLinks: false, unique: true })).sort();
   if (before.every(([d, m]) => m !== "" && mtimeOf(d) === m)) {
     await writeFileAtomic(recordPath, JSON.stringify({ dirs: before, matches } satisfies GlobRecord));
   }

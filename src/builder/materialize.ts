@@ -47,12 +47,19 @@ export async function materialize(store: Store, job: MaterializeInput, progress:
           await view.putSymlink(view.resolve(s.path), s.target);
           break;
         case "copy": {
+          // New directories (empty ones of the source too) get the step's owner and 0755;
+          // directories the image already has keep theirs.
+          const dirMeta = { mode: 0o755, uid: s.uid, gid: s.gid };
           const to = view.resolve(s.to, true);
-          await view.ensureDir(to, { mode: 0o755, uid: s.uid, gid: s.gid });
+          await view.ensureDir(to, dirMeta);
           for (const input of job.inputs.get(i) ?? []) {
+            if (input.kind === "dir") {
+              await view.ensureDir(view.resolve(`/${to}/${input.rel}`, true), dirMeta);
+              continue;
+            }
             const rel = view.resolve(`/${to}/${input.rel}`);
             const parent = rel.includes("/") ? rel.slice(0, rel.lastIndexOf("/")) : "";
-            await view.ensureDir(parent, { mode: 0o755, uid: s.uid, gid: s.gid });
+            await view.ensureDir(parent, dirMeta);
             if (input.kind === "symlink") await view.putSymlink(rel, input.linkname!, s.uid, s.gid);
             else await copyInputFile(view, rel, input, { mode: s.mode ?? (input.executable ? 0o755 : 0o644), uid: s.uid, gid: s.gid }, where);
           }

@@ -10,7 +10,7 @@ export interface CopyInputKey {
   rel: string;
   digest: Digest;
   executable: boolean;
-  kind: "file" | "symlink";
+  kind: "file" | "symlink" | "dir";
 }
 
 export interface KeyParts {
