@@ -44,6 +44,9 @@ export interface LaunchHost {
   programs: { nspawn: string; mount: string; unshare: string; ip: string; env: string; nsenter: string; hostname: string };
 }
 
+/** Environment the wrapper gives systemd-nspawn (containers and build run steps alike). */
+export const NSPAWN_ENV: readonly string[] = ["SYSTEMD_NSPAWN_TMPFS_TMP=0"];
+
 /** Escapes `\` and `:` for nspawn's --bind=SRC:DST. */
 export function escapeBindPath(p: string): string {
   return p.replace(/[\\:]/g, (c) => `\\${c}`);
@@ -136,6 +139,12 @@ export function wrapperArgv(s: LaunchSpec, h: LaunchHost, w: WrapperPlan): strin
     }
     if (s.network.kind === "none") lines.push(`${shQuote(h.programs.ip)} link set lo up 2>>${E} || fail 'bringing up loopback'`);
     if (s.hostname) lines.push(`${shQuote(h.programs.hostname)} ${shQuote(s.hostname)} 2>>${E} || fail 'setting the hostname'`);
+  }
+  if (s.runtime === "nspawn") {
+    // nspawn mounts a tmpfs on /tmp by default, hiding the image's /tmp and dropping what a
+    // build run step writes there; 0 keeps /tmp the image's (in the container's upper dir, so a
+    // run step's /tmp writes land in its layer). /run stays a tmpfs: nspawn requires one there.
+    lines.push(`export ${NSPAWN_ENV.join(" ")}`);
   }
   const runtime = s.runtime === "nspawn" ? nspawnArgv(s, h) : chrootArgv(s, h);
   lines.push(`exec ${runtime.map(shQuote).join(" ")}`);

@@ -121,6 +121,9 @@ describe("runtime argv", () => {
     expect(script).toContain("'/m' -t tmpfs -o mode=0755,nosuid,nodev minic-nspawn /run/systemd/nspawn");
     expect(script).toContain("'/m' -t overlay -o 'lowerdir=/l' 'minic-abc' '/c/merged'");
     expect(script.split("\n").pop()).toMatch(/^exec '\/n' '--quiet'/);
+    expect(script).toContain("export SYSTEMD_NSPAWN_TMPFS_TMP=0\n");
+    const chroot = wrapperArgv({ ...spec, runtime: "chroot" }, host, { dir: "/c", procs: [], mountName: "m" })[6]!;
+    expect(chroot).not.toContain("SYSTEMD_NSPAWN");
   });
   it("reads a failed setup step from setup.err", () => {
     expect(setupFailure("mount: bad option\nSTEP mounting the layers (overlay)\n")).toBe("mounting the layers (overlay) failed: mount: bad option");
