@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Digest } from "../core/digest.js";
-import type { KeyParts } from "../core/cache-key.js";
+import type { InputRecord, KeyParts } from "../core/cache-key.js";
 import type { LayerDescriptor } from "../core/image.js";
 import { writeFileAtomic } from "../store/atomic.js";
 import type { Store } from "../store/store.js";
@@ -13,8 +13,8 @@ export interface CacheRecord {
   /** The layer built for this key; absent for a recipe without steps. */
   layer: LayerDescriptor | null;
   recipe: { name: string; file: string };
-  /** Per step, the copy inputs (relative name → digest), for --explain. */
-  inputs: Record<number, Record<string, Digest>>;
+  /** Per step, the copy inputs (destination → kind, digest, executable), for --explain. */
+  inputs: Record<number, Record<string, InputRecord>>;
   /** One line per step, for --explain. */
   steps: string[];
 }

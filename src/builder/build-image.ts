@@ -2,7 +2,7 @@
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { cacheKey, explainMiss, keyParts, stepDigests, type CopyInputKey } from "../core/cache-key.js";
+import { cacheKey, explainInputs, explainMiss, inputRecords, keyParts, stepDigests, type CopyInputKey } from "../core/cache-key.js";
 import { digestOf, type Digest } from "../core/digest.js";
 import { MinicError } from "../core/errors.js";
 import { defaultRunConfig, type LayerDescriptor, type LayerHistory } from "../core/image.js";
@@ -92,7 +92,7 @@ async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, baseLa
     layer = steps.length === 0 ? null : await materialize(store, { name: recipe.name, baseLayers, steps, inputs, epoch: opts.epoch }, p);
     const rec: CacheRecord = {
       key, parts, layer, recipe: { name: recipe.name, file: recipeFile },
-      inputs: Object.fromEntries([...inputKeys].map(([i, ks]) => [i, Object.fromEntries(ks.map((k) => [k.rel, k.digest]))])),
+      inputs: Object.fromEntries([...inputKeys].map(([i, ks]) => [i, inputRecords(ks)])),
       steps: steps.map(describeStep),
     };
     await saveCache(store, rec);
@@ -111,16 +111,7 @@ function explain(p: Progress, name: string, hit: CacheRecord | undefined, last: 
   if (hit) return p.log(`${name}: cache hit (key ${hit.key.slice(0, 19)}…)`);
   const why = explainMiss(last?.parts, parts, (i) => lines[i] ?? "?");
   const first = last ? parts.steps.findIndex((d, i) => last.parts.steps[i] !== d) : -1;
-  const detail: string[] = [];
-  if (last && first >= 0 && inputs.has(first)) {
-    const before = last.inputs[first] ?? {};
-    const now = Object.fromEntries(inputs.get(first)!.map((k) => [k.rel, k.digest]));
-    for (const f of Object.keys({ ...before, ...now }).sort()) {
-      if (!(f in before)) detail.push(`${f} is new`);
-      else if (!(f in now)) detail.push(`${f} was removed`);
-      else if (before[f] !== now[f]) detail.push(`${f} content changed`);
-    }
-  }
+  const detail = last && first >= 0 && inputs.has(first) ? explainInputs(last.inputs[first] ?? {}, inputs.get(first)!) : [];
   p.log(`${name}: cache miss: ${[...why, ...detail].join("; ") || "the cached layer is gone from the store"}`);
 }
 

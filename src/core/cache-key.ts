@@ -13,6 +13,38 @@ export interface CopyInputKey {
   kind: "file" | "symlink" | "dir";
 }
 
+/** What a build remembers of one copy input for `--explain` (a bare digest in older records). */
+export type InputRecord = Omit<CopyInputKey, "rel"> | Digest;
+
+/** The inputs of one copy step as a cache record keeps them: destination → record. */
+export function inputRecords(inputs: readonly CopyInputKey[]): Record<string, InputRecord> {
+  return Object.fromEntries(inputs.map((k) => [k.rel, { kind: k.kind, digest: k.digest, executable: k.executable }]));
+}
+
+/**
+ * One phrase per input that differs between two builds of a copy step, in name order:
+ * "a.txt is new", "b was removed", "c content changed", "d mode changed" (only the executable
+ * bit), "e is now a symlink", "f target changed" (a symlink's).
+ */
+export function explainInputs(before: Readonly<Record<string, InputRecord>>, now: readonly CopyInputKey[]): string[] {
+  const after = inputRecords(now);
+  const out: string[] = [];
+  for (const f of Object.keys({ ...before, ...after }).sort()) {
+    const b = before[f];
+    const a = after[f] as Exclude<InputRecord, Digest> | undefined;
+    if (b === undefined) out.push(`${f} is new`);
+    else if (a === undefined) out.push(`${f} was removed`);
+    else if (typeof b === "string") {
+      if (b !== a.digest) out.push(`${f} content changed`);
+    } else if (b.kind !== a.kind) out.push(`${f} is now ${a.kind === "dir" ? "a directory" : `a ${a.kind}`}`);
+    else {
+      const what = [b.digest !== a.digest ? (a.kind === "symlink" ? "target" : "content") : "", b.executable !== a.executable ? "mode" : ""].filter(Boolean);
+      if (what.length > 0) out.push(`${f} ${what.join(" and ")} changed`);
+    }
+  }
+  return out;
+}
+
 export interface KeyParts {
   format: number;
   epoch: number;

@@ -1,7 +1,7 @@
 // minic build end to end: the shipped recipes, the cache, reproducibility, GNU cpio compatibility.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { existsSync, lstatSync, readdirSync, readFileSync, utimesSync, writeFileSync, mkdirSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, utimesSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { minic, minicOk, ROOT, tempDir } from "../helpers/cli.js";
 
@@ -115,6 +115,18 @@ describe("the build cache key", () => {
     const e = await minicOk(["build", join(dir, "app.ts"), "--store", store, "--explain"]);
     expect(e.stderr).toMatch(/cachecase: cache hit/);
     expect(e.stdout).toBe(d.stdout);
+  });
+
+  it("--explain says 'mode changed' when only the executable bit changed", async () => {
+    const before = await minicOk(["build", join(dir, "app.ts"), "--store", store]);
+    chmodSync(join(dir, "files/a.txt"), 0o755);
+    const r = await minicOk(["build", join(dir, "app.ts"), "--store", store, "--explain"]);
+    expect(r.stderr).toMatch(/cache miss: step 1 \(copy files\/\*\.txt -> \/data\) changed; a\.txt mode changed$/m);
+    expect(r.stdout).not.toBe(before.stdout);
+    chmodSync(join(dir, "files/a.txt"), 0o644);
+    writeFileSync(join(dir, "files/a.txt"), "one again\n");
+    const c = await minicOk(["build", join(dir, "app.ts"), "--store", store, "--explain"]);
+    expect(c.stderr).toMatch(/changed; a\.txt content and mode changed$/m);
   });
 
   it("a recipe outside the project resolves \"minic\" and lands copies relative to the pattern base", async () => {

@@ -151,7 +151,7 @@ describe("symlinks and directories are part of the cache key", () => {
 
     rmSync(join(dir, "d/sub/newlink"));
     symlinkSync("sub/b", join(dir, "d/sub/newlink"));
-    expect((await build(app)).stderr).toMatch(/cache miss: step 1 .* changed; sub\/newlink (content|target) changed/);
+    expect((await build(app)).stderr).toMatch(/cache miss: step 1 .* changed; sub\/newlink target changed/);
 
     mkdirSync(join(dir, "d/sub/newdir"));
     expect((await build(app)).stderr).toMatch(/cache miss: .*sub\/newdir is new/);

@@ -1,7 +1,7 @@
 // Pure recipe normalisation, run-config merging and the cache key's explanations.
 import { describe, expect, it } from "vitest";
 import { canonicalStep, describeStep, mergeRunConfig } from "../../src/core/recipe-canonical.js";
-import { cacheKey, explainMiss, keyParts } from "../../src/core/cache-key.js";
+import { cacheKey, explainInputs, explainMiss, inputRecords, keyParts, type CopyInputKey } from "../../src/core/cache-key.js";
 import { defaultRunConfig } from "../../src/core/image.js";
 import { staticPrefix } from "../../src/builder/copy-inputs.js";
 import { copy, dir, file, remove, run, symlink } from "../../src/index.js";
@@ -60,6 +60,22 @@ describe("cache key", () => {
       "SOURCE_DATE_EPOCH changed (0 → 5)", "the base image's layers changed",
     ]);
     expect(explainMiss(before, keyParts([d("a")], [d("1"), d("2"), d("3")], 0), () => "new")).toEqual(["step 3 (new) is new"]);
+  });
+
+  it("names what changed in a copy step's inputs: content, mode (the executable bit), type, link target", () => {
+    const k = (rel: string, digest: Digest, executable = false, kind: CopyInputKey["kind"] = "file"): CopyInputKey => ({ rel, digest, executable, kind });
+    const before = inputRecords([k("a.txt", d("1")), k("b", d("2")), k("c", d("3")), k("gone", d("4")), k("l", d("5"), false, "symlink"), k("t", d("6"))]);
+    const now = [k("a.txt", d("1"), true), k("b", d("9")), k("c", d("8"), true), k("l", d("7"), false, "symlink"), k("new", d("0"), false, "dir"), k("t", d("6"), false, "symlink")];
+    expect(explainInputs(before, now)).toEqual([
+      "a.txt mode changed", "b content changed", "c content and mode changed", "gone was removed", "l target changed", "new is new", "t is now a symlink",
+    ]);
+    expect(explainInputs(before, [...now.slice(0, 3), k("gone", d("4")), k("l", d("5"), false, "symlink"), k("t", d("6"))])).toEqual([
+      "a.txt mode changed", "b content changed", "c content and mode changed",
+    ]);
+  });
+
+  it("reads the bare digests of records written before modes were kept", () => {
+    expect(explainInputs({ "a.txt": d("1"), b: d("2") }, [{ rel: "a.txt", digest: d("1"), executable: true, kind: "file" }, { rel: "b", digest: d("3"), executable: false, kind: "file" }])).toEqual(["b content changed"]);
   });
 });
 
