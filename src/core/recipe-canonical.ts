@@ -109,8 +109,15 @@ function envList(env: Readonly<Record<string, string>>): string[] {
 
 function mode(m: number | undefined, dflt: number, where: string): number {
   if (m === undefined) return dflt;
-  if (!Number.isInteger(m) || m < 0 || m > 0o7777) throw new MinicError("ERECIPE", `${where}: mode ${m} is not a permission value`, { hint: "write modes in octal, e.g. 0o755" });
+  if (!Number.isInteger(m) || m < 0 || m > 0o7777) {
+    throw new MinicError("ERECIPE", `${where}: mode ${showMode(m)} is not a permission value`, { hint: "permission bits only (at most 0o7777), written in octal, e.g. 0o755" });
+  }
   return m;
+}
+
+/** A mode as the recipe author would write it: 0o octal for integers (61860 → 0o170644). */
+export function showMode(m: unknown): string {
+  return typeof m === "number" && Number.isInteger(m) && m >= 0 ? `0o${m.toString(8)}` : typeof m === "string" ? JSON.stringify(m) : String(m);
 }
 
 function id(v: number | undefined, where: string): number {

@@ -17,7 +17,13 @@ describe("canonicalStep", () => {
 
   it("rejects '..', bad modes, empty copies and unknown kinds with the step named", () => {
     expect(() => canonicalStep(file("/a/../b", ""), "step 2")).toThrow(/step 2 path '\/a\/\.\.\/b' contains '\.\.'/);
-    expect(() => canonicalStep(dir("/a", { mode: 0o17777 }), "step 1")).toThrow(/mode .* is not a permission value/);
+    expect(() => canonicalStep(dir("/a", { mode: 0o17777 }), "step 1")).toThrow(/step 1: mode 0o17777 is not a permission value/);
+    // A full st_mode (file type bits too) is printed in octal, as it would be written.
+    expect(() => canonicalStep(file("/a", "", { mode: 0o170644 }), "step 2")).toThrow(/^step 2: mode 0o170644 is not a permission value$/);
+    expect(() => canonicalStep(copy("a", "/b", { mode: 61860 }), "step 3")).toThrow(/mode 0o170644 /);
+    expect(() => canonicalStep(dir("/a", { mode: -1 }), "s")).toThrow(/mode -1 /);
+    expect(() => canonicalStep(dir("/a", { mode: 1.5 }), "s")).toThrow(/mode 1\.5 /);
+    expect(() => canonicalStep(dir("/a", { mode: "755" as never }), "s")).toThrow(/mode "755" /);
     expect(() => canonicalStep(copy([], "/a"), "step 1")).toThrow(/at least one source pattern/);
     expect(() => canonicalStep(copy("../x", "/a"), "step 1")).toThrow(/contains '\.\.'/);
     expect(() => canonicalStep(remove("/"), "step 1")).toThrow(/cannot remove \//);
