@@ -148,6 +148,8 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
       runtime: spec.runtime, rootfs: root.rootfs, machine: spec.name, argv: spec.argv, env: spec.env, workdir: spec.workdir,
       user: spec.user, ...ids, hostname: spec.runtime === "chroot" && spec.hostname === spec.name ? "" : spec.hostname,
       binds, readOnly: spec.readOnly, tty: io.tty,
+      // nspawn cannot make a mount point for the host's resolv.conf on a read-only root.
+      resolvConfOff: spec.readOnly && !imageNode(root, "etc/resolv.conf")?.st.isFile(),
       network: spec.net === "host" ? { kind: "host" } : spec.net === "none" ? { kind: "none" } : { kind: "netns", path: `/run/netns/${net!.netns}` },
     };
     const mountName = `minic-${spec.id}`;
@@ -166,6 +168,7 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
       killCgroups(cgPlan.dirs);
       running.child.kill("SIGKILL");
     };
+    const secs = `${spec.stopTimeoutMs / 1000}s`;
     for (const sig of ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as NodeJS.Signals[]) {
       const h = () => {
         signalled++;
@@ -175,7 +178,13 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
         } catch {
           /* already exited */
         }
-        killTimer = setTimeout(killAll, spec.stopTimeoutMs);
+        // nspawn, when the signal reached it too, prints its own 'Send SIGTERM again...': say
+        // what minic does meanwhile.
+        io.err(`minic: sent ${sig} to the container; it is killed if still running after ${secs} (--stop-timeout); a second signal kills it now`);
+        killTimer = setTimeout(() => {
+          io.err(`minic: the container was still running ${secs} after ${sig} (--stop-timeout): killing it`);
+          killAll();
+        }, spec.stopTimeoutMs);
         killTimer.unref();
       };
       process.on(sig, h);

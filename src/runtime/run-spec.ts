@@ -96,7 +96,7 @@ export function resolveSpec(id: string, config: RunConfig, f: RunFlags, host: Sp
   return {
     id, name, argv,
     env: mergeEnv(config.env, f.env, host.env),
-    workdir: containerPath(f.workdir ?? config.workdir, "workdir"),
+    workdir: f.workdir !== undefined ? absoluteFlagPath(f.workdir, "-w", "-w /srv") : containerPath(config.workdir, "workdir"),
     user: f.user ?? config.user,
     hostname,
     binds: f.bind.map((b) => parseBind(b, host)),
@@ -127,10 +127,18 @@ export function mergeEnv(image: readonly string[], flags: readonly string[], hos
 export function parseBind(v: string, host: SpecHost): Bind {
   const parts = v.split(":");
   if (parts.length > 3 || !parts[0]) throw new MinicError("EUSAGE", `invalid bind '${v}'`, { hint: "use --bind SRC:DST[:ro] (paths without ':')" });
-  const [src, dst = src, mode = "rw"] = parts as [string, string?, string?];
+  const [src, dst, mode = "rw"] = parts as [string, string?, string?];
   if (mode !== "ro" && mode !== "rw") throw new MinicError("EUSAGE", `invalid bind mode '${mode}' in '${v}'`, { hint: "use --bind SRC:DST, SRC:DST:ro or SRC:DST:rw" });
   const source = src.startsWith("/") ? src : `${host.cwd}/${src}`;
+  // Without DST the source's absolute path is used inside the container too.
+  const target = dst === undefined ? containerPath(source, "bind target") : absoluteFlagPath(dst, "bind target", `--bind ${src}:/mnt/data`);
   const kind = host.kindOf(source);
   if (!kind) throw new MinicError("ENOTFOUND", `bind source '${src}' does not exist`, { hint: "create it first, or fix the path given to --bind" });
-  return { source, target: containerPath(dst, "bind target"), readOnly: mode === "ro", dir: kind === "dir" };
+  return { source, target, readOnly: mode === "ro", dir: kind === "dir" };
+}
+
+/** Pure: a container path given on the command line; it must be absolute (there is no container cwd to resolve it against). */
+function absoluteFlagPath(p: string, what: string, example: string): string {
+  if (!p.startsWith("/")) throw new MinicError("EUSAGE", `${what} '${p}' is not an absolute path`, { hint: `give an absolute path inside the container, e.g. ${example}` });
+  return containerPath(p, what);
 }

@@ -31,6 +31,11 @@ export interface LaunchSpec {
   network: { kind: "host" } | { kind: "none" } | { kind: "netns"; path: string };
   /** stdin and stdout are terminals: let nspawn run an interactive console. */
   tty: boolean;
+  /**
+   * Pass --resolv-conf=off (default: nspawn's auto). For a read-only root without a regular
+   * /etc/resolv.conf, where auto tries to bind the host's and prints 'Failed to mount'.
+   */
+  resolvConfOff?: boolean;
   /** What nspawn sends the container's PID 1 when asked to stop (default SIGTERM). */
   killSignal?: "SIGTERM" | "SIGKILL";
 }
@@ -67,6 +72,7 @@ export function nspawnArgv(s: LaunchSpec, h: LaunchHost): string[] {
   for (const e of s.env) a.push(`--setenv=${e}`);
   for (const b of s.binds) a.push(`${b.readOnly ? "--bind-ro" : "--bind"}=${escapeBindPath(b.source)}:${escapeBindPath(b.target)}`);
   if (s.readOnly) a.push("--read-only");
+  if (s.resolvConfOff) a.push("--resolv-conf=off");
   if (s.network.kind === "none") a.push("--private-network");
   else if (s.network.kind === "netns") a.push(`--network-namespace-path=${s.network.path}`);
   a.push("--", ...s.argv);

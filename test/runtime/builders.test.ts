@@ -122,6 +122,8 @@ describe("runtime argv", () => {
     expect(script).toContain("'/m' -t overlay -o 'lowerdir=/l' 'minic-abc' '/c/merged'");
     expect(script.split("\n").pop()).toMatch(/^exec '\/n' '--quiet'/);
     expect(script).toContain("export SYSTEMD_NSPAWN_TMPFS_TMP=0\n");
+    expect(nspawnArgv({ ...spec, resolvConfOff: true }, host)).toContain("--resolv-conf=off");
+    expect(nspawnArgv(spec, host).some((a) => a.startsWith("--resolv-conf"))).toBe(false);
     const chroot = wrapperArgv({ ...spec, runtime: "chroot" }, host, { dir: "/c", procs: [], mountName: "m" })[6]!;
     expect(chroot).not.toContain("SYSTEMD_NSPAWN");
   });
@@ -153,6 +155,9 @@ describe("spec resolution", () => {
     expect(() => resolveSpec("a", cfg, { ...f, net: "wifi" }, host)).toThrow(/unknown network mode/);
     expect(() => resolveSpec("a", cfg, { ...f, driver: "zfs" }, host)).toThrow(/unknown storage driver/);
     expect(() => resolveSpec("a", cfg, { ...f, workdir: "/../x" }, host)).toThrow(/contains '..'/);
+    expect(() => resolveSpec("a", cfg, { ...f, workdir: "srv" }, host)).toThrow(/-w 'srv' is not an absolute path/);
+    expect(() => resolveSpec("a", cfg, { ...f, bind: ["data:d"] }, host)).toThrow(/bind target 'd' is not an absolute path/);
+    expect(resolveSpec("a", cfg, { ...f, command: ["x"], bind: ["data"] }, host).binds[0]!.target).toBe("/w/data");
     expect(mergeEnv(["B=1"], [], {})).toEqual(["B=1"]);
   });
 });

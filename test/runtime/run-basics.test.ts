@@ -13,6 +13,7 @@ const { fx, run } = runtimeSuite(async (fx) => {
     workdir: "/app",
     hostname: "apphost",
   });
+  await stackedImage(fx.store, fx.tree, "resolv", [{ "etc/resolv.conf": "nameserver 192.0.2.1\n" }]);
 });
 
 /** sha256 over every blob and ref in the store (what a run must never change). */
@@ -72,6 +73,18 @@ describe("minic run (nspawn)", () => {
   it("--read-only refuses writes to the root", async () => {
     const r = await run(["bb", "--read-only", "--", "/bin/sh", "-c", "touch /newfile 2>/dev/null && echo wrote || echo refused"]);
     expect(r.stdout.trim()).toBe("refused");
+  });
+
+  // Regression: nspawn printed 'Failed to mount /etc/resolv.conf' for a read-only image without one.
+  it("--read-only without /etc/resolv.conf in the image: no resolv.conf noise", async () => {
+    for (const net of ["host", "veth"]) {
+      const r = await run(["bb", "--read-only", "--net", net, "--", "/bin/sh", "-c", "test -e /etc/resolv.conf && echo has || echo none"]);
+      expect(r.stderr).toBe("");
+      expect(r.stdout.trim()).toBe("none");
+    }
+    const withFile = await run(["resolv", "--read-only", "--", "/bin/sh", "-c", "test -s /etc/resolv.conf && echo has"]);
+    expect(withFile.stderr).toBe("");
+    expect(withFile.stdout.trim()).toBe("has");
   });
 
   it("writes land in the container's upper dir only: layers and store unchanged", async () => {

@@ -66,12 +66,14 @@ describe("lifecycle", () => {
     });
   }
 
-  it("a container ignoring SIGTERM is killed after --stop-timeout", async () => {
+  it("a container ignoring SIGTERM is killed after --stop-timeout, and minic says so", async () => {
     const p = execa(process.execPath, [BIN, "run", "--store", fx.store, "--stop-timeout", "0.5", "bb", "--", "/bin/sh", "-c", "echo ready; while :; do sleep 0.1; done"], { reject: false, stdin: "ignore", encoding: "utf8" });
     await new Promise<void>((resolve) => p.stdout!.on("data", (d) => String(d).includes("ready") && resolve()));
     p.kill("SIGTERM");
     const r = await p;
     expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toMatch(/^minic: sent SIGTERM to the container; it is killed if still running after 0\.5s \(--stop-timeout\)/m);
+    expect(r.stderr).toMatch(/^minic: the container was still running 0\.5s after SIGTERM \(--stop-timeout\): killing it$/m);
   });
 
   it("a SIGKILLed minic leaves state that ps lists as gone and removes; prune reports none left", async () => {
@@ -108,6 +110,8 @@ describe("bad input: one-line error, non-zero exit, nothing left", () => {
     ["missing bind source", ["bb", "--bind", "/nonexistent/minic-src:/mnt", "/bin/true"], /bind source '\/nonexistent\/minic-src' does not exist/],
     ["missing systemd-nspawn", ["bb", "/bin/true"], /systemd-nspawn is not installed.*apt-get install systemd-container/, { PATH: "/nonexistent" }],
     ["kernel without overlayfs", ["bb", "/bin/true"], /no overlay filesystem.*--storage-driver copy/, { MINIC_PROC_FILESYSTEMS: "/dev/null" }],
+    ["relative bind target", ["bb", "--bind", "/tmp:mnt", "/bin/true"], /bind target 'mnt' is not an absolute path/],
+    ["relative -w", ["bb", "-w", "srv", "/bin/true"], /-w 'srv' is not an absolute path/],
   ];
   for (const [what, args, re, env] of cases) {
     it(what, async () => {
