@@ -11,7 +11,8 @@ export default defineRecipe({
     run("echo www:x:1000:1000:www:/srv/www:/bin/false >> /etc/passwd && echo www:x:1000: >> /etc/group && chown -R www:www /srv/www"),
   ],
   config: {
-    cmd: ["/bin/httpd", "-f", "-v", "-p", "8080", "-h", "/srv/www", "-u", "www"],
+    // busybox --list-full puts httpd at usr/sbin/httpd; the busybox recipe links it there.
+    cmd: ["/usr/sbin/httpd", "-f", "-v", "-p", "8080", "-h", "/srv/www", "-u", "www"],
     workdir: "/srv/www",
     limits: { memory: "64M", pids: 64 },
   },

@@ -1,12 +1,39 @@
 // minic build end to end: the shipped recipes, the cache, reproducibility, GNU cpio compatibility.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, utimesSync, writeFileSync, mkdirSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, utimesSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { minic, minicOk, ROOT, tempDir } from "../helpers/cli.js";
 
 const t = tempDir("minic-build-");
 afterAll(() => t.remove());
+
+/**
+ * Resolves `path` inside the unpacked image at `root` the way the container sees it: every
+ * symlink followed, absolute targets from `root`, `..` stopping at it. Returns the image path of
+ * the final node; throws when a component is missing or links loop.
+ */
+function resolveInRoot(root: string, path: string): string {
+  let todo = path.split("/").filter((c) => c !== "" && c !== ".");
+  const cur: string[] = [];
+  for (let links = 0; todo.length > 0; ) {
+    const c = todo.shift()!;
+    if (c === "..") {
+      cur.pop();
+      continue;
+    }
+    const st = lstatSync(join(root, ...cur, c));
+    if (!st.isSymbolicLink()) {
+      cur.push(c);
+      continue;
+    }
+    if (++links > 40) throw new Error(`too many links resolving ${path}`);
+    const target = readlinkSync(join(root, ...cur, c));
+    if (target.startsWith("/")) cur.length = 0;
+    todo = [...target.split("/").filter((x) => x !== "" && x !== "."), ...todo];
+  }
+  return `/${cur.join("/")}`;
+}
 
 function blobs(store: string): string[] {
   return readdirSync(join(store, "blobs/sha256")).sort();
@@ -30,7 +57,7 @@ describe("building the shipped recipes", () => {
     expect(app.layers[0].diffId).toBe(base.layers[0].diffId);
     expect(app.layers[1].createdBy).toBe("minic build hello");
     expect(app.layers[1].recipeFile).toBe(join(ROOT, "recipes/hello.ts"));
-    expect(app.config.cmd[0]).toBe("/bin/httpd");
+    expect(app.config.cmd[0]).toBe("/usr/sbin/httpd");
     expect(app.config.limits).toEqual({ memoryBytes: 64 * 1024 * 1024, pids: 64 });
   });
 
@@ -73,6 +100,22 @@ describe("building the shipped recipes", () => {
       expect(lstatSync(join(out, "srv/www/index.html")).uid).toBe(1000);
       expect(lstatSync(join(out, "tmp")).mode & 0o7777).toBe(0o1777);
     }
+  });
+
+  it("the app's cmd[0] exists in the image: it resolves, through the image's own links, to busybox", async () => {
+    const app = JSON.parse((await minicOk(["inspect", "hello", "--json", "--store", s1])).stdout);
+    const out = join(t.path, "unpack-cmd");
+    mkdirSync(out);
+    for (const l of app.layers) execFileSync("sh", ["-c", `bzip2 -dc '${join(s1, "blobs/sha256", l.digest.slice(7))}' | cpio -idmu --quiet`], { cwd: out });
+    const cmd0 = app.config.cmd[0] as string;
+    expect(lstatSync(join(out, cmd0)).isSymbolicLink()).toBe(true);
+    const real = resolveInRoot(out, cmd0);
+    expect(real).toBe("/bin/busybox");
+    const st = lstatSync(join(out, real));
+    expect(st.isFile() && (st.mode & 0o111) !== 0).toBe(true);
+    expect(st.size).toBe(lstatSync("/bin/busybox").size);
+    // The applet busybox runs is the one the link is named after, and the host's busybox has it.
+    expect(execFileSync("/bin/busybox", ["--list-full"], { encoding: "utf8" }).split("\n")).toContain(cmd0.slice(1));
   });
 
   it("the run step's changes are the app layer's content, nothing else", async () => {
