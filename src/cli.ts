@@ -2,7 +2,7 @@
 import { constants } from "node:os";
 import { parseArgs } from "node:util";
 import { MinicError, oneLine } from "./core/errors.js";
-import type { Command, Context } from "./commands/command.js";
+import type { Command, Context, Options } from "./commands/command.js";
 import { COMMANDS } from "./commands/index.js";
 
 const GLOBAL = {
@@ -40,6 +40,31 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 type CliContext = Context & { storeRoot?: string; handleSignals?: () => void };
+
+/**
+ * For commands that run a command (`minic run IMAGE CMD ARG…`): the first positional is the
+ * image; the command starts at `--` or at the next positional, and everything from there on is
+ * the command's, options and all (`minic run bb -e A=1 /bin/sh -c 'echo $A'`). minic's options
+ * may stand before or after the image.
+ */
+export function splitCommand(args: string[], options: Options): [string[], string[]] {
+  const takesValue = (a: string): boolean => {
+    if (a.includes("=")) return false;
+    const opt = a.startsWith("--") ? options[a.slice(2)] : Object.values(options).find((o) => o.short === a.slice(1));
+    return opt?.type === "string";
+  };
+  let positionals = 0;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "--") return [args.slice(0, i), args.slice(i + 1)];
+    if (a.startsWith("-") && a !== "-") {
+      if (takesValue(a)) i++;
+      continue;
+    }
+    if (++positionals === 2) return [args.slice(0, i), args.slice(i)];
+  }
+  return [args, []];
+}
 
 /** Takes `--store DIR` / `--store=DIR` given before the command (`minic --store S images`). */
 function leadingGlobals(args: string[], ctx: CliContext): string[] {
@@ -85,13 +110,7 @@ async function dispatch(args: string[], ctx: CliContext): Promise<number> {
 
 async function runCommand(cmd: Command, args: string[], ctx: CliContext): Promise<number> {
   if (!cmd.ownsSignals) ctx.handleSignals?.();
-  let own = args;
-  let after: string[] = [];
-  const dd = args.indexOf("--");
-  if (cmd.passthrough && dd >= 0) {
-    own = args.slice(0, dd);
-    after = args.slice(dd + 1);
-  }
+  const [own, after] = cmd.passthrough ? splitCommand(args, { ...GLOBAL, ...cmd.options }) : [args, []];
   let parsed;
   try {
     parsed = parseArgs({ args: own, options: { ...GLOBAL, ...cmd.options }, allowPositionals: true, strict: true });

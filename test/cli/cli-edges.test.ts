@@ -71,3 +71,14 @@ describe("minic CLI edges", () => {
     expect(existsSync(join(store, "refs/cols/latest"))).toBe(true);
   });
 });
+
+describe("splitting minic's options from the command to run", () => {
+  it("takes options before and after the image; the command starts at the next word or --", async () => {
+    const { splitCommand } = await import("../../src/cli.js");
+    const opts = { env: { type: "string" as const, short: "e" }, store: { type: "string" as const }, "read-only": { type: "boolean" as const } };
+    expect(splitCommand(["bb", "/bin/sh", "-c", "echo $A"], opts)).toEqual([["bb"], ["/bin/sh", "-c", "echo $A"]]);
+    expect(splitCommand(["-e", "A=1", "bb", "--store", "S", "sh", "-c", "x"], opts)).toEqual([["-e", "A=1", "bb", "--store", "S"], ["sh", "-c", "x"]]);
+    expect(splitCommand(["bb", "--read-only", "--", "-weird"], opts)).toEqual([["bb", "--read-only"], ["-weird"]]);
+    expect(splitCommand(["--store=S", "bb"], opts)).toEqual([["--store=S", "bb"], []]);
+  });
+});
