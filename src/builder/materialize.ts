@@ -12,7 +12,7 @@ import type { Store } from "../store/store.js";
 import { makeScratch, sweepScratch } from "../store/scratch.js";
 import type { Progress } from "../util/progress.js";
 import type { CopyInput } from "./copy-inputs.js";
-import { RootfsView, type NodeMeta } from "./rootfs-view.js";
+import { RootfsView, type NodeMeta } from "../rootfs/rootfs-view.js";
 import { runStep } from "./run-step.js";
 
 export interface MaterializeInput {
@@ -69,6 +69,11 @@ export async function materialize(store: Store, job: MaterializeInput, progress:
           await view.remove(view.resolve(s.path));
           break;
         case "run":
+          if (!view.visible("usr")?.st.isDirectory()) {
+            throw new MinicError("ERUN", `${where}: run steps need a /usr directory in the image (systemd-nspawn refuses a tree without one)`, {
+              hint: "add dir(\"/usr\") and file(\"/etc/os-release\", …) before the step, or build on a base such as recipes/busybox.ts",
+            });
+          }
           progress.log(`$ ${s.argv.join(" ")}`);
           await runStep(s, { scratch, upper, lowers: base }, where, (l) => progress.log(l));
           await view.refreshUpper();

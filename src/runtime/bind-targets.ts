@@ -3,7 +3,7 @@
 // mounts on the real path it resolved to.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { RootfsView } from "../builder/rootfs-view.js";
+import { RootfsView } from "../rootfs/rootfs-view.js";
 import { MinicError } from "../core/errors.js";
 import type { Bind } from "./runtime-argv.js";
 import type { PreparedRoot } from "./storage.js";

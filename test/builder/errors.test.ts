@@ -40,6 +40,7 @@ const cases: [string, string, RegExp][] = [
   ["bad-mode", `import { defineRecipe, file } from "minic";\nexport default defineRecipe({ name: "x", steps: [file("/a", "b", { mode: 0o170644 })] });\n`, /step 1: mode 0o170644 is not a permission value/],
   ["no-default", `import { defineRecipe } from "minic";\nexport const r = defineRecipe({ name: "x" });\n`, /the default export is not a recipe/],
   ["throws", `import { defineRecipe } from "minic";\nthrow new Error("boom");\n`, /failed to load: boom/],
+  ["run-on-scratch", `import { defineRecipe, run } from "minic";\nexport default defineRecipe({ name: "x", steps: [run("true")] });\n`, /step 1: run steps need a \/usr directory/],
   ["failing-run", `import { defineRecipe, run } from "minic";\nimport bb from ${JSON.stringify(BUSYBOX)};\nexport default defineRecipe({ name: "x", base: bb, steps: [run("exit 3")] });\n`, /step 1: command exited with status 3/],
 ];
 

@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BIN, minic, minicOk, tempDir } from "../helpers/cli.js";
-import { RootfsView } from "../../src/builder/rootfs-view.js";
+import { RootfsView } from "../../src/rootfs/rootfs-view.js";
 import { hashFile } from "../../src/builder/copy-inputs.js";
 import { copyInputFile } from "../../src/builder/materialize.js";
 

@@ -1,6 +1,6 @@
-// The merged view of a build: an upper directory over read-only layer directories, with
-// overlayfs semantics (whiteouts, opaque dirs), symlinks resolved inside the image root only,
-// and writes that go to the upper directory and never through a symlink.
+// The merged view of stacked layer directories (a build's upper dir over its base, a
+// container's layers) with overlayfs semantics (whiteouts, opaque dirs), symlinks resolved
+// inside the image root only, and writes that go to the upper dir and never through a symlink.
 import { createHash } from "node:crypto";
 import { constants, lstatSync, readlinkSync, type Stats } from "node:fs";
 import { chmod, lchown, lutimes, mkdir, rm, symlink, unlink, open, type FileHandle } from "node:fs/promises";

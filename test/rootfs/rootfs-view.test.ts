@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { RootfsView } from "../../src/builder/rootfs-view.js";
+import { RootfsView } from "../../src/rootfs/rootfs-view.js";
 import { tempDir } from "../helpers/cli.js";
 
 let t: { path: string; remove(): void };
