@@ -32,7 +32,7 @@ COPY rootfs/ /
 FROM base AS app
 COPY www /srv/www
 RUN ["/bin/sh", "-c", "echo www:x:1000:1000:www:/srv/www:/bin/false >> /etc/passwd && echo www:x:1000: >> /etc/group && chown -R www:www /srv/www"]
-CMD ["/bin/httpd", "-f", "-v", "-p", "8080", "-h", "/srv/www", "-u", "www"]
+CMD ["/usr/sbin/httpd", "-f", "-v", "-p", "8080", "-h", "/srv/www", "-u", "www"]
 EOC
 IMG=localhost/minic-bench-hello:1
 podman build --layers --network none -q -t "$IMG" "$C" >/dev/null

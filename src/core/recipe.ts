@@ -31,7 +31,7 @@ export interface CopyStep extends Owner {
   readonly kind: "copy";
   /** fast-glob patterns, relative to the recipe file. */
   readonly from: readonly string[];
-  /** Destination directory inside the image (or a file path when `from` names one file). */
+  /** Destination directory inside the image; entries land under it relative to each pattern's static part. */
   readonly to: string;
 }
 
