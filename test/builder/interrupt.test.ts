@@ -8,27 +8,33 @@ import { BIN, ROOT, tempDir } from "../helpers/cli.js";
 const t = tempDir("minic-interrupt-");
 afterAll(() => t.remove());
 
+/** Starts building a recipe whose run step sleeps; resolves once the step has started. */
+async function startSlowBuild(name: string, store: string) {
+  const dir = join(t.path, name);
+  mkdirSync(dir);
+  writeFileSync(
+    join(dir, "slow.ts"),
+    `import { defineRecipe, run } from "minic";\nimport bb from ${JSON.stringify(join(ROOT, "recipes/busybox.ts"))};\nexport default defineRecipe({ name: "slow", base: bb, steps: [run("echo started; sleep 60")] });\n`,
+  );
+  const child = execa(process.execPath, [BIN, "build", join(dir, "slow.ts"), "--store", store], { reject: false, all: true, forceKillAfterDelay: false });
+  let out = "";
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`run step never started: ${out}`)), 30_000);
+    child.all!.on("data", (d: Buffer) => {
+      out += d.toString();
+      if (/^  \| started$/m.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  return child;
+}
+
 describe("interrupting a build", () => {
   it("SIGTERM during a run step: exit 143, nothing mounted, no scratch left, no image", async () => {
-    const dir = join(t.path, "r");
-    mkdirSync(dir);
-    writeFileSync(
-      join(dir, "slow.ts"),
-      `import { defineRecipe, run } from "minic";\nimport bb from ${JSON.stringify(join(ROOT, "recipes/busybox.ts"))};\nexport default defineRecipe({ name: "slow", base: bb, steps: [run("echo started; sleep 60")] });\n`,
-    );
     const store = join(t.path, "s");
-    const child = execa(process.execPath, [BIN, "build", join(dir, "slow.ts"), "--store", store], { reject: false, all: true, forceKillAfterDelay: false });
-    let out = "";
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`run step never started: ${out}`)), 30_000);
-      child.all!.on("data", (d: Buffer) => {
-        out += d.toString();
-        if (/^  \| started$/m.test(out)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
+    const child = await startSlowBuild("r", store);
     const t0 = Date.now();
     child.kill("SIGTERM");
     const r = await child;
@@ -43,16 +49,8 @@ describe("interrupting a build", () => {
 
 describe("a build killed outright", () => {
   it("SIGKILL during a run step leaves a scratch dir (but no mount) that the next build removes", async () => {
-    const dir = join(t.path, "k");
-    mkdirSync(dir);
-    writeFileSync(
-      join(dir, "slow.ts"),
-      `import { defineRecipe, run } from "minic";\nimport bb from ${JSON.stringify(join(ROOT, "recipes/busybox.ts"))};\nexport default defineRecipe({ name: "slow", base: bb, steps: [run("echo started; sleep 60")] });\n`,
-    );
     const store = join(t.path, "s-kill");
-    const child = execa(process.execPath, [BIN, "build", join(dir, "slow.ts"), "--store", store], { reject: false, all: true });
-    let out = "";
-    await new Promise<void>((resolve) => child.all!.on("data", (d: Buffer) => { out += d.toString(); if (/^  \| started$/m.test(out)) resolve(); }));
+    const child = await startSlowBuild("k", store);
     child.kill("SIGKILL");
     await child;
     // The step's overlay lives in a private mount namespace: nothing stays mounted on the host.
