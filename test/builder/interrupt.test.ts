@@ -28,13 +28,13 @@ async function startSlowBuild(name: string, store: string) {
       }
     });
   });
-  return child;
+  return { child }; // wrapped: a subprocess is a promise, and returning it would await its end
 }
 
 describe("interrupting a build", () => {
   it("SIGTERM during a run step: exit 143, nothing mounted, no scratch left, no image", async () => {
     const store = join(t.path, "s");
-    const child = await startSlowBuild("r", store);
+    const { child } = await startSlowBuild("r", store);
     const t0 = Date.now();
     child.kill("SIGTERM");
     const r = await child;
@@ -50,7 +50,7 @@ describe("interrupting a build", () => {
 describe("a build killed outright", () => {
   it("SIGKILL during a run step leaves a scratch dir (but no mount) that the next build removes", async () => {
     const store = join(t.path, "s-kill");
-    const child = await startSlowBuild("k", store);
+    const { child } = await startSlowBuild("k", store);
     child.kill("SIGKILL");
     await child;
     // The step's overlay lives in a private mount namespace: nothing stays mounted on the host.
