@@ -3,11 +3,12 @@
 // unchanged recipe loads without starting esbuild or registering module hooks.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { MinicError } from "../core/errors.js";
+import { writeFileAtomic } from "../store/atomic.js";
 
 /** What one source compiled to: the module file and the .ts files it imports. */
 interface IndexRecord {
@@ -121,13 +122,9 @@ async function compileFile(path: string, cacheDir: string, minicUrl: string, com
   const depsKey = createHash("sha256").update(depOuts.join("\0")).digest("hex").slice(0, 16);
   const out = join(cacheDir, `${key}-${depsKey}.mjs`);
   await mkdir(cacheDir, { recursive: true });
-  await writeAtomic(out, code);
-  await writeAtomic(indexPath, JSON.stringify({ out, deps, depOuts } satisfies IndexRecord));
+  await writeFileAtomic(out, code);
+  await writeFileAtomic(indexPath, JSON.stringify({ out, deps, depOuts } satisfies IndexRecord));
   return out;
 }
 
-async function writeAtomic(path: string, data: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
-}
+

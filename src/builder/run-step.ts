@@ -9,7 +9,7 @@ import type { CanonicalStep } from "../core/recipe-canonical.js";
 import { probeHost } from "../runtime/host.js";
 import { launchHost } from "../runtime/run-container.js";
 import { SETUP_ERR, SETUP_FAILED_STATUS, setupFailure, wrapperArgv, type LaunchSpec } from "../runtime/runtime-argv.js";
-import { overlayStack } from "../runtime/stack-options.js";
+import { makeLinkFarm, overlayStack } from "../runtime/stack-options.js";
 import { interrupted, status } from "../util/exec.js";
 
 type RunCanonical = Extract<CanonicalStep, { kind: "run" }>;
@@ -43,10 +43,7 @@ export async function runStep(step: RunCanonical, dirs: RunStepDirs, where: stri
     await mkdir(lowers[0]!, { recursive: true });
   }
   const stack = overlayStack(lowers, { dir: scratch, upper, work });
-  for (const l of stack.links) {
-    await mkdir(join(scratch, "l"), { recursive: true });
-    await import("node:fs/promises").then((fs) => fs.symlink(l.target, join(scratch, l.name)));
-  }
+  makeLinkFarm(scratch, stack.links);
   const launch: LaunchSpec = {
     runtime: "nspawn", rootfs: merged, machine: `minic-build-${process.pid}`, argv: step.argv, env: step.env, workdir: step.workdir,
     user: "root", uid: 0, gid: 0, hostname: "", binds: [], readOnly: false, tty: false, network: { kind: "none" },

@@ -1,5 +1,7 @@
 // Pure: mount data for stacking layers with overlayfs or aufs, kept within the one page that
 // mount(2) copies. Deep stacks use a "farm" of short relative symlinks to the layer dirs.
+import { mkdirSync, readlinkSync, rmSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
 import { MinicError } from "../core/errors.js";
 
 /** Bytes of option data mount(2) copies (one page, including the final NUL). */
@@ -75,4 +77,25 @@ export function aufsStack(layers: readonly string[], d: StackDirs): StackMount {
 
 function fits(options: string): boolean {
   return Buffer.byteLength(options) < MOUNT_DATA_MAX;
+}
+
+/**
+ * Creates the stack's link farm under `dir` (idempotent: a link already pointing at its layer is
+ * kept, so a build's second run step can reuse the farm of its first).
+ */
+export function makeLinkFarm(dir: string, links: StackMount["links"]): void {
+  if (links.length === 0) return;
+  mkdirSync(join(dir, "l"), { recursive: true });
+  for (const k of links) {
+    const p = join(dir, k.name);
+    let current: string | undefined;
+    try {
+      current = readlinkSync(p);
+    } catch {
+      current = undefined;
+    }
+    if (current === k.target) continue;
+    if (current !== undefined) rmSync(p, { force: true });
+    symlinkSync(k.target, p);
+  }
 }

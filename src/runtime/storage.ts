@@ -1,12 +1,12 @@
 // Storage drivers: give a container a root filesystem made of the image's layers.
 // overlay and aufs stack the layers unpacked once in the store (read-only to every container)
 // under a fresh upper dir; copy flattens them into a private directory and works anywhere.
-import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, type Stats } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { MinicError } from "../core/errors.js";
 import type { LayerDescriptor } from "../core/image.js";
 import type { Store } from "../store/store.js";
-import { aufsStack, overlayStack, type StackMount } from "./stack-options.js";
+import { aufsStack, makeLinkFarm, overlayStack, type StackMount } from "./stack-options.js";
 import type { StorageDriver } from "./run-spec.js";
 
 /** The container's root and, for stacking drivers, the mount that makes it. */
@@ -51,10 +51,7 @@ export async function prepareRoot(store: Store, layers: readonly LayerDescriptor
   const rootfs = join(dir, "merged");
   for (const p of [d.upper, d.work, rootfs]) mkdirSync(p, { mode: 0o755 });
   const stack = driver === "overlay" ? overlayStack(layerDirs, d) : aufsStack(layerDirs, d);
-  if (stack.links.length > 0) {
-    mkdirSync(join(dir, "l"));
-    for (const k of stack.links) symlinkSync(k.target, join(dir, k.name));
-  }
+  makeLinkFarm(dir, stack.links);
   return { rootfs, stack, layerDirs, upper: d.upper };
 }
 

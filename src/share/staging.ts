@@ -136,7 +136,3 @@ export class BlobStaging {
   }
 }
 
-/** True when a path exists. */
-export async function exists(p: string): Promise<boolean> {
-  return stat(p).then(() => true, () => false);
-}

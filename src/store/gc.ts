@@ -3,7 +3,7 @@ import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { digestHex, type Digest } from "../core/digest.js";
 import type { Store } from "./store.js";
-import { sweepScratch } from "./scratch.js";
+import { ownedTempName, sweepScratch } from "./scratch.js";
 
 export interface GcReport {
   blobs: number;
@@ -76,8 +76,11 @@ export async function gc(store: Store, roots: GcRoots = {}): Promise<GcReport> {
     }
   }
   await sweepScratch(store);
+  // Names that carry no owner's pid (none minic writes today) go once they are an hour old;
+  // an owned name belongs to its process while that lives, however long it works.
   const hourAgo = Date.now() - 3600_000;
   for (const f of await readdir(store.layout.tmpDir)) {
+    if (ownedTempName(f)) continue;
     const p = join(store.layout.tmpDir, f);
     const st = await stat(p).catch(() => null);
     if (st && st.mtimeMs < hourAgo) await rm(p, { recursive: true, force: true });

@@ -9,6 +9,11 @@ import type { Store } from "./store.js";
 /** `build-PID-…` (makeScratch) and `.PREFIX-PID-…` (store/atomic tempName). */
 const OWNED_RE = /^(?:build|\.[a-z-]+)-(\d+)-/;
 
+/** True for a temp name that carries its owner's pid. */
+export function ownedTempName(name: string): boolean {
+  return OWNED_RE.test(name);
+}
+
 /** A new scratch directory owned by this process. */
 export function makeScratch(store: Store): Promise<string> {
   return mkdtemp(join(store.layout.tmpDir, `build-${process.pid}-`));
