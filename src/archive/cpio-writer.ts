@@ -1,11 +1,21 @@
 // Streams a planned archive as newc cpio bytes, reading file data from the host as it goes.
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { MinicError } from "../core/errors.js";
 import { encodeHeader, pad4 } from "./cpio-newc.js";
 import { trailerHeader, type PlannedMember } from "./cpio-canonical.js";
 
-/** Where a file's data comes from: a host path (read at write time) or bytes in memory. */
-export type DataSource = string | Buffer;
+/**
+ * A host file found by a walk: read at write time only if it is still the same regular file
+ * (device and inode as walked), so a tree that changes under minic cannot slip in another file.
+ */
+export interface HostFile {
+  path: string;
+  /** `dev:ino` when walked. */
+  id: string;
+}
+
+/** Where a file's data comes from: a host file (read at write time) or bytes in memory. */
+export type DataSource = HostFile | string | Buffer;
 
 const CHUNK = 1 << 20;
 const SMALL = 256 * 1024;
@@ -61,10 +71,30 @@ export async function* writeCpio(members: readonly PlannedMember[], dataOf: (m: 
   yield flush();
 }
 
+/**
+ * Opens a host file for packing without following a symlink or blocking on a fifo, and checks it
+ * is the regular file that was walked. Anything else: EARCHIVE, the tree changed while packing.
+ */
+function openSource(src: HostFile | string, name: string): number {
+  const path = typeof src === "string" ? src : src.path;
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    changed(name);
+  }
+  const st = fstatSync(fd);
+  if (!st.isFile() || (typeof src !== "string" && `${st.dev}:${st.ino}` !== src.id)) {
+    closeSync(fd);
+    changed(name);
+  }
+  return fd;
+}
+
 // Reads are synchronous on purpose: for many small files readSync is several times faster than
 // the promise API, and packing has nothing else to do while it waits.
-async function readExact(path: string, size: number, name: string): Promise<Buffer> {
-  const fd = openSync(path, "r");
+async function readExact(src: HostFile | string, size: number, name: string): Promise<Buffer> {
+  const fd = openSource(src, name);
   try {
     const buf = Buffer.allocUnsafe(size + 1);
     let got = 0;
@@ -80,8 +110,8 @@ async function readExact(path: string, size: number, name: string): Promise<Buff
   }
 }
 
-async function* readChunks(path: string, size: number, name: string): AsyncGenerator<Buffer> {
-  const fd = openSync(path, "r");
+async function* readChunks(src: HostFile | string, size: number, name: string): AsyncGenerator<Buffer> {
+  const fd = openSource(src, name);
   try {
     let left = size;
     while (left > 0) {

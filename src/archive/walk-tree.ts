@@ -4,12 +4,20 @@ import { lstatSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { MinicError } from "../core/errors.js";
 import { status } from "../util/exec.js";
+import type { HostFile } from "./cpio-writer.js";
 import { kindOfMode, OPAQUE_MARKER, WHITEOUT_PREFIX, type Entry } from "./entry.js";
 
-/** An entry and, for files, the host path its data is read from. */
+/** An entry and, for files, the host file its data is read from. */
 export interface TreeEntry {
   entry: Entry;
   hostPath?: string;
+  /** `dev:ino` of the file when walked (see HostFile). */
+  hostId?: string;
+}
+
+/** The data source of a walked entry: its host file, checked again when it is read. */
+export function treeData(t: TreeEntry): HostFile | undefined {
+  return t.hostPath === undefined ? undefined : { path: t.hostPath, id: t.hostId ?? "" };
 }
 
 export interface WalkOptions {
@@ -28,10 +36,10 @@ const BATCH = 64;
 export async function walkTree(root: string, opts: WalkOptions = {}): Promise<TreeEntry[]> {
   const opaque = opts.overlay ? await opaqueDirs(root) : new Set<string>();
   const out: TreeEntry[] = [];
-  const stack: string[] = [""];
+  const stack: { rel: string; ino: number }[] = [{ rel: "", ino: lstatSync(root).ino }];
   while (stack.length > 0) {
-    const rel = stack.pop()!;
-    const names = readdirSync(join(root, rel));
+    const { rel, ino } = stack.pop()!;
+    const names = readDirChecked(join(root, rel), ino);
     if (names.some((n) => n.includes("\uFFFD"))) refuseNonUtf8(root, rel);
     for (let i = 0; i < names.length; i += BATCH) {
       const slice = names.slice(i, i + BATCH);
@@ -58,15 +66,34 @@ export async function walkTree(root: string, opts: WalkOptions = {}): Promise<Tr
           entry.rdevMinor = minor;
         }
         if (kind === "file" && st.nlink > 1) entry.linkKey = `${st.dev}:${st.ino}`;
-        out.push(kind === "file" ? { entry, hostPath } : { entry });
+        out.push(kind === "file" ? { entry, hostPath, hostId: `${st.dev}:${st.ino}` } : { entry });
         if (kind === "dir") {
-          stack.push(name);
+          stack.push({ rel: name, ino: st.ino });
           if (opaque.has(name)) out.push({ entry: whiteoutEntry(`${name}/${OPAQUE_MARKER}`, entry.mtime) });
         }
       }
     }
   }
   return out;
+}
+
+/**
+ * Lists a directory that was walked as inode `ino`, refusing (EARCHIVE) when it has since been
+ * replaced, e.g. by a symlink to a host directory: its listing must not enter the layer.
+ */
+function readDirChecked(path: string, ino: number): string[] {
+  const same = () => {
+    const st = lstatSync(path, { throwIfNoEntry: false });
+    return st !== undefined && st.isDirectory() && st.ino === ino;
+  };
+  if (!same()) changedDir(path);
+  const names = readdirSync(path);
+  if (!same()) changedDir(path);
+  return names;
+}
+
+function changedDir(path: string): never {
+  throw new MinicError("EARCHIVE", `directory ${path} changed while it was being read`, { hint: "do not modify the tree while minic reads it; run it again" });
 }
 
 /** An empty `.wh.` marker file. */

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { CanonicalStep } from "../core/recipe-canonical.js";
 import type { LayerDescriptor } from "../core/image.js";
 import { MinicError, withContext } from "../core/errors.js";
-import { walkTree } from "../archive/walk-tree.js";
+import { walkTree, treeData } from "../archive/walk-tree.js";
 import { putLayer } from "../store/layers.js";
 import { unpackedLayer } from "../store/layers.js";
 import type { Store } from "../store/store.js";
@@ -81,7 +81,7 @@ export async function materialize(store: Store, job: MaterializeInput, progress:
       }
     }
     const tree = await walkTree(upper, { overlay: true });
-    return await putLayer(store, tree.map((t) => ({ entry: t.entry, data: t.hostPath })), job.epoch);
+    return await putLayer(store, tree.map((t) => ({ entry: t.entry, data: treeData(t) })), job.epoch);
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

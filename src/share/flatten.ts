@@ -8,7 +8,7 @@ import { planArchive, type PlannedMember } from "../archive/cpio-canonical.js";
 import { writeCpio } from "../archive/cpio-writer.js";
 import { compress } from "../archive/bzip2.js";
 import { unpackMembers } from "../archive/unpack.js";
-import { walkTree } from "../archive/walk-tree.js";
+import { walkTree, treeData } from "../archive/walk-tree.js";
 import { WHITEOUT_PREFIX } from "../archive/entry.js";
 import { tempName } from "../store/atomic.js";
 import { layerMembers } from "../store/layers.js";
@@ -45,7 +45,7 @@ export async function flattenImage(store: Store, image: StoredImage, out: Writab
       await unpackMembers(layerMembers(store, l), dir, { whiteouts: "apply", devices: true, setuid: true, owners: true });
     }
     const tree = await walkTree(dir);
-    const sources = new Map(tree.map((t) => [t.entry, t.hostPath]));
+    const sources = new Map(tree.map((t) => [t.entry, treeData(t)]));
     const plan = planArchive(tree.map((t) => t.entry), imageEpoch(image));
     await pipeline(compress(writeCpio(plan, (m: PlannedMember) => sources.get(m.entry))) as Readable, out);
     return { entries: tree.length, copied: false };

@@ -5,7 +5,7 @@ import { mkdir, rm, stat } from "node:fs/promises";
 import { MinicError } from "../core/errors.js";
 import type { EntryKind } from "../archive/entry.js";
 import { readCpio } from "../archive/cpio-reader.js";
-import { walkTree } from "../archive/walk-tree.js";
+import { walkTree, treeData } from "../archive/walk-tree.js";
 import { tempName } from "../store/atomic.js";
 import type { LayerItem } from "../store/layers.js";
 import { putLayer } from "../store/layers.js";
@@ -92,7 +92,7 @@ async function directoryItems(root: string, policy: MemberPolicy): Promise<{ ite
     for (const n of a.notes) if (n !== "root-entry") report[n]++;
     if (a.action === "skip") continue;
     kinds.set(a.entry.name, a.entry.kind);
-    items.push(t.hostPath === undefined ? { entry: a.entry } : { entry: a.entry, data: t.hostPath });
+    items.push(t.hostPath === undefined ? { entry: a.entry } : { entry: a.entry, data: treeData(t) });
   }
   report.entries = items.length;
   return { items, report };
