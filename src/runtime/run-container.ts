@@ -1,6 +1,7 @@
 // Runs one container to completion: plan, create (root, cgroups, network, ports), start the
 // runtime in its own mount namespace, forward signals, wait, and release everything in finally.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { constants } from "node:os";
 import { join } from "node:path";
 import { MinicError } from "../core/errors.js";
 import type { StoredImage, Store } from "../store/store.js";
@@ -96,6 +97,8 @@ function containerInit(pid: number): number {
   return pid;
 }
 
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"];
+
 /**
  * Runs the container and returns its command's exit status (128+N when killed by signal N).
  * Nothing is left on the host afterwards: the mounts live in the container's own mount
@@ -118,6 +121,14 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
   let proxies: PortProxies | undefined;
   const handlers: [NodeJS.Signals, () => void][] = [];
   let failed = false;
+  // Until the container starts, a signal is only noted: setup finishes its current step, nothing
+  // is started, and finally releases what was made (unpacked layers stay: they are the store's).
+  let setupSignal: NodeJS.Signals | undefined;
+  for (const sig of STOP_SIGNALS) {
+    const h = () => { setupSignal ??= sig; };
+    process.on(sig, h);
+    handlers.push([sig, h]);
+  }
   try {
     const root = await prepareRoot(store, image.manifest.layers, spec.driver, dir);
     if (spec.runtime === "nspawn") checkOsTree(root, imageName);
@@ -155,6 +166,11 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     const mountName = `minic-${spec.id}`;
     if (root.stack) state.mounts.push(`${root.stack.fstype} ${mountName} on ${root.rootfs}`);
     const argv = wrapperArgv(launch, launchHost, { dir, procs: cgPlan.procs, stack: root.stack, mountName });
+    if (setupSignal) {
+      io.err(`minic: interrupted by ${setupSignal} before the container started; nothing was left behind`);
+      return 128 + (constants.signals[setupSignal] ?? 0);
+    }
+    for (const [sig, h] of handlers.splice(0)) process.off(sig, h);
     const running = spawn(argv, { stdin: "inherit", stdout: "inherit", stderr: "inherit", collect: false });
     const pid = running.child.pid;
     if (pid !== undefined) {
@@ -169,7 +185,7 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
       running.child.kill("SIGKILL");
     };
     const secs = `${spec.stopTimeoutMs / 1000}s`;
-    for (const sig of ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as NodeJS.Signals[]) {
+    for (const sig of STOP_SIGNALS) {
       const h = () => {
         signalled++;
         if (signalled > 1 || pid === undefined) return killAll();
