@@ -50,6 +50,12 @@ export const rmCommand: Command = {
           }
         }
         for (let i = 0; i < 500 && existsSync(c.dir); i++) await new Promise((r) => setTimeout(r, 10));
+        if (existsSync(c.dir) && supervisorAlive(c.state)) {
+          // Its minic is still releasing: a second teardown would race it (cgroup rmdir EBUSY).
+          ctx.err(`minic: container ${c.state.name} (${c.id}) was killed; its minic is still cleaning up (hint: run 'minic ps' in a moment)`);
+          ctx.out(c.id);
+          continue;
+        }
       }
       if (existsSync(c.dir)) await releaseContainer(c.dir, c.state ?? {});
       ctx.out(c.id);
