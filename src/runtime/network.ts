@@ -113,8 +113,14 @@ export async function setupNetwork(mode: "veth" | "bridge", id: string, env: Nod
       return plan;
     } catch (e) {
       lastError = e;
-      await teardownNetwork(plan);
-      if (!/File exists|Cannot find device/.test(String((e as Error).message))) break;
+      if (!/File exists|Cannot find device/.test(String((e as Error).message))) {
+        await teardownNetwork(plan);
+        break;
+      }
+      // Another container took this slot (or made the bridge) in the meantime: undo only what is
+      // surely ours, the netns (deleting it also deletes a veth pair whose end was moved into it),
+      // never a link by name, which may be the other container's.
+      if (existsSync(`/run/netns/${plan.netns}`)) await run(["ip", "netns", "del", plan.netns]).catch(() => {});
     }
   }
   throw new MinicError("EHOST", `cannot set up ${mode} networking: ${(lastError as Error)?.message ?? "no free address"}`, {
