@@ -5,9 +5,9 @@ set -euo pipefail
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 
 # Debian packages: the tutorial's tools (busybox, nspawn, cpio, bzip2 family), what the runtime
-# needs (iproute2 for netns/veth, iptables for -p, attr for overlayfs xattrs), and the peers the
+# needs (iproute2 for netns/veth, attr for overlayfs xattrs), what tests call on the host, and the peers the
 # sharing tests talk to (skopeo, umoci, podman + runc, docker-registry).
-APT_PACKAGES=(busybox-static systemd-container cpio bzip2 lbzip2 pbzip2 attr iproute2 iptables iputils-ping wget gzip tar bsdutils procps
+APT_PACKAGES=(busybox-static systemd-container cpio bzip2 lbzip2 pbzip2 attr iproute2 iputils-ping wget gzip tar bsdutils procps
   skopeo umoci podman runc docker-registry hyperfine jq debootstrap)
 
 missing=()
