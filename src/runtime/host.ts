@@ -76,7 +76,7 @@ export interface HostFacts {
   cgroups: CgroupMounts;
   /** Number of CPUs (for validating --cpuset). */
   cpus: number;
-  programs: Record<"systemd-nspawn" | "mount" | "unshare" | "ip" | "sh", string | null>;
+  programs: Record<"systemd-nspawn" | "mount" | "unshare" | "ip", string | null>;
 }
 
 /**
@@ -103,7 +103,6 @@ export function probeHost(env: NodeJS.ProcessEnv = process.env): HostFacts {
       mount: findProgram("mount"),
       unshare: findProgram("unshare"),
       ip: findProgram("ip"),
-      sh: findProgram("sh"),
     },
   };
 }

@@ -33,8 +33,7 @@ export async function prepareRoot(store: Store, layers: readonly LayerDescriptor
   if (driver === "copy") {
     const rootfs = join(dir, "rootfs");
     mkdirSync(rootfs, { mode: 0o755 });
-    const [{ layerMembers }, { unpackMembers }] = await Promise.all([import("../store/layers.js"), import("../archive/unpack.js")]);
-    for (const l of layers) await unpackMembers(layerMembers(store, l), rootfs, { whiteouts: "apply", devices: true, setuid: true, owners: true });
+    await (await import("../store/layers.js")).flattenLayers(store, layers, rootfs);
     return { rootfs, layerDirs: [] };
   }
   const layerDirs: string[] = [];
@@ -44,8 +43,8 @@ export async function prepareRoot(store: Store, layers: readonly LayerDescriptor
       layerDirs.push(want);
       continue;
     }
-    const { unpackedLayer } = await import("../store/layers.js");
-    layerDirs.push(driver === "overlay" ? await unpackedLayer(store, l) : await unpackedLayer(store, l, { whiteouts: "keep", devices: true, setuid: true, owners: true }, want));
+    const { trustedOptions, unpackedLayer } = await import("../store/layers.js");
+    layerDirs.push(driver === "overlay" ? await unpackedLayer(store, l) : await unpackedLayer(store, l, trustedOptions("keep"), want));
   }
   const d = { dir, upper: join(dir, "upper"), work: join(dir, "work") };
   const rootfs = join(dir, "merged");

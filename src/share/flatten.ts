@@ -7,11 +7,10 @@ import { pipeline } from "node:stream/promises";
 import { planArchive, type PlannedMember } from "../archive/cpio-canonical.js";
 import { writeCpio } from "../archive/cpio-writer.js";
 import { compress } from "../archive/bzip2.js";
-import { unpackMembers } from "../archive/unpack.js";
 import { walkTree, treeData } from "../archive/walk-tree.js";
 import { WHITEOUT_PREFIX } from "../archive/entry.js";
 import { tempName } from "../store/atomic.js";
-import { layerMembers } from "../store/layers.js";
+import { flattenLayers, layerMembers } from "../store/layers.js";
 import type { StoredImage, Store } from "../store/store.js";
 
 export interface FlattenReport {
@@ -41,9 +40,7 @@ export async function flattenImage(store: Store, image: StoredImage, out: Writab
   const dir = tempName(store.layout.tmpDir, "export");
   await mkdir(dir, { mode: 0o700 });
   try {
-    for (const l of layers) {
-      await unpackMembers(layerMembers(store, l), dir, { whiteouts: "apply", devices: true, setuid: true, owners: true });
-    }
+    await flattenLayers(store, layers, dir);
     const tree = await walkTree(dir);
     const sources = new Map(tree.map((t) => [t.entry, treeData(t)]));
     const plan = planArchive(tree.map((t) => t.entry), imageEpoch(image));

@@ -74,7 +74,18 @@ export async function verifyLayer(store: Store, layer: LayerDescriptor): Promise
   for await (const m of layerMembers(store, layer)) for await (const _ of m.data);
 }
 
+/** How minic's own (verified) layers unpack: devices, setuid bits and owners kept. */
 const TRUSTED: UnpackOptions = { whiteouts: "overlay", devices: true, setuid: true, owners: true };
+
+/** Options for unpacking a stored layer with whiteouts handled as `whiteouts` says. */
+export function trustedOptions(whiteouts: UnpackOptions["whiteouts"]): UnpackOptions {
+  return { ...TRUSTED, whiteouts };
+}
+
+/** Unpacks `layers` (base first) into `dir` with deletions applied: the image as one tree. */
+export async function flattenLayers(store: Store, layers: readonly LayerDescriptor[], dir: string): Promise<void> {
+  for (const l of layers) await unpackMembers(layerMembers(store, l), dir, trustedOptions("apply"));
+}
 
 /**
  * The directory holding the layer unpacked in overlayfs form (whiteouts as 0/0 devices), or in
