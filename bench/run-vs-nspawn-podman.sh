@@ -12,7 +12,7 @@ source "$SHARED/bench/peers/_common.sh"   # make_rootfs, podman_env, on_exit, gu
 RUNS=${RUNS:-20}
 cd "$ROOT"
 [ -d node_modules ] || npm ci --no-audit --no-fund >/dev/null
-[ -f dist/cli.js ] || npm run -s build >/dev/null
+[ -f dist/snapshot/minic.blob ] || npm run -s build >/dev/null
 for p in systemd-nspawn podman; do command -v $p >/dev/null || { echo "bench: $p is missing (see 'minic doctor')" >&2; exit 1; }; done
 
 make_rootfs
@@ -21,7 +21,8 @@ on_exit "rm -rf '$work'"
 
 # NODE_EXTRA_CA_CERTS makes every node process parse a CA bundle at start (~70 ms here); it is a
 # TLS setting of this sandbox, unrelated to `minic run` (which makes no TLS connection).
-MINIC=(env -u NODE_EXTRA_CA_CERTS node "$ROOT/bin/minic.js")
+# bin/minic is the CLI as installed (the launcher that starts Node from minic's startup snapshot).
+MINIC=(env -u NODE_EXTRA_CA_CERTS "$ROOT/bin/minic")
 "${MINIC[@]}" import "$ROOTFS" -t bench-bb --store "$work/store" >/dev/null 2>&1
 "${MINIC[@]}" run bench-bb --store "$work/store" /bin/true   # unpacks the layer once
 

@@ -3,7 +3,9 @@ import { constants } from "node:os";
 import { parseArgs } from "node:util";
 import { MinicError, oneLine } from "./core/errors.js";
 import type { Command, Context, Options } from "./commands/command.js";
-import { COMMANDS } from "./commands/index.js";
+
+/** Name → loader of each subcommand, in the order `minic help` lists them. */
+export type Registry = Record<string, () => Promise<Command>>;
 
 const GLOBAL = {
   store: { type: "string" },
@@ -15,7 +17,7 @@ const GLOBAL = {
  * are passed on to the programs minic runs, so the command fails, cleans up (unmounts, removes
  * scratch space) and exits 128+signal; a second signal exits at once.
  */
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], commands: Registry): Promise<number> {
   const ctx = makeContext(argv);
   // A reader that goes away (`minic images | head -1`) is not an error of minic's.
   process.stdout.on("error", (e: NodeJS.ErrnoException) => {
@@ -31,7 +33,7 @@ export async function main(argv: string[]): Promise<number> {
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
   };
-  const code = await dispatch(argv, ctx);
+  const code = await dispatch(argv, commands, ctx);
   if (interrupted) {
     ctx.err(`minic: interrupted by ${interrupted}`);
     return 128 + (constants.signals[interrupted] ?? 0);
@@ -66,36 +68,50 @@ export function splitCommand(args: string[], options: Options): [string[], strin
   return [args, []];
 }
 
-/** Takes `--store DIR` / `--store=DIR` given before the command (`minic --store S images`). */
-function leadingGlobals(args: string[], ctx: CliContext): string[] {
+/**
+ * Takes `--store DIR` / `--store=DIR` given before the command (`minic --store S images`):
+ * returns the store given (if any) and the arguments from the command on.
+ */
+function leadingGlobals(args: string[]): { storeRoot?: string; rest: string[] } {
+  let storeRoot: string | undefined;
   let i = 0;
   for (; i < args.length; i++) {
     const a = args[i]!;
     if (a === "--store") {
       if (args[i + 1] === undefined) throw new MinicError("EUSAGE", "--store needs a directory", { hint: "minic --store DIR COMMAND …" });
-      ctx.storeRoot = args[++i];
-    } else if (a.startsWith("--store=")) ctx.storeRoot = a.slice("--store=".length);
+      storeRoot = args[++i];
+    } else if (a.startsWith("--store=")) storeRoot = a.slice("--store=".length);
     else break;
   }
-  return args.slice(i);
+  return { storeRoot, rest: args.slice(i) };
 }
 
-async function dispatch(args: string[], ctx: CliContext): Promise<number> {
+/** Pure: the command word of `argv` (after global options), or undefined when there is none or argv is malformed. */
+export function commandName(argv: string[]): string | undefined {
   try {
-    const argv = leadingGlobals(args, ctx);
-    const [name, ...rest] = argv;
-    if (name === "help" && rest[0] !== undefined && Object.hasOwn(COMMANDS, rest[0])) {
-      return await runCommand(await COMMANDS[rest[0]]!(), ["--help"], ctx);
+    return leadingGlobals(argv).rest[0];
+  } catch {
+    return undefined;
+  }
+}
+
+async function dispatch(args: string[], commands: Registry, ctx: CliContext): Promise<number> {
+  try {
+    const globals = leadingGlobals(args);
+    if (globals.storeRoot !== undefined) ctx.storeRoot = globals.storeRoot;
+    const [name, ...rest] = globals.rest;
+    if (name === "help" && rest[0] !== undefined && Object.hasOwn(commands, rest[0])) {
+      return await runCommand(await commands[rest[0]]!(), ["--help"], ctx);
     }
     if (name === undefined || name === "help" || name === "--help" || name === "-h") {
-      ctx.out(await usage());
+      ctx.out(await usage(commands));
       return name === undefined ? 2 : 0;
     }
     if (name === "--version") {
       ctx.out("minic 0.1.0");
       return 0;
     }
-    const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+    const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
     if (!load) throw new MinicError("EUSAGE", `unknown command '${name}'`, { hint: "see 'minic help'" });
     return await runCommand(await load(), rest, ctx);
   } catch (e) {
@@ -141,8 +157,8 @@ function makeContext(_argv: string[]): CliContext {
   return ctx;
 }
 
-async function usage(): Promise<string> {
-  const commands = await Promise.all(Object.values(COMMANDS).map((load) => load()));
+async function usage(registry: Registry): Promise<string> {
+  const commands = await Promise.all(Object.values(registry).map((load) => load()));
   const w = Math.max(...commands.map((c) => c.name.length));
   return [
     "usage: minic COMMAND [options]   (global: --store DIR, default ./layers or $MINIC_STORE)",

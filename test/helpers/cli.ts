@@ -1,4 +1,5 @@
-// Runs the real minic CLI (compiled, bin/minic.js) as a child process.
+// Runs the real minic CLI as a child process: bin/minic, the launcher users run (it starts Node
+// from the startup snapshot for run/ps/rm/prune, from the ESM bundle for the rest).
 import { execa, type Options } from "execa";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -6,7 +7,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+/** The plain Node entry (`node bin/minic.js`), for tests that need minic's own pid. */
 export const BIN = join(ROOT, "bin", "minic.js");
+/** The launcher. */
+export const LAUNCHER = join(ROOT, "bin", "minic");
 
 export interface CliResult {
   exitCode: number;
@@ -16,7 +20,7 @@ export interface CliResult {
 
 /** Runs `minic ...args`; never throws on a non-zero exit. */
 export async function minic(args: string[], opts: Options = {}): Promise<CliResult> {
-  const r = await execa(process.execPath, [BIN, ...args], { reject: false, encoding: "utf8", stdin: "ignore", ...opts });
+  const r = await execa(LAUNCHER, args, { reject: false, encoding: "utf8", stdin: "ignore", ...opts });
   return { exitCode: r.exitCode ?? 128, stdout: String(r.stdout ?? ""), stderr: String(r.stderr ?? "") };
 }
 

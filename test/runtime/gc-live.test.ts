@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { execa } from "execa";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BIN, minic } from "../helpers/cli.js";
+import { LAUNCHER, minic } from "../helpers/cli.js";
 import { runtimeSuite, stackedImage } from "./fixtures.js";
 import { Store } from "../../src/store/store.js";
 import type { Digest } from "../../src/core/digest.js";
@@ -31,7 +31,7 @@ describe("gc and rmi while a container runs", () => {
       const top = await topLayer();
       const ctl = join(fx.root, `ctl-${driver}`);
       mkdirSync(ctl);
-      const p = execa(process.execPath, [BIN, "run", "--store", fx.store, "--storage-driver", driver, "--bind", `${ctl}:/ctl`, "live", "--", "/bin/sh", "-c",
+      const p = execa(LAUNCHER, ["run", "--store", fx.store, "--storage-driver", driver, "--bind", `${ctl}:/ctl`, "live", "--", "/bin/sh", "-c",
         "echo ready; until [ -e /ctl/go ]; do sleep 0.1; done; cat /data/f"], { reject: false, stdin: "ignore", encoding: "utf8" });
       await new Promise<void>((resolve) => p.stdout!.on("data", (d) => String(d).includes("ready") && resolve()));
       try {

@@ -5,7 +5,7 @@ import { execa } from "execa";
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { BIN } from "../helpers/cli.js";
+import { LAUNCHER } from "../helpers/cli.js";
 import { runtimeSuite, stackedImage } from "./fixtures.js";
 
 let bigLayer = "";
@@ -17,7 +17,7 @@ const { fx } = runtimeSuite(async (fx) => {
 
 describe("interrupting minic run during setup", () => {
   it("SIGINT before the container starts: exit 130, no container dir, nothing left on the host", async () => {
-    const p = execa(process.execPath, [BIN, "run", "--store", fx.store, "--memory", "64M", bigLayer, "--", "/bin/true"], { reject: false, stdin: "ignore", encoding: "utf8", forceKillAfterDelay: false });
+    const p = execa(LAUNCHER, ["run", "--store", fx.store, "--memory", "64M", bigLayer, "--", "/bin/true"], { reject: false, stdin: "ignore", encoding: "utf8", forceKillAfterDelay: false });
     // Wait until the container dir exists (setup has begun), then interrupt.
     const containers = join(fx.store, "containers");
     for (let i = 0; i < 200 && !(existsSync(containers) && readdirSync(containers).some((n) => !n.startsWith("."))); i++) await new Promise((r) => setTimeout(r, 10));

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { execa } from "execa";
 import { get } from "node:http";
-import { minic, BIN } from "../helpers/cli.js";
+import { minic, LAUNCHER } from "../helpers/cli.js";
 import { runtimeSuite, stackedImage } from "./fixtures.js";
 
 const { fx, run } = runtimeSuite(async (fx) => {
@@ -14,7 +14,7 @@ const { fx, run } = runtimeSuite(async (fx) => {
 
 /** Starts `minic run` in the background; returns the process and a stop function. */
 function background(args: string[]) {
-  const p = execa(process.execPath, [BIN, "run", "--store", fx.store, ...args], { reject: false, stdin: "ignore", encoding: "utf8" });
+  const p = execa(LAUNCHER, ["run", "--store", fx.store, ...args], { reject: false, stdin: "ignore", encoding: "utf8" });
   return { p, stop: async () => { p.kill("SIGTERM"); return p; } };
 }
 

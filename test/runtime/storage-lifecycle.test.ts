@@ -1,11 +1,12 @@
 // Storage drivers (overlay, copy, aufs where the kernel has it; deletions hide base files; a
 // 200-layer stack), lifecycle (signals, a SIGKILLed minic cleaned up by the next command) and
 // bad input (one-line errors, nothing left behind).
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { execa } from "execa";
-import { readFileSync, symlinkSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { minic, BIN } from "../helpers/cli.js";
+import { minic, LAUNCHER } from "../helpers/cli.js";
 import { hostLeaks, runtimeSuite, stackedImage, type LayerSpec } from "./fixtures.js";
 
 const { fx, run } = runtimeSuite(async (fx) => {
@@ -57,7 +58,7 @@ describe("lifecycle", () => {
 
   for (const sig of ["SIGTERM", "SIGINT"] as const) {
     it(`${sig} reaches the container's PID 1, then minic cleans up and exits with its status`, async () => {
-      const p = execa(process.execPath, [BIN, "run", "--store", fx.store, ...trapping(sig.slice(3))], { reject: false, stdin: "ignore", encoding: "utf8" });
+      const p = execa(LAUNCHER, ["run", "--store", fx.store, ...trapping(sig.slice(3))], { reject: false, stdin: "ignore", encoding: "utf8" });
       await new Promise<void>((resolve) => p.stdout!.on("data", (d) => String(d).includes("ready") && resolve()));
       p.kill(sig);
       const r = await p;
@@ -67,7 +68,7 @@ describe("lifecycle", () => {
   }
 
   it("a container ignoring SIGTERM is killed after --stop-timeout, and minic says so", async () => {
-    const p = execa(process.execPath, [BIN, "run", "--store", fx.store, "--stop-timeout", "0.5", "bb", "--", "/bin/sh", "-c", "echo ready; while :; do sleep 0.1; done"], { reject: false, stdin: "ignore", encoding: "utf8" });
+    const p = execa(LAUNCHER, ["run", "--store", fx.store, "--stop-timeout", "0.5", "bb", "--", "/bin/sh", "-c", "echo ready; while :; do sleep 0.1; done"], { reject: false, stdin: "ignore", encoding: "utf8" });
     await new Promise<void>((resolve) => p.stdout!.on("data", (d) => String(d).includes("ready") && resolve()));
     p.kill("SIGTERM");
     const r = await p;
@@ -77,7 +78,7 @@ describe("lifecycle", () => {
   });
 
   it("a SIGKILLed minic leaves state that ps lists as gone and removes; prune reports none left", async () => {
-    const p = execa(process.execPath, [BIN, "run", "--store", fx.store, "--name", "orphan", "--net", "veth", "--pids", "50", "bb", "--", "/bin/sh", "-c", "echo ready; while :; do sleep 0.1; done"],
+    const p = execa(LAUNCHER, ["run", "--store", fx.store, "--name", "orphan", "--net", "veth", "--pids", "50", "bb", "--", "/bin/sh", "-c", "echo ready; while :; do sleep 0.1; done"],
       { reject: false, stdin: "ignore", encoding: "utf8" });
     await new Promise<void>((resolve) => p.stdout!.on("data", (d) => String(d).includes("ready") && resolve()));
     const ps = await minic(["ps", "--store", fx.store]);
@@ -93,7 +94,7 @@ describe("lifecycle", () => {
   });
 
   it("rm -f stops a running container; rm of an unknown one fails", async () => {
-    const p = execa(process.execPath, [BIN, "run", "--store", fx.store, "--name", "victim", "bb", "--", "/bin/sh", "-c", "echo ready; while :; do sleep 0.1; done"], { reject: false, stdin: "ignore", encoding: "utf8" });
+    const p = execa(LAUNCHER, ["run", "--store", fx.store, "--name", "victim", "bb", "--", "/bin/sh", "-c", "echo ready; while :; do sleep 0.1; done"], { reject: false, stdin: "ignore", encoding: "utf8" });
     await new Promise<void>((resolve) => p.stdout!.on("data", (d) => String(d).includes("ready") && resolve()));
     expect((await minic(["rm", "victim", "--store", fx.store])).exitCode).toBe(1);
     expect((await minic(["rm", "-f", "victim", "--store", fx.store])).exitCode).toBe(0);
@@ -103,12 +104,16 @@ describe("lifecycle", () => {
 });
 
 describe("bad input: one-line error, non-zero exit, nothing left", () => {
+  // A PATH with node (bin/minic needs it) and nothing else: no systemd-nspawn.
+  const nodeOnly = mkdtempSync(join(tmpdir(), "minic-node-only-"));
+  symlinkSync(process.execPath, join(nodeOnly, "node"));
+  afterAll(() => rmSync(nodeOnly, { recursive: true, force: true }));
   const cases: [string, string[], RegExp, NodeJS.ProcessEnv?][] = [
     ["unknown image", ["nosuch:1", "/bin/true"], /no image 'nosuch:1'/],
     ["--memory abc", ["bb", "--memory", "abc", "/bin/true"], /invalid memory limit 'abc'/],
     ["--cpuset 99", ["bb", "--cpuset", "99", "/bin/true"], /cpuset '99' names CPU 99/],
     ["missing bind source", ["bb", "--bind", "/nonexistent/minic-src:/mnt", "/bin/true"], /bind source '\/nonexistent\/minic-src' does not exist/],
-    ["missing systemd-nspawn", ["bb", "/bin/true"], /systemd-nspawn is not installed.*apt-get install systemd-container/, { PATH: "/nonexistent" }],
+    ["missing systemd-nspawn", ["bb", "/bin/true"], /systemd-nspawn is not installed.*apt-get install systemd-container/, { PATH: nodeOnly }],
     ["kernel without overlayfs", ["bb", "/bin/true"], /no overlay filesystem.*--storage-driver copy/, { MINIC_PROC_FILESYSTEMS: "/dev/null" }],
     ["relative bind target", ["bb", "--bind", "/tmp:mnt", "/bin/true"], /bind target 'mnt' is not an absolute path/],
     ["relative -w", ["bb", "-w", "srv", "/bin/true"], /-w 'srv' is not an absolute path/],

@@ -1,0 +1,57 @@
+// minic doctor: the pure report for given host facts, and the real report on this host (which
+// the runtime tests need: root, overlayfs, nspawn, cgroup v1 controllers, the startup snapshot).
+import { describe, expect, it } from "vitest";
+import { doctorReport, type DoctorFacts } from "../../src/runtime/doctor.js";
+import { minic } from "../helpers/cli.js";
+
+const facts = (over: Partial<DoctorFacts> = {}): DoctorFacts => ({
+  host: {
+    filesystems: new Set(["overlay"]), systemdInit: false, nspawnRunOnTmpfs: false, cpus: 2,
+    cgroups: { v1: { cpu: "/cg/cpu", cpuset: "/cg/cpuset", memory: "/cg/memory", pids: "/cg/pids" } },
+    programs: { "systemd-nspawn": "/usr/bin/systemd-nspawn", mount: "/usr/bin/mount", unshare: "/usr/bin/unshare", ip: "/usr/sbin/ip" },
+  },
+  root: true, v2Controllers: [], v2Delegated: [], netns: true, bzip2: ["lbzip2", "pbzip2"], subnet: "10.231", snapshot: "used",
+  ...over,
+});
+
+describe("doctor report", () => {
+  it("a host like this one is ready, with nothing to install", () => {
+    const r = doctorReport(facts());
+    expect(r).toMatchObject({ runnable: true, install: [] });
+    expect(r.lines.filter((l) => l.level === "missing" || l.level === "warn")).toEqual([]);
+  });
+  it("names the package for what is missing, and is not ready without nspawn or overlayfs", () => {
+    const f = facts();
+    const r = doctorReport({ ...f, host: { ...f.host, filesystems: new Set(), programs: { ...f.host.programs, "systemd-nspawn": null, ip: null } }, bzip2: [] });
+    expect(r.runnable).toBe(false);
+    expect(r.install).toEqual(["iproute2", "lbzip2", "pbzip2", "systemd-container"]);
+    expect(r.lines.find((l) => l.text.startsWith("overlayfs"))?.level).toBe("missing");
+  });
+  it("warns when bin/minic cannot use the startup snapshot, and says how to make it", () => {
+    for (const snapshot of ["stale", "missing"] as const) {
+      const line = doctorReport(facts({ snapshot })).lines.find((l) => l.text.startsWith("startup snapshot"));
+      expect(line?.level).toBe("warn");
+      expect(line?.text).toMatch(/npm run build/);
+    }
+  });
+  it("warns about an undelegated cgroup v2 controller and a subnet that clashes", () => {
+    const f = facts();
+    const r = doctorReport({ ...f, host: { ...f.host, cgroups: { v1: {}, v2: "/sys/fs/cgroup" } }, v2Controllers: ["cpu", "cpuset", "memory", "pids"], v2Delegated: ["cpu"], subnetClash: "eth0" });
+    expect(r.lines.filter((l) => l.level === "warn").map((l) => l.text)).toEqual(expect.arrayContaining([
+      expect.stringMatching(/controller memory is not delegated: echo \+memory > \/sys\/fs\/cgroup\/cgroup.subtree_control/),
+      expect.stringMatching(/overlaps a route on eth0: set MINIC_SUBNET/),
+    ]));
+  });
+});
+
+describe("minic doctor on this host", () => {
+  it("reports it ready to run containers, from the snapshot", async () => {
+    const r = await minic(["doctor"]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/^ok +overlayfs: available/m);
+    expect(r.stdout).toMatch(/^ok +systemd-nspawn: \/\S+ \(systemd \d+/m);
+    expect(r.stdout).toMatch(/^ok +cgroup v1 controllers: cpu .*cpuset .*memory .*pids /m);
+    expect(r.stdout).toMatch(/^ok +startup snapshot: bin\/minic starts run/m);
+    expect(r.stdout.trim().split("\n").at(-1)).toBe("minic run: ready");
+  });
+});

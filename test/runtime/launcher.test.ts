@@ -1,0 +1,83 @@
+// bin/minic, the launcher: it starts Node from the startup snapshot (dist/snapshot/) when the
+// snapshot was made by the node on PATH, hands the commands the snapshot does not carry to the
+// ESM bundle, and falls back to bin/minic.js when the snapshot is missing or another node's.
+import { execa } from "execa";
+import { copyFileSync, cpSync, mkdirSync, rmSync, symlinkSync, utimesSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { BIN, LAUNCHER, minic, ROOT } from "../helpers/cli.js";
+import { runtimeSuite } from "./fixtures.js";
+
+const SNAPSHOT_LINE = /^\+ (run|ps): started from the startup snapshot$/m;
+const { fx, run } = runtimeSuite(async () => {});
+
+/** An install of minic in `dir` whose dist/snapshot/ is a copy the test can spoil. */
+function install(dir: string): string {
+  mkdirSync(join(dir, "bin"), { recursive: true });
+  mkdirSync(join(dir, "dist"), { recursive: true });
+  copyFileSync(LAUNCHER, join(dir, "bin", "minic"));
+  copyFileSync(BIN, join(dir, "bin", "minic.js"));
+  symlinkSync(join(ROOT, "dist", "bundle"), join(dir, "dist", "bundle"));
+  cpSync(join(ROOT, "dist", "snapshot"), join(dir, "dist", "snapshot"), { recursive: true, preserveTimestamps: true });
+  return join(dir, "bin", "minic");
+}
+
+describe("bin/minic", () => {
+  it("starts run from the startup snapshot; the container runs", async () => {
+    const r = await run(["bb", "--", "/bin/sh", "-c", "echo hi; exit 3"], { MINIC_DEBUG: "1" });
+    expect(r.exitCode).toBe(3);
+    expect(r.stdout).toBe("hi");
+    expect(r.stderr).toMatch(SNAPSHOT_LINE);
+  });
+
+  it("hands other commands to the ESM bundle, with the same output as bin/minic.js", async () => {
+    for (const args of [["images", "--store", fx.store], ["help", "run"], ["--version"], ["inspect", "nosuch", "--store", fx.store]]) {
+      const viaLauncher = await minic(args);
+      const viaNode = await execa(process.execPath, [BIN, ...args], { reject: false, encoding: "utf8", stdin: "ignore" });
+      expect({ code: viaLauncher.exitCode, out: viaLauncher.stdout, err: viaLauncher.stderr }).toEqual({ code: viaNode.exitCode, out: viaNode.stdout, err: viaNode.stderr });
+    }
+    expect((await minic(["images", "--store", fx.store])).stdout).toMatch(/^bb:latest /m);
+  });
+
+  it("gives the same one-line error from the snapshot as from the bundle", async () => {
+    const viaLauncher = await run(["nosuch"]);
+    const viaNode = await execa(process.execPath, [BIN, "run", "--store", fx.store, "nosuch"], { reject: false, encoding: "utf8", stdin: "ignore" });
+    expect(viaLauncher.exitCode).toBe(1);
+    expect(viaLauncher.stderr).toBe(viaNode.stderr);
+    expect(viaLauncher.stderr).toMatch(/^minic: no image 'nosuch:latest' in store .*\(hint: /);
+  });
+
+  it("through a symlink (npm link, node_modules/.bin) finds its install", async () => {
+    const link = join(fx.root, "link");
+    mkdirSync(link);
+    symlinkSync(LAUNCHER, join(link, "minic"));
+    const r = await execa(join(link, "minic"), ["ps", "--store", fx.store], { reject: false, encoding: "utf8", env: { MINIC_DEBUG: "1" } });
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toMatch(SNAPSHOT_LINE);
+  });
+
+  it("runs bin/minic.js when the snapshot is another node's or missing, and the container still runs", async () => {
+    const dir = join(fx.root, "install");
+    const bin = install(dir);
+    const go = () => execa(bin, ["run", "--store", fx.store, "bb", "--", "/bin/sh", "-c", "echo fallback"], { reject: false, encoding: "utf8", stdin: "ignore", env: { MINIC_DEBUG: "1" } });
+    const fresh = await go();
+    expect(fresh.stdout).toBe("fallback");
+    expect(fresh.stderr).toMatch(SNAPSHOT_LINE); // the copy is as good as the original
+    utimesSync(join(dir, "dist", "snapshot", "node.stamp"), new Date(0), new Date(0)); // another node's
+    const stale = await go();
+    expect(stale.exitCode).toBe(0);
+    expect(stale.stdout).toBe("fallback");
+    expect(stale.stderr).not.toMatch(SNAPSHOT_LINE);
+    rmSync(join(dir, "dist", "snapshot"), { recursive: true });
+    const none = await go();
+    expect(none.exitCode).toBe(0);
+    expect(none.stdout).toBe("fallback");
+    expect(none.stderr).not.toMatch(SNAPSHOT_LINE);
+  });
+
+  it("without node on PATH says so in one line and exits 127", async () => {
+    const r = await execa(LAUNCHER, ["--version"], { reject: false, encoding: "utf8", env: { PATH: "/nonexistent" }, extendEnv: false });
+    expect(r.exitCode).toBe(127);
+    expect(r.stderr).toBe("minic: node is not on PATH (hint: install Node.js 20 or newer)");
+  });
+});
