@@ -2,6 +2,7 @@
 // networking) and return its command's exit status.
 import { randomBytes } from "node:crypto";
 import { statSync } from "node:fs";
+import { isatty } from "node:tty";
 import { MinicError } from "../core/errors.js";
 import { probeHost } from "../runtime/host.js";
 import { runContainer } from "../runtime/run-container.js";
@@ -84,7 +85,8 @@ export const runCommand: Command = {
     if (listContainers(store.layout.containersDir).some((c) => c.state?.name === spec.name)) {
       throw new MinicError("EBUSY", `a container named '${spec.name}' is already running`, { hint: "pick another --name, or stop it ('minic ps', 'minic rm -f NAME')" });
     }
-    const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+    // isatty, not process.stdin.isTTY: that getter opens a stream on fd 0 (the container's stdin).
+    const tty = isatty(0) && isatty(1);
     return runContainer(store, image, imageSpec, spec, host, { err: ctx.err, tty, now: new Date().toISOString() });
   },
 };

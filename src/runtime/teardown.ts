@@ -1,7 +1,8 @@
 // Releases what a container holds on the host (processes, cgroups, netns, veths, its
 // directory), from its state record. Used after every run and for containers whose minic died.
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { MinicError } from "../core/errors.js";
+import { removeTreeSync } from "../util/remove-tree.js";
 import { killCgroups, removeCgroups } from "./cgroups.js";
 import { teardownNetwork } from "./network.js";
 import { listContainers, processStart, supervisorAlive, type ContainerState } from "./state.js";
@@ -24,7 +25,7 @@ export function removeContainerDir(dir: string): void {
   if (left.length > 0) {
     throw new MinicError("EBUSY", `${left[0]} is still mounted; not removing ${dir}`, { hint: `umount it (umount -R ${left[0]}), then run 'minic prune'` });
   }
-  rmSync(dir, { recursive: true, force: true });
+  removeTreeSync(dir);
 }
 
 /**
