@@ -8,9 +8,10 @@ import { MinicError } from "../core/errors.js";
 import type { CanonicalStep } from "../core/recipe-canonical.js";
 import { probeHost } from "../runtime/host.js";
 import { launchHost } from "../runtime/run-container.js";
-import { SETUP_ERR, SETUP_FAILED_STATUS, setupFailure, wrapperArgv, type LaunchSpec } from "../runtime/runtime-argv.js";
+import { SETUP_ERR, SETUP_FAILED_STATUS, setupFailure, startScript, wrapperArgv, type LaunchSpec } from "../runtime/runtime-argv.js";
 import { makeLinkFarm, overlayStack } from "../runtime/stack-options.js";
-import { interrupted, status } from "../util/exec.js";
+import { startWrapper } from "../runtime/wrapper.js";
+import { interrupted } from "../util/exec.js";
 
 type RunCanonical = Extract<CanonicalStep, { kind: "run" }>;
 
@@ -50,8 +51,9 @@ export async function runStep(step: RunCanonical, dirs: RunStepDirs, where: stri
     // An interrupted build stops its step at once: a shell as PID 1 would ignore SIGTERM.
     killSignal: "SIGKILL",
   };
-  const argv = wrapperArgv(launch, lh, { dir: scratch, procs: [], stack, mountName: `minic-build-${process.pid}` });
-  const r = await status(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", work: true, onLine: onOutput });
+  const wrapper = startWrapper(wrapperArgv({ ...launch, netKind: launch.network.kind }, lh, scratch), scratch, { stdin: "ignore", stdout: "pipe", stderr: "pipe", work: true, onLine: onOutput });
+  wrapper.go(startScript(launch, lh, { dir: scratch, procs: [], stack, mountName: `minic-build-${process.pid}` }));
+  const r = await wrapper.running.done;
   if (r.exitCode === SETUP_FAILED_STATUS) {
     const why = setupFailure(await readFile(join(scratch, SETUP_ERR), "utf8").catch(() => ""));
     if (why) throw new MinicError("EHOST", `${where}: ${why}`, { hint: "see 'minic doctor'" });

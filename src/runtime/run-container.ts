@@ -5,18 +5,18 @@ import { constants } from "node:os";
 import { join } from "node:path";
 import { MinicError } from "../core/errors.js";
 import type { StoredImage, Store } from "../store/store.js";
-import { spawn } from "../util/exec.js";
 import { findProgram } from "../util/which.js";
 import { applyCgroups, killCgroups, planCgroups, readCgroupHost, readOomKills } from "./cgroups.js";
 import type { HostFacts } from "./host.js";
 import { setupNetwork, type NetPlan } from "./network.js";
 import type { PortProxies } from "./port-proxy.js";
 import type { ContainerSpec } from "./run-spec.js";
-import { SETUP_ERR, SETUP_FAILED_STATUS, setupFailure, wrapperArgv, type LaunchHost, type LaunchSpec } from "./runtime-argv.js";
+import { SETUP_ERR, SETUP_FAILED_STATUS, setupFailure, startScript, wrapperArgv, type LaunchHost, type LaunchSpec } from "./runtime-argv.js";
 import { processStart, writeState, type ContainerState } from "./state.js";
 import { checkOsTree, imageNode, prepareRoot, readImageFile } from "./storage.js";
 import { releaseContainer } from "./teardown.js";
 import { resolveUser } from "./user.js";
+import { startWrapper, type GatedWrapper } from "./wrapper.js";
 
 export interface RunIo {
   /** A note on stderr (prefixed `minic: ` by the caller's convention). */
@@ -110,17 +110,7 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
   const cgPlan = planCgroups(spec.limits, readCgroupHost(host.cgroups, spec.limits), `minic-${spec.id}`);
   const dir = store.layout.container(spec.id);
   mkdirSync(dir, { mode: 0o700 });
-  const state: ContainerState = {
-    id: spec.id, name: spec.name, image: imageName, manifestDigest: image.manifestDigest, command: spec.argv,
-    driver: spec.driver, runtime: spec.runtime, net: spec.net, created: io.now,
-    minicPid: process.pid, minicStart: processStart(process.pid) ?? "",
-    mounts: [], cgroups: cgPlan.dirs, veths: [], ports: spec.ports.map((p) => `${p.hostIp}:${p.hostPort}->${p.port}/tcp`),
-  };
-  writeState(dir, state);
-  let net: NetPlan | undefined;
-  let proxies: PortProxies | undefined;
   const handlers: [NodeJS.Signals, () => void][] = [];
-  let failed = false;
   // Until the container starts, a signal is only noted: setup finishes its current step, nothing
   // is started, and finally releases what was made (unpacked layers stay: they are the store's).
   let setupSignal: NodeJS.Signals | undefined;
@@ -129,7 +119,32 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     process.on(sig, h);
     handlers.push([sig, h]);
   }
+  const hostname = spec.runtime === "chroot" && spec.hostname === spec.name ? "" : spec.hostname;
+  const state: ContainerState = {
+    id: spec.id, name: spec.name, image: imageName, manifestDigest: image.manifestDigest, command: spec.argv,
+    driver: spec.driver, runtime: spec.runtime, net: spec.net, created: io.now,
+    minicPid: process.pid, minicStart: processStart(process.pid) ?? "",
+    cgroups: cgPlan.dirs, veths: [], ports: spec.ports.map((p) => `${p.hostIp}:${p.hostPort}->${p.port}/tcp`),
+  };
+  // The wrapper starts as soon as it can, so that starting it (and nspawn's tmpfs) overlaps the
+  // setup; it waits for go, and exits having started nothing if minic dies first (its fd 3
+  // closes). With a network namespace it starts once that exists: its mount namespace is a copy
+  // of the host's taken when it starts, and must hold /run/netns/NAME.
+  let wrapper: GatedWrapper | undefined;
+  const launchWrapper = (kind: LaunchSpec["network"]["kind"]): GatedWrapper => {
+    const w = startWrapper(wrapperArgv({ runtime: spec.runtime, hostname, netKind: kind }, launchHost, dir), dir,
+      { stdin: "inherit", stdout: "inherit", stderr: "inherit", collect: false });
+    const pid = w.running.child.pid;
+    if (pid !== undefined) Object.assign(state, { pid, pidStart: processStart(pid) });
+    writeState(dir, state);
+    return w;
+  };
+  let net: NetPlan | undefined;
+  let proxies: PortProxies | undefined;
+  let failed = false;
   try {
+    if (spec.net === "host" || spec.net === "none") wrapper = launchWrapper(spec.net);
+    else writeState(dir, state);
     const root = await prepareRoot(store, image.manifest.layers, spec.driver, dir);
     if (spec.runtime === "nspawn") checkOsTree(root, imageName);
     applyCgroups(cgPlan);
@@ -142,7 +157,10 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
       writeState(dir, state);
       // node:net is loaded only when a port is published (it costs every run a few ms otherwise).
       if (spec.ports.length > 0) proxies = await (await import("./port-proxy.js")).startPortProxies(spec.ports, net.address);
+      wrapper = launchWrapper("netns");
     }
+    const started = wrapper!;
+    const pid = state.pid;
     const asRoot = spec.user === "root" || spec.user === "0";
     const ids = asRoot ? { uid: 0, gid: 0 } : resolveUser(spec.user, readImageFile(root, "etc/passwd"), readImageFile(root, "etc/group"));
     // Bind targets are resolved inside the image now, so that no symlink of the image is ever
@@ -157,32 +175,26 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     }
     const launch: LaunchSpec = {
       runtime: spec.runtime, rootfs: root.rootfs, machine: spec.name, argv: spec.argv, env: spec.env, workdir: spec.workdir,
-      user: spec.user, ...ids, hostname: spec.runtime === "chroot" && spec.hostname === spec.name ? "" : spec.hostname,
-      binds, readOnly: spec.readOnly, tty: io.tty,
+      user: spec.user, ...ids, hostname, binds, readOnly: spec.readOnly, tty: io.tty,
       // nspawn cannot make a mount point for the host's resolv.conf on a read-only root.
       resolvConfOff: spec.readOnly && !imageNode(root, "etc/resolv.conf")?.st.isFile(),
       network: spec.net === "host" ? { kind: "host" } : spec.net === "none" ? { kind: "none" } : { kind: "netns", path: `/run/netns/${net!.netns}` },
     };
+    // The mount is made in the wrapper's private mount namespace: it goes when the container does.
     const mountName = `minic-${spec.id}`;
-    if (root.stack) state.mounts.push(`${root.stack.fstype} ${mountName} on ${root.rootfs}`);
-    const argv = wrapperArgv(launch, launchHost, { dir, procs: cgPlan.procs, stack: root.stack, mountName });
     if (setupSignal) {
+      started.stop();
+      await started.running.done;
       io.err(`minic: interrupted by ${setupSignal} before the container started; nothing was left behind`);
       return 128 + (constants.signals[setupSignal] ?? 0);
     }
     for (const [sig, h] of handlers.splice(0)) process.off(sig, h);
-    const running = spawn(argv, { stdin: "inherit", stdout: "inherit", stderr: "inherit", collect: false });
-    const pid = running.child.pid;
-    if (pid !== undefined) {
-      state.pid = pid;
-      state.pidStart = processStart(pid);
-      writeState(dir, state);
-    }
+    started.go(startScript(launch, launchHost, { dir, procs: cgPlan.procs, stack: root.stack, mountName }));
     let signalled = 0;
     let killTimer: NodeJS.Timeout | undefined;
     const killAll = () => {
       killCgroups(cgPlan.dirs);
-      running.child.kill("SIGKILL");
+      started.running.child.kill("SIGKILL");
     };
     const secs = `${spec.stopTimeoutMs / 1000}s`;
     for (const sig of STOP_SIGNALS) {
@@ -206,7 +218,7 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
       process.on(sig, h);
       handlers.push([sig, h]);
     }
-    const r = await running.done.finally(() => clearTimeout(killTimer));
+    const r = await started.running.done.finally(() => clearTimeout(killTimer));
     if (r.exitCode === SETUP_FAILED_STATUS) {
       let text = "";
       try {
@@ -225,6 +237,12 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     throw e;
   } finally {
     for (const [sig, h] of handlers) process.off(sig, h);
+    // A setup that failed (or was interrupted) half-way: the wrapper, still waiting, is told to
+    // exit, and has before anything is released.
+    if (wrapper) {
+      wrapper.stop();
+      await wrapper.running.done.catch(() => {});
+    }
     await proxies?.close();
     try {
       await releaseContainer(dir, state);

@@ -1,6 +1,7 @@
-// Pure: the argv that starts a container (systemd-nspawn or chroot) and the small sh script
-// that runs first in the container's private mount namespace: join the cgroups, mount the
-// layers, then exec the runtime. Everything here is data; tests check it as such.
+// Pure: the argv that starts a container (systemd-nspawn or chroot) and the small sh scripts
+// that run first in the container's private mount namespace: mount nspawn's tmpfs, wait for
+// minic's go, join the cgroups, mount the layers, then exec the runtime. Everything here is
+// data; tests check it as such.
 import type { StackMount } from "./stack-options.js";
 
 /** A bind mount from the host into the container. */
@@ -97,7 +98,7 @@ export function shQuote(w: string): string {
   return `'${w.replace(/'/g, "'\\''")}'`;
 }
 
-/** What the wrapper script does before exec'ing the runtime. */
+/** What the wrapper's start script does before exec'ing the runtime. */
 export interface WrapperPlan {
   /** Directory for setup.err (the container's directory). */
   dir: string;
@@ -112,20 +113,44 @@ export interface WrapperPlan {
 /** Name of the file a failed setup step writes its error to (exit status 125). */
 export const SETUP_ERR = "setup.err";
 export const SETUP_FAILED_STATUS = 125;
+/** The start script, written into the container's directory once the setup is done. */
+export const START_SCRIPT = "start.sh";
+/** What minic writes on the wrapper's fd 3 to let it go on; EOF or anything else stops it. */
+export const START_WORD = "start";
 
 /**
- * Pure: the argv of the wrapper: `unshare` (new mount namespace; with `none` on chroot also a
- * network namespace; with a hostname a UTS namespace) running sh with the setup script, which
- * ends by exec'ing the runtime. A failing step writes `STEP <what>` to setup.err and exits 125.
+ * Pure: the argv of the wrapper, which minic starts before the container's setup is done, so
+ * that starting `unshare` and sh and mounting nspawn's tmpfs overlap minic's own work:
+ * `unshare` (new mount namespace; with `none` on chroot also a network namespace; with a
+ * hostname a UTS namespace) running sh, which mounts what needs nothing from the setup, waits
+ * for START_WORD on fd 3, then sources START_SCRIPT from `dir` (see startScript). A failing step
+ * writes `STEP <what>` to setup.err and exits 125; so does a wrapper that is not let go on.
  */
-export function wrapperArgv(s: LaunchSpec, h: LaunchHost, w: WrapperPlan): string[] {
-  const E = shQuote(`${w.dir}/${SETUP_ERR}`);
+export function wrapperArgv(s: { runtime: LaunchSpec["runtime"]; hostname: string; netKind: LaunchSpec["network"]["kind"] }, h: LaunchHost, dir: string): string[] {
+  const E = shQuote(`${dir}/${SETUP_ERR}`);
   const lines = [`fail() { printf 'STEP %s\\n' "$1" >>${E}; exit ${SETUP_FAILED_STATUS}; }`];
+  if (s.runtime === "nspawn" && h.nspawnTmpfs) {
+    lines.push(`${shQuote(h.programs.mount)} -t tmpfs -o mode=0755,nosuid,nodev minic-nspawn /run/systemd/nspawn 3<&- 2>>${E} || fail 'mounting a tmpfs on /run/systemd/nspawn'`);
+  }
+  lines.push(`IFS= read -r go <&3 && [ "$go" = ${START_WORD} ] || exit ${SETUP_FAILED_STATUS}`);
+  lines.push("exec 3<&-");
+  lines.push(`. ${shQuote(`${dir}/${START_SCRIPT}`)}`);
+  lines.push(`exit ${SETUP_FAILED_STATUS}`);
+  const ns = ["--mount", "--propagation", "private"];
+  if (s.runtime === "chroot" && s.netKind === "none") ns.push("--net");
+  if (s.runtime === "chroot" && s.hostname) ns.push("--uts");
+  return [h.programs.unshare, ...ns, "/bin/sh", "-c", lines.join("\n")];
+}
+
+/**
+ * Pure: the wrapper's start script (sourced by the sh of wrapperArgv, whose `fail` it uses):
+ * join the cgroups, mount the layers, on chroot make the binds, then exec the runtime.
+ */
+export function startScript(s: LaunchSpec, h: LaunchHost, w: WrapperPlan): string {
+  const E = shQuote(`${w.dir}/${SETUP_ERR}`);
+  const lines: string[] = [];
   for (const p of w.procs) lines.push(`echo $$ >${shQuote(p)} 2>>${E} || fail ${shQuote(`joining cgroup ${p.slice(0, p.lastIndexOf("/"))}`)}`);
   const mount = shQuote(h.programs.mount);
-  if (s.runtime === "nspawn" && h.nspawnTmpfs) {
-    lines.push(`${mount} -t tmpfs -o mode=0755,nosuid,nodev minic-nspawn /run/systemd/nspawn 2>>${E} || fail 'mounting a tmpfs on /run/systemd/nspawn'`);
-  }
   const root = shQuote(s.rootfs);
   if (w.stack) {
     lines.push(`cd ${shQuote(w.stack.cwd)} || fail 'entering the layer directory'`);
@@ -154,10 +179,7 @@ export function wrapperArgv(s: LaunchSpec, h: LaunchHost, w: WrapperPlan): strin
   }
   const runtime = s.runtime === "nspawn" ? nspawnArgv(s, h) : chrootArgv(s, h);
   lines.push(`exec ${runtime.map(shQuote).join(" ")}`);
-  const ns = ["--mount", "--propagation", "private"];
-  if (s.runtime === "chroot" && s.network.kind === "none") ns.push("--net");
-  if (s.runtime === "chroot" && s.hostname) ns.push("--uts");
-  return [h.programs.unshare, ...ns, "/bin/sh", "-c", lines.join("\n")];
+  return lines.join("\n") + "\n";
 }
 
 /** Pure: the message of a failed setup from setup.err text, or undefined if no step failed. */

@@ -18,11 +18,9 @@ export interface ContainerState {
   /** The minic process that runs (supervises) the container, and its start time in clock ticks. */
   minicPid: number;
   minicStart: string;
-  /** The container's first process (the runtime), once started, and its start time. */
+  /** The container's first process (the wrapper, which execs the runtime) and its start time. */
   pid?: number;
   pidStart?: string;
-  /** Mounts made for it (inside its private mount namespace, gone when it exits). */
-  mounts: string[];
   /** cgroup directories. */
   cgroups: string[];
   netns?: string;

@@ -34,6 +34,8 @@ export interface ExecOptions {
   work?: boolean;
   /** Called with each line the program prints (stdout and stderr), as it prints it. */
   onLine?: (line: string) => void;
+  /** Also give the program a pipe on fd 3 (`child.stdio[3]`, minic writes), e.g. to say when to go on. */
+  fd3?: boolean;
 }
 
 /** Thrown when a program fails; `exitCode`/`signal` tell how. */
@@ -80,8 +82,6 @@ export function forwardSignal(signal: NodeJS.Signals): void {
   for (const c of live) c.kill(signal);
 }
 
-
-
 let interruptedBy: NodeJS.Signals | undefined;
 
 /** The signal minic was interrupted by, if any (a program that failed then was stopped, not broken). */
@@ -103,6 +103,7 @@ export function spawn(argv: readonly string[], opts: ExecOptions & { collect?: b
     throw new MinicError("EINTERRUPTED", `not starting ${argv[0]}: interrupted by ${interruptedBy}`);
   }
   const stdio: StdioOptions = [opts.input !== undefined ? "pipe" : opts.stdin ?? "ignore", opts.stdout ?? "pipe", opts.stderr ?? "pipe"];
+  if (opts.fd3) stdio.push("pipe");
   const child = nodeSpawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: opts.env, stdio });
   live.add(child);
   const collect = opts.collect ?? true;

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { aufsStack, escapeOverlayPath, MOUNT_DATA_MAX, overlayStack } from "../../src/runtime/stack-options.js";
 import { oomKills, planCgroups, type CgroupHost } from "../../src/runtime/cgroups.js";
 import { conflictingRoute, parseRoutes, planNetwork } from "../../src/runtime/network.js";
-import { chrootArgv, escapeBindPath, nspawnArgv, setupFailure, wrapperArgv, type LaunchHost, type LaunchSpec } from "../../src/runtime/runtime-argv.js";
+import { chrootArgv, escapeBindPath, nspawnArgv, setupFailure, START_SCRIPT, START_WORD, startScript, wrapperArgv, type LaunchHost, type LaunchSpec } from "../../src/runtime/runtime-argv.js";
 import { mergeEnv, resolveSpec } from "../../src/runtime/run-spec.js";
 import { cpuList, parseCgroupMounts, parseFilesystems } from "../../src/runtime/host.js";
 import { parsePortMapping } from "../../src/runtime/port-proxy.js";
@@ -113,19 +113,29 @@ describe("runtime argv", () => {
   it("chroot: unshare --root --wd with numeric ids and the image env only", () => {
     expect(chrootArgv({ ...spec, runtime: "chroot" }, host)).toEqual(["/ns", "--net=/run/netns/minic-abc", "/e", "-i", "A=1", "/u", "--root=/c/merged", "--wd=/srv", "--setgid=33", "--setuid=33", "--", "/bin/httpd", "-f"]);
   });
-  it("wrapper: joins cgroups, mounts a tmpfs for nspawn and the layers, then execs", () => {
-    const argv = wrapperArgv(spec, host, { dir: "/c", procs: ["/cg/pids/minic-abc/cgroup.procs"], stack: { fstype: "overlay", cwd: "/c", options: "lowerdir=/l", links: [] }, mountName: "minic-abc" });
+  it("wrapper: mounts nspawn's tmpfs, waits for the start word, sources the start script", () => {
+    const argv = wrapperArgv({ ...spec, netKind: "netns" }, host, "/c");
     expect(argv.slice(0, 6)).toEqual(["/u", "--mount", "--propagation", "private", "/bin/sh", "-c"]);
-    const script = argv[6]!;
-    expect(script).toContain("echo $$ >'/cg/pids/minic-abc/cgroup.procs'");
-    expect(script).toContain("'/m' -t tmpfs -o mode=0755,nosuid,nodev minic-nspawn /run/systemd/nspawn");
+    const boot = argv[6]!.split("\n");
+    expect(boot[1]).toContain("'/m' -t tmpfs -o mode=0755,nosuid,nodev minic-nspawn /run/systemd/nspawn");
+    expect(boot.slice(2)).toEqual([`IFS= read -r go <&3 && [ "$go" = ${START_WORD} ] || exit 125`, "exec 3<&-", `. '/c/${START_SCRIPT}'`, "exit 125"]);
+    // chroot: no nspawn tmpfs; `none` and a hostname get their own namespaces.
+    const chroot = wrapperArgv({ runtime: "chroot", netKind: "none", hostname: "h" }, host, "/c");
+    expect(chroot.slice(0, 6)).toEqual(["/u", "--mount", "--propagation", "private", "--net", "--uts"]);
+    expect(chroot.at(-1)).not.toContain("tmpfs");
+  });
+  it("start script: joins cgroups, mounts the layers, then execs the runtime", () => {
+    const script = startScript(spec, host, { dir: "/c", procs: ["/cg/pids/minic-abc/cgroup.procs"], stack: { fstype: "overlay", cwd: "/c", options: "lowerdir=/l", links: [] }, mountName: "minic-abc" });
+    const lines = script.trimEnd().split("\n");
+    expect(lines[0]).toContain("echo $$ >'/cg/pids/minic-abc/cgroup.procs'");
     expect(script).toContain("'/m' -t overlay -o 'lowerdir=/l' 'minic-abc' '/c/merged'");
-    expect(script.split("\n").pop()).toMatch(/^exec '\/n' '--quiet'/);
+    expect(lines.at(-1)).toMatch(/^exec '\/n' '--quiet'/);
     expect(script).toContain("export SYSTEMD_NSPAWN_TMPFS_TMP=0\n");
     expect(nspawnArgv({ ...spec, resolvConfOff: true }, host)).toContain("--resolv-conf=off");
     expect(nspawnArgv(spec, host).some((a) => a.startsWith("--resolv-conf"))).toBe(false);
-    const chroot = wrapperArgv({ ...spec, runtime: "chroot" }, host, { dir: "/c", procs: [], mountName: "m" })[6]!;
+    const chroot = startScript({ ...spec, runtime: "chroot" }, host, { dir: "/c", procs: [], mountName: "m" });
     expect(chroot).not.toContain("SYSTEMD_NSPAWN");
+    expect(chroot).toContain("'/m' --bind '/h:x' '/c/merged/d'");
   });
   it("reads a failed setup step from setup.err", () => {
     expect(setupFailure("mount: bad option\nSTEP mounting the layers (overlay)\n")).toBe("mounting the layers (overlay) failed: mount: bad option");
