@@ -3,6 +3,7 @@ import { constants } from "node:os";
 import { parseArgs } from "node:util";
 import { MinicError, oneLine } from "./core/errors.js";
 import type { Command, Context, Options } from "./commands/command.js";
+import { stdout } from "./util/stdout.js";
 
 /** Name → loader of each subcommand, in the order `minic help` lists them. */
 export type Registry = Record<string, () => Promise<Command>>;
@@ -19,10 +20,6 @@ const GLOBAL = {
  */
 export async function main(argv: string[], commands: Registry): Promise<number> {
   const ctx = makeContext(argv);
-  // A reader that goes away (`minic images | head -1`) is not an error of minic's.
-  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-    if (e.code !== "EPIPE") throw e;
-  });
   let interrupted: NodeJS.Signals | undefined;
   ctx.handleSignals = () => {
     const onSignal = (sig: NodeJS.Signals) => {
@@ -149,7 +146,7 @@ function makeContext(_argv: string[]): CliContext {
       const { defaultStoreRoot, Store } = await import("./store/store.js");
       return Store.open(defaultStoreRoot(ctx.storeRoot), opts?.create ?? true);
     },
-    out: (line) => process.stdout.write(line + "\n"),
+    out: (line) => stdout().write(line + "\n"),
     err: (line) => process.stderr.write(line + "\n"),
     tty: Boolean(process.stderr.isTTY),
     cwd: process.cwd(),

@@ -9,6 +9,7 @@
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
 import { startupSnapshot } from "node:v8";
 import { commandName, main, type Registry } from "./cli.js";
 import { pruneCommand } from "./commands/prune.js";
@@ -45,6 +46,8 @@ async function start(root: string, argv: string[]): Promise<number> {
 }
 
 if (startupSnapshot.isBuildingSnapshot()) {
+  // Node loads parseArgs's module on first use; every command uses it: load it into the snapshot.
+  parseArgs({ args: [], options: {} });
   startupSnapshot.setDeserializeMainFunction(() => {
     // bin/minic runs `node --snapshot-blob BLOB ROOT ARG…`: ROOT is the minic checkout.
     const root = resolve(process.argv[1] ?? ".");

@@ -62,9 +62,10 @@ export function launchHost(host: HostFacts, runtime: "nspawn" | "chroot", needIp
     nspawnTmpfs: !host.nspawnRunOnTmpfs,
     programs: {
       nspawn, mount, unshare, ip,
-      env: findProgram("env") ?? "/usr/bin/env",
-      nsenter: findProgram("nsenter") ?? "/usr/bin/nsenter",
-      hostname: findProgram("hostname") ?? "/bin/hostname",
+      // Only the chroot runtime runs these (looked up only then: every lookup is a PATH walk).
+      env: runtime === "chroot" ? findProgram("env") ?? "/usr/bin/env" : "env",
+      nsenter: runtime === "chroot" ? findProgram("nsenter") ?? "/usr/bin/nsenter" : "nsenter",
+      hostname: runtime === "chroot" ? findProgram("hostname") ?? "/bin/hostname" : "hostname",
     },
   };
 }

@@ -6,6 +6,7 @@ import { dirname, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { MinicError } from "../core/errors.js";
 import { tempName } from "../store/atomic.js";
+import { stdout } from "../util/stdout.js";
 
 /**
  * Runs `write` against the destination and finishes it: `-` (or none, when stdout is not a
@@ -14,7 +15,7 @@ import { tempName } from "../store/atomic.js";
 export async function writeOutput(dest: string | undefined, cwd: string, write: (out: Writable) => Promise<void>): Promise<string> {
   if (dest === undefined || dest === "-") {
     if (process.stdout.isTTY) throw new MinicError("EUSAGE", "refusing to write an archive to a terminal", { hint: "give -o FILE, or redirect stdout" });
-    await write(process.stdout);
+    await write(stdout());
     return "stdout";
   }
   const path = resolve(cwd, dest);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execa } from "execa";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BIN, minic, minicOk, tempDir } from "../helpers/cli.js";
+import { BIN, LAUNCHER, minic, minicOk, tempDir } from "../helpers/cli.js";
 import { makeBusyboxTree } from "../helpers/busybox-tree.js";
 
 const t = tempDir("minic-cli-edges-");
@@ -30,6 +30,10 @@ describe("minic CLI edges", () => {
       expect(r.stderr).toBe("");
       expect(r.stdout).toMatch(/^status=(0|141)$/);
     }
+    // The same through the launcher, for a command the startup snapshot carries.
+    const r = await execa("bash", ["-c", `'${LAUNCHER}' ps --store '${store}' | true; echo "status=\${PIPESTATUS[0]}"`], { reject: false });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toMatch(/^status=(0|141)$/);
     expect(readdirSync(join(store, "tmp"))).toEqual([]);
   });
 
