@@ -1,9 +1,10 @@
 // argv → command → exit status. The only place that catches errors and picks an exit code.
 import { constants } from "node:os";
+import { isatty } from "node:tty";
 import { parseArgs } from "node:util";
 import { MinicError, oneLine } from "./core/errors.js";
 import type { Command, Context, Options } from "./commands/command.js";
-import { stdout } from "./util/stdout.js";
+import { stderr, stdout } from "./util/stdio.js";
 
 /** Name → loader of each subcommand, in the order `minic help` lists them. */
 export type Registry = Record<string, () => Promise<Command>>;
@@ -147,8 +148,8 @@ function makeContext(_argv: string[]): CliContext {
       return Store.open(defaultStoreRoot(ctx.storeRoot), opts?.create ?? true);
     },
     out: (line) => stdout().write(line + "\n"),
-    err: (line) => process.stderr.write(line + "\n"),
-    tty: Boolean(process.stderr.isTTY),
+    err: (line) => stderr().write(line + "\n"),
+    tty: isatty(2),
     cwd: process.cwd(),
   };
   return ctx;

@@ -12,6 +12,7 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { startupSnapshot } from "node:v8";
 import { commandName, main, type Registry } from "./cli.js";
+import { stderr } from "./util/stdio.js";
 import { pruneCommand } from "./commands/prune.js";
 import { psCommand } from "./commands/ps.js";
 import { rmCommand } from "./commands/rm.js";
@@ -36,7 +37,7 @@ async function start(root: string, argv: string[]): Promise<number> {
   const name = commandName(argv);
   if (name !== undefined && Object.hasOwn(SNAPSHOT_COMMANDS, name)) {
     globalThis.__minicBundleUrl = entry;
-    if (process.env.MINIC_DEBUG) process.stderr.write(`+ ${name}: started from the startup snapshot\n`);
+    if (process.env.MINIC_DEBUG) stderr().write(`+ ${name}: started from the startup snapshot\n`);
     return main(argv, SNAPSHOT_COMMANDS);
   }
   // Code in a snapshot cannot import() (Node gives it no dynamic-import hook); a module Node

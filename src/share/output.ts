@@ -6,7 +6,7 @@ import { dirname, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { MinicError } from "../core/errors.js";
 import { tempName } from "../store/atomic.js";
-import { stdout } from "../util/stdout.js";
+import { stdout } from "../util/stdio.js";
 
 /**
  * Runs `write` against the destination and finishes it: `-` (or none, when stdout is not a

@@ -6,6 +6,7 @@ import { sha256, type Digest } from "../core/digest.js";
 import { MinicError } from "../core/errors.js";
 import { ACCEPTED_MANIFESTS } from "./oci-model.js";
 import { registryScheme, type RegistryRef } from "./registry-ref.js";
+import { stderr } from "../util/stdio.js";
 
 /** The bytes of a blob to upload: in memory, or a file read as it is sent. */
 export type BlobBody = { bytes: Buffer } | { file: string };
@@ -91,7 +92,7 @@ export class RegistryClient {
   }
 
   private async fetch(url: string, init: RequestInit): Promise<Response> {
-    if (process.env.MINIC_DEBUG) process.stderr.write(`> ${init.method} ${url}\n`);
+    if (process.env.MINIC_DEBUG) stderr().write(`> ${init.method} ${url}\n`);
     try {
       return await fetch(url, { ...init, redirect: "follow", ...(init.body ? { duplex: "half" } : {}) } as RequestInit);
     } catch (e) {

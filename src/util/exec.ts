@@ -5,6 +5,7 @@
 import { spawn as nodeSpawn, type ChildProcess, type StdioOptions } from "node:child_process";
 import { constants } from "node:os";
 import { MinicError } from "../core/errors.js";
+import { stderr } from "./stdio.js";
 
 export interface ExecResult {
   stdout: string;
@@ -62,7 +63,7 @@ export function quote(a: string): string {
 }
 
 function debug(argv: readonly string[]): void {
-  if (process.env.MINIC_DEBUG) process.stderr.write(`+ ${argv.map(quote).join(" ")}\n`);
+  if (process.env.MINIC_DEBUG) stderr().write(`+ ${argv.map(quote).join(" ")}\n`);
 }
 
 function notInstalled(argv: readonly string[], cause: unknown): MinicError {

@@ -93,6 +93,13 @@ describe("lifecycle", () => {
     await p;
   });
 
+  it("a reader that closes minic's stderr early does not stop it from cleaning up", async () => {
+    // Regression: the EPIPE of a debug line written after `head` exited crashed minic before its
+    // finally, leaving the container's cgroup and directory (afterEach checks both).
+    const r = await execa("bash", ["-c", `MINIC_DEBUG=1 '${LAUNCHER}' run --store '${fx.store}' bb -- /bin/sh -c 'sleep 0.2' 2>&1 | head -1; echo "status=\${PIPESTATUS[0]}"`], { reject: false, encoding: "utf8" });
+    expect(r.stdout).toMatch(/^\+ run: started from the startup snapshot\nstatus=0$/);
+  });
+
   it("rm -f stops a running container; rm of an unknown one fails", async () => {
     const p = execa(LAUNCHER, ["run", "--store", fx.store, "--name", "victim", "bb", "--", "/bin/sh", "-c", "echo ready; while :; do sleep 0.1; done"], { reject: false, stdin: "ignore", encoding: "utf8" });
     await new Promise<void>((resolve) => p.stdout!.on("data", (d) => String(d).includes("ready") && resolve()));
