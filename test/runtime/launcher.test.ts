@@ -2,7 +2,7 @@
 // snapshot was made by the node on PATH, hands the commands the snapshot does not carry to the
 // ESM bundle, and falls back to bin/minic.js when the snapshot is missing or another node's.
 import { execa } from "execa";
-import { copyFileSync, cpSync, mkdirSync, rmSync, symlinkSync, utimesSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BIN, LAUNCHER, minic, ROOT } from "../helpers/cli.js";
@@ -37,6 +37,18 @@ describe("bin/minic", () => {
       expect({ code: viaLauncher.exitCode, out: viaLauncher.stdout, err: viaLauncher.stderr }).toEqual({ code: viaNode.exitCode, out: viaNode.stdout, err: viaNode.stderr });
     }
     expect((await minic(["images", "--store", fx.store])).stdout).toMatch(/^bb:latest /m);
+  });
+
+  it("routes exactly the snapshot's commands to it; the snapshot itself hands others on", async () => {
+    const launcher = readFileSync(LAUNCHER, "utf8");
+    const routed = /^(\S.*)\) # SNAPSHOT_COMMANDS/m.exec(launcher)?.[1]?.split("|").map((w) => w.trim());
+    const carried = [...readFileSync(join(ROOT, "src", "snapshot.ts"), "utf8").matchAll(/^ {2}(\w+): async \(\) => \w+Command,$/gm)].map((m) => m[1]);
+    expect(routed).toEqual(carried);
+    expect(carried).toEqual(["run", "ps", "rm", "prune"]);
+    // Started from the snapshot directly (as the launcher does for its commands), `images` still works.
+    const direct = await execa(process.execPath, ["--snapshot-blob", join(ROOT, "dist", "snapshot", "minic.blob"), ROOT, "images", "--store", fx.store], { reject: false, encoding: "utf8" });
+    expect(direct.exitCode).toBe(0);
+    expect(direct.stdout).toMatch(/^bb:latest /m);
   });
 
   it("gives the same one-line error from the snapshot as from the bundle", async () => {
