@@ -8,15 +8,15 @@ PEERS_DIR=${PEERS_DIR:-$HERE/../shared/bench/peers}
 # shellcheck source=/dev/null
 source "$PEERS_DIR/_common.sh"     # make_rootfs, podman_env, time_runs (hyperfine when present)
 RUNS=${RUNS:-10}
-[ -f "$HERE/dist/cli.js" ] || (cd "$HERE" && npm run -s build)
+[ -f "$HERE/dist/bundle/entry.js" ] || (cd "$HERE" && npm run -s build)
 
 W=$(mktemp -d /tmp/peers/minic-build-bench.XXXXXX)
 on_exit "rm -rf '$W'"
 
 # minic: warm the store once, then time rebuilds that must all be cache hits.
 STORE=$W/store
-node "$HERE/bin/minic.js" build "$HERE/recipes/hello.ts" --store "$STORE" -q >/dev/null
-explain=$(node "$HERE/bin/minic.js" build "$HERE/recipes/hello.ts" --store "$STORE" --explain 2>&1 >/dev/null)
+"$HERE/bin/minic" build "$HERE/recipes/hello.ts" --store "$STORE" -q >/dev/null
+explain=$("$HERE/bin/minic" build "$HERE/recipes/hello.ts" --store "$STORE" --explain 2>&1 >/dev/null)
 grep -q "hello: cache hit" <<<"$explain" || { echo "minic rebuild was not a cache hit: $explain" >&2; exit 1; }
 
 # podman: the same shape: a busybox base stage, then COPY www + the same RUN + CMD.
@@ -39,7 +39,7 @@ podman build --layers --network none -q -t "$IMG" "$C" >/dev/null
 on_exit "podman rmi -f '$IMG' >/dev/null 2>&1"
 
 echo "no-op rebuild, median of $RUNS runs each (warm caches):"
-m=$(time_runs "minic build recipes/hello.ts (cache hit)" node "$HERE/bin/minic.js" build "$HERE/recipes/hello.ts" --store "$STORE" -q)
+m=$(time_runs "minic build recipes/hello.ts (cache hit)" "$HERE/bin/minic" build "$HERE/recipes/hello.ts" --store "$STORE" -q)
 p=$(time_runs "podman build --layers (cached)" podman build --layers --network none -q -t "$IMG" "$C")
 echo "$m"; echo "$p"
 med() { sed -n 's/.*median=\([0-9.]*\)ms.*/\1/p' <<<"$1"; }

@@ -12,7 +12,7 @@ SIZE_MB=${SIZE_MB:-100}
 cd "$ROOT"
 command -v pbzip2 >/dev/null || { echo "bench: pbzip2 is missing (apt-get install pbzip2)" >&2; exit 1; }
 [ -d node_modules ] || npm ci --no-audit --no-fund >/dev/null
-[ -f dist/cli.js ] || npm run -s build >/dev/null
+[ -f dist/bundle/entry.js ] || npm run -s build >/dev/null
 make_rootfs
 work=$(mktemp -d /tmp/minic-bench-cpuset-XXXXXX)
 on_exit "rm -rf '$work'"
@@ -22,7 +22,7 @@ on_exit "rm -rf '$work'"
 mkdir -p "$work/tree"
 cp -a "$ROOTFS/." "$work/tree/"
 ln -sfn usr/lib "$work/tree/lib"; ln -sfn usr/lib64 "$work/tree/lib64"
-MINIC=(env -u NODE_EXTRA_CA_CERTS node "$ROOT/bin/minic.js")
+MINIC=(env -u NODE_EXTRA_CA_CERTS "$ROOT/bin/minic")
 "${MINIC[@]}" import "$work/tree" -t bench-pbzip2 --store "$work/store" >/dev/null 2>&1
 
 mkdir -p "$work/data"

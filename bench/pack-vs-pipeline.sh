@@ -18,7 +18,7 @@ need cpio; need pbzip2; need find findutils; [ -x /usr/bin/time ] || { echo "ben
 if [ -z "${CORPUS:-}" ]; then CORPUS=$(bash "$SHARED/bench/corpus.sh" | tail -n1); fi
 [ -d "$CORPUS" ] || { echo "bench: corpus $CORPUS is not a directory" >&2; exit 1; }
 [ -d node_modules ] || npm ci --no-audit --no-fund >/dev/null
-[ -f dist/cli.js ] || npm run -s build >/dev/null
+[ -f dist/bundle/entry.js ] || npm run -s build >/dev/null
 
 bytes=$(du -sb "$CORPUS" | cut -f1)
 entries=$(find "$CORPUS" -mindepth 1 | wc -l)
@@ -33,7 +33,7 @@ find "$CORPUS" -type f -print0 | xargs -0 cat > /dev/null 2>&1 || true
 minic_t=(); pipe_t=(); minic_c=(); pipe_c=(); rss=(); digests=(); msize=0; psize=0
 for i in $(seq 1 "$RUNS"); do
   store="$work/store-$i"
-  /usr/bin/time -f '%e %M %U %S' -o "$work/m.time" node bin/minic.js import "$CORPUS" -t bench --store "$store" > "$work/m.out" 2> "$work/m.err" \
+  /usr/bin/time -f '%e %M %U %S' -o "$work/m.time" bin/minic import "$CORPUS" -t bench --store "$store" > "$work/m.out" 2> "$work/m.err" \
     || { cat "$work/m.err" >&2; exit 1; }
   read -r t m u s < <(tail -n1 "$work/m.time")
   minic_t+=("$t"); rss+=("$m"); minic_c+=("$(awk -v u="$u" -v s="$s" 'BEGIN {print u + s}')")

@@ -12,7 +12,7 @@ RUNS=${RUNS:-3}
 CORPUS=${CORPUS:-/tmp/minic-corpus/debian}
 [ -e "$CORPUS.ok" ] || CORPUS=$(bash /work/shared/bench/corpus.sh)
 WORK=$(mktemp -d /tmp/minic-bench-share-XXXXXX)
-minic() { node "$HERE/bin/minic.js" "$@"; }
+minic() { "$HERE/bin/minic" "$@"; }
 ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 stats() { sort -n | awk '{a[NR]=$1} END {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "min=%dms median=%dms", a[1], m}'; }
 size() { du -sb "$1" | cut -f1; }

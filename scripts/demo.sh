@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 bash scripts/setup.sh
-minic() { node bin/minic.js "$@"; }
+minic() { bin/minic "$@"; }
 minic build recipes/hello.ts
 minic images
 minic inspect hello

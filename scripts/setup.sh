@@ -33,5 +33,6 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# Compile src/ to dist/ and bundle the CLI (bin/minic.js runs dist/bundle/cli.js).
+# Compile src/ to dist/, bundle the CLI (dist/bundle/, run by bin/minic.js) and build the startup
+# snapshot bin/minic starts run, ps, rm and prune from (dist/snapshot/).
 npm run -s build
