@@ -38,6 +38,8 @@ export interface UnpackOptions {
 export interface UnpackReport {
   entries: number;
   bytes: number;
+  /** Directories marked opaque (whiteouts "overlay"): relative names, "" for `dest` itself. */
+  opaque: string[];
 }
 
 /**
@@ -54,7 +56,7 @@ export async function unpackMembers(members: AsyncIterable<UnpackMember>, dest: 
 }
 
 class Unpacker {
-  readonly report: UnpackReport = { entries: 0, bytes: 0 };
+  readonly report: UnpackReport = { entries: 0, bytes: 0, opaque: [] };
   private readonly safeDirs = new Set<string>(["."]);
   private readonly written = new Set<string>();
   private readonly dirMeta: Entry[] = [];
@@ -231,6 +233,7 @@ class Unpacker {
     if (base === OPAQUE_MARKER) {
       if (this.opts.whiteouts === "overlay") {
         await run(["setfattr", "-n", "trusted.overlay.opaque", "-v", "y", dir]);
+        this.report.opaque.push(parent === "." ? "" : parent);
       } else {
         for (const n of await readdir(dir)) {
           const rel = parent === "." ? n : `${parent}/${n}`;

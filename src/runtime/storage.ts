@@ -6,6 +6,8 @@ import { join } from "node:path";
 import { MinicError } from "../core/errors.js";
 import type { LayerDescriptor } from "../core/image.js";
 import type { Store } from "../store/store.js";
+import { OPAQUE_MARKER } from "../archive/entry.js";
+import { ensureOpaqueRecord, OPAQUE_RECORD_SUFFIX, readOpaqueRecord } from "../store/opaque-record.js";
 import { aufsStack, makeLinkFarm, overlayStack, type StackMount } from "./stack-options.js";
 import type { StorageDriver } from "./run-spec.js";
 
@@ -15,6 +17,8 @@ export interface PreparedRoot {
   stack?: StackMount;
   /** Layer dirs, base first (stacking drivers). */
   layerDirs: string[];
+  /** The opaque directories of a layer dir (overlay: its record; aufs layers keep `.wh..wh..opq` files). */
+  opaqueDirs?: (layerDir: string) => Set<string>;
   /** The container's upper dir, empty until it starts (stacking drivers). */
   upper?: string;
 }
@@ -46,35 +50,45 @@ export async function prepareRoot(store: Store, layers: readonly LayerDescriptor
     const { trustedOptions, unpackedLayer } = await import("../store/layers.js");
     layerDirs.push(driver === "overlay" ? await unpackedLayer(store, l) : await unpackedLayer(store, l, trustedOptions("keep"), want));
   }
+  // Layers unpacked before opaque records existed get theirs now (once, with getfattr).
+  if (driver === "overlay") for (const l of layerDirs) if (!existsSync(l + OPAQUE_RECORD_SUFFIX)) await ensureOpaqueRecord(l);
   const d = { dir, upper: join(dir, "upper"), work: join(dir, "work") };
   const rootfs = join(dir, "merged");
   for (const p of [d.upper, d.work, rootfs]) mkdirSync(p, { mode: 0o755 });
   const stack = driver === "overlay" ? overlayStack(layerDirs, d) : aufsStack(layerDirs, d);
   makeLinkFarm(dir, stack.links);
-  return { rootfs, stack, layerDirs, upper: d.upper };
+  const records = new Map<string, Set<string>>();
+  const opaqueDirs = driver === "overlay"
+    ? (l: string) => records.get(l) ?? records.set(l, readOpaqueRecord(l) ?? new Set()).get(l)!
+    : undefined;
+  return { rootfs, stack, layerDirs, upper: d.upper, opaqueDirs };
 }
 
 /**
  * The node at `rel` (no leading `/`) as the container will see it: looked up layer by layer, top
  * first, without following any symlink on the host. A whiteout (overlay 0/0 device or aufs
  * `.wh.` file) hides what lies below; so does a parent that is a file or a symlink in a layer
- * (a symlinked parent is not resolved: undefined). Opaque directories are not read (they only
- * matter below a directory present in several layers). Undefined when absent.
+ * (a symlinked parent is not resolved: undefined), and a parent that is an opaque directory in
+ * a layer (the layers below do not show through it). Undefined when absent.
  */
 export function imageNode(root: PreparedRoot, rel: string): { path: string; st: Stats } | undefined {
   const dirs = root.layerDirs.length > 0 ? [...root.layerDirs].reverse() : [root.rootfs];
   const parts = rel.split("/").filter(Boolean);
+  const opaque = (d: string, dir: string) => Boolean(root.opaqueDirs?.(d).has(dir)) || existsSync(join(d, dir, OPAQUE_MARKER));
   for (const d of dirs) {
+    let hidesBelow = opaque(d, "");
     for (let j = 0; j < parts.length; j++) {
       const parent = parts.slice(0, j).join("/");
       if (existsSync(join(d, parent, `.wh.${parts[j]}`))) return undefined;
       const path = join(d, parent, parts[j]!);
       const st = lstatSync(path, { throwIfNoEntry: false });
-      if (!st) break; // not in this layer: look in the one below
+      if (!st) break; // not in this layer: look in the one below, unless a parent here is opaque
       if (st.isCharacterDevice() && st.rdev === 0) return undefined;
       if (j === parts.length - 1) return { path, st };
       if (!st.isDirectory()) return undefined;
+      if (opaque(d, parent ? `${parent}/${parts[j]}` : parts[j]!)) hidesBelow = true;
     }
+    if (hidesBelow) return undefined;
   }
   return undefined;
 }

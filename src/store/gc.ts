@@ -56,7 +56,7 @@ export async function gc(store: Store, roots: GcRoots = {}): Promise<GcReport> {
     report.blobs++;
   }
   for (const d of await readdir(store.layout.unpackedDir)) {
-    if (keepDiffs.has(d.replace(/\.aufs$/, ""))) continue;
+    if (keepDiffs.has(d.replace(/\.(aufs|opaque)$/, ""))) continue; // a layer dir, its aufs form, its record
     await rm(join(store.layout.unpackedDir, d), { recursive: true, force: true });
     report.unpacked++;
   }

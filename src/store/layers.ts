@@ -11,6 +11,7 @@ import { compress, decompress } from "../archive/bzip2.js";
 import { unpackMembers, type UnpackOptions } from "../archive/unpack.js";
 import type { Entry } from "../archive/entry.js";
 import { tempName } from "./atomic.js";
+import { writeOpaqueRecord } from "./opaque-record.js";
 import type { BlobInfo, Store } from "./store.js";
 
 /** An entry with the source of its data (files only). */
@@ -97,7 +98,9 @@ export async function unpackedLayer(store: Store, layer: LayerDescriptor, opts: 
   const tmp = tempName(store.layout.tmpDir, "unpack");
   await mkdir(tmp, { mode: 0o755 });
   try {
-    await unpackMembers(layerMembers(store, layer), tmp, opts);
+    const report = await unpackMembers(layerMembers(store, layer), tmp, opts);
+    // Recorded before the directory appears: a layer dir in place always has its record.
+    if (opts.whiteouts === "overlay") await writeOpaqueRecord(dest, report.opaque);
     await rename(tmp, dest).catch(async (e: NodeJS.ErrnoException) => {
       if (e.code === "ENOTEMPTY" || e.code === "EEXIST") await rm(tmp, { recursive: true, force: true });
       else throw e;

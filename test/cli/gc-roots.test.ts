@@ -1,5 +1,5 @@
-// gc keeps both unpacked forms of a referenced layer (overlay HEX and aufs HEX.aufs) and removes
-// both forms of an unreferenced one. (Live containers as roots: test/runtime/gc-live.test.ts.)
+// gc keeps both unpacked forms of a referenced layer (overlay HEX with its opaque record
+// HEX.opaque, and aufs HEX.aufs) and removes all of an unreferenced one. (Live containers as roots: test/runtime/gc-live.test.ts.)
 import { afterAll, describe, expect, it } from "vitest";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -9,7 +9,7 @@ const t = tempDir("minic-gc-roots-");
 afterAll(() => t.remove());
 
 describe("gc and unpacked layers", () => {
-  it("keeps HEX and HEX.aufs of a named image's layers, removes those of nothing", async () => {
+  it("keeps HEX, HEX.opaque and HEX.aufs of a named image's layers, removes those of nothing", async () => {
     const store = join(t.path, "s");
     const src = join(t.path, "src");
     mkdirSync(src);
@@ -20,8 +20,11 @@ describe("gc and unpacked layers", () => {
     mkdirSync(unpacked, { recursive: true });
     const orphan = "0".repeat(64);
     for (const d of [diff, `${diff}.aufs`, orphan, `${orphan}.aufs`]) mkdirSync(join(unpacked, d), { recursive: true });
+    for (const d of [diff, orphan]) writeFileSync(join(unpacked, `${d}.opaque`), "[]\n");
     const r = JSON.parse((await minicOk(["gc", "--json", "--store", store])).stdout);
-    expect(r.unpacked).toBe(2);
+    expect(r.unpacked).toBe(3);
+    expect(existsSync(join(unpacked, `${diff}.opaque`))).toBe(true);
+    expect(existsSync(join(unpacked, `${orphan}.opaque`))).toBe(false);
     expect(existsSync(join(unpacked, diff))).toBe(true);
     expect(existsSync(join(unpacked, `${diff}.aufs`))).toBe(true);
     expect(existsSync(join(unpacked, orphan))).toBe(false);

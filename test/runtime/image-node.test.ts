@@ -40,6 +40,19 @@ describe("imageNode", () => {
     expect(imageNode(root([base, mid, top]), "usr/bin/x")).toBeUndefined();
   });
 
+  it("an opaque directory hides what the layers below have in it (aufs marker and overlay record)", () => {
+    const aufs = layer("aufs-opq", { "etc/.wh..wh..opq": "", "etc/hosts": "h\n" });
+    expect(readImageFile(root([base, aufs]), "etc/hosts")).toBe("h\n");
+    expect(readImageFile(root([base, aufs]), "etc/passwd")).toBeUndefined();
+    expect(readImageFile(root([base, aufs]), "usr/bin/x")).toBe("x"); // other dirs still show through
+    const ovl = layer("ovl-opq", { "etc/hosts": "h\n" });
+    const records = (l: string) => new Set(l === ovl ? ["etc"] : []);
+    expect(readImageFile({ ...root([base, ovl]), opaqueDirs: records }, "etc/passwd")).toBeUndefined();
+    expect(readImageFile(root([base, ovl]), "etc/passwd")).toBe("base\n"); // without the record it shows
+    // An opaque layer root hides every lower layer.
+    expect(readImageFile({ ...root([base, ovl]), opaqueDirs: (l) => new Set(l === ovl ? [""] : []) }, "usr/bin/x")).toBeUndefined();
+  });
+
   it("a symlinked parent is not followed on the host, and hides the lower dir", () => {
     expect(readImageFile(root([base, top]), "opt/passwd")).toBeUndefined();
     expect(readImageFile(root([base, top]), "opt/a")).toBeUndefined();

@@ -3,7 +3,7 @@
 // bad input (one-line errors, nothing left behind).
 import { afterAll, describe, expect, it } from "vitest";
 import { execa } from "execa";
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { minic, LAUNCHER } from "../helpers/cli.js";
@@ -13,6 +13,11 @@ const { fx, run } = runtimeSuite(async (fx) => {
   await stackedImage(fx.store, fx.tree, "del", [
     { "data": { dir: true }, "data/keep": "keep\n", "data/gone": "gone\n", "opq": { dir: true }, "opq/old": "old\n" },
     { "data/gone": { whiteout: true }, "bin/wc": { whiteout: true }, "opq": { opaque: true }, "opq/new": "new\n" },
+  ]);
+  // /etc replaced by an opaque dir without passwd, over a layer that added the user `app`.
+  await stackedImage(fx.store, fx.tree, "noapp", [
+    { "etc/passwd": "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/:/bin/sh\n" },
+    { "etc": { opaque: true }, "etc/group": "root:x:0:\n", "etc/os-release": "ID=test\n" },
   ]);
   const many: LayerSpec[] = [];
   for (let i = 1; i <= 199; i++) many.push({ [`l${i}`]: `${i}\n`, ...(i > 1 ? { [`l${i - 1}`]: { whiteout: true } } : {}) });
@@ -44,6 +49,27 @@ describe("storage drivers", () => {
     }
     const r = await run(["del", "--storage-driver", "aufs", ...SHOW]);
     expect(r.stdout.trim()).toBe("keep new no-wc");
+  });
+
+  it("an opaque directory hides the lower layers' files from minic as from the container", async () => {
+    // minic resolves -u in the image as the container sees it: the `app` of the lower /etc/passwd
+    // is hidden by the opaque /etc above it (it was found, and the container then had no such user).
+    for (const driver of ["overlay", "copy"]) {
+      const r = await run(["noapp", "--storage-driver", driver, "-u", "app", "--", "/bin/id"]);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr.trim()).toMatch(/^minic: user 'app' is not in the image's \/etc\/passwd \(hint: /);
+      expect((await run(["noapp", "--storage-driver", driver, "--", "/bin/sh", "-c", "test -e /etc/passwd || echo hidden"])).stdout).toBe("hidden");
+    }
+    // Each overlay layer's opaque dirs are recorded beside it when it is unpacked; a layer unpacked
+    // before records existed gets its record from its xattrs on the next run.
+    const unpacked = join(fx.store, "unpacked");
+    const records = readdirSync(unpacked).filter((n) => n.endsWith(".opaque"));
+    const contents = records.map((n) => readFileSync(join(unpacked, n), "utf8").trim());
+    expect(contents).toContain('["etc"]');
+    const withEtc = records[contents.indexOf('["etc"]')]!;
+    rmSync(join(unpacked, withEtc));
+    expect((await run(["noapp", "-u", "app", "--", "/bin/id"])).exitCode).toBe(1);
+    expect(readFileSync(join(unpacked, withEtc), "utf8").trim()).toBe('["etc"]');
   });
 
   it("stacks 200 layers (more than one page of overlay mount options)", async () => {
