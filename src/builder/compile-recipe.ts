@@ -3,7 +3,7 @@
 // unchanged recipe loads without starting esbuild or registering module hooks.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -15,6 +15,9 @@ interface IndexRecord {
   out: string;
   deps: string[];
   depOuts: string[];
+  /** The source compiled, so that gc can tell a record that can no longer be used. */
+  path: string;
+  sourceHash: string;
 }
 
 const VERSION = "1";
@@ -123,8 +126,44 @@ async function compileFile(path: string, cacheDir: string, minicUrl: string, com
   const out = join(cacheDir, `${key}-${depsKey}.mjs`);
   await mkdir(cacheDir, { recursive: true });
   await writeFileAtomic(out, code);
-  await writeFileAtomic(indexPath, JSON.stringify({ out, deps, depOuts } satisfies IndexRecord));
+  await writeFileAtomic(indexPath, JSON.stringify({ out, deps, depOuts, path, sourceHash: sha256Hex(source) } satisfies IndexRecord));
   return out;
+}
+
+function sha256Hex(data: string | Buffer): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/**
+ * For gc: removes the records of sources that are gone or have changed since (they can no
+ * longer be used: a changed source has another key) and the compiled modules only they named,
+ * and compiled modules no record names that are over an hour old (a build may be writing a
+ * new one's record right now). Returns how many records it removed.
+ */
+export async function pruneRecipeCache(cacheDir: string, now = Date.now()): Promise<number> {
+  const names = await readdir(cacheDir).catch(() => [] as string[]);
+  const keep = new Set<string>();
+  const drop = new Set<string>();
+  let removed = 0;
+  for (const n of names.filter((f) => f.endsWith(".json"))) {
+    const p = join(cacheDir, n);
+    const rec = await readFile(p, "utf8").then((s) => JSON.parse(s) as Partial<IndexRecord>).catch(() => null);
+    const source = rec?.path ? await readFile(rec.path).catch(() => null) : null;
+    if (rec?.out && source && sha256Hex(source) === rec.sourceHash) {
+      keep.add(rec.out);
+      continue;
+    }
+    if (rec?.out) drop.add(rec.out);
+    await rm(p, { force: true });
+    removed++;
+  }
+  for (const n of names.filter((f) => f.endsWith(".mjs"))) {
+    const p = join(cacheDir, n);
+    if (keep.has(p)) continue;
+    const old = ((await stat(p).catch(() => null))?.mtimeMs ?? now) < now - 3_600_000;
+    if (drop.has(p) || old) await rm(p, { force: true });
+  }
+  return removed;
 }
 
 

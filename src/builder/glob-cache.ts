@@ -2,7 +2,7 @@
 // answer, so an unchanged tree is not globbed again (and fast-glob is not even loaded).
 import { createHash } from "node:crypto";
 import { lstatSync, readdirSync, statSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../store/atomic.js";
 
@@ -36,6 +36,23 @@ export async function globMatches(pattern: string, cwd: string, cacheDir: string
     await writeFileAtomic(recordPath, JSON.stringify({ dirs: before, matches } satisfies GlobRecord));
   }
   return matches;
+}
+
+/**
+ * For gc: removes the glob records that can no longer be used (a directory they depend on has
+ * changed or is gone: the next build globs again). Returns how many it removed.
+ */
+export async function pruneGlobCache(cacheDir: string): Promise<number> {
+  let removed = 0;
+  for (const n of await readdir(cacheDir).catch(() => [] as string[])) {
+    if (!n.endsWith(".json")) continue;
+    const p = join(cacheDir, n);
+    const rec = await readFile(p, "utf8").then((s) => JSON.parse(s) as GlobRecord).catch(() => null);
+    if (rec?.dirs?.every(([d, m]) => mtimeOf(d) === m)) continue;
+    await rm(p, { force: true });
+    removed++;
+  }
+  return removed;
 }
 
 /** The directories whose contents decide what `pattern` matches. */

@@ -1,6 +1,6 @@
 // Type-checks a recipe and the files it imports against minic's API, cached by file content.
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -63,6 +63,24 @@ export async function typecheckRecipe(file: string, cacheDir: string, cwd: strin
   }
   files[distIndex] = hash(await readFile(distIndex));
   return () => writeFileAtomic(record, JSON.stringify({ files } satisfies CacheRecord));
+}
+
+/**
+ * For gc: removes the type-check records that can no longer be used (a file they checked is
+ * gone or has changed: the next build checks it again and writes a new record anyway).
+ * Returns how many it removed.
+ */
+export async function pruneTypecheckCache(cacheDir: string): Promise<number> {
+  let removed = 0;
+  for (const n of await readdir(cacheDir).catch(() => [] as string[])) {
+    if (!n.startsWith("typecheck-") || !n.endsWith(".json")) continue;
+    const p = join(cacheDir, n);
+    const rec = await readFile(p, "utf8").then((s) => JSON.parse(s) as CacheRecord).catch(() => null);
+    if (rec?.files && (await unchanged(rec.files))) continue;
+    await rm(p, { force: true });
+    removed++;
+  }
+  return removed;
 }
 
 async function unchanged(files: Record<string, string>): Promise<boolean> {

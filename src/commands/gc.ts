@@ -1,4 +1,9 @@
-// minic gc: free what no image references and no running container uses.
+// minic gc: free what no image references and no running container uses, and the build's
+// cache records that can no longer be used.
+import { join } from "node:path";
+import { pruneRecipeCache } from "../builder/compile-recipe.js";
+import { pruneGlobCache } from "../builder/glob-cache.js";
+import { pruneTypecheckCache } from "../builder/typecheck.js";
 import type { Command } from "./command.js";
 import type { Digest } from "../core/digest.js";
 import { gc } from "../store/gc.js";
@@ -16,6 +21,9 @@ export const gcCommand: Command = {
     // stay with their blobs and unpacked layers; stale containers (minic gone) keep nothing.
     const manifests = new Set(liveContainers(store.layout.containersDir).map((s) => s.manifestDigest as Digest));
     const r = await gc(store, { manifests });
+    // Compiled recipes, type-check and glob records whose sources or trees have changed since.
+    const cache = store.layout.cacheDir;
+    r.cacheRecords += (await pruneRecipeCache(join(cache, "recipes"))) + (await pruneTypecheckCache(cache)) + (await pruneGlobCache(join(cache, "globs")));
     if (values.json) ctx.out(JSON.stringify(r));
     else ctx.out(`removed ${r.blobs} blob(s) (${humanSize(r.bytes)}), ${r.unpacked} unpacked layer(s), ${r.cacheRecords} cache record(s)`);
     return 0;
