@@ -90,13 +90,16 @@ describe("minic run (nspawn)", () => {
   it("writes land in the container's upper dir only: layers and store unchanged", async () => {
     const before = storeDigest(fx.store);
     const unpacked = join(fx.store, "unpacked");
-    const layersBefore = readdirSync(unpacked).map((d) => `${d}:${readdirSync(join(unpacked, d)).sort().join(",")}`).sort();
+    // Each layer dir's entries, and each opaque record's content.
+    const layers = () => readdirSync(unpacked, { withFileTypes: true }).map((d) =>
+      `${d.name}:${d.isDirectory() ? readdirSync(join(unpacked, d.name)).sort().join(",") : readFileSync(join(unpacked, d.name), "utf8")}`).sort();
+    const layersBefore = layers();
     const r = await run(["app", "--", "/bin/sh", "-c", "rm -rf /app /bin/cat /etc/motd; echo new > /etc/new; rm -rf /usr; echo done"]);
     expect(r.stdout.trim()).toBe("done");
     const again = await run(["app", "--", "/bin/sh", "-c", "cat /app/hello.txt /etc/motd; test -e /etc/new || echo no-new"]);
     expect(again.stdout.trim()).toBe("hello from app layer\nmotd\nno-new");
     expect(storeDigest(fx.store)).toBe(before);
-    expect(readdirSync(unpacked).map((d) => `${d}:${readdirSync(join(unpacked, d)).sort().join(",")}`).sort()).toEqual(layersBefore);
+    expect(layers()).toEqual(layersBefore);
   });
 });
 
