@@ -15,6 +15,7 @@ import type { Store } from "../store/store.js";
 import type { Progress } from "../util/progress.js";
 import { lastBuildOf, lookupCache, saveCache, type CacheRecord } from "./build-cache.js";
 import { resolveCopyInputs, type CopyInput } from "./copy-inputs.js";
+import { DIGEST_CACHE, DigestCache } from "./digest-cache.js";
 import { materialize } from "./materialize.js";
 
 export interface BuildOptions {
@@ -71,13 +72,15 @@ async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, baseLa
   const recipeDir = dirname(recipeFile);
   const inputs = new Map<number, CopyInput[]>();
   const inputKeys = new Map<number, CopyInputKey[]>();
+  const digests = steps.some((s) => s.kind === "copy") ? await DigestCache.open(join(store.layout.cacheDir, DIGEST_CACHE)) : undefined;
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i]!;
     if (s.kind !== "copy") continue;
-    const found = await resolveCopyInputs(s.from, recipeDir, `recipe '${recipe.name}' step ${i + 1}`, join(store.layout.cacheDir, "globs"));
+    const found = await resolveCopyInputs(s.from, recipeDir, `recipe '${recipe.name}' step ${i + 1}`, join(store.layout.cacheDir, "globs"), digests);
     inputs.set(i, found);
     inputKeys.set(i, found.map((f) => ({ rel: f.rel, digest: f.digest, executable: f.executable, kind: f.kind })));
   }
+  await digests?.save();
   const parts = keyParts(baseLayers.map((l) => l.diffId), stepDigests(steps, inputKeys), opts.epoch);
   const key = cacheKey(parts);
   const hit = opts.noCache ? undefined : await lookupCache(store, key);

@@ -6,6 +6,7 @@ import { join, relative, sep } from "node:path";
 import { MinicError, withContext } from "../core/errors.js";
 import type { Digest } from "../core/digest.js";
 import { encodeHeader } from "../archive/cpio-newc.js";
+import type { DigestCache } from "./digest-cache.js";
 import { globMatches } from "./glob-cache.js";
 
 /** One host node a copy step brings in. */
@@ -32,7 +33,7 @@ export interface CopyInput {
  * purpose (e.g. /bin/busybox). Throws EINPUT when a pattern matches nothing or reaches a fifo,
  * socket or device, EARCHIVE when a file is too large for a layer.
  */
-export async function resolveCopyInputs(patterns: readonly string[], baseDir: string, where: string, cacheDir: string): Promise<CopyInput[]> {
+export async function resolveCopyInputs(patterns: readonly string[], baseDir: string, where: string, cacheDir: string, digests?: DigestCache): Promise<CopyInput[]> {
   const realBase = realpathSync(baseDir);
   const byRel = new Map<string, CopyInput>();
   for (const pattern of patterns) {
@@ -48,7 +49,7 @@ export async function resolveCopyInputs(patterns: readonly string[], baseDir: st
     }
     const literal = matches.length === 1 && matches[0] === rel;
     const add = (hostPath: string, name: string, dest: string, st: Stats) => {
-      byRel.set(dest, inputOf(hostPath, shown(name), dest, st, where));
+      byRel.set(dest, inputOf(hostPath, shown(name), dest, st, where, digests));
       if (st.isDirectory()) walk(hostPath, name, dest);
     };
     const walk = (hostDir: string, name: string, dest: string) => {
@@ -79,7 +80,7 @@ export async function resolveCopyInputs(patterns: readonly string[], baseDir: st
 }
 
 /** The input for one host node; fifos, sockets and devices are refused (EINPUT). */
-function inputOf(hostPath: string, shown: string, dest: string, st: Stats, where: string): CopyInput {
+function inputOf(hostPath: string, shown: string, dest: string, st: Stats, where: string, digests?: DigestCache): CopyInput {
   if (st.isSymbolicLink()) {
     const linkname = readlinkSync(hostPath);
     return { rel: dest, hostPath, kind: "symlink", digest: sha(Buffer.from(linkname)), executable: false, size: 0, linkname };
@@ -87,7 +88,7 @@ function inputOf(hostPath: string, shown: string, dest: string, st: Stats, where
   if (st.isDirectory()) return { rel: dest, hostPath, kind: "dir", digest: sha(Buffer.alloc(0)), executable: false, size: 0 };
   if (st.isFile()) {
     assertFitsLayer(shown, st.size, where);
-    const { digest, size } = hashFile(hostPath, where);
+    const { digest, size } = hashFile(hostPath, where, digests);
     return { rel: dest, hostPath, kind: "file", digest, executable: (st.mode & 0o111) !== 0, size };
   }
   const type = st.isFIFO() ? "fifo" : st.isSocket() ? "socket" : st.isCharacterDevice() ? "character device" : st.isBlockDevice() ? "block device" : "special file";
@@ -137,10 +138,11 @@ let hashBuf: Buffer | undefined;
 
 /**
  * sha256 and length of a host file, read in 1 MiB chunks into one reused buffer (memory stays
- * flat whatever the size). Opens without following a symlink and without blocking on a fifo;
- * throws EINPUT when the path is not a regular file (it was replaced since it was listed).
+ * flat whatever the size), or taken from `digests` when the opened file is the one remembered.
+ * Opens without following a symlink and without blocking on a fifo; throws EINPUT when the path
+ * is not a regular file (it was replaced since it was listed).
  */
-export function hashFile(path: string, where: string): { digest: Digest; size: number } {
+export function hashFile(path: string, where: string, digests?: DigestCache): { digest: Digest; size: number } {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -148,12 +150,18 @@ export function hashFile(path: string, where: string): { digest: Digest; size: n
     throw withContext(e, `${where}: cannot read copy source '${path}'`);
   }
   try {
-    if (!fstatSync(fd).isFile()) throw new MinicError("EINPUT", `${where}: copy source '${path}' is no longer a regular file`, { hint: "do not modify copied files while minic builds; run it again" });
+    const st = fstatSync(fd, { bigint: true });
+    if (!st.isFile()) throw new MinicError("EINPUT", `${where}: copy source '${path}' is no longer a regular file`, { hint: "do not modify copied files while minic builds; run it again" });
+    const known = digests?.lookup(path, st);
+    if (known) return { digest: known, size: Number(st.size) };
     const buf = (hashBuf ??= Buffer.allocUnsafe(HASH_CHUNK));
     const h = createHash("sha256");
     let size = 0;
     for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; size += n) h.update(buf.subarray(0, n));
-    return { digest: `sha256:${h.digest("hex")}`, size };
+    const digest: Digest = `sha256:${h.digest("hex")}`;
+    // The identity taken before reading: a change while reading moves ctime, so it is not reused.
+    if (size === Number(st.size)) digests?.remember(path, st, digest);
+    return { digest, size };
   } finally {
     closeSync(fd);
   }

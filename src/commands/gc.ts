@@ -2,6 +2,7 @@
 // cache records that can no longer be used.
 import { join } from "node:path";
 import { pruneRecipeCache } from "../builder/compile-recipe.js";
+import { DIGEST_CACHE, DigestCache } from "../builder/digest-cache.js";
 import { pruneGlobCache } from "../builder/glob-cache.js";
 import { pruneTypecheckCache } from "../builder/typecheck.js";
 import type { Command } from "./command.js";
@@ -21,9 +22,11 @@ export const gcCommand: Command = {
     // stay with their blobs and unpacked layers; stale containers (minic gone) keep nothing.
     const manifests = new Set(liveContainers(store.layout.containersDir).map((s) => s.manifestDigest as Digest));
     const r = await gc(store, { manifests });
-    // Compiled recipes, type-check and glob records whose sources or trees have changed since.
+    // Compiled recipes, type-check, glob and file digest records whose sources or trees have
+    // changed since.
     const cache = store.layout.cacheDir;
-    r.cacheRecords += (await pruneRecipeCache(join(cache, "recipes"))) + (await pruneTypecheckCache(cache)) + (await pruneGlobCache(join(cache, "globs")));
+    r.cacheRecords += (await pruneRecipeCache(join(cache, "recipes"))) + (await pruneTypecheckCache(cache)) + (await pruneGlobCache(join(cache, "globs")))
+      + (await (await DigestCache.open(join(cache, DIGEST_CACHE))).prune());
     if (values.json) ctx.out(JSON.stringify(r));
     else ctx.out(`removed ${r.blobs} blob(s) (${humanSize(r.bytes)}), ${r.unpacked} unpacked layer(s), ${r.cacheRecords} cache record(s)`);
     return 0;
