@@ -1,9 +1,9 @@
 // Storage drivers (overlay, copy, aufs where the kernel has it; deletions hide base files; a
 // 200-layer stack), lifecycle (signals, a SIGKILLed minic cleaned up by the next command) and
 // bad input (one-line errors, nothing left behind).
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execa } from "execa";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { minic, LAUNCHER } from "../helpers/cli.js";
@@ -137,9 +137,13 @@ describe("lifecycle", () => {
 });
 
 describe("bad input: one-line error, non-zero exit, nothing left", () => {
-  // A PATH with node (bin/minic needs it) and nothing else: no systemd-nspawn.
-  const nodeOnly = mkdtempSync(join(tmpdir(), "minic-node-only-"));
-  symlinkSync(process.execPath, join(nodeOnly, "node"));
+  // A PATH with node (bin/minic needs it) and nothing else: no systemd-nspawn. Made by the
+  // suite's hooks (which do not run when a filter skips every test here).
+  const nodeOnly = join(tmpdir(), `minic-node-only-${process.pid}`);
+  beforeAll(() => {
+    mkdirSync(nodeOnly);
+    symlinkSync(process.execPath, join(nodeOnly, "node"));
+  });
   afterAll(() => rmSync(nodeOnly, { recursive: true, force: true }));
   const cases: [string, string[], RegExp, NodeJS.ProcessEnv?][] = [
     ["unknown image", ["nosuch:1", "/bin/true"], /no image 'nosuch:1'/],
