@@ -1,6 +1,6 @@
 // A container's record in the store (<store>/containers/<id>/state.json): what was created on
 // the host for it, so that a later minic can list it and clean up after a killed one.
-import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /** What a container's state file holds. */
@@ -88,13 +88,10 @@ export function listContainers(containersDir: string): ContainerEntry[] {
   for (const id of names.sort()) {
     if (id.startsWith(".")) continue;
     const dir = join(containersDir, id);
-    let mtimeMs = 0;
-    try {
-      mtimeMs = statSync(dir).mtimeMs;
-    } catch {
-      continue;
-    }
-    out.push({ id, dir, state: readState(dir), mtimeMs });
+    // lstat: only a real directory is a container (a symlink planted here is left alone).
+    const st = lstatSync(dir, { throwIfNoEntry: false });
+    if (!st?.isDirectory()) continue;
+    out.push({ id, dir, state: readState(dir), mtimeMs: st.mtimeMs });
   }
   return out;
 }
