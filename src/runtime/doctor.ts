@@ -87,6 +87,7 @@ export function doctorReport(f: DoctorFacts): DoctorReport {
   }
   const later = "bin/minic works without it, each command starting ~20 ms slower: run 'npm run build'";
   if (f.snapshot === "used") add("ok", "startup snapshot: bin/minic starts run, ps, rm and prune from dist/snapshot/minic.blob");
+  else if (f.snapshot === "node-options") add("note", "startup snapshot: unused while NODE_OPTIONS is set (V8 loads a snapshot only with the flags that made it); each command starts ~20 ms slower");
   else add("warn", f.snapshot === "stale" ? `startup snapshot: made by another node binary, so unused (${later})` : `startup snapshot: none (${later})`);
   const runnable = f.root && h.filesystems.has("overlay") && Boolean(h.programs["systemd-nspawn"] && h.programs.unshare && h.programs.mount);
   return { lines, install: [...install].sort(), runnable };

@@ -3,15 +3,17 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
 
-export type SnapshotState = "used" | "stale" | "missing";
+export type SnapshotState = "used" | "stale" | "missing" | "node-options";
 
 /**
- * `used` when `dir` holds minic.blob and a node.stamp with the same mtime as `node` (the binary
- * that made the blob), `stale` when the stamp is another binary's, `missing` otherwise.
+ * `missing` unless `dir` holds minic.blob and its node.stamp; `stale` when the stamp's mtime is
+ * not `node`'s (another binary made the blob); `node-options` when NODE_OPTIONS is set (the
+ * launcher then starts without it: V8 refuses a snapshot made with other flags); else `used`.
  */
-export function startupSnapshotState(dir: string, node: string): SnapshotState {
+export function startupSnapshotState(dir: string, node: string, env: NodeJS.ProcessEnv = process.env): SnapshotState {
   const mtime = (p: string) => statSync(p, { bigint: true, throwIfNoEntry: false })?.mtimeNs;
-  if (mtime(join(dir, "minic.blob")) === undefined) return "missing";
   const stamp = mtime(join(dir, "node.stamp"));
-  return stamp !== undefined && stamp === mtime(node) ? "used" : "stale";
+  if (mtime(join(dir, "minic.blob")) === undefined || stamp === undefined) return "missing";
+  if (stamp !== mtime(node)) return "stale";
+  return env.NODE_OPTIONS ? "node-options" : "used";
 }

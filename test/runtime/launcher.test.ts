@@ -80,11 +80,25 @@ describe("bin/minic", () => {
     expect(stale.exitCode).toBe(0);
     expect(stale.stdout).toBe("fallback");
     expect(stale.stderr).not.toMatch(SNAPSHOT_LINE);
+    const stamp = join(dir, "dist", "snapshot", "node.stamp");
+    rmSync(stamp); // a blob without its stamp (a build that stopped half-way)
+    const unstamped = await go();
+    expect(unstamped.stdout).toBe("fallback");
+    expect(unstamped.stderr).not.toMatch(SNAPSHOT_LINE);
     rmSync(join(dir, "dist", "snapshot"), { recursive: true });
     const none = await go();
     expect(none.exitCode).toBe(0);
     expect(none.stdout).toBe("fallback");
     expect(none.stderr).not.toMatch(SNAPSHOT_LINE);
+  });
+
+  it("with NODE_OPTIONS set starts without the snapshot (V8 would refuse it) and still works", async () => {
+    const r = await execa(LAUNCHER, ["run", "--store", fx.store, "bb", "--", "/bin/sh", "-c", "echo ok"], {
+      reject: false, encoding: "utf8", stdin: "ignore", env: { MINIC_DEBUG: "1", NODE_OPTIONS: "--max-old-space-size=512" },
+    });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe("ok");
+    expect(r.stderr).not.toMatch(SNAPSHOT_LINE);
   });
 
   it("without node on PATH says so in one line and exits 127", async () => {
