@@ -33,13 +33,14 @@ export class DigestCache {
   /** The cache kept in `path` (empty when there is none, or it is unreadable). */
   static async open(path: string): Promise<DigestCache> {
     const text = await readFile(path, "utf8").catch(() => "{}");
-    let data: Record<string, Remembered> = {};
+    let data: unknown = {};
     try {
-      data = JSON.parse(text) as Record<string, Remembered>;
+      data = JSON.parse(text);
     } catch {
       /* a damaged cache is an empty one */
     }
-    return new DigestCache(path, new Map(Object.entries(data)));
+    const entries = data !== null && typeof data === "object" ? Object.entries(data as Record<string, Remembered>) : [];
+    return new DigestCache(path, new Map(entries.filter(([, r]) => typeof r?.id === "string" && typeof r.digest === "string")));
   }
 
   /** The digest of the file at `path` whose (fstat) identity is `st`, if remembered. */

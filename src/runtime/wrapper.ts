@@ -28,8 +28,9 @@ export function startWrapper(argv: readonly string[], dir: string, opts: ExecOpt
     running,
     go(script) {
       if (settled) return;
-      settled = true;
+      // Written first: if that fails, the gate is still open and stop() ends it.
       writeFileSync(join(dir, START_SCRIPT), script, { mode: 0o600 });
+      settled = true;
       gate?.end(`${START_WORD}\n`);
     },
     stop() {

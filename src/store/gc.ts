@@ -3,7 +3,8 @@ import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { digestHex, type Digest } from "../core/digest.js";
 import type { Store } from "./store.js";
-import { ownedTempName, sweepScratch } from "./scratch.js";
+import { OPAQUE_RECORD_SUFFIX } from "./opaque-record.js";
+import { liveTempName, ownedTempName, sweepScratch } from "./scratch.js";
 
 export interface GcReport {
   blobs: number;
@@ -27,6 +28,12 @@ export interface GcRoots {
  * Temp files older than an hour are swept. An extra manifest that is no longer readable is
  * skipped (nothing of it is left to keep).
  */
+/** The diff id hex an entry of unpacked/ belongs to: a layer dir, its aufs form or its opaque record. */
+function layerOf(name: string): string {
+  for (const suffix of [".aufs", OPAQUE_RECORD_SUFFIX]) if (name.endsWith(suffix)) return name.slice(0, -suffix.length);
+  return name;
+}
+
 export async function gc(store: Store, roots: GcRoots = {}): Promise<GcReport> {
   const keepBlobs = new Set<string>();
   const keepDiffs = new Set<string>(roots.layers ?? []);
@@ -56,7 +63,8 @@ export async function gc(store: Store, roots: GcRoots = {}): Promise<GcReport> {
     report.blobs++;
   }
   for (const d of await readdir(store.layout.unpackedDir)) {
-    if (keepDiffs.has(d.replace(/\.(aufs|opaque)$/, ""))) continue; // a layer dir, its aufs form, its record
+    if (liveTempName(d)) continue; // an opaque record being written beside its layer
+    if (keepDiffs.has(layerOf(d))) continue;
     await rm(join(store.layout.unpackedDir, d), { recursive: true, force: true });
     report.unpacked++;
   }

@@ -14,6 +14,12 @@ export function ownedTempName(name: string): boolean {
   return OWNED_RE.test(name);
 }
 
+/** True for a temp name whose owner is still running (its file is being written). */
+export function liveTempName(name: string): boolean {
+  const m = OWNED_RE.exec(name);
+  return m !== null && alive(Number(m[1]));
+}
+
 /** A new scratch directory owned by this process. */
 export function makeScratch(store: Store): Promise<string> {
   return mkdtemp(join(store.layout.tmpDir, `build-${process.pid}-`));

@@ -14,6 +14,7 @@ export function findProgram(name: string): string | null {
   let found: string | null = null;
   const dirs = (process.env.PATH ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin").split(delimiter);
   for (const d of dirs) {
+    if (!d.startsWith("/")) continue; // an empty or relative entry would resolve against the cwd
     const p = join(d, name);
     let st;
     try {

@@ -32,6 +32,14 @@ describe("DigestCache", () => {
     expect(statSync(path).mtimeMs).toBe(mtime);
   });
 
+  it("a damaged cache is an empty one", async () => {
+    for (const text of ["null", "[1]", "{\"x\": 1}", "{"]) {
+      writeFileSync(join(t.path, "bad.json"), text);
+      const c = await DigestCache.open(join(t.path, "bad.json"));
+      expect(c.lookup(join(t.path, "f"), statSync(join(t.path, "bad.json"), { bigint: true }))).toBeUndefined();
+    }
+  });
+
   it("does not remember a file changed in the last two seconds", async () => {
     const f = join(t.path, "fresh");
     writeFileSync(f, "x");

@@ -21,8 +21,13 @@ describe("gc and unpacked layers", () => {
     const orphan = "0".repeat(64);
     for (const d of [diff, `${diff}.aufs`, orphan, `${orphan}.aufs`]) mkdirSync(join(unpacked, d), { recursive: true });
     for (const d of [diff, orphan]) writeFileSync(join(unpacked, `${d}.opaque`), "[]\n");
+    // A record being written (its temp file names a live process) stays; a dead writer's goes.
+    writeFileSync(join(unpacked, `.tmp-${process.pid}-abcdef`), "[");
+    writeFileSync(join(unpacked, ".tmp-999999999-abcdef"), "[");
     const r = JSON.parse((await minicOk(["gc", "--json", "--store", store])).stdout);
-    expect(r.unpacked).toBe(3);
+    expect(r.unpacked).toBe(4);
+    expect(existsSync(join(unpacked, `.tmp-${process.pid}-abcdef`))).toBe(true);
+    expect(existsSync(join(unpacked, ".tmp-999999999-abcdef"))).toBe(false);
     expect(existsSync(join(unpacked, `${diff}.opaque`))).toBe(true);
     expect(existsSync(join(unpacked, `${orphan}.opaque`))).toBe(false);
     expect(existsSync(join(unpacked, diff))).toBe(true);
