@@ -38,7 +38,7 @@ export interface UnpackOptions {
 export interface UnpackReport {
   entries: number;
   bytes: number;
-  /** Directories marked opaque (whiteouts "overlay"): relative names, "" for `dest` itself. */
+  /** Directories marked opaque (whiteouts "overlay"): relative names (a root marker is ignored). */
   opaque: string[];
 }
 
@@ -231,9 +231,11 @@ class Unpacker {
     await this.ensureDir(parent);
     const dir = this.abs(parent);
     if (base === OPAQUE_MARKER) {
+      // overlayfs ignores an opaque layer root (it always merges the roots); so does every driver.
+      if (parent === ".") return;
       if (this.opts.whiteouts === "overlay") {
         await run(["setfattr", "-n", "trusted.overlay.opaque", "-v", "y", dir]);
-        this.report.opaque.push(parent === "." ? "" : parent);
+        this.report.opaque.push(parent);
       } else {
         for (const n of await readdir(dir)) {
           const rel = parent === "." ? n : `${parent}/${n}`;

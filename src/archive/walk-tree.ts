@@ -101,8 +101,8 @@ export function whiteoutEntry(name: string, mtime = 0): Entry {
   return { name, kind: "file", mode: 0, uid: 0, gid: 0, mtime: Math.floor(mtime), size: 0 };
 }
 
-/** Directories under `root` marked opaque by overlayfs (relative names; "" for `root` itself with `opts.root`). */
-export async function opaqueDirs(root: string, opts: { root?: boolean } = {}): Promise<Set<string>> {
+/** Directories under `root` marked opaque by overlayfs (relative names). */
+export async function opaqueDirs(root: string): Promise<Set<string>> {
   const r = await status(["getfattr", "-R", "-P", "--absolute-names", "-n", "trusted.overlay.opaque", root], { stdout: "pipe", stderr: "pipe" });
   const out = new Set<string>();
   let current: string | null = null;
@@ -110,7 +110,7 @@ export async function opaqueDirs(root: string, opts: { root?: boolean } = {}): P
     if (line.startsWith("# file: ")) current = unescapeGetfattr(line.slice(8));
     else if (current !== null && line.startsWith("trusted.overlay.opaque=") && /"y"/.test(line)) {
       const rel = current === root ? "" : current.slice(root.length + 1);
-      if (rel || opts.root) out.add(rel);
+      if (rel) out.add(rel);
     }
   }
   return out;

@@ -50,7 +50,8 @@ export async function prepareRoot(store: Store, layers: readonly LayerDescriptor
     const { trustedOptions, unpackedLayer } = await import("../store/layers.js");
     layerDirs.push(driver === "overlay" ? await unpackedLayer(store, l) : await unpackedLayer(store, l, trustedOptions("keep"), want));
   }
-  // Layers unpacked before opaque records existed get theirs now (once, with getfattr).
+  // Layers unpacked before opaque records existed get theirs now (once, with getfattr). A
+  // present record is read only when a lookup needs it (a stat per layer here).
   if (driver === "overlay") for (const l of layerDirs) if (!existsSync(l + OPAQUE_RECORD_SUFFIX)) await ensureOpaqueRecord(l);
   const d = { dir, upper: join(dir, "upper"), work: join(dir, "work") };
   const rootfs = join(dir, "merged");
@@ -76,7 +77,7 @@ export function imageNode(root: PreparedRoot, rel: string): { path: string; st: 
   const parts = rel.split("/").filter(Boolean);
   const opaque = (d: string, dir: string) => Boolean(root.opaqueDirs?.(d).has(dir)) || existsSync(join(d, dir, OPAQUE_MARKER));
   for (const d of dirs) {
-    let hidesBelow = opaque(d, "");
+    let hidesBelow = false; // a layer's root is never opaque: overlayfs merges the roots
     for (let j = 0; j < parts.length; j++) {
       const parent = parts.slice(0, j).join("/");
       if (existsSync(join(d, parent, `.wh.${parts[j]}`))) return undefined;

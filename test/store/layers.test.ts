@@ -83,6 +83,22 @@ describe("never follow a rootfs symlink onto the host", () => {
   });
 });
 
+describe("opaque markers", () => {
+  it("an opaque dir hides the base's contents; an opaque layer root is ignored, as overlayfs does", async () => {
+    const base = await putLayer(store, [dir("etc"), file("etc/passwd", "p\n"), file("keep", "k\n")], 0);
+    const top = await putLayer(store, [dir("etc"), wh("etc/.wh..wh..opq"), file("etc/hosts", "h\n"), wh(".wh..wh..opq"), file("new", "n\n")], 0);
+    const flat = join(t.path, "flat");
+    mkdirSync(flat);
+    await unpackMembers(layerMembers(store, base), flat, APPLY);
+    await unpackMembers(layerMembers(store, top), flat, APPLY);
+    expect(readdirSync(flat).sort()).toEqual(["etc", "keep", "new"]);
+    expect(readdirSync(join(flat, "etc"))).toEqual(["hosts"]);
+    // Overlay form: the opaque dir gets its xattr and is recorded beside the layer; the root is not.
+    const u = await unpackedLayer(store, top);
+    expect(JSON.parse(readFileSync(`${u}.opaque`, "utf8"))).toEqual(["etc"]);
+  });
+});
+
 describe("verified layer reads", () => {
   async function sample(): Promise<LayerDescriptor> {
     return putLayer(store, [dir("d"), file("d/a", "a".repeat(100000)), file("d/b", "b\n")], 0);
