@@ -7,7 +7,7 @@ import { MinicError } from "../core/errors.js";
 import type { LayerDescriptor } from "../core/image.js";
 import type { Store } from "../store/store.js";
 import { OPAQUE_MARKER } from "../archive/entry.js";
-import { ensureOpaqueRecord, OPAQUE_RECORD_SUFFIX, readOpaqueRecord } from "../store/opaque-record.js";
+import { ensureOpaqueRecord, readOpaqueRecord } from "../store/opaque-record.js";
 import { aufsStack, makeLinkFarm, overlayStack, type StackMount } from "./stack-options.js";
 import type { StorageDriver } from "./run-spec.js";
 
@@ -50,18 +50,18 @@ export async function prepareRoot(store: Store, layers: readonly LayerDescriptor
     const { trustedOptions, unpackedLayer } = await import("../store/layers.js");
     layerDirs.push(driver === "overlay" ? await unpackedLayer(store, l) : await unpackedLayer(store, l, trustedOptions("keep"), want));
   }
-  // Layers unpacked before opaque records existed get theirs now (once, with getfattr). A
-  // present record is read only when a lookup needs it (a stat per layer here).
-  if (driver === "overlay") for (const l of layerDirs) if (!existsSync(l + OPAQUE_RECORD_SUFFIX)) await ensureOpaqueRecord(l);
+  // Each layer's opaque dirs (a small read per layer); a layer unpacked before records existed,
+  // or whose record is damaged, gets one now (once, with getfattr).
+  const records = new Map<string, Set<string>>();
+  if (driver === "overlay") {
+    for (const l of layerDirs) records.set(l, readOpaqueRecord(l) ?? (await ensureOpaqueRecord(l)));
+  }
   const d = { dir, upper: join(dir, "upper"), work: join(dir, "work") };
   const rootfs = join(dir, "merged");
   for (const p of [d.upper, d.work, rootfs]) mkdirSync(p, { mode: 0o755 });
   const stack = driver === "overlay" ? overlayStack(layerDirs, d) : aufsStack(layerDirs, d);
   makeLinkFarm(dir, stack.links);
-  const records = new Map<string, Set<string>>();
-  const opaqueDirs = driver === "overlay"
-    ? (l: string) => records.get(l) ?? records.set(l, readOpaqueRecord(l) ?? new Set()).get(l)!
-    : undefined;
+  const opaqueDirs = driver === "overlay" ? (l: string) => records.get(l) ?? new Set<string>() : undefined;
   return { rootfs, stack, layerDirs, upper: d.upper, opaqueDirs };
 }
 

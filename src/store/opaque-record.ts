@@ -24,11 +24,14 @@ export async function writeOpaqueRecord(layerDir: string, dirs: Iterable<string>
 }
 
 /**
- * Makes the record of a layer that has none (unpacked before records existed) or a damaged one,
- * from its xattrs (getfattr, from the attr package).
+ * The record of `layerDir`, made first when it has none (unpacked before records existed) or a
+ * damaged one, from its xattrs (getfattr, from the attr package).
  */
-export async function ensureOpaqueRecord(layerDir: string): Promise<void> {
-  if (readOpaqueRecord(layerDir)) return;
+export async function ensureOpaqueRecord(layerDir: string): Promise<Set<string>> {
+  const known = readOpaqueRecord(layerDir);
+  if (known) return known;
   const { opaqueDirs } = await import("../archive/walk-tree.js");
-  await writeOpaqueRecord(layerDir, await opaqueDirs(layerDir));
+  const dirs = await opaqueDirs(layerDir);
+  await writeOpaqueRecord(layerDir, dirs);
+  return dirs;
 }

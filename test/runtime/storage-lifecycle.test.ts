@@ -3,7 +3,7 @@
 // bad input (one-line errors, nothing left behind).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execa } from "execa";
-import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { minic, LAUNCHER } from "../helpers/cli.js";
@@ -67,9 +67,11 @@ describe("storage drivers", () => {
     const contents = records.map((n) => readFileSync(join(unpacked, n), "utf8").trim());
     expect(contents).toContain('["etc"]');
     const withEtc = records[contents.indexOf('["etc"]')]!;
-    rmSync(join(unpacked, withEtc));
-    expect((await run(["noapp", "-u", "app", "--", "/bin/id"])).exitCode).toBe(1);
-    expect(readFileSync(join(unpacked, withEtc), "utf8").trim()).toBe('["etc"]');
+    for (const damage of [() => rmSync(join(unpacked, withEtc)), () => writeFileSync(join(unpacked, withEtc), "{")]) {
+      damage();
+      expect((await run(["noapp", "-u", "app", "--", "/bin/id"])).exitCode).toBe(1);
+      expect(readFileSync(join(unpacked, withEtc), "utf8").trim()).toBe('["etc"]');
+    }
   });
 
   it("stacks 200 layers (more than one page of overlay mount options)", async () => {
