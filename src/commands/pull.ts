@@ -3,16 +3,19 @@ import { formatRef, parseRef } from "../core/reference.js";
 import { describeReport } from "../share/image-intake.js";
 import { LAYER_POLICY } from "../share/member-policy.js";
 import { pullImage } from "../share/pull.js";
+import { findCredentials } from "../share/registry-auth.js";
 import { RegistryClient } from "../share/registry-client.js";
 import { parseRegistryRef } from "../share/registry-ref.js";
 import { MinicError } from "../core/errors.js";
 import type { Command } from "./command.js";
 
+const str = (v: unknown) => (typeof v === "string" ? v : undefined);
+
 export const pullCommand: Command = {
   name: "pull",
   summary: "pull an image from an OCI registry (stored as REPO:TAG, REPO:sha256-<12 hex> for a digest, unless -t)",
-  usage: "HOST[:PORT]/REPO[:TAG|@DIGEST] [-t NAME[:TAG]] [--insecure] [--keep-devices]",
-  options: { tag: { type: "string", short: "t" }, insecure: { type: "boolean" }, "keep-devices": { type: "boolean" } },
+  usage: "HOST[:PORT]/REPO[:TAG|@DIGEST] [-t NAME[:TAG]] [--insecure] [--creds USER:PASSWORD] [--authfile FILE] [--keep-devices]",
+  options: { tag: { type: "string", short: "t" }, insecure: { type: "boolean" }, creds: { type: "string" }, authfile: { type: "string" }, "keep-devices": { type: "boolean" } },
   async run(values, positionals, ctx) {
     if (positionals.length !== 1) throw new MinicError("EUSAGE", "pull takes one registry reference", { hint: "minic pull 127.0.0.1:5000/hello:1" });
     const src = parseRegistryRef(positionals[0]!);
@@ -21,7 +24,8 @@ export const pullCommand: Command = {
     const ref = typeof values.tag === "string" ? parseRef(values.tag) : parseRef(`${src.repository}:${tag}`);
     const store = await ctx.store();
     const policy = { ...LAYER_POLICY, devices: values["keep-devices"] ? "keep" as const : LAYER_POLICY.devices };
-    const r = await pullImage(store, new RegistryClient(src, values.insecure === true), src.reference, ref, policy);
+    const creds = findCredentials(src.host, src.repository, { creds: str(values.creds), authfile: str(values.authfile) });
+    const r = await pullImage(store, new RegistryClient(src, values.insecure === true, creds), src.reference, ref, policy);
     ctx.out(`${formatRef(ref)} ${r.manifestDigest}`);
     const note = describeReport(r.result.report);
     ctx.err(`pulled ${r.converted ? "an OCI image (layers converted)" : "a minic image"}: ${r.fetched} blob(s) fetched, ${r.reused} already stored${note ? `; ${note}` : ""}`);

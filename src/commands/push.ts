@@ -1,15 +1,18 @@
 // minic push: send an image to an OCI registry (OCI + minic images in one index by default).
 import { MinicError } from "../core/errors.js";
 import { pushImage, type PushFormat } from "../share/push.js";
+import { findCredentials } from "../share/registry-auth.js";
 import { RegistryClient } from "../share/registry-client.js";
 import { formatRegistryRef, parseRegistryRef, registryScheme } from "../share/registry-ref.js";
 import type { Command } from "./command.js";
 
+const str = (v: unknown) => (typeof v === "string" ? v : undefined);
+
 export const pushCommand: Command = {
   name: "push",
   summary: "push an image to an OCI registry (http for localhost/127.0.0.1 or with --insecure)",
-  usage: "IMAGE HOST[:PORT]/REPO[:TAG] [--format both|oci|minic] [--insecure]",
-  options: { format: { type: "string" }, insecure: { type: "boolean" } },
+  usage: "IMAGE HOST[:PORT]/REPO[:TAG] [--format both|oci|minic] [--insecure] [--creds USER:PASSWORD] [--authfile FILE]",
+  options: { format: { type: "string" }, insecure: { type: "boolean" }, creds: { type: "string" }, authfile: { type: "string" } },
   async run(values, positionals, ctx) {
     if (positionals.length !== 2) throw new MinicError("EUSAGE", "push takes IMAGE and a registry reference", { hint: "minic push hello 127.0.0.1:5000/hello:1" });
     const format = (values.format ?? "both") as PushFormat;
@@ -19,7 +22,8 @@ export const pushCommand: Command = {
     const store = await ctx.store();
     const image = await store.getImage(positionals[0]!);
     const insecure = values.insecure === true;
-    const r = await pushImage(store, image, new RegistryClient(target, insecure), target.reference, format);
+    const creds = findCredentials(target.host, target.repository, { creds: str(values.creds), authfile: str(values.authfile) });
+    const r = await pushImage(store, image, new RegistryClient(target, insecure, creds), target.reference, format);
     ctx.out(`${formatRegistryRef(target)} ${r.digest}`);
     ctx.err(`pushed ${format} over ${registryScheme(target.host, insecure)}: ${r.uploaded} blob(s) uploaded, ${r.skipped} already there`);
     return 0;

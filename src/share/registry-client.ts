@@ -1,10 +1,13 @@
 // The OCI distribution API, as much as push and pull need: ping, blob HEAD/GET, monolithic blob
-// upload (POST then PUT ?digest=), manifest GET/PUT. Anonymous access only.
+// upload (POST then PUT ?digest=), manifest GET/PUT. Anonymous, or logged in: a 401 with a Basic
+// challenge is answered with the credentials, a Bearer challenge with a token fetched from the
+// registry's token service (with the credentials, or anonymously), then the request is retried.
 import { openAsBlob } from "node:fs";
 import { Readable } from "node:stream";
 import { sha256, type Digest } from "../core/digest.js";
 import { MinicError } from "../core/errors.js";
 import { ACCEPTED_MANIFESTS } from "./oci-model.js";
+import { basicAuthorization, parseChallenge, type Challenge, type Credentials } from "./registry-auth.js";
 import { registryScheme, type RegistryRef } from "./registry-ref.js";
 import { stderr } from "../util/stdio.js";
 
@@ -13,8 +16,10 @@ export type BlobBody = { bytes: Buffer } | { file: string };
 
 export class RegistryClient {
   private readonly base: string;
+  /** The Authorization header the registry last asked for (Basic, or a Bearer token). */
+  private authorization: string | undefined;
 
-  constructor(private readonly ref: RegistryRef, insecure: boolean) {
+  constructor(private readonly ref: RegistryRef, private readonly insecure: boolean, private readonly creds?: Credentials) {
     this.base = `${registryScheme(ref.host, insecure)}://${ref.host}/v2/`;
   }
 
@@ -91,10 +96,63 @@ export class RegistryClient {
     return Readable.fromWeb(r.body as import("node:stream/web").ReadableStream<Uint8Array>);
   }
 
+  /**
+   * A request, logged in when the registry asks: a 401 with a challenge minic speaks gets an
+   * Authorization (kept for the next requests) and the request is sent once more. The bodies
+   * minic sends (Buffers, file Blobs) can be sent twice.
+   */
   private async fetch(url: string, init: RequestInit): Promise<Response> {
-    if (process.env.MINIC_DEBUG) stderr().write(`> ${init.method} ${url}\n`);
+    const r = await this.send(url, init);
+    const challenge = r.status === 401 ? parseChallenge(r.headers.get("www-authenticate") ?? "") : undefined;
+    if (!challenge) return r;
+    await r.body?.cancel();
+    this.authorization = await this.authorize(challenge);
+    return this.send(url, init);
+  }
+
+  private async authorize(c: Challenge): Promise<string> {
+    if (c.scheme === "basic") {
+      if (!this.creds) throw this.loginNeeded();
+      return basicAuthorization(this.creds);
+    }
+    let realm: URL;
     try {
-      return await fetch(url, { ...init, redirect: "follow", ...(init.body ? { duplex: "half" } : {}) } as RequestInit);
+      realm = new URL(c.params.realm ?? "");
+    } catch {
+      throw new MinicError("EREGISTRY", `registry ${this.ref.host} asked for a token without a valid token service (realm '${c.params.realm ?? ""}')`, { hint: "the registry does not follow the distribution spec" });
+    }
+    // Credentials go over plain http only where minic would talk plain http to a registry.
+    if (realm.protocol !== "https:" && !(realm.protocol === "http:" && registryScheme(realm.host, this.insecure) === "http")) {
+      throw new MinicError("EREGISTRY", `the token service of ${this.ref.host} is not https (${realm.origin})`, { hint: "pass --insecure if you trust the network" });
+    }
+    if (c.params.service) realm.searchParams.set("service", c.params.service);
+    if (c.params.scope) realm.searchParams.set("scope", c.params.scope);
+    const r = await this.send(realm.toString(), { method: "GET", headers: this.creds ? { authorization: basicAuthorization(this.creds) } : {} }, false);
+    if (r.status === 401 || r.status === 403) {
+      await r.body?.cancel();
+      throw this.creds
+        ? new MinicError("EREGISTRY", `the token service of ${this.ref.host} refused the login from ${this.creds.source} (HTTP ${r.status})`, { hint: "check the user and password (podman login again, or --creds)" })
+        : this.loginNeeded();
+    }
+    const body = r.ok ? ((await r.json().catch(() => ({}))) as { token?: unknown; access_token?: unknown }) : {};
+    const token = typeof body.token === "string" ? body.token : typeof body.access_token === "string" ? body.access_token : undefined;
+    if (!token) throw new MinicError("EREGISTRY", `the token service of ${this.ref.host} gave no token (HTTP ${r.status})`, { hint: "see the registry's log" });
+    return `Bearer ${token}`;
+  }
+
+  private loginNeeded(): MinicError {
+    return new MinicError("EREGISTRY", `registry ${this.ref.host} wants a login`, {
+      hint: "give --creds USER:PASSWORD, or log in with podman, skopeo or docker login (minic reads their auth file; --authfile FILE for another)",
+    });
+  }
+
+  /** One HTTP request (with the registry's Authorization unless `authorized` is false). */
+  private async send(url: string, init: RequestInit, authorized = true): Promise<Response> {
+    if (process.env.MINIC_DEBUG) stderr().write(`> ${init.method} ${url}\n`);
+    const headers = new Headers(init.headers);
+    if (authorized && this.authorization) headers.set("authorization", this.authorization);
+    try {
+      return await fetch(url, { ...init, headers, redirect: "follow", ...(init.body ? { duplex: "half" } : {}) } as RequestInit);
     } catch (e) {
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
       throw new MinicError("EREGISTRY", `cannot reach registry ${this.ref.host}: ${cause?.code ?? cause?.message ?? (e as Error).message}`, {
@@ -113,7 +171,9 @@ export class RegistryClient {
       /* not a JSON error */
     }
     const hint = r.status === 401 || r.status === 403
-      ? "this registry wants a login; minic supports anonymous registries only for now"
+      ? this.creds
+        ? `the registry refused the login from ${this.creds.source}, or it gives no access to ${this.ref.repository}`
+        : "this registry wants a login: give --creds USER:PASSWORD, or log in with podman, skopeo or docker login"
       : r.status === 404 ? "check the repository and tag" : "see the registry's log";
     return new MinicError("EREGISTRY", `${what} failed: HTTP ${r.status}${detail ? ` (${detail})` : ""}`, { hint });
   }

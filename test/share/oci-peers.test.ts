@@ -154,6 +154,32 @@ maybe("OCI interop with real peers", () => {
       expect(r.stdout.trim()).toBe(`podman/app:3 ${digest}`);
     });
 
+    it("logs in where the registry wants it: --creds, or the auth file skopeo login wrote; podman pulls with it too", async () => {
+      const login = { user: "minic", password: "pa:ss word" };
+      const secured = await startRegistry(join(t.path, "registry-login"), login);
+      try {
+        const ref = `${secured.host}/private/app:1`;
+        const anon = await minic(["push", "app:1", ref, "--store", store]);
+        expect(anon.exitCode).toBe(1);
+        expect(anon.stderr.trim()).toMatch(/^minic: registry 127\.0\.0\.1:\d+ wants a login \(hint: give --creds USER:PASSWORD, or log in with podman, skopeo or docker login/);
+        const wrong = await minic(["push", "app:1", ref, "--store", store, "--creds", "minic:nope"]);
+        expect(wrong.exitCode).toBe(1);
+        expect(wrong.stderr).toMatch(/HTTP 401.*refused the login from --creds/);
+        await minicOk(["push", "app:1", ref, "--store", store, "--creds", `${login.user}:${login.password}`]);
+        // skopeo login writes the auth file podman and skopeo share; minic reads it.
+        const authfile = join(t.path, "auth.json");
+        await peer(["skopeo", "login", "--tls-verify=false", "--authfile", authfile, "-u", login.user, "-p", login.password, secured.host]);
+        const pulled = await minicOk(["pull", ref, "--store", join(t.path, "store-login"), "--authfile", authfile]);
+        expect(pulled.stdout.trim()).toBe(`private/app:1 ${digest}`);
+        const viaEnv = await minicOk(["pull", ref, "-t", "viaenv:1", "--store", join(t.path, "store-login")], { env: { ...process.env, REGISTRY_AUTH_FILE: authfile } });
+        expect(viaEnv.stdout.trim()).toBe(`viaenv:1 ${digest}`);
+        await peer(["podman", "pull", "-q", "--tls-verify=false", "--authfile", authfile, ref], { env });
+        expect(await peer(["podman", "run", "--rm", "--network", "none", ref], { env })).toBe("hello from minic");
+      } finally {
+        await secured.stop();
+      }
+    });
+
     it("refuses a blob the registry serves tampered, leaving the store as it was", async () => {
       const ref = `${registry!.host}/tamper/app:1`;
       await minicOk(["push", "app:1", ref, "--format", "oci", "--store", store]);

@@ -2,8 +2,8 @@
 // podman, a docker-registry on a free loopback port, the /var/lib/containers guard, and a
 // listing of a store's files (to prove a refused input changed nothing).
 import { execa, type Options } from "execa";
-import { spawn, type ChildProcess } from "node:child_process";
-import { createHash } from "node:crypto";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync, rmdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -167,11 +167,27 @@ export interface Registry {
   stop(): Promise<void>;
 }
 
-/** Starts docker-registry on 127.0.0.1:<free port> with filesystem storage under `dir`. */
-export async function startRegistry(dir: string): Promise<Registry> {
+/** 22 characters of bcrypt salt (the last one carries 2 bits: one of `.Oeu`). */
+function salt(): string {
+  return randomBytes(32).toString("base64").replace(/[^A-Za-z0-9]/g, "").slice(0, 21) + "e";
+}
+
+/**
+ * Starts docker-registry on 127.0.0.1:<free port> with filesystem storage under `dir`; with
+ * `login`, it wants HTTP Basic with that user and password (an htpasswd file, bcrypt made by
+ * the C library's crypt through perl).
+ */
+export async function startRegistry(dir: string, login?: { user: string; password: string }): Promise<Registry> {
   const port = await freePort();
   mkdirSync(dir, { recursive: true });
   const dataDir = join(dir, "data");
+  let auth = "";
+  if (login) {
+    const hash = execFileSync("perl", ["-e", "print crypt($ARGV[0], q($2b$05$) . $ARGV[1])", login.password, salt()], { encoding: "utf8" });
+    if (!hash.startsWith("$2b$")) throw new Error(`crypt made no bcrypt hash: ${hash}`);
+    writeFileSync(join(dir, "htpasswd"), `${login.user}:${hash}\n`);
+    auth = `auth:\n  htpasswd:\n    realm: minic-test\n    path: ${join(dir, "htpasswd")}\n`;
+  }
   writeFileSync(join(dir, "config.yml"), `version: 0.1
 log:
   level: error
@@ -184,7 +200,7 @@ storage:
     enabled: true
 http:
   addr: 127.0.0.1:${port}
-`);
+${auth}`);
   const child: ChildProcess = spawn("docker-registry", ["serve", join(dir, "config.yml")], { stdio: "ignore" });
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -197,7 +213,7 @@ http:
   for (let i = 0; i < 100; i++) {
     try {
       const r = await fetch(`http://127.0.0.1:${port}/v2/`);
-      if (r.status === 200) return { host: `127.0.0.1:${port}`, dataDir, stop };
+      if (r.status === (login ? 401 : 200)) return { host: `127.0.0.1:${port}`, dataDir, stop };
     } catch {
       /* not up yet */
     }
