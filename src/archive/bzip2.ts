@@ -1,5 +1,7 @@
-// bzip2 compression through the fastest native tool present (lbzip2, pbzip2, bzip2), with
-// unbzip2-stream as the pure-JS fallback for reading.
+// bzip2 through native tools. Layers are compressed with lbzip2 -9, whose output does not
+// depend on its thread count: one compressor, so that a layer is the same bytes on every
+// machine (pbzip2 and bzip2 write other, equally valid, bytes). Reading takes the fastest tool
+// present (lbzip2, pbzip2, bzip2), with unbzip2-stream as the pure-JS fallback.
 import { pipeline } from "node:stream/promises";
 import { availableParallelism } from "node:os";
 import { PassThrough, Readable } from "node:stream";
@@ -46,19 +48,22 @@ export function decompressArgv(tool: Exclude<Bzip2Tool, "js">, threads = availab
 }
 
 /**
- * Compresses a byte stream with the first native tool (MINIC_BZIP2 may pick one; "js" only
- * decompresses, so with it the first native tool compresses). Errors of the tool or of the
- * source surface on the output.
+ * Compresses a byte stream with lbzip2, the canonical compressor (MINIC_BZIP2=pbzip2 or bzip2
+ * picks another native tool, whose bytes differ; "js" only decompresses). Errors of the tool or
+ * of the source surface on the output.
  */
 export function compress(source: AsyncIterable<Buffer>): Readable {
-  let tool = pickBzip2(false);
-  if (tool === "js") tool = firstNative();
-  return throughProgram(compressArgv(tool), source);
+  return throughProgram(compressArgv(compressor()), source);
 }
 
-function firstNative(): Exclude<Bzip2Tool, "js"> {
-  for (const t of ORDER) if (findProgram(t)) return t as Exclude<Bzip2Tool, "js">;
-  throw new MinicError("EHOST", "no bzip2 compressor found", { hint: "apt-get install lbzip2 (or pbzip2, bzip2)" });
+/** The tool that compresses: MINIC_BZIP2 when it names a native tool, else lbzip2 (EHOST when absent). */
+export function compressor(): Exclude<Bzip2Tool, "js"> {
+  const forced = pickBzip2(true);
+  if (forced !== "js" && process.env.MINIC_BZIP2) return forced;
+  if (findProgram("lbzip2")) return "lbzip2";
+  throw new MinicError("EHOST", "lbzip2 is not installed: minic compresses layers with it, so that they are the same bytes on every machine", {
+    hint: "apt-get install lbzip2 (or set MINIC_BZIP2=pbzip2 or bzip2, whose layers then differ from other machines')",
+  });
 }
 
 /** Decompresses a byte stream; uses unbzip2-stream when no native tool exists (or MINIC_BZIP2=js). */

@@ -76,9 +76,9 @@ export function doctorReport(f: DoctorFacts): DoctorReport {
   }
   add(f.subnetClash ? "warn" : "ok", f.subnetClash ? `${f.subnet}.0.0/16 overlaps a route on ${f.subnetClash}: set MINIC_SUBNET to a free /16` : `container addresses: ${f.subnet}.0.0/16 (free)`);
   if (f.bridgeNfCallIptables) add("note", "br_netfilter is loaded: bridged container traffic passes the iptables FORWARD chain (its policy must accept it)");
-  if (f.bzip2.length > 0) add("ok", `bzip2 tools: ${f.bzip2.join(", ")}`);
+  if (f.bzip2.includes("lbzip2")) add("ok", `bzip2 tools: ${f.bzip2.join(", ")} (layers are compressed with lbzip2)`);
   else {
-    add("warn", "no native bzip2 tool (lbzip2, pbzip2, bzip2): layers are packed much more slowly");
+    add("missing", "lbzip2: not installed; minic compresses layers with it (the same bytes on every machine), so builds and imports fail without it (MINIC_BZIP2=pbzip2|bzip2 uses another tool, whose layers differ)");
     install.add("lbzip2");
   }
   if (!f.bzip2.includes("pbzip2")) {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync, symlinkSync } from "node:fs";
+import { findProgram } from "../../src/util/which.js";
 import { join } from "node:path";
 import { minic, minicOk, tempDir } from "../helpers/cli.js";
 import { makeBusyboxTree } from "../helpers/busybox-tree.js";
@@ -18,6 +19,28 @@ describe("minic import DIR", () => {
     const b = await minicOk(["import", tree, "-t", "bb", "--store", join(t.path, "s2")]);
     expect(a.stdout).toMatch(/^bb:latest sha256:[0-9a-f]{64}$/);
     expect(b.stdout).toBe(a.stdout);
+  });
+
+  it("without lbzip2 refuses to pack (its bytes are the canonical ones), saying what to install", async () => {
+    const t = tempDir();
+    dirs.push(t);
+    const tree = join(t.path, "tree");
+    mkdirSync(tree);
+    makeBusyboxTree(tree);
+    // A PATH with node and the other bzip2 tools, but no lbzip2.
+    const bin = join(t.path, "bin");
+    mkdirSync(bin);
+    symlinkSync(process.execPath, join(bin, "node"));
+    for (const tool of ["bzip2", "pbzip2"]) symlinkSync(findProgram(tool)!, join(bin, tool));
+    const env = { ...process.env, PATH: bin };
+    const store = join(t.path, "s");
+    const r = await minic(["import", tree, "-t", "bb", "--store", store], { env });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^minic: lbzip2 is not installed: .*same bytes on every machine \(hint: apt-get install lbzip2 \(or set MINIC_BZIP2=pbzip2 or bzip2/);
+    expect((await minicOk(["images", "--store", store])).stdout.trim().split("\n")).toHaveLength(1); // the header only
+    expect(readdirSync(join(store, "blobs", "sha256"))).toEqual([]);
+    // Asked for, another tool packs (other bytes than lbzip2's, still a valid layer).
+    await minicOk(["import", tree, "-t", "bb", "--store", store], { env: { ...env, MINIC_BZIP2: "bzip2" } });
   });
 
   it("refuses a missing source with a one-line error and exit 1", async () => {
