@@ -52,7 +52,13 @@ export async function runStep(step: RunCanonical, dirs: RunStepDirs, where: stri
     killSignal: "SIGKILL",
   };
   const wrapper = startWrapper(wrapperArgv({ ...launch, netKind: launch.network.kind }, lh, scratch), scratch, { stdin: "ignore", stdout: "pipe", stderr: "pipe", work: true, onLine: onOutput });
-  wrapper.go(startScript(launch, lh, { dir: scratch, procs: [], stack, mountName: `minic-build-${process.pid}` }));
+  try {
+    wrapper.go(startScript(launch, lh, { dir: scratch, procs: [], stack, mountName: `minic-build-${process.pid}` }));
+  } catch (e) {
+    wrapper.stop(); // the start script could not be written: the wrapper exits without starting
+    await wrapper.running.done.catch(() => {});
+    throw e;
+  }
   const r = await wrapper.running.done;
   if (r.exitCode === SETUP_FAILED_STATUS) {
     const why = setupFailure(await readFile(join(scratch, SETUP_ERR), "utf8").catch(() => ""));
