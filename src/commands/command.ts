@@ -5,6 +5,9 @@ import type { Store } from "../store/store.js";
 export type Options = NonNullable<ParseArgsConfig["options"]>;
 export type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
+/** A string option's value, or undefined when it was not given. */
+export const str = (v: Values[string]): string | undefined => (typeof v === "string" ? v : undefined);
+
 export interface Context {
   /**
    * Opens the store chosen by --store / MINIC_STORE / ./layers; `{ create: false }` for commands

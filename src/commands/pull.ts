@@ -7,9 +7,7 @@ import { findCredentials } from "../share/registry-auth.js";
 import { RegistryClient } from "../share/registry-client.js";
 import { parseRegistryRef } from "../share/registry-ref.js";
 import { MinicError } from "../core/errors.js";
-import type { Command } from "./command.js";
-
-const str = (v: unknown) => (typeof v === "string" ? v : undefined);
+import { str, type Command } from "./command.js";
 
 export const pullCommand: Command = {
   name: "pull",

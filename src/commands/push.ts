@@ -4,9 +4,7 @@ import { pushImage, type PushFormat } from "../share/push.js";
 import { findCredentials } from "../share/registry-auth.js";
 import { RegistryClient } from "../share/registry-client.js";
 import { formatRegistryRef, parseRegistryRef, registryScheme } from "../share/registry-ref.js";
-import type { Command } from "./command.js";
-
-const str = (v: unknown) => (typeof v === "string" ? v : undefined);
+import { str, type Command } from "./command.js";
 
 export const pushCommand: Command = {
   name: "push",

@@ -9,9 +9,8 @@ import { runContainer } from "../runtime/run-container.js";
 import { resolveSpec, type RunFlags } from "../runtime/run-spec.js";
 import { listContainers } from "../runtime/state.js";
 import { sweepStale } from "../runtime/teardown.js";
-import type { Command, Context, Values } from "./command.js";
+import { str, type Command, type Context, type Values } from "./command.js";
 
-const str = (v: Values[string]) => (typeof v === "string" ? v : undefined);
 const list = (v: Values[string]) => (Array.isArray(v) ? v.map(String) : typeof v === "string" ? [v] : []);
 
 /** Removes containers whose minic died, telling the user (shared by run, ps, rm, prune). */
