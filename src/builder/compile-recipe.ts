@@ -9,6 +9,7 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { MinicError } from "../core/errors.js";
 import { writeFileAtomic } from "../store/atomic.js";
+import { pruneRecords } from "./cache-records.js";
 
 /** What one source compiled to: the module file and the .ts files it imports. */
 interface IndexRecord {
@@ -141,23 +142,15 @@ function sha256Hex(data: string | Buffer): string {
  * new one's record right now). Returns how many records it removed.
  */
 export async function pruneRecipeCache(cacheDir: string, now = Date.now()): Promise<number> {
-  const names = await readdir(cacheDir).catch(() => [] as string[]);
   const keep = new Set<string>();
   const drop = new Set<string>();
-  let removed = 0;
-  for (const n of names.filter((f) => f.endsWith(".json"))) {
-    const p = join(cacheDir, n);
-    const rec = await readFile(p, "utf8").then((s) => JSON.parse(s) as Partial<IndexRecord>).catch(() => null);
+  const removed = await pruneRecords<IndexRecord>(cacheDir, (n) => n.endsWith(".json"), async (rec) => {
     const source = rec?.path ? await readFile(rec.path).catch(() => null) : null;
-    if (rec?.out && source && sha256Hex(source) === rec.sourceHash) {
-      keep.add(rec.out);
-      continue;
-    }
-    if (rec?.out) drop.add(rec.out);
-    await rm(p, { force: true });
-    removed++;
-  }
-  for (const n of names.filter((f) => f.endsWith(".mjs"))) {
+    const usable = Boolean(rec?.out && source && sha256Hex(source) === rec.sourceHash);
+    if (rec?.out) (usable ? keep : drop).add(rec.out);
+    return usable;
+  });
+  for (const n of (await readdir(cacheDir).catch(() => [] as string[])).filter((f) => f.endsWith(".mjs"))) {
     const p = join(cacheDir, n);
     if (keep.has(p)) continue;
     const old = ((await stat(p).catch(() => null))?.mtimeMs ?? now) < now - 3_600_000;

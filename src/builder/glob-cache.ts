@@ -2,9 +2,10 @@
 // answer, so an unchanged tree is not globbed again (and fast-glob is not even loaded).
 import { createHash } from "node:crypto";
 import { lstatSync, readdirSync, statSync } from "node:fs";
-import { readdir, readFile, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../store/atomic.js";
+import { pruneRecords } from "./cache-records.js";
 
 interface GlobRecord {
   /** Directories (absolute) and their mtimes in ns, as strings. */
@@ -42,17 +43,8 @@ export async function globMatches(pattern: string, cwd: string, cacheDir: string
  * For gc: removes the glob records that can no longer be used (a directory they depend on has
  * changed or is gone: the next build globs again). Returns how many it removed.
  */
-export async function pruneGlobCache(cacheDir: string): Promise<number> {
-  let removed = 0;
-  for (const n of await readdir(cacheDir).catch(() => [] as string[])) {
-    if (!n.endsWith(".json")) continue;
-    const p = join(cacheDir, n);
-    const rec = await readFile(p, "utf8").then((s) => JSON.parse(s) as GlobRecord).catch(() => null);
-    if (rec?.dirs?.every(([d, m]) => mtimeOf(d) === m)) continue;
-    await rm(p, { force: true });
-    removed++;
-  }
-  return removed;
+export function pruneGlobCache(cacheDir: string): Promise<number> {
+  return pruneRecords<GlobRecord>(cacheDir, (n) => n.endsWith(".json"), (rec) => Boolean(rec?.dirs?.every(([d, m]) => mtimeOf(d) === m)));
 }
 
 /** The directories whose contents decide what `pattern` matches. */

@@ -1,11 +1,12 @@
 // Type-checks a recipe and the files it imports against minic's API, cached by file content.
 import { createHash } from "node:crypto";
-import { readdir, readFile, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { MinicError } from "../core/errors.js";
 import { writeFileAtomic } from "../store/atomic.js";
+import { pruneRecords } from "./cache-records.js";
 
 interface CacheRecord {
   files: Record<string, string>;
@@ -70,17 +71,8 @@ export async function typecheckRecipe(file: string, cacheDir: string, cwd: strin
  * gone or has changed: the next build checks it again and writes a new record anyway).
  * Returns how many it removed.
  */
-export async function pruneTypecheckCache(cacheDir: string): Promise<number> {
-  let removed = 0;
-  for (const n of await readdir(cacheDir).catch(() => [] as string[])) {
-    if (!n.startsWith("typecheck-") || !n.endsWith(".json")) continue;
-    const p = join(cacheDir, n);
-    const rec = await readFile(p, "utf8").then((s) => JSON.parse(s) as CacheRecord).catch(() => null);
-    if (rec?.files && (await unchanged(rec.files))) continue;
-    await rm(p, { force: true });
-    removed++;
-  }
-  return removed;
+export function pruneTypecheckCache(cacheDir: string): Promise<number> {
+  return pruneRecords<CacheRecord>(cacheDir, (n) => n.startsWith("typecheck-") && n.endsWith(".json"), async (rec) => Boolean(rec?.files && (await unchanged(rec.files))));
 }
 
 async function unchanged(files: Record<string, string>): Promise<boolean> {

@@ -1,0 +1,21 @@
+// gc of the build's JSON cache records (compiled recipes, type-check, glob records): each one
+// goes when it can no longer be used; the next build makes a new one anyway.
+import { readdir, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+
+/**
+ * Removes the records in `dir` whose names `isRecord` takes and that `usable` rejects (an
+ * unreadable record is passed as null). Returns how many it removed.
+ */
+export async function pruneRecords<T>(dir: string, isRecord: (name: string) => boolean, usable: (rec: Partial<T> | null) => boolean | Promise<boolean>): Promise<number> {
+  let removed = 0;
+  for (const n of await readdir(dir).catch(() => [] as string[])) {
+    if (!isRecord(n)) continue;
+    const p = join(dir, n);
+    const rec = await readFile(p, "utf8").then((s) => JSON.parse(s) as Partial<T> | null).catch(() => null);
+    if (await usable(rec)) continue;
+    await rm(p, { force: true });
+    removed++;
+  }
+  return removed;
+}
