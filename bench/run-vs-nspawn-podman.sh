@@ -26,10 +26,15 @@ MINIC=(env -u NODE_EXTRA_CA_CERTS "$ROOT/bin/minic")
 "${MINIC[@]}" import "$ROOTFS" -t bench-bb --store "$work/store" >/dev/null 2>&1
 "${MINIC[@]}" run bench-bb --store "$work/store" /bin/true   # unpacks the layer once
 
-# systemd-nspawn here needs --register=no --keep-unit when PID 1 is not systemd (as minic passes).
+# systemd-nspawn here needs --register=no --keep-unit when PID 1 is not systemd (as minic passes),
+# and a tmpfs on /run/systemd/nspawn (minic makes a private one per container). What the bench
+# adds for raw nspawn it removes at exit, directories included: a host left with a
+# /run/systemd/nspawn hides the fresh-host case from every later test.
 NSPAWN=(systemd-nspawn -q --register=no --keep-unit -D "$ROOTFS" /bin/true)
 if ! mountpoint -q /run/systemd/nspawn && [ "$(stat -f -c %T /run)" != tmpfs ]; then
-  mkdir -p /run/systemd/nspawn && mount -t tmpfs -o mode=0755 tmpfs /run/systemd/nspawn
+  made=$(mkdir -pv /run/systemd/nspawn | sed -n "s/^mkdir: created directory '\(.*\)'$/\1/p" | tac | tr '\n' ' ')
+  [ -z "$made" ] || on_exit "rmdir $made"
+  mount -t tmpfs -o mode=0755 tmpfs /run/systemd/nspawn
   on_exit "umount /run/systemd/nspawn"
 fi
 

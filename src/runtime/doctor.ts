@@ -53,7 +53,9 @@ export function doctorReport(f: DoctorFacts): DoctorReport {
     install.add("systemd-container");
   }
   add("note", h.systemdInit ? "PID 1 is systemd" : "PID 1 is not systemd: minic runs nspawn with --register=no --keep-unit");
-  add("note", h.nspawnRunOnTmpfs ? "/run/systemd/nspawn is on a tmpfs" : "/run/systemd/nspawn is not on a tmpfs: minic mounts one inside each container's mount namespace");
+  add("note", h.systemdInit && h.nspawnRunOnTmpfs
+    ? "/run/systemd/nspawn is systemd's (on a tmpfs)"
+    : "/run/systemd/nspawn is not systemd's: each container gets a private one in its own mount namespace (nothing is created on the host)");
   for (const p of ["unshare", "mount"] as const) {
     if (!h.programs[p]) {
       add("missing", `${p}: not installed`);

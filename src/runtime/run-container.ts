@@ -59,7 +59,7 @@ export function launchHost(host: HostFacts, runtime: "nspawn" | "chroot", needIp
   const ip = needIp ? need("ip", "iproute2") : "ip";
   return {
     keepUnit: !host.systemdInit,
-    nspawnTmpfs: !host.nspawnRunOnTmpfs,
+    nspawnTmpfs: !host.systemdInit || !host.nspawnRunOnTmpfs,
     programs: {
       nspawn, mount, unshare, ip,
       // Only the chroot runtime runs these (looked up only then: every lookup is a PATH walk).

@@ -2,6 +2,8 @@
 // that run first in the container's private mount namespace: mount nspawn's tmpfs, wait for
 // minic's go, join the cgroups, mount the layers, then exec the runtime. Everything here is
 // data; tests check it as such.
+import { privateStateDirLines } from "./nspawn-state-dir.js";
+import { shQuote } from "./sh-quote.js";
 import type { StackMount } from "./stack-options.js";
 
 /** A bind mount from the host into the container. */
@@ -45,7 +47,10 @@ export interface LaunchSpec {
 export interface LaunchHost {
   /** PID 1 is not systemd: nspawn must not register with machined nor create a scope. */
   keepUnit: boolean;
-  /** /run/systemd/nspawn is not on a tmpfs: mount one there (in the private namespace). */
+  /**
+   * /run/systemd/nspawn is not systemd's own (PID 1 is not systemd, or it is not on a tmpfs):
+   * give nspawn a private one in the wrapper's mount namespace (see nspawn-state-dir.ts).
+   */
   nspawnTmpfs: boolean;
   programs: { nspawn: string; mount: string; unshare: string; ip: string; env: string; nsenter: string; hostname: string };
 }
@@ -93,11 +98,6 @@ export function chrootArgv(s: LaunchSpec, h: LaunchHost): string[] {
   return a;
 }
 
-/** Single-quotes a word for sh. */
-export function shQuote(w: string): string {
-  return `'${w.replace(/'/g, "'\\''")}'`;
-}
-
 /** What the wrapper's start script does before exec'ing the runtime. */
 export interface WrapperPlan {
   /** Directory for setup.err (the container's directory). */
@@ -129,9 +129,7 @@ export const START_WORD = "start";
 export function wrapperArgv(s: { runtime: LaunchSpec["runtime"]; hostname: string; netKind: LaunchSpec["network"]["kind"] }, h: LaunchHost, dir: string): string[] {
   const E = shQuote(`${dir}/${SETUP_ERR}`);
   const lines = [`fail() { printf 'STEP %s\\n' "$1" >>${E}; exit ${SETUP_FAILED_STATUS}; }`];
-  if (s.runtime === "nspawn" && h.nspawnTmpfs) {
-    lines.push(`${shQuote(h.programs.mount)} -t tmpfs -o mode=0755,nosuid,nodev minic-nspawn /run/systemd/nspawn 3<&- 2>>${E} || fail 'mounting a tmpfs on /run/systemd/nspawn'`);
-  }
+  if (s.runtime === "nspawn" && h.nspawnTmpfs) lines.push(...privateStateDirLines(h.programs.mount, dir, E));
   lines.push(`IFS= read -r go <&3 && [ "$go" = ${START_WORD} ] || exit ${SETUP_FAILED_STATUS}`);
   lines.push("exec 3<&-");
   lines.push(`. ${shQuote(`${dir}/${START_SCRIPT}`)}`);

@@ -117,8 +117,10 @@ describe("runtime argv", () => {
     const argv = wrapperArgv({ ...spec, netKind: "netns" }, host, "/c");
     expect(argv.slice(0, 6)).toEqual(["/u", "--mount", "--propagation", "private", "/bin/sh", "-c"]);
     const boot = argv[6]!.split("\n");
-    expect(boot[1]).toContain("'/m' -t tmpfs -o mode=0755,nosuid,nodev minic-nspawn /run/systemd/nspawn");
-    expect(boot.slice(2)).toEqual([`IFS= read -r go <&3 && [ "$go" = ${START_WORD} ] || exit 125`, "exec 3<&-", `. '/c/${START_SCRIPT}'`, "exit 125"]);
+    // nspawn's state dir: a tmpfs on it, or (missing on a fresh host) over its nearest parent.
+    expect(boot[1]).toContain("if [ -d '/run/systemd/nspawn' ]; then '/m' -n -t tmpfs -o mode=0755,nosuid,nodev minic-nspawn '/run/systemd/nspawn'");
+    expect(boot).toContain(`  mkdir -p '/c/host-parent' 2>>'/c/setup.err' && '/m' -n --rbind "$p" '/c/host-parent' 3<&- 2>>'/c/setup.err' && '/m' -n -t tmpfs -o mode=0755,nosuid,nodev minic-nspawn "$p" 3<&- 2>>'/c/setup.err' || fail 'mounting a tmpfs on /run/systemd/nspawn'`);
+    expect(boot.slice(boot.indexOf("fi") + 1)).toEqual([`IFS= read -r go <&3 && [ "$go" = ${START_WORD} ] || exit 125`, "exec 3<&-", `. '/c/${START_SCRIPT}'`, "exit 125"]);
     // chroot: no nspawn tmpfs; `none` and a hostname get their own namespaces.
     const chroot = wrapperArgv({ runtime: "chroot", netKind: "none", hostname: "h" }, host, "/c");
     expect(chroot.slice(0, 6)).toEqual(["/u", "--mount", "--propagation", "private", "--net", "--uts"]);
