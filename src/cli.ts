@@ -4,6 +4,7 @@ import { isatty } from "node:tty";
 import { parseArgs } from "node:util";
 import { MinicError, oneLine } from "./core/errors.js";
 import type { Command, Context, Options } from "./commands/command.js";
+import { storeLocation } from "./store/store-location.js";
 import { stderr, stdout } from "./util/stdio.js";
 
 /** Name → loader of each subcommand, in the order `minic help` lists them. */
@@ -106,7 +107,7 @@ async function dispatch(args: string[], commands: Registry, ctx: CliContext): Pr
       return name === undefined ? 2 : 0;
     }
     if (name === "--version") {
-      ctx.out("minic 0.1.0");
+      ctx.out(`minic ${(await import("./util/install.js")).minicVersion()}`);
       return 0;
     }
     const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
@@ -144,9 +145,10 @@ function makeContext(_argv: string[]): CliContext {
     storeRoot: undefined,
     // Imported when first used, like the commands: a command starts by loading only what it needs.
     store: async (opts) => {
-      const { defaultStoreRoot, Store } = await import("./store/store.js");
-      return Store.open(defaultStoreRoot(ctx.storeRoot), opts?.create ?? true);
+      const { Store } = await import("./store/store.js");
+      return Store.open(ctx.storeLocation().root, opts?.create ?? true, ctx.err);
     },
+    storeLocation: () => storeLocation(ctx.storeRoot, ctx.cwd),
     out: (line) => stdout().write(line + "\n"),
     err: (line) => stderr().write(line + "\n"),
     tty: isatty(2),
@@ -159,7 +161,7 @@ async function usage(registry: Registry): Promise<string> {
   const commands = await Promise.all(Object.values(registry).map((load) => load()));
   const w = Math.max(...commands.map((c) => c.name.length));
   return [
-    "usage: minic COMMAND [options]   (global: --store DIR, default ./layers or $MINIC_STORE)",
+    "usage: minic COMMAND [options]   (global: --store DIR, else $MINIC_STORE; 'minic info' says which store is used)",
     "",
     ...commands.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
     "",

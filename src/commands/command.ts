@@ -1,6 +1,7 @@
 // What every subcommand file exports, and the context the CLI hands it.
 import type { ParseArgsConfig } from "node:util";
 import type { Store } from "../store/store.js";
+import type { StoreLocation } from "../store/store-location.js";
 
 export type Options = NonNullable<ParseArgsConfig["options"]>;
 export type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -10,10 +11,12 @@ export const str = (v: Values[string]): string | undefined => (typeof v === "str
 
 export interface Context {
   /**
-   * Opens the store chosen by --store / MINIC_STORE / ./layers; `{ create: false }` for commands
-   * that only read it, so that they leave no empty store behind.
+   * Opens the store storeLocation() names; `{ create: false }` for commands that only read it,
+   * so that they leave no empty store behind.
    */
   store(opts?: { create?: boolean }): Promise<Store>;
+  /** Which store this command uses and why (--store, MINIC_STORE, the checkout's, the machine's). */
+  storeLocation(): StoreLocation;
   /** Writes a line to stdout. */
   out(line: string): void;
   /** Writes a line to stderr (progress, notes). */

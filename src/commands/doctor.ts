@@ -4,11 +4,11 @@ import type { Command } from "./command.js";
 
 export const doctorCommand: Command = {
   name: "doctor",
-  summary: "show what this host supports (overlayfs, aufs, nspawn, cgroups, netns) and what to install",
+  summary: "show what this host supports (overlayfs, aufs, nspawn, cgroups, netns), the store in use, and what to install",
   usage: "",
   options: {},
   async run(_values, _positionals, ctx) {
-    const r = doctorReport(await gatherDoctorFacts());
+    const r = doctorReport(await gatherDoctorFacts(ctx.storeLocation(), ctx.cwd));
     const tag = { ok: "ok     ", note: "note   ", warn: "warn   ", missing: "MISSING" } as const;
     for (const l of r.lines) ctx.out(`${tag[l.level]}  ${l.text}`);
     ctx.out(r.install.length > 0 ? `to install: apt-get install ${r.install.join(" ")}` : "nothing to install");

@@ -18,5 +18,6 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   ps: async () => (await import("./ps.js")).psCommand,
   rm: async () => (await import("./rm.js")).rmCommand,
   prune: async () => (await import("./prune.js")).pruneCommand,
+  info: async () => (await import("./info.js")).infoCommand,
   doctor: async () => (await import("./doctor.js")).doctorCommand,
 };

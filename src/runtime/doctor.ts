@@ -1,8 +1,11 @@
 // What this host supports for `minic run`, and what to install or change: a pure report built
 // from probed facts (gathered by `gatherDoctorFacts`).
 import { existsSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { status } from "../util/exec.js";
+import { readStoreStatus, storeFindings, type StoreStatus } from "../store/store-status.js";
+import type { StoreLocation } from "../store/store-location.js";
+import { checkoutRoot, installRoot } from "../util/install.js";
 import { startupSnapshotState, type SnapshotState } from "../util/startup-snapshot.js";
 import { findProgram } from "../util/which.js";
 import { conflictingRoute, parseRoutes, subnetPrefix } from "./network.js";
@@ -21,6 +24,9 @@ export interface DoctorFacts {
   bridgeNfCallIptables?: boolean;
   /** Whether bin/minic starts from the startup snapshot. */
   snapshot: SnapshotState;
+  /** minic runs from its git checkout (else: an installed npm package). */
+  checkout: boolean;
+  store: { location: StoreLocation; status: StoreStatus };
 }
 
 export interface DoctorLine {
@@ -87,16 +93,20 @@ export function doctorReport(f: DoctorFacts): DoctorReport {
     add("note", "pbzip2 is not installed: bench/cgroup-cpuset.sh (the tutorial's cgroup demo) needs it");
     install.add("pbzip2");
   }
-  const later = "bin/minic works without it, each command starting ~20 ms slower: run 'npm run build'";
+  // npm runs scripts/snapshot.mjs when it installs the package; `npm rebuild` runs it again.
+  const remake = f.checkout ? "run 'npm run build'" : "run 'npm rebuild -g minic' (or 'npm rebuild minic' in the project that depends on it)";
+  const later = `bin/minic works without it, each command starting ~20 ms slower: ${remake}`;
   if (f.snapshot === "used") add("ok", "startup snapshot: bin/minic starts run, ps, rm and prune from dist/snapshot/minic.blob");
   else if (f.snapshot === "node-options") add("note", "startup snapshot: unused while NODE_OPTIONS is set (V8 loads a snapshot only with the flags that made it); each command starts ~20 ms slower");
   else add("warn", f.snapshot === "stale" ? `startup snapshot: made by another node binary, so unused (${later})` : `startup snapshot: none (${later})`);
-  const runnable = f.root && h.filesystems.has("overlay") && Boolean(h.programs["systemd-nspawn"] && h.programs.unshare && h.programs.mount);
+  for (const l of storeFindings(f.store.location, f.store.status)) add(l.level, l.text);
+  const storeUsable = !f.store.status.notDir && f.store.status.fsType !== "overlayfs";
+  const runnable = f.root && storeUsable && h.filesystems.has("overlay") && Boolean(h.programs["systemd-nspawn"] && h.programs.unshare && h.programs.mount);
   return { lines, install: [...install].sort(), runnable };
 }
 
-/** Reads everything the report needs (runs `systemd-nspawn --version`). */
-export async function gatherDoctorFacts(): Promise<DoctorFacts> {
+/** Reads everything the report needs (runs `systemd-nspawn --version`) about the host and the store at `location`. */
+export async function gatherDoctorFacts(location: StoreLocation, cwd: string): Promise<DoctorFacts> {
   const host = probeHost();
   const read = (p: string) => {
     try {
@@ -129,7 +139,8 @@ export async function gatherDoctorFacts(): Promise<DoctorFacts> {
     subnet,
     subnetClash,
     bridgeNfCallIptables: read("/proc/sys/net/bridge/bridge-nf-call-iptables") === "1",
-    // dist/snapshot/ is the sibling of this module's directory (dist/bundle/ or dist/runtime/).
-    snapshot: startupSnapshotState(fileURLToPath(new URL("../snapshot/", import.meta.url)), findProgram("node") ?? process.execPath),
+    snapshot: startupSnapshotState(join(installRoot(), "dist", "snapshot"), findProgram("node") ?? process.execPath),
+    checkout: checkoutRoot() !== undefined,
+    store: { location, status: readStoreStatus(location, cwd) },
   };
 }

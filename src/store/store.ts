@@ -1,6 +1,6 @@
 // The content-addressed store: blobs by digest, references to manifests, build cache entries.
 import { createHash } from "node:crypto";
-import { createReadStream, mkdirSync, readFileSync } from "node:fs";
+import { createReadStream, readFileSync } from "node:fs";
 import { readdir, rename, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { Readable } from "node:stream";
@@ -10,6 +10,7 @@ import { formatRef, parseRef, type ImageRef } from "../core/reference.js";
 import { MANIFEST_MEDIA_TYPE, type ImageConfig, type Manifest } from "../core/image.js";
 import { tempName, writeFileAtomic } from "./atomic.js";
 import { StoreLayout } from "./layout.js";
+import { prepareStoreDir } from "./store-dir.js";
 import { verifyingStream } from "./verify-stream.js";
 import { hashWrite, type ByteSource } from "./hash-write.js";
 
@@ -26,11 +27,6 @@ export interface StoredImage {
   config: ImageConfig;
 }
 
-/** The store directory: `--store`, else MINIC_STORE, else ./layers. */
-export function defaultStoreRoot(flag?: string): string {
-  return resolve(flag ?? process.env.MINIC_STORE ?? "layers");
-}
-
 export class Store {
   readonly layout: StoreLayout;
 
@@ -39,19 +35,16 @@ export class Store {
   }
 
   /**
-   * Opens the store at `root`, creating its directories unless `create` is false (commands that
-   * only read a store must not leave one behind in the directory they ran in).
+   * Opens the store at `root` (see prepareStoreDir): refuses a path that is not a directory,
+   * makes a missing store (0700) unless `create` is false (commands that only read a store
+   * must not leave one behind), and tightens one other users can enter, telling `note`.
    */
-  static async open(root: string, create = true): Promise<Store> {
+  static async open(root: string, create = true, note?: (line: string) => void): Promise<Store> {
     const s = new Store(resolve(root));
-    if (!create) return s;
     const l = s.layout;
-    try {
-      // Sync: six calls that find the directories there cost microseconds; six thread-pool round
-      // trips cost a millisecond of every command's start.
-      for (const d of [l.blobsDir, l.refsDir, l.cacheDir, l.unpackedDir, l.containersDir, l.tmpDir]) mkdirSync(d, { recursive: true });
-    } catch (e) {
-      throw new MinicError("ESTORE", `cannot open store at ${root}: ${(e as Error).message}`, { hint: "check --store / MINIC_STORE and permissions", cause: e });
+    const r = await prepareStoreDir(s.root, create, [l.blobsDir, l.refsDir, l.cacheDir, l.unpackedDir, l.containersDir, l.tmpDir]);
+    if (r.tightenedFrom !== undefined) {
+      note?.(`minic: store ${s.root} was open to other users (mode ${r.tightenedFrom.toString(8).padStart(4, "0")}); made it 0700, as its unpacked layers may hold setuid binaries`);
     }
     return s;
   }

@@ -49,8 +49,10 @@ describe("minic CLI edges", () => {
   it("read-only commands leave no store behind", async () => {
     const cwd = join(t.path, "empty");
     mkdirSync(cwd);
-    expect((await minic(["images"], { cwd })).exitCode).toBe(0);
-    expect((await minic(["inspect", "x"], { cwd })).exitCode).toBe(1);
+    const env = { ...process.env, MINIC_STORE: join(cwd, "store") };
+    expect((await minic(["images"], { cwd, env })).exitCode).toBe(0);
+    expect((await minic(["inspect", "x"], { cwd, env })).exitCode).toBe(1);
+    expect((await minic(["info"], { cwd, env })).exitCode).toBe(0);
     expect(readdirSync(cwd)).toEqual([]);
   });
 

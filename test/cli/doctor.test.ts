@@ -10,7 +10,8 @@ const facts = (over: Partial<DoctorFacts> = {}): DoctorFacts => ({
     cgroups: { v1: { cpu: "/cg/cpu", cpuset: "/cg/cpuset", memory: "/cg/memory", pids: "/cg/pids" } },
     programs: { "systemd-nspawn": "/usr/bin/systemd-nspawn", mount: "/usr/bin/mount", unshare: "/usr/bin/unshare", ip: "/usr/sbin/ip" },
   },
-  root: true, v2Controllers: [], v2Delegated: [], netns: true, bzip2: ["lbzip2", "pbzip2"], subnet: "10.231", snapshot: "used",
+  root: true, v2Controllers: [], v2Delegated: [], netns: true, bzip2: ["lbzip2", "pbzip2"], subnet: "10.231", snapshot: "used", checkout: true,
+  store: { location: { root: "/var/lib/minic", source: "machine", why: "the machine's store, root's default" }, status: { exists: true, notDir: false, mode: 0o700, owner: 0, fsType: "ext4" } },
   ...over,
 });
 
@@ -27,12 +28,25 @@ describe("doctor report", () => {
     expect(r.install).toEqual(["iproute2", "lbzip2", "pbzip2", "systemd-container"]);
     expect(r.lines.find((l) => l.text.startsWith("overlayfs"))?.level).toBe("missing");
   });
-  it("warns when bin/minic cannot use the startup snapshot, and says how to make it", () => {
+  it("warns when bin/minic cannot use the startup snapshot, and says how to make it: in a checkout, and for an installed package", () => {
     for (const snapshot of ["stale", "missing"] as const) {
       const line = doctorReport(facts({ snapshot })).lines.find((l) => l.text.startsWith("startup snapshot"));
       expect(line?.level).toBe("warn");
       expect(line?.text).toMatch(/npm run build/);
+      const installed = doctorReport(facts({ snapshot, checkout: false })).lines.find((l) => l.text.startsWith("startup snapshot"));
+      expect(installed?.text).toMatch(/npm rebuild -g minic/);
+      expect(installed?.text).not.toMatch(/npm run build/);
     }
+  });
+  it("says which store is used and why, and warns about one others can enter or one on overlayfs", () => {
+    const ok = doctorReport(facts());
+    expect(ok.lines.map((l) => l.text)).toEqual(expect.arrayContaining(["store: /var/lib/minic (the machine's store, root's default)", "store: mode 0700, only its owner (uid 0) can enter it; on ext4"]));
+    const f = facts();
+    const loose = doctorReport({ ...f, store: { ...f.store, status: { ...f.store.status, mode: 0o755 } } });
+    expect(loose.lines.find((l) => l.level === "warn")?.text).toMatch(/^store: mode 0755, open to other users .*makes it 0700/);
+    const overlay = doctorReport({ ...f, store: { ...f.store, status: { ...f.store.status, fsType: "overlayfs" } } });
+    expect(overlay.runnable).toBe(false);
+    expect(overlay.lines.find((l) => l.level === "warn")?.text).toMatch(/^store: on overlayfs/);
   });
   it("warns about an undelegated cgroup v2 controller and a subnet that clashes", () => {
     const f = facts();
