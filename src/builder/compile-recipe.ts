@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { MinicError } from "../core/errors.js";
 import { writeFileAtomic } from "../store/atomic.js";
 import { pruneRecords } from "./cache-records.js";
@@ -28,7 +28,8 @@ export const SOURCES_KEY = Symbol.for("minic.recipeSources");
 
 /**
  * Compiles `file` and its .ts imports into `cacheDir`; returns the URL to import. `minicUrl` is
- * what the bare specifier "minic" becomes. Registers compiled → source URLs in a global map so
+ * what the bare specifier "minic" becomes (minic's dist/index.js); "minic/recipes/NAME.ts" is
+ * the recipe minic ships beside it. Registers compiled → source URLs in a global map so
  * that recipes know where they came from (copy patterns resolve beside the source).
  * Throws ERECIPE with file:line:col for syntax errors.
  */
@@ -93,8 +94,10 @@ async function compileFile(path: string, cacheDir: string, minicUrl: string, com
             if (args.kind === "entry-point") return undefined;
             const spec = args.path;
             if (spec === "minic") return { path: minicUrl, external: true };
-            if (spec.startsWith(".") || isAbsolute(spec)) {
-              const dep = resolve(args.resolveDir, spec);
+            // "minic/recipes/…": the recipes minic ships (busybox.ts), from the minic that runs.
+            const shipped = spec.startsWith("minic/recipes/") ? fileURLToPath(new URL(`../${spec.slice("minic/".length)}`, minicUrl)) : undefined;
+            if (shipped || spec.startsWith(".") || isAbsolute(spec)) {
+              const dep = shipped ?? resolve(args.resolveDir, spec);
               if (/\.m?ts$/.test(dep)) {
                 const out = await compileDep(dep);
                 deps.push(dep);

@@ -41,7 +41,7 @@ export async function typecheckRecipe(file: string, cacheDir: string, cwd: strin
     typeRoots: [typesDir],
     lib: ["lib.es2022.d.ts"],
     baseUrl: dirname(path),
-    paths: { minic: [distIndex] },
+    paths: { minic: [distIndex], "minic/recipes/*": [fileURLToPath(new URL("../../recipes/*", import.meta.url))] },
   };
   const program = ts.createProgram([path], options);
   const diags = ts.getPreEmitDiagnostics(program).filter((d) => d.category === ts.DiagnosticCategory.Error);
