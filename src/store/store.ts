@@ -155,6 +155,11 @@ export class Store {
     return undefined;
   }
 
+  /** Every reference that points at `manifest`, sorted as listRefs sorts them. */
+  async namesOf(manifest: Digest): Promise<ImageRef[]> {
+    return (await this.listRefs()).filter((r) => r.manifest === manifest).map((r) => r.ref);
+  }
+
   /** Points `ref` at a manifest (atomic; no write when it already does). */
   async setRef(ref: ImageRef, manifest: Digest): Promise<void> {
     if ((await this.resolveRef(ref)) === manifest) return;

@@ -157,6 +157,7 @@ describe("getImage", () => {
     writeFileSync(join(store.layout.refsDir, encodeURIComponent("qa/pm"), "1"), `${d}\n`);
     expect((await store.listRefs()).map((r) => `${r.ref.name} ${r.ref.tag}`)).toEqual(["127.0.0.1:15555/qa/pm 1", "127.0.0.1:15555/qa/pm latest", "qa/pm 1"]);
     expect((await store.getImage("qa/pm:1")).manifestDigest).toBe(d);
+    expect((await store.namesOf(d)).map((r) => `${r.name}:${r.tag}`)).toEqual(["127.0.0.1:15555/qa/pm:1", "qa/pm:1"]);
   });
 
   it("a name without a registry host also finds the image under localhost/, as podman looks names up", async () => {
