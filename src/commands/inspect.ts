@@ -20,12 +20,14 @@ export const inspectCommand: Command = {
     const files = await recipeFiles(store);
     const history = img.config.history.filter((h) => !h.empty);
     const layers = img.manifest.layers.map((l, i) => ({ ...l, createdBy: history[i]?.createdBy ?? "?", recipeFile: files.get(l.diffId) }));
-    const out = { ref: img.ref ? formatRef(img.ref) : undefined, manifest: img.manifestDigest, config: img.config.config, architecture: img.config.architecture, created: img.config.created, layers };
+    // Every name of the image, the one asked for first (by digest, the image still has its names).
+    const names = [...new Set([...(img.ref ? [formatRef(img.ref)] : []), ...(await store.namesOf(img.manifestDigest)).map(formatRef)])];
+    const out = { ref: names[0], names, manifest: img.manifestDigest, config: img.config.config, architecture: img.config.architecture, created: img.config.created, layers };
     if (values.json) {
       ctx.out(JSON.stringify(out, null, 2));
       return 0;
     }
-    ctx.out(`image     ${out.ref ?? "(untagged)"}`);
+    ctx.out(`image     ${names.length ? names.join(", ") : "(untagged)"}`);
     ctx.out(`manifest  ${out.manifest}`);
     ctx.out(`platform  linux/${out.architecture}`);
     ctx.out(`layers    ${layers.length}`);

@@ -19,9 +19,9 @@ export const loadCommand: Command = {
     const policy = { ...LAYER_POLICY, devices: values["keep-devices"] ? "keep" as const : LAYER_POLICY.devices };
     const loaded = await loadTarball(store, readInput(positionals[0], ctx.cwd), tag ? { tag, policy } : { policy });
     for (const l of loaded) {
-      ctx.out(`${formatRef(l.ref)} ${l.manifestDigest}`);
+      for (const r of l.refs) ctx.out(`${formatRef(r)} ${l.manifestDigest}`);
       const note = describeReport(l.report);
-      if (l.converted) ctx.err(`converted ${formatRef(l.ref)} from OCI/docker tar layers${note ? `: ${note}` : ""}`);
+      if (l.converted) ctx.err(`converted ${l.refs.map(formatRef).join(", ")} from OCI/docker tar layers${note ? `: ${note}` : ""}`);
     }
     return 0;
   },

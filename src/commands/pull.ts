@@ -5,21 +5,20 @@ import { LAYER_POLICY } from "../share/member-policy.js";
 import { pullImage } from "../share/pull.js";
 import { findCredentials } from "../share/registry-auth.js";
 import { RegistryClient } from "../share/registry-client.js";
-import { parseRegistryRef } from "../share/registry-ref.js";
+import { parseRegistryRef, pulledName } from "../share/registry-ref.js";
 import { MinicError } from "../core/errors.js";
 import { str, type Command } from "./command.js";
 
 export const pullCommand: Command = {
   name: "pull",
-  summary: "pull an image from an OCI registry (stored as REPO:TAG, REPO:sha256-<12 hex> for a digest, unless -t)",
+  summary: "pull an image from an OCI registry (stored as HOST[:PORT]/REPO:TAG, or :sha256-<12 hex> for a digest, unless -t)",
   usage: "HOST[:PORT]/REPO[:TAG|@DIGEST] [-t NAME[:TAG]] [--insecure] [--creds USER:PASSWORD] [--authfile FILE] [--keep-devices]",
   options: { tag: { type: "string", short: "t" }, insecure: { type: "boolean" }, creds: { type: "string" }, authfile: { type: "string" }, "keep-devices": { type: "boolean" } },
   async run(values, positionals, ctx) {
     if (positionals.length !== 1) throw new MinicError("EUSAGE", "pull takes one registry reference", { hint: "minic pull 127.0.0.1:5000/hello:1" });
     const src = parseRegistryRef(positionals[0]!);
-    // A pull by digest is named after the digest (never :latest, which it would silently move).
-    const tag = src.digest ? `sha256-${src.digest.slice(7, 19)}` : src.reference;
-    const ref = typeof values.tag === "string" ? parseRef(values.tag) : parseRef(`${src.repository}:${tag}`);
+    // Checked as any name is: the whole reference must also fit the store.
+    const ref = parseRef(typeof values.tag === "string" ? values.tag : formatRef(pulledName(src)));
     const store = await ctx.store();
     const policy = { ...LAYER_POLICY, devices: values["keep-devices"] ? "keep" as const : LAYER_POLICY.devices };
     const creds = findCredentials(src.host, src.repository, { creds: str(values.creds), authfile: str(values.authfile) });

@@ -1,5 +1,6 @@
 // minic push: send an image to an OCI registry (OCI + minic images in one index by default).
 import { MinicError } from "../core/errors.js";
+import { domainOf, formatRef, parseRef } from "../core/reference.js";
 import { pushImage, type PushFormat } from "../share/push.js";
 import { findCredentials } from "../share/registry-auth.js";
 import { RegistryClient } from "../share/registry-client.js";
@@ -9,13 +10,14 @@ import { str, type Command } from "./command.js";
 export const pushCommand: Command = {
   name: "push",
   summary: "push an image to an OCI registry (http for localhost/127.0.0.1 or with --insecure)",
-  usage: "IMAGE HOST[:PORT]/REPO[:TAG] [--format both|oci|minic] [--insecure] [--creds USER:PASSWORD] [--authfile FILE]",
+  usage: "IMAGE [HOST[:PORT]/REPO[:TAG]] [--format both|oci|minic] [--insecure] [--creds USER:PASSWORD] [--authfile FILE]",
   options: { format: { type: "string" }, insecure: { type: "boolean" }, creds: { type: "string" }, authfile: { type: "string" } },
   async run(values, positionals, ctx) {
-    if (positionals.length !== 2) throw new MinicError("EUSAGE", "push takes IMAGE and a registry reference", { hint: "minic push hello 127.0.0.1:5000/hello:1" });
+    if (positionals.length < 1 || positionals.length > 2) throw new MinicError("EUSAGE", "push takes IMAGE and a registry reference", { hint: "minic push hello 127.0.0.1:5000/hello:1" });
     const format = (values.format ?? "both") as PushFormat;
     if (!["both", "oci", "minic"].includes(format)) throw new MinicError("EUSAGE", `unknown --format '${String(values.format)}'`, { hint: "use both (default), oci or minic" });
-    const target = parseRegistryRef(positionals[1]!);
+    // As podman: with no destination, an image named HOST[:PORT]/REPO:TAG goes where its name says.
+    const target = parseRegistryRef(positionals[1] ?? oneArgTarget(positionals[0]!));
     if (target.digest) throw new MinicError("EUSAGE", "push needs a tag, not a digest", { hint: "e.g. 127.0.0.1:5000/hello:1" });
     const store = await ctx.store();
     const image = await store.getImage(positionals[0]!);
@@ -27,3 +29,12 @@ export const pushCommand: Command = {
     return 0;
   },
 };
+
+/** The destination of `minic push IMAGE`: the image's own name, which must then name a registry. */
+function oneArgTarget(image: string): string {
+  const ref = parseRef(image);
+  if (domainOf(ref.name) === undefined) {
+    throw new MinicError("EUSAGE", `push needs a registry reference: '${image}' names no registry`, { hint: `e.g. minic push ${image} 127.0.0.1:5000/${formatRef(ref)}` });
+  }
+  return formatRef(ref);
+}

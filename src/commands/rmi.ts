@@ -3,7 +3,7 @@
 import type { Command } from "./command.js";
 import type { Digest } from "../core/digest.js";
 import { MinicError } from "../core/errors.js";
-import { formatRef, parseRef } from "../core/reference.js";
+import { formatRef, parseRef, type ImageRef } from "../core/reference.js";
 import { liveContainers } from "../runtime/state.js";
 
 export const rmiCommand: Command = {
@@ -14,12 +14,14 @@ export const rmiCommand: Command = {
   async run(values, positionals, ctx) {
     if (positionals.length === 0) throw new MinicError("EUSAGE", "rmi needs at least one image", { hint: "minic rmi hello:latest" });
     const store = await ctx.store();
-    const refs = positionals.map(parseRef);
+    const refs: ImageRef[] = [];
     const targets = new Map<string, Digest>();
-    for (const r of refs) {
-      const d = await store.resolveRef(r);
-      if (!d) throw new MinicError("ENOTFOUND", `no image '${formatRef(r)}'`, { hint: "see 'minic images'" });
-      targets.set(formatRef(r), d);
+    for (const spec of positionals) {
+      const asked = parseRef(spec);
+      const found = await store.lookupRef(asked);
+      if (!found) throw new MinicError("ENOTFOUND", `no image '${formatRef(asked)}'`, { hint: "see 'minic images'" });
+      refs.push(found.ref);
+      targets.set(formatRef(found.ref), found.manifest);
     }
     if (!values.force) {
       // Refuse only when no name would be left for an image in use: dropping one of several tags is harmless.

@@ -6,7 +6,8 @@ import { safeMemberName } from "../core/container-path.js";
 import { isDigest, type Digest } from "../core/digest.js";
 import { MinicError } from "../core/errors.js";
 import { MANIFEST_MEDIA_TYPE } from "../core/image.js";
-import { parseRef, type ImageRef } from "../core/reference.js";
+import { formatRef, type ImageRef } from "../core/reference.js";
+import { foreignArchiveRef, ownArchiveRef } from "./archive-name.js";
 import type { Store } from "../store/store.js";
 import type { MemberPolicy } from "./member-policy.js";
 import { plainStream } from "./compression.js";
@@ -27,7 +28,8 @@ export interface LoadOptions {
 }
 
 export interface LoadedImage {
-  ref: ImageRef;
+  /** Its names: the -t name, else every usable name the tarball gives it (podman takes every RepoTag too). */
+  refs: ImageRef[];
   manifestDigest: Digest;
   /** True when the layers were converted from tar (OCI/docker); false for minic blobs kept as is. */
   converted: boolean;
@@ -55,12 +57,12 @@ export async function loadTarball(store: Store, source: AsyncIterable<Buffer>, o
     if (opts.tag && images.length > 1) throw new MinicError("EUSAGE", `the tarball holds ${images.length} images; -t names only one`, { hint: "load without -t" });
     const out: LoadedImage[] = [];
     for (const img of images) {
-      const ref = opts.tag ?? img.ref;
-      if (!ref) throw new MinicError("EUSAGE", "the image in the tarball has no name", { hint: "give one with -t NAME[:TAG]" });
-      out.push({ ref, manifestDigest: img.result.manifestDigest, converted: img.converted, report: img.result.report });
+      const refs = opts.tag ? [opts.tag] : img.refs;
+      if (refs.length === 0) throw new MinicError("EUSAGE", "the image in the tarball has no name", { hint: "give one with -t NAME[:TAG]" });
+      out.push({ refs, manifestDigest: img.result.manifestDigest, converted: img.converted, report: img.result.report });
     }
     for (const img of images) await staging.commit(img.result.blobs);
-    for (const o of out) await store.setRef(o.ref, o.manifestDigest);
+    for (const o of out) for (const r of o.refs) await store.setRef(r, o.manifestDigest);
     return out;
   } finally {
     await staging.discard();
@@ -100,7 +102,7 @@ async function stageTar(staging: BlobStaging, source: AsyncIterable<Buffer>): Pr
 }
 
 interface Found {
-  ref?: ImageRef;
+  refs: ImageRef[];
   converted: boolean;
   result: IntakeResult;
 }
@@ -110,7 +112,11 @@ async function intakeAll(staging: BlobStaging, c: TarContents, opts: LoadOptions
   if (index) {
     const idx = parseJson<OciIndex>(index, "index.json");
     const out: Found[] = [];
-    for (const d of idx.manifests ?? []) out.push(await intakeDescriptor(staging, d, refOf(d.annotations?.[REF_NAME_ANNOTATION]), opts.policy));
+    for (const d of idx.manifests ?? []) {
+      const name = d?.annotations?.[REF_NAME_ANNOTATION];
+      const ref = d?.mediaType === MANIFEST_MEDIA_TYPE ? ownArchiveRef(name) : foreignArchiveRef(name);
+      out.push(await intakeDescriptor(staging, d, ref ? [ref] : [], opts.policy));
+    }
     return out;
   }
   const docker = c.small.get("manifest.json");
@@ -122,7 +128,7 @@ async function intakeAll(staging: BlobStaging, c: TarContents, opts: LoadOptions
       const oci = await staging.readJson<OciConfig>(cfgDigest);
       const layers = (e.Layers ?? []).map((p) => lookup(c, p));
       const result = await intakeOci(staging, oci, layers.length, (i) => staging.open(layers[i]!), opts.policy);
-      out.push({ ref: refOf(e.RepoTags?.[0]), converted: true, result });
+      out.push({ refs: repoTagRefs(e.RepoTags), converted: true, result });
     }
     return out;
   }
@@ -130,21 +136,21 @@ async function intakeAll(staging: BlobStaging, c: TarContents, opts: LoadOptions
 }
 
 /** One entry of an OCI index: a minic manifest, an OCI/docker manifest, or a nested index. */
-async function intakeDescriptor(staging: BlobStaging, d: Descriptor, ref: ImageRef | undefined, policy: MemberPolicy): Promise<Found> {
+async function intakeDescriptor(staging: BlobStaging, d: Descriptor, refs: ImageRef[], policy: MemberPolicy): Promise<Found> {
   if (!d || !isDigest(d.digest)) throw new MinicError("EINPUT", "index.json has an entry without a valid digest");
-  if (d.mediaType === MANIFEST_MEDIA_TYPE) return { ref, converted: false, result: await intakeMinic(staging, d.digest, policy) };
+  if (d.mediaType === MANIFEST_MEDIA_TYPE) return { refs, converted: false, result: await intakeMinic(staging, d.digest, policy) };
   if (isIndexType(d.mediaType)) {
     const inner = await staging.readJson<OciIndex>(d.digest);
-    return intakeDescriptor(staging, chooseManifest(inner), ref, policy);
+    return intakeDescriptor(staging, chooseManifest(inner), refs, policy);
   }
   if (d.mediaType !== OCI_MANIFEST && d.mediaType !== DOCKER_MANIFEST) {
     throw new MinicError("EINPUT", `unsupported manifest type '${d.mediaType}'`, { hint: "minic loads minic, OCI and docker v2 images" });
   }
   const m = await staging.readJson<OciManifest>(d.digest);
-  if (m.artifactType === MINIC_ARTIFACT_TYPE) return { ref, converted: false, result: await intakeWrapper(staging, m, policy) };
+  if (m.artifactType === MINIC_ARTIFACT_TYPE) return { refs, converted: false, result: await intakeWrapper(staging, m, policy) };
   const oci = await staging.readJson<OciConfig>(m.config.digest);
   const result = await intakeOci(staging, oci, m.layers.length, (i) => staging.open(m.layers[i]!.digest), policy);
-  return { ref, converted: true, result };
+  return { refs, converted: true, result };
 }
 
 function lookup(c: TarContents, path: string): Digest {
@@ -157,21 +163,14 @@ function lookup(c: TarContents, path: string): Digest {
   throw new MinicError("EINPUT", `manifest.json names '${path}', which the tarball does not hold`, { hint: "the tarball is truncated or corrupt" });
 }
 
-/**
- * A minic ref from a name found in a tarball: `localhost/app:1`, `docker.io/library/app:1` and
- * `app:1` all give `app:1`; a bare tag (`latest`) or an unusable name gives undefined.
- */
-export function refOf(name: string | undefined): ImageRef | undefined {
-  if (!name || !name.includes("/") && !name.includes(":")) return undefined;
-  let s = name.split("@")[0]!;
-  const first = s.split("/")[0]!;
-  if (s.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost")) s = s.slice(first.length + 1);
-  if (s.startsWith("library/")) s = s.slice("library/".length);
-  try {
-    return parseRef(s);
-  } catch {
-    return undefined;
+/** The usable names among a docker-archive entry's RepoTags, each once. */
+function repoTagRefs(tags: unknown): ImageRef[] {
+  const refs = new Map<string, ImageRef>();
+  for (const t of Array.isArray(tags) ? tags : []) {
+    const r = foreignArchiveRef(t);
+    if (r) refs.set(formatRef(r), r);
   }
+  return [...refs.values()];
 }
 
 function parseJson<T>(b: Buffer, what: string): T {

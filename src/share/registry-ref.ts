@@ -1,6 +1,7 @@
 // Pure: registry references (`host[:port]/repo[:tag|@digest]`) and which scheme a host gets.
 import { isDigest, type Digest } from "../core/digest.js";
 import { MinicError } from "../core/errors.js";
+import { digestTag, domainOf, HOST_RE, PATH_RE, splitTag, TAG_RE, type ImageRef } from "../core/reference.js";
 
 export interface RegistryRef {
   /** `host[:port]` as given. */
@@ -13,10 +14,6 @@ export interface RegistryRef {
   digest?: Digest;
 }
 
-const REPO_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
-const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-const HOST_RE = /^(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?$/;
-
 /**
  * Parses `host[:port]/repo[:tag]` or `host[:port]/repo@sha256:…`. The host is required (minic has
  * no default registry): the first component must contain `.` or `:`, or be `localhost`.
@@ -27,8 +24,8 @@ export function parseRegistryRef(s: string): RegistryRef {
   };
   const slash = s.indexOf("/");
   if (slash < 0) bad("no registry host");
-  const host = s.slice(0, slash);
-  if (!(host.includes(".") || host.includes(":") || host === "localhost") || !HOST_RE.test(host)) bad(`'${host}' is not a registry host`);
+  const host = domainOf(s);
+  if (host === undefined || !HOST_RE.test(host)) bad(`'${s.slice(0, slash)}' is not a registry host`);
   let rest = s.slice(slash + 1);
   let reference = "latest";
   let digest: Digest | undefined;
@@ -40,15 +37,15 @@ export function parseRegistryRef(s: string): RegistryRef {
     reference = d;
     rest = rest.slice(0, at);
   } else {
-    const colon = rest.lastIndexOf(":");
-    if (colon >= 0) {
-      reference = rest.slice(colon + 1);
-      rest = rest.slice(0, colon);
+    const split = splitTag(rest);
+    if (split.tag !== undefined) {
+      reference = split.tag;
+      rest = split.name;
       if (!TAG_RE.test(reference)) bad("malformed tag");
     }
   }
-  if (!REPO_RE.test(rest) || rest.length > 255) bad("malformed repository name");
-  return digest ? { host, repository: rest, reference, digest } : { host, repository: rest, reference };
+  if (!PATH_RE.test(rest) || rest.length > 255) bad("malformed repository name");
+  return digest ? { host: host!, repository: rest, reference, digest } : { host: host!, repository: rest, reference };
 }
 
 /** True for hosts on this machine: localhost, 127.0.0.0/8, ::1. */
@@ -68,4 +65,13 @@ export function registryScheme(host: string, insecure: boolean): "http" | "https
 /** `host/repo:tag` (or `@digest`). */
 export function formatRegistryRef(r: RegistryRef): string {
   return `${r.host}/${r.repository}${r.digest ? "@" : ":"}${r.reference}`;
+}
+
+/**
+ * The name a pull stores when no -t is given, as podman does: the whole reference,
+ * `host[:port]/repo:tag`; by digest `host[:port]/repo:sha256-<12 hex>` (never :latest, which a
+ * pull by digest would silently move).
+ */
+export function pulledName(r: RegistryRef): ImageRef {
+  return { name: `${r.host}/${r.repository}`, tag: r.digest ? digestTag(r.digest) : r.reference };
 }

@@ -10,7 +10,7 @@ import type { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
 import type { Digest } from "../core/digest.js";
-import { formatRef, type ImageRef } from "../core/reference.js";
+import { formatRef, withLocalhost, type ImageRef } from "../core/reference.js";
 import { MANIFEST_MEDIA_TYPE } from "../core/image.js";
 import { tempName } from "../store/atomic.js";
 import type { StoredImage, Store } from "../store/store.js";
@@ -31,9 +31,12 @@ export interface SaveItem {
 /** One file of the tarball: bytes in memory, a store blob, or a host file. */
 type Part = { name: string; size: number } & ({ bytes: Buffer } | { blob: Digest } | { file: string });
 
-/** The name an image carries outside minic: `localhost/NAME:TAG` (podman's convention for local images). */
+/**
+ * The name an image carries outside minic: its own when it has a registry host, else
+ * `localhost/NAME:TAG` (podman's name for local images).
+ */
 export function externalName(ref: ImageRef): string {
-  return `localhost/${formatRef(ref)}`;
+  return formatRef(withLocalhost(ref));
 }
 
 /**

@@ -6,7 +6,7 @@ import { dirname, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { canonicalJson, isDigest, type Digest } from "../core/digest.js";
 import { MinicError } from "../core/errors.js";
-import { formatRef, parseRef, type ImageRef } from "../core/reference.js";
+import { formatRef, parseRef, withLocalhost, type ImageRef } from "../core/reference.js";
 import { MANIFEST_MEDIA_TYPE, type ImageConfig, type Manifest } from "../core/image.js";
 import { tempName, writeFileAtomic } from "./atomic.js";
 import { StoreLayout } from "./layout.js";
@@ -135,6 +135,24 @@ export class Store {
     }
   }
 
+  /**
+   * The reference a name given by the user means, and its manifest: the name itself, else (for a
+   * name without a registry host) the same name under `localhost/`, as podman looks names up, so
+   * `app:1` finds the `localhost/app:1` a docker-archive brought. Undefined when neither exists.
+   */
+  async lookupRef(ref: ImageRef): Promise<{ ref: ImageRef; manifest: Digest } | undefined> {
+    for (const r of new Set([ref, withLocalhost(ref)])) {
+      const manifest = await this.resolveRef(r);
+      if (manifest) return { ref: r, manifest };
+    }
+    return undefined;
+  }
+
+  /** Every reference that points at `manifest`, sorted as listRefs sorts them. */
+  async namesOf(manifest: Digest): Promise<ImageRef[]> {
+    return (await this.listRefs()).filter((r) => r.manifest === manifest).map((r) => r.ref);
+  }
+
   /** Points `ref` at a manifest (atomic; no write when it already does). */
   async setRef(ref: ImageRef, manifest: Digest): Promise<void> {
     if ((await this.resolveRef(ref)) === manifest) return;
@@ -210,8 +228,8 @@ export class Store {
       ambiguous = unique.length;
     }
     const ref = parseRef(spec);
-    const d = await this.resolveRef(ref);
-    if (!d) {
+    const found = await this.lookupRef(ref);
+    if (!found) {
       if (ambiguous > 1) {
         throw new MinicError("EREF", `'${spec}' is the start of ${ambiguous} image digests`, { hint: "give more digits of the digest, or the image name" });
       }
@@ -219,7 +237,7 @@ export class Store {
         hint: "build it with 'minic build RECIPE.ts', load it, or see 'minic images'",
       });
     }
-    return { ...(await this.readImage(d)), ref };
+    return { ...(await this.readImage(found.manifest)), ref: found.ref };
   }
 
 }

@@ -40,6 +40,21 @@ describe("store commands", () => {
     expect(text).toMatch(/diff id sha256:[0-9a-f]{64}/);
   });
 
+  it("inspect by digest lists every name of the image, not (untagged)", async () => {
+    const other = "uno:1";
+    const one = JSON.parse((await minicOk(["inspect", "one:v1", "--json", ...S])).stdout);
+    await minicOk(["import", join(t.path, "one"), "-t", other, ...S]); // same tree, same manifest
+    try {
+      const byDigest = JSON.parse((await minicOk(["inspect", one.manifest, "--json", ...S])).stdout);
+      expect(byDigest.names).toEqual(["one:v1", other]);
+      expect((await minicOk(["inspect", one.manifest, ...S])).stdout).toMatch(/^image\s+one:v1, uno:1$/m);
+      // by name: the name asked for first, then the others
+      expect(JSON.parse((await minicOk(["inspect", "uno:1", "--json", ...S])).stdout)).toMatchObject({ ref: "uno:1", names: ["uno:1", "one:v1"] });
+    } finally {
+      await minicOk(["rmi", other, ...S]);
+    }
+  });
+
   it("unknown images are a one-line error with a hint", async () => {
     const r = await minic(["inspect", "nope", ...S]);
     expect(r.exitCode).toBe(1);

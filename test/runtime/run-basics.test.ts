@@ -5,9 +5,12 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runtimeSuite, stackedImage } from "./fixtures.js";
+import { Store } from "../../src/store/store.js";
+import type { Digest } from "../../src/core/digest.js";
 
+let appDigest = "";
 const { fx, run } = runtimeSuite(async (fx) => {
-  await stackedImage(fx.store, fx.tree, "app", [{ "app": { dir: true }, "app/hello.txt": "hello from app layer\n", "etc/motd": "motd\n" }], {
+  appDigest = await stackedImage(fx.store, fx.tree, "app", [{ "app": { dir: true }, "app/hello.txt": "hello from app layer\n", "etc/motd": "motd\n" }], {
     cmd: ["/bin/sh", "-c", "echo cmd:$GREETING:$(pwd):$(id -u):$(hostname)"],
     env: ["GREETING=hi", "PATH=/bin:/usr/bin"],
     workdir: "/app",
@@ -100,6 +103,19 @@ describe("minic run (nspawn)", () => {
     expect(again.stdout.trim()).toBe("hello from app layer\nmotd\nno-new");
     expect(storeDigest(fx.store)).toBe(before);
     expect(layers()).toEqual(layersBefore);
+  });
+});
+
+describe("minic run by a full reference", () => {
+  it("runs an image named HOST:PORT/REPO:TAG (a pull's name), and localhost/NAME by NAME", async () => {
+    const store = await Store.open(fx.store);
+    await store.setRef({ name: "127.0.0.1:15555/qa/pm", tag: "1" }, appDigest as Digest);
+    await store.setRef({ name: "localhost/pm", tag: "2" }, appDigest as Digest);
+    for (const name of ["127.0.0.1:15555/qa/pm:1", "localhost/pm:2", "pm:2"]) {
+      const r = await run([name]);
+      expect(r.stderr, name).toBe("");
+      expect(r.stdout.trim(), name).toBe("cmd:hi:/app:0:apphost");
+    }
   });
 });
 

@@ -5,7 +5,6 @@ import { admitMember, IMPORT_POLICY, LAYER_POLICY } from "../../src/share/member
 import { parseRegistryRef, registryScheme } from "../../src/share/registry-ref.js";
 import { chooseManifest, unwrapMinicManifest, wrapMinicManifest } from "../../src/share/registry-image.js";
 import { fromOciConfig, toOciConfig } from "../../src/share/oci-config.js";
-import { refOf } from "../../src/share/load.js";
 import { canonicalJson } from "../../src/core/digest.js";
 import type { ImageConfig, Manifest } from "../../src/core/image.js";
 
@@ -83,12 +82,6 @@ describe("registry references", () => {
     expect(registryScheme("reg.example.com", false)).toBe("https");
     expect(registryScheme("10.0.0.1:5000", false)).toBe("https");
     expect(registryScheme("10.0.0.1:5000", true)).toBe("http");
-  });
-
-  it("names a loaded image from the tarball's name", () => {
-    expect(refOf("localhost/app:1")).toEqual({ name: "app", tag: "1" });
-    expect(refOf("docker.io/library/debian:12")).toEqual({ name: "debian", tag: "12" });
-    expect(refOf("latest")).toBeUndefined();
   });
 });
 

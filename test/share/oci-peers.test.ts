@@ -80,6 +80,9 @@ maybe("OCI interop with real peers", () => {
       await peer(["podman", "save", "-o", back, "localhost/app:1"], { env });
       const r = await minicOk(["load", back, "-t", "back:1", "--store", join(t.path, "store-back")]);
       expect(r.stdout.trim()).toBe(`back:1 ${digest}`);
+      // without -t: the name podman gave it, whole, as podman load would name it
+      const named = await minicOk(["load", back, "--store", join(t.path, "store-back")]);
+      expect(named.stdout.trim()).toBe(`localhost/app:1 ${digest}`);
     });
   });
 
@@ -125,7 +128,7 @@ maybe("OCI interop with real peers", () => {
       const again = await minicOk(["push", "app:1", ref, "--store", store]);
       expect(again.stderr).toMatch(/0 blob\(s\) uploaded, \d+ already there/);
       const pulled = await minicOk(["pull", ref, "--store", join(t.path, "store-pulled")]);
-      expect(pulled.stdout.trim()).toBe(`minic/app:1 ${digest}`);
+      expect(pulled.stdout.trim()).toBe(`${ref} ${digest}`); // the whole reference, as podman names it
       expect(pulled.stderr).toMatch(/a minic image/);
     });
 
@@ -151,7 +154,7 @@ maybe("OCI interop with real peers", () => {
       const ref = `${registry!.host}/podman/app:3`;
       await peer(["podman", "push", "-q", "--tls-verify=false", "--format", "v2s2", "localhost/app:1", ref], { env });
       const r = await minicOk(["pull", ref, "--store", join(t.path, "store-podman")]);
-      expect(r.stdout.trim()).toBe(`podman/app:3 ${digest}`);
+      expect(r.stdout.trim()).toBe(`${ref} ${digest}`);
     });
 
     it("logs in where the registry wants it: --creds, or the auth file skopeo login wrote; podman pulls with it too", async () => {
@@ -170,7 +173,7 @@ maybe("OCI interop with real peers", () => {
         const authfile = join(t.path, "auth.json");
         await peer(["skopeo", "login", "--tls-verify=false", "--authfile", authfile, "-u", login.user, "-p", login.password, secured.host]);
         const pulled = await minicOk(["pull", ref, "--store", join(t.path, "store-login"), "--authfile", authfile]);
-        expect(pulled.stdout.trim()).toBe(`private/app:1 ${digest}`);
+        expect(pulled.stdout.trim()).toBe(`${ref} ${digest}`);
         const viaEnv = await minicOk(["pull", ref, "-t", "viaenv:1", "--store", join(t.path, "store-login")], { env: { ...process.env, REGISTRY_AUTH_FILE: authfile } });
         expect(viaEnv.stdout.trim()).toBe(`viaenv:1 ${digest}`);
         await peer(["podman", "pull", "-q", "--tls-verify=false", "--authfile", authfile, ref], { env });

@@ -1,13 +1,14 @@
 // save/load between stores, the shared base stored once, and export as one canonical cpio.bz2.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execa } from "execa";
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { minicOk, tempDir, BIN } from "../helpers/cli.js";
 import { parseRawCpio } from "../helpers/raw-cpio.js";
 import { Store } from "../../src/store/store.js";
+import type { Digest } from "../../src/core/digest.js";
 import { appLayer, baseLayer, stackImage, storeWithApp } from "./images.js";
-import { storeListing } from "./peers.js";
+import { ociArchive, sha, storeListing, tarBytes } from "./peers.js";
 
 let t: { path: string; remove(): void };
 let a: string;
@@ -68,6 +69,54 @@ describe("save and load", () => {
     const listing = storeListing(dst);
     await minicOk(["load", join(t.path, "app0_1.tar"), "--store", dst]);
     expect(storeListing(dst)).toEqual(listing);
+  });
+});
+
+describe("names in tarballs", () => {
+  it("loads a docker-archive under its RepoTags, whole (localhost/ before a name without a host); the short name finds it", async () => {
+    const layer = await tarBytes([{ name: "etc/pm", data: "pm\n" }]);
+    const config = JSON.stringify({ architecture: "amd64", os: "linux", config: { Cmd: ["/bin/sh"] }, rootfs: { type: "layers", diff_ids: [sha(layer)] } });
+    const tags = ["localhost/pm:1", "pm:extra", "127.0.0.1:15555/qa/pm:1"];
+    const tarball = await tarBytes([
+      { name: "cfg.json", data: config },
+      { name: "l1/layer.tar", data: layer },
+      { name: "manifest.json", data: JSON.stringify([{ Config: "cfg.json", RepoTags: tags, Layers: ["l1/layer.tar"] }]) },
+    ]);
+    const file = join(t.path, "docker-archive.tar");
+    writeFileSync(file, tarball);
+    const s = join(t.path, "names-docker");
+    const r = await minicOk(["load", file, "--store", s]);
+    const d = r.stdout.split("\n")[0]!.split(" ")[1]!;
+    expect(r.stdout.trim().split("\n")).toEqual([`localhost/pm:1 ${d}`, `localhost/pm:extra ${d}`, `127.0.0.1:15555/qa/pm:1 ${d}`]);
+    expect(JSON.parse((await minicOk(["images", "--json", "--store", s])).stdout).map((i: { name: string; tag: string }) => `${i.name}:${i.tag}`))
+      .toEqual(["127.0.0.1:15555/qa/pm:1", "localhost/pm:1", "localhost/pm:extra"]);
+    expect(JSON.parse((await minicOk(["inspect", "pm:1", "--json", "--store", s])).stdout)).toMatchObject({ ref: "localhost/pm:1", manifest: d });
+    expect((await minicOk(["rmi", "pm:extra", "--store", s])).stdout.trim()).toBe("untagged localhost/pm:extra");
+  });
+
+  it("loads an OCI layout's ref.name whole, localhost/ before a name without a host", async () => {
+    const layer = await tarBytes([{ name: "etc/x", data: "x\n" }]);
+    for (const [ref, want] of [["app:1", "localhost/app:1"], ["localhost:5000/qa/app:2", "localhost:5000/qa/app:2"]] as const) {
+      const file = join(t.path, `oci-${want.replace(/[/:]/g, "_")}.tar`);
+      writeFileSync(file, await ociArchive([layer], { ref }));
+      expect((await minicOk(["load", file, "--store", join(t.path, "names-oci")])).stdout).toMatch(new RegExp(`^${want.replace(/[.]/g, "\\.")} sha256:`));
+    }
+  });
+
+  it("save --format oci names a full reference as it is and a name without a host localhost/NAME", async () => {
+    const st = await Store.open(a);
+    const full = { name: "127.0.0.1:15555/qa/app", tag: "1" };
+    await st.setRef(full, digest as Digest);
+    try {
+      const tar = join(t.path, "names-oci-save.tar");
+      await minicOk(["save", "127.0.0.1:15555/qa/app:1", "app:1", "--format", "oci", "-o", tar, "--store", a]);
+      const docker = JSON.parse((await execa("tar", ["-xOf", tar, "manifest.json"])).stdout);
+      expect(docker.map((e: { RepoTags: string[] }) => e.RepoTags)).toEqual([["127.0.0.1:15555/qa/app:1"], ["localhost/app:1"]]);
+      const index = JSON.parse((await execa("tar", ["-xOf", tar, "index.json"])).stdout);
+      expect(index.manifests.map((m: { annotations: Record<string, string> }) => m.annotations["org.opencontainers.image.ref.name"])).toEqual(["127.0.0.1:15555/qa/app:1", "localhost/app:1"]);
+    } finally {
+      await st.deleteRef(full);
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 // The store: atomic blob writes, verified reads, references and image lookup.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { readdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { Store } from "../../src/store/store.js";
 import { putImage } from "../../src/store/images.js";
@@ -144,6 +144,30 @@ describe("getImage", () => {
     const d = await image(p, "/named"); // a name made of hex digits wins over an ambiguous prefix
     expect((await store.getImage(p)).manifestDigest).toBe(d);
     await expect(store.getImage(p.slice(0, 8))).rejects.toMatchObject({ code: "ENOTFOUND" }); // < 12 digits: a name
+  });
+
+  it("finds names with a registry host and port, whose ':' is no tag, next to names an older store holds", async () => {
+    const d = await image("127.0.0.1:15555/qa/pm:1", "/pm");
+    const l = await image("127.0.0.1:15555/qa/pm", "/latest");
+    expect(readdirSync(store.layout.refsDir)).toEqual([encodeURIComponent("127.0.0.1:15555/qa/pm")]);
+    expect((await store.getImage("127.0.0.1:15555/qa/pm:1")).manifestDigest).toBe(d);
+    expect((await store.getImage("127.0.0.1:15555/qa/pm")).manifestDigest).toBe(l);
+    // a ref as an older minic wrote it (the pull that cut the host off): still listed and found
+    mkdirSync(join(store.layout.refsDir, encodeURIComponent("qa/pm")));
+    writeFileSync(join(store.layout.refsDir, encodeURIComponent("qa/pm"), "1"), `${d}\n`);
+    expect((await store.listRefs()).map((r) => `${r.ref.name} ${r.ref.tag}`)).toEqual(["127.0.0.1:15555/qa/pm 1", "127.0.0.1:15555/qa/pm latest", "qa/pm 1"]);
+    expect((await store.getImage("qa/pm:1")).manifestDigest).toBe(d);
+    expect((await store.namesOf(d)).map((r) => `${r.name}:${r.tag}`)).toEqual(["127.0.0.1:15555/qa/pm:1", "qa/pm:1"]);
+  });
+
+  it("a name without a registry host also finds the image under localhost/, as podman looks names up", async () => {
+    const d = await image("localhost/pm:1", "/loaded");
+    expect(await store.getImage("pm:1")).toMatchObject({ manifestDigest: d, ref: { name: "localhost/pm", tag: "1" } });
+    expect((await store.lookupRef(parseRef("pm:1")))?.ref).toEqual({ name: "localhost/pm", tag: "1" });
+    const own = await image("pm:1", "/own"); // the name itself wins
+    expect(await store.getImage("pm:1")).toMatchObject({ manifestDigest: own, ref: { name: "pm", tag: "1" } });
+    await image("localhost:5000/pm:2", "/elsewhere"); // a name with a host is never looked up elsewhere
+    await expect(store.getImage("pm:2")).rejects.toMatchObject({ code: "ENOTFOUND" });
   });
 
   it("a manifest or config tampered on disk is refused (EDIGEST)", async () => {
