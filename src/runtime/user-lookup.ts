@@ -5,7 +5,7 @@
 // getent cannot give that answer (there is none, or the uid has no entry, or the group is not
 // the entry's), minic binds a stand-in over /usr/bin/getent that prints it.
 import { MinicError } from "../core/errors.js";
-import { getentElf, type GetentAnswers } from "./getent-elf.js";
+import { getentElf, MAX_ANSWER, type GetentAnswers } from "./getent-elf.js";
 import type { ResolvedUser } from "./user.js";
 
 /** What minic found in the image (looked up without following its symlinks on the host). */
@@ -67,6 +67,11 @@ export function planUserLookup(user: string, resolved: ResolvedUser, facts: Gete
     });
   }
   const answers = getentAnswers(key, resolved);
+  if (Buffer.byteLength(answers.passwd) > MAX_ANSWER) {
+    throw new MinicError("ERUN", `cannot run as '${user}' under systemd-nspawn: its /etc/passwd entry is longer than minic's getent stand-in prints (${MAX_ANSWER} bytes)`, {
+      hint: "shorten the user's home directory in the image, or run with --runtime chroot",
+    });
+  }
   const elf = getentElf(facts.arch, answers);
   if (elf) return { kind: "stand-in", exe: "elf", content: elf };
   if (facts.binSh) return { kind: "stand-in", exe: "sh", content: getentScript(answers) };

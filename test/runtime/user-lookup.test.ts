@@ -63,6 +63,9 @@ describe("planUserLookup", () => {
     expect(err("2000:2000", { ...none, arch: "riscv64" })).toMatch(/^cannot run as '2000:2000' under systemd-nspawn: the image has no getent, it has no \/bin\/sh .* on riscv64 \| run with --runtime chroot/);
     expect(err("2000", { ...none, usrBinGetent: "other" })).toMatch(/uid 2000 has no entry .*not a regular file\) \| give a user as the image's \/etc\/passwd has it, or run with --runtime chroot/);
     expect(err("app:staff", { ...none, usrBinGetent: "other" })).toMatch(/group 50 is not the primary group of 'app'/);
+    // An entry too long for one answer (a home of 5000 bytes) is refused, not a crash.
+    const long = { uid: 2000, gid: 2000, entry: { name: "app", uid: 2000, gid: 2000, home: `/${"h".repeat(5000)}`, shell: "" } };
+    expect(() => planUserLookup("app", long, none)).toThrow(/its \/etc\/passwd entry is longer than minic's getent stand-in prints/);
     // The image's getent, even a symlink, is fine when it can answer.
     expect(plan("app", { ...none, usrBinGetent: "other" })).toEqual({ kind: "image" });
   });
