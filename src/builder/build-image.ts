@@ -78,7 +78,7 @@ async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, baseLa
     if (s.kind !== "copy") continue;
     const found = await resolveCopyInputs(s.from, recipeDir, `recipe '${recipe.name}' step ${i + 1}`, join(store.layout.cacheDir, "globs"), digests);
     inputs.set(i, found);
-    inputKeys.set(i, found.map((f) => ({ rel: f.rel, digest: f.digest, executable: f.executable, kind: f.kind })));
+    inputKeys.set(i, found.map((f) => ({ rel: f.rel, digest: f.digest, executable: f.executable, kind: f.kind, ...(f.linkOf === undefined ? {} : { linkOf: f.linkOf }) })));
   }
   await digests?.save();
   const parts = keyParts(baseLayers.map((l) => l.diffId), stepDigests(steps, inputKeys), opts.epoch);

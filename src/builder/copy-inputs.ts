@@ -21,6 +21,12 @@ export interface CopyInput {
   executable: boolean;
   size: number;
   linkname?: string;
+  /**
+   * A file that is a hard link of another file this step copies: the `rel` of the first of
+   * them (in `rel` order), which carries the data. Links are kept among the names one copy
+   * step brings in, as `cp -a` does; a host link not matched by the patterns stays outside.
+   */
+  linkOf?: string;
 }
 
 /**
@@ -36,6 +42,9 @@ export interface CopyInput {
 export async function resolveCopyInputs(patterns: readonly string[], baseDir: string, where: string, cacheDir: string, digests?: DigestCache): Promise<CopyInput[]> {
   const realBase = realpathSync(baseDir);
   const byRel = new Map<string, CopyInput>();
+  // Files with more than one link: their host inode (for linkGroups), and its digest (hashed once).
+  const inodes = new Map<CopyInput, string>();
+  const inodeDigests = new Map<string, { digest: Digest; size: number }>();
   for (const pattern of patterns) {
     const absolute = pattern.startsWith("/");
     const cwd = absolute ? "/" : baseDir;
@@ -49,7 +58,13 @@ export async function resolveCopyInputs(patterns: readonly string[], baseDir: st
     }
     const literal = matches.length === 1 && matches[0] === rel;
     const add = (hostPath: string, name: string, dest: string, st: Stats) => {
-      byRel.set(dest, inputOf(hostPath, shown(name), dest, st, where, digests));
+      const id = st.isFile() && st.nlink > 1 ? `${st.dev}:${st.ino}` : undefined;
+      const input = inputOf(hostPath, shown(name), dest, st, where, digests, id === undefined ? undefined : inodeDigests.get(id));
+      if (id !== undefined) {
+        inodes.set(input, id);
+        inodeDigests.set(id, { digest: input.digest, size: input.size });
+      }
+      byRel.set(dest, input);
       if (st.isDirectory()) walk(hostPath, name, dest);
     };
     const walk = (hostDir: string, name: string, dest: string) => {
@@ -76,11 +91,30 @@ export async function resolveCopyInputs(patterns: readonly string[], baseDir: st
       add(hostPath, m, staticBase ? relative(staticBase, m) : m, st);
     }
   }
-  return [...byRel.values()].sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  const sorted = [...byRel.values()].sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  return linkGroups(sorted, (i) => inodes.get(i));
 }
 
-/** The input for one host node; fifos, sockets and devices are refused (EINPUT). */
-function inputOf(hostPath: string, shown: string, dest: string, st: Stats, where: string, digests?: DigestCache): CopyInput {
+/**
+ * Pure: `inputs` (sorted by rel) with `linkOf` set on every file after the first of each group
+ * of files sharing one host inode (`inodeOf`: `dev:ino` of a file with more than one link).
+ */
+export function linkGroups(inputs: readonly CopyInput[], inodeOf: (i: CopyInput) => string | undefined): CopyInput[] {
+  const first = new Map<string, string>();
+  return inputs.map((i) => {
+    const id = i.kind === "file" ? inodeOf(i) : undefined;
+    if (id === undefined) return i;
+    const leader = first.get(id);
+    if (leader === undefined) {
+      first.set(id, i.rel);
+      return i;
+    }
+    return { ...i, linkOf: leader };
+  });
+}
+
+/** The input for one host node (`known`: its inode's digest, hashed under another name); fifos, sockets and devices are refused (EINPUT). */
+function inputOf(hostPath: string, shown: string, dest: string, st: Stats, where: string, digests?: DigestCache, known?: { digest: Digest; size: number }): CopyInput {
   if (st.isSymbolicLink()) {
     const linkname = readlinkSync(hostPath);
     return { rel: dest, hostPath, kind: "symlink", digest: sha(Buffer.from(linkname)), executable: false, size: 0, linkname };
@@ -88,7 +122,7 @@ function inputOf(hostPath: string, shown: string, dest: string, st: Stats, where
   if (st.isDirectory()) return { rel: dest, hostPath, kind: "dir", digest: sha(Buffer.alloc(0)), executable: false, size: 0 };
   if (st.isFile()) {
     assertFitsLayer(shown, st.size, where);
-    const { digest, size } = hashFile(hostPath, where, digests);
+    const { digest, size } = known ?? hashFile(hostPath, where, digests);
     return { rel: dest, hostPath, kind: "file", digest, executable: (st.mode & 0o111) !== 0, size };
   }
   const type = st.isFIFO() ? "fifo" : st.isSocket() ? "socket" : st.isCharacterDevice() ? "character device" : st.isBlockDevice() ? "block device" : "special file";

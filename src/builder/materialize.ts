@@ -52,6 +52,8 @@ export async function materialize(store: Store, job: MaterializeInput, progress:
           const dirMeta = { mode: 0o755, uid: s.uid, gid: s.gid };
           const to = view.resolve(s.to, true);
           await view.ensureDir(to, dirMeta);
+          // Where each file landed, by input rel, and what it held: its hard links link to it.
+          const landed = new Map<string, { rel: string; digest: string }>();
           for (const input of job.inputs.get(i) ?? []) {
             if (input.kind === "dir") {
               await view.ensureDir(view.resolve(`/${to}/${input.rel}`, true), dirMeta);
@@ -60,8 +62,17 @@ export async function materialize(store: Store, job: MaterializeInput, progress:
             const rel = view.resolve(`/${to}/${input.rel}`);
             const parent = rel.includes("/") ? rel.slice(0, rel.lastIndexOf("/")) : "";
             await view.ensureDir(parent, dirMeta);
-            if (input.kind === "symlink") await view.putSymlink(rel, input.linkname!, s.uid, s.gid);
-            else await copyInputFile(view, rel, input, { mode: s.mode ?? (input.executable ? 0o755 : 0o644), uid: s.uid, gid: s.gid }, where);
+            if (input.kind === "symlink") {
+              await view.putSymlink(rel, input.linkname!, s.uid, s.gid);
+              continue;
+            }
+            // A link shares its first name's inode (so its mode and owner). Its content is what
+            // the cache key holds for it only if both names hashed the same; else it is copied
+            // (and checked) on its own.
+            const first = input.linkOf === undefined ? undefined : landed.get(input.linkOf);
+            if (first && first.digest === input.digest && (await view.putHardLink(rel, first.rel))) continue;
+            await copyInputFile(view, rel, input, { mode: s.mode ?? (input.executable ? 0o755 : 0o644), uid: s.uid, gid: s.gid }, where);
+            landed.set(input.rel, { rel, digest: input.digest });
           }
           break;
         }

@@ -3,7 +3,7 @@
 // inside the image root only, and writes that go to the upper dir and never through a symlink.
 import { createHash } from "node:crypto";
 import { constants, lstatSync, readlinkSync, type Stats } from "node:fs";
-import { chmod, lchown, lutimes, mkdir, rm, symlink, unlink, open, type FileHandle } from "node:fs/promises";
+import { chmod, lchown, link, lutimes, mkdir, rm, symlink, unlink, open, type FileHandle } from "node:fs/promises";
 import type { Digest } from "../core/digest.js";
 import { join } from "node:path";
 import { pathParts } from "../core/container-path.js";
@@ -219,6 +219,23 @@ export class RootfsView {
     await lchown(path, meta.uid, meta.gid);
     await chmod(path, meta.mode);
     return copied;
+  }
+
+  /**
+   * Makes `rel` a hard link of the regular file the upper dir holds at `existing`, replacing what
+   * was there. Returns false, creating nothing, when `existing` is not a regular file of the
+   * upper dir reached through real directories (the caller then writes the file itself).
+   */
+  async putHardLink(rel: string, existing: string): Promise<boolean> {
+    const parts = existing.split("/");
+    for (let j = 1; j < parts.length; j++) if (!this.lstatIn(0, parts.slice(0, j).join("/"))?.isDirectory()) return false;
+    if (!this.lstatIn(0, existing)?.isFile()) return false;
+    await this.ensureDir(this.parentOf(rel));
+    await this.clearUpper(rel);
+    // link(2) follows neither `existing` (a file under real directories, checked above) nor the
+    // new name (cleared, under directories ensureDir made real).
+    await link(join(this.upper, existing), join(this.upper, rel));
+    return true;
   }
 
   /** Makes a symlink at `rel`, replacing what was there. */

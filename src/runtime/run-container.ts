@@ -11,11 +11,12 @@ import type { HostFacts } from "./host.js";
 import { setupNetwork, type NetPlan } from "./network.js";
 import type { PortProxies } from "./port-proxy.js";
 import type { ContainerSpec } from "./run-spec.js";
-import { SETUP_ERR, SETUP_FAILED_STATUS, setupFailure, startScript, wrapperArgv, type LaunchHost, type LaunchSpec } from "./runtime-argv.js";
+import { SETUP_ERR, SETUP_FAILED_STATUS, setupFailure, startScript, wrapperArgv, type Bind, type LaunchHost, type LaunchSpec } from "./runtime-argv.js";
 import { processStart, writeState, type ContainerState } from "./state.js";
-import { checkOsTree, imageNode, prepareRoot, readImageFile } from "./storage.js";
+import { checkOsTree, imageNode, prepareRoot, readImageFile, type PreparedRoot } from "./storage.js";
 import { releaseContainer } from "./teardown.js";
 import { resolveUser } from "./user.js";
+import { GETENT_TARGET, planUserLookup, type GetentFacts } from "./user-lookup.js";
 import { startWrapper, type GatedWrapper } from "./wrapper.js";
 
 export interface RunIo {
@@ -70,19 +71,10 @@ export function launchHost(host: HostFacts, runtime: "nspawn" | "chroot", needIp
   };
 }
 
-/** Pure: a /bin/sh getent stand-in that knows one user (for nspawn --user on images without getent). */
-export function getentShim(user: string, uid: number, gid: number): string {
-  const name = user.split(":")[0]!;
-  return [
-    "#!/bin/sh",
-    "# written by minic: systemd-nspawn --user runs getent in the container, which this image lacks",
-    'case "$1" in',
-    `passwd) echo '${name}:x:${uid}:${gid}::/:/bin/sh' ;;`,
-    `initgroups) echo '${name} ${gid}' ;;`,
-    "*) exit 2 ;;",
-    "esac",
-    "",
-  ].join("\n");
+/** What the image holds for nspawn's user lookup (getent, /bin/sh), and the host's architecture. */
+function getentFacts(root: PreparedRoot): GetentFacts {
+  const usr = imageNode(root, "usr/bin/getent");
+  return { usrBinGetent: !usr ? "none" : usr.st.isFile() ? "file" : "other", binGetent: Boolean(imageNode(root, "bin/getent")), binSh: Boolean(imageNode(root, "bin/sh")), arch: process.arch };
 }
 
 /** Pid of the container's PID 1: the runtime's child under nspawn, the process itself under chroot. */
@@ -164,19 +156,27 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     const pid = state.pid;
     const asRoot = spec.user === "root" || spec.user === "0";
     const ids = asRoot ? { uid: 0, gid: 0 } : resolveUser(spec.user, readImageFile(root, "etc/passwd"), readImageFile(root, "etc/group"));
-    // Bind targets are resolved inside the image now, so that no symlink of the image is ever
-    // followed on the host (the chroot wrapper mounts with host paths). Loaded only when used.
-    const binds = spec.binds.length > 0 ? await (await import("./bind-targets.js")).resolveBinds(root, dir, spec.binds) : [];
-    if (spec.runtime === "nspawn" && !asRoot && !imageNode(root, "usr/bin/getent") && !imageNode(root, "bin/getent")) {
-      // nspawn --user looks the user up by running getent inside the container; images without
-      // it (busybox) get a read-only shim answering with the entry minic resolved from /etc/passwd.
-      const shim = join(dir, "getent");
-      writeFileSync(shim, getentShim(spec.user, ids.uid, ids.gid), { mode: 0o755 });
-      binds.push({ source: shim, target: "/usr/bin/getent", readOnly: true, dir: false });
+    const standIns: Bind[] = [];
+    if (spec.runtime === "nspawn" && !asRoot) {
+      // nspawn --user looks the user up by running getent inside the container; where the
+      // image's cannot answer as minic resolved (see user-lookup.ts), a read-only stand-in does.
+      const lookup = planUserLookup(spec.user, ids, getentFacts(root));
+      if (lookup.kind === "stand-in") {
+        const source = join(dir, "getent");
+        writeFileSync(source, lookup.content, { mode: 0o755 });
+        standIns.push({ source, target: GETENT_TARGET, readOnly: true, dir: false });
+      }
     }
+    // Bind targets are resolved inside the image now, so that no symlink of the image is ever
+    // followed on the host (the chroot wrapper mounts with host paths and makes the missing
+    // mount points; so does the nspawn one on a read-only root, where nspawn cannot). Loaded
+    // only when used; the stand-in's target needs it only then (nspawn resolves it in the root).
+    const toResolve = [...spec.binds, ...(spec.readOnly ? standIns : [])];
+    const binds = toResolve.length > 0 ? await (await import("./bind-targets.js")).resolveBinds(root, dir, toResolve) : [];
+    if (!spec.readOnly) binds.push(...standIns);
     const launch: LaunchSpec = {
       runtime: spec.runtime, rootfs: root.rootfs, machine: spec.name, argv: spec.argv, env: spec.env, workdir: spec.workdir,
-      user: spec.user, ...ids, hostname, binds, readOnly: spec.readOnly, tty: io.tty,
+      user: spec.user, uid: ids.uid, gid: ids.gid, hostname, binds, readOnly: spec.readOnly, tty: io.tty,
       // nspawn cannot make a mount point for the host's resolv.conf on a read-only root.
       resolvConfOff: spec.readOnly && !imageNode(root, "etc/resolv.conf")?.st.isFile(),
       network: spec.net === "host" ? { kind: "host" } : spec.net === "none" ? { kind: "none" } : { kind: "netns", path: `/run/netns/${net!.netns}` },

@@ -155,10 +155,18 @@ export function startScript(s: LaunchSpec, h: LaunchHost, w: WrapperPlan): strin
     lines.push(`${mount} -t ${w.stack.fstype} -o ${shQuote(w.stack.options)} ${shQuote(w.mountName)} ${root} 2>>${E} || fail ${shQuote(`mounting the layers (${w.stack.fstype})`)}`);
     lines.push("cd / || exit 125");
   }
+  // Bind targets are resolved inside the image (bind-targets.ts): what is missing is created
+  // as real directories and an empty file. nspawn creates them itself, except on a read-only
+  // root (nspawn makes it read-only first, then fails to create them).
+  const mountPoint = (b: Bind) => {
+    const t = shQuote(s.rootfs + b.target);
+    return b.dir ? `mkdir -p ${t} 2>>${E} || fail ${shQuote(`creating ${b.target}`)}` : `mkdir -p "$(dirname ${t})" && { [ -e ${t} ] || : >${t}; } 2>>${E} || fail ${shQuote(`creating ${b.target}`)}`;
+  };
+  if (s.runtime === "nspawn" && s.readOnly) lines.push(...s.binds.map(mountPoint));
   if (s.runtime === "chroot") {
     for (const b of s.binds) {
       const t = shQuote(s.rootfs + b.target);
-      lines.push(b.dir ? `mkdir -p ${t} 2>>${E} || fail ${shQuote(`creating ${b.target}`)}` : `mkdir -p "$(dirname ${t})" && { [ -e ${t} ] || : >${t}; } 2>>${E} || fail ${shQuote(`creating ${b.target}`)}`);
+      lines.push(mountPoint(b));
       lines.push(`${mount} --bind ${shQuote(b.source)} ${t} 2>>${E} || fail ${shQuote(`binding ${b.source}`)}`);
       if (b.readOnly) lines.push(`${mount} -o remount,bind,ro ${t} 2>>${E} || fail ${shQuote(`making ${b.target} read-only`)}`);
     }

@@ -2,29 +2,34 @@
 // image's /etc/passwd and /etc/group text.
 import { MinicError } from "../core/errors.js";
 
-/** Numeric uid and gid for `user`; throws ERUN when a name is not in the image. */
-export function resolveUser(user: string, passwd: string | undefined, group: string | undefined): { uid: number; gid: number } {
+/** A resolved container user. */
+export interface ResolvedUser {
+  uid: number;
+  gid: number;
+  /** The /etc/passwd entry the user part named (by name or by uid), if there is one. */
+  entry?: { name: string; uid: number; gid: number; home: string; shell: string };
+}
+
+/**
+ * Numeric uid and gid for `user`, and the passwd entry it names; throws ERUN when a name is not
+ * in the image. A uid without an entry is allowed (its gid is then the given one, else the uid).
+ */
+export function resolveUser(user: string, passwd: string | undefined, group: string | undefined): ResolvedUser {
   const [u, g] = user.split(":") as [string, string | undefined];
-  const pw = (passwd ?? "").split("\n").map((l) => l.split(":")).filter((f) => f.length >= 4);
-  let uid: number;
-  let gid: number | undefined;
-  if (/^\d+$/.test(u)) {
-    uid = Number(u);
-    const row = pw.find((f) => f[2] === u);
-    if (row) gid = Number(row[3]);
-  } else {
-    const row = pw.find((f) => f[0] === u);
-    if (!row) throw new MinicError("ERUN", `user '${u}' is not in the image's /etc/passwd`, { hint: "add the user to the image, or give a numeric uid[:gid]" });
-    uid = Number(row[2]);
-    gid = Number(row[3]);
-  }
+  const pw = (passwd ?? "").split("\n").map((l) => l.split(":")).filter((f) => f.length >= 4 && /^\d+$/.test(f[2]!) && /^\d+$/.test(f[3]!));
+  const numeric = /^\d+$/.test(u);
+  const row = pw.find((f) => (numeric ? f[2] === u : f[0] === u));
+  if (!row && !numeric) throw new MinicError("ERUN", `user '${u}' is not in the image's /etc/passwd`, { hint: "add the user to the image, or give a numeric uid[:gid]" });
+  const entry = row ? { name: row[0]!, uid: Number(row[2]), gid: Number(row[3]), home: row[5] || "/", shell: row[6] ?? "" } : undefined;
+  const uid = Number(u);
+  let gid = entry?.gid;
   if (g !== undefined) {
     if (/^\d+$/.test(g)) gid = Number(g);
     else {
-      const row = (group ?? "").split("\n").map((l) => l.split(":")).find((f) => f[0] === g);
-      if (!row) throw new MinicError("ERUN", `group '${g}' is not in the image's /etc/group`, { hint: "add the group to the image, or give a numeric gid" });
-      gid = Number(row[2]);
+      const grow = (group ?? "").split("\n").map((l) => l.split(":")).find((f) => f[0] === g && /^\d+$/.test(f[2] ?? ""));
+      if (!grow) throw new MinicError("ERUN", `group '${g}' is not in the image's /etc/group`, { hint: "add the group to the image, or give a numeric gid" });
+      gid = Number(grow[2]);
     }
   }
-  return { uid, gid: gid ?? uid };
+  return { uid: entry?.uid ?? uid, gid: gid ?? uid, ...(entry ? { entry } : {}) };
 }

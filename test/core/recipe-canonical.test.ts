@@ -80,6 +80,14 @@ describe("cache key", () => {
     ]);
   });
 
+  it("names a file that became, or stopped being, a hard link of another input", () => {
+    const k = (rel: string, linkOf?: string): CopyInputKey => ({ rel, digest: d("1"), executable: false, kind: "file", ...(linkOf ? { linkOf } : {}) });
+    expect(explainInputs(inputRecords([k("a"), k("b"), k("c", "a")]), [k("a"), k("b", "a"), k("c")])).toEqual(["b is now a hard link of a", "c is no longer a hard link of a"]);
+    expect(explainInputs(inputRecords([k("a"), k("b", "a")]), [k("a"), k("b", "a")])).toEqual([]);
+    // No link: the record (and so the cache key) is what it was before links were kept.
+    expect(inputRecords([k("a")])).toEqual({ a: { kind: "file", digest: d("1"), executable: false } });
+  });
+
   it("reads the bare digests of records written before modes were kept", () => {
     expect(explainInputs({ "a.txt": d("1"), b: d("2") }, [{ rel: "a.txt", digest: d("1"), executable: true, kind: "file" }, { rel: "b", digest: d("3"), executable: false, kind: "file" }])).toEqual(["b content changed"]);
   });

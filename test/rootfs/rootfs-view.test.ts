@@ -84,6 +84,24 @@ describe("RootfsView", () => {
     expect(v.visible("etc/a")).toBeNull();
   });
 
+  it("hard-links a file of the upper dir, replacing what was there; refuses a name that is not an upper file", async () => {
+    const v = await RootfsView.open(upper, [mid, low]);
+    writeFileSync(join(t.path, "host"), "data");
+    await v.putFileFrom("etc/one", join(t.path, "host"), { mode: 0o644, uid: 0, gid: 0 });
+    await v.putSymlink("etc/a", "/etc/c");
+    expect(await v.putHardLink("etc/a", "etc/one")).toBe(true);
+    const [one, a] = [lstatSync(join(upper, "etc/one")), lstatSync(join(upper, "etc/a"))];
+    expect([a.isFile(), a.ino === one.ino, one.nlink]).toEqual([true, true, 2]);
+    // A lower layer's file, a symlink, nothing, or a file reached through an upper symlink (here
+    // to a host directory): no link is made.
+    await v.putSymlink("etc/sl", "one");
+    mkdirSync(join(t.path, "hostdir"));
+    writeFileSync(join(t.path, "hostdir/secret"), "host");
+    await v.putSymlink("hl", join(t.path, "hostdir"));
+    for (const existing of ["etc/c", "etc/sl", "etc/none", "hl/secret"]) expect(await v.putHardLink("etc/new", existing), existing).toBe(false);
+    expect(existsSync(join(upper, "etc/new"))).toBe(false);
+  });
+
   it("refuses to create below a file", async () => {
     const v = await RootfsView.open(upper, [mid, low]);
     await expect(v.putFile("etc/a/x", Buffer.from(""), { mode: 0o644, uid: 0, gid: 0 })).rejects.toThrow(/is not a directory/);

@@ -139,6 +139,21 @@ describe("runtime argv", () => {
     expect(chroot).not.toContain("SYSTEMD_NSPAWN");
     expect(chroot).toContain("'/m' --bind '/h:x' '/c/merged/d'");
   });
+  it("start script: nspawn on a read-only root gets its missing bind mount points made first", () => {
+    const binds = [{ source: "/h", target: "/d", readOnly: true, dir: true }, { source: "/c/getent", target: "/usr/bin/getent", readOnly: true, dir: false }];
+    const w = { dir: "/c", procs: [], stack: { fstype: "overlay", cwd: "/c", options: "lowerdir=/l", links: [] }, mountName: "minic-abc" };
+    const lines = startScript({ ...spec, binds }, host, w).trimEnd().split("\n");
+    const layers = lines.findIndex((l) => l.includes("-t overlay"));
+    const dirLine = lines.indexOf("mkdir -p '/c/merged/d' 2>>'/c/setup.err' || fail 'creating /d'");
+    const fileLine = lines.indexOf(`mkdir -p "$(dirname '/c/merged/usr/bin/getent')" && { [ -e '/c/merged/usr/bin/getent' ] || : >'/c/merged/usr/bin/getent'; } 2>>'/c/setup.err' || fail 'creating /usr/bin/getent'`);
+    expect(layers).toBeGreaterThan(-1);
+    expect([dirLine > layers, fileLine > dirLine, lines.length - 1 > fileLine]).toEqual([true, true, true]);
+    expect(lines.at(-1)).toMatch(/^exec '\/n' /);
+    // Writable root: nspawn makes them itself, and no mount is made by the script.
+    const rw = startScript({ ...spec, binds, readOnly: false }, host, w);
+    expect(rw).not.toContain("mkdir");
+    expect(rw).not.toContain("'/m' --bind");
+  });
   it("reads a failed setup step from setup.err", () => {
     expect(setupFailure("mount: bad option\nSTEP mounting the layers (overlay)\n")).toBe("mounting the layers (overlay) failed: mount: bad option");
     expect(setupFailure("")).toBeUndefined();
@@ -187,7 +202,7 @@ describe("host parsers", () => {
     expect(cpuList("0-2,5")).toEqual([0, 1, 2, 5]);
     expect(startTimeFromStat("123 (node (x)) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 4242 99")).toBe("4242");
     expect(mountsUnder("1 2 0:1 / /a/b rw - x x rw\n1 2 0:1 / /a/bc rw - x x rw\n", "/a/b")).toEqual(["/a/b"]);
-    expect(resolveUser("nobody", "root:x:0:0::/:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n", "")).toEqual({ uid: 65534, gid: 65534 });
+    expect(resolveUser("nobody", "root:x:0:0::/:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n", "")).toMatchObject({ uid: 65534, gid: 65534 });
     expect(resolveUser("1000:5", undefined, undefined)).toEqual({ uid: 1000, gid: 5 });
     expect(() => resolveUser("ghost", "", "")).toThrow(/not in the image/);
   });

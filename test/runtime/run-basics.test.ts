@@ -78,6 +78,15 @@ describe("minic run (nspawn)", () => {
     expect(r.stdout.trim()).toBe("refused");
   });
 
+  // Regression: nspawn made the root read-only, then failed to create the bind's mount point.
+  it("--read-only with binds onto paths the image lacks (a dir and a file)", async () => {
+    const host = join(fx.root, "ro-bind");
+    mkdirSync(host, { recursive: true });
+    writeFileSync(join(host, "in.txt"), "bound\n");
+    const r = await run(["bb", "--read-only", "--bind", `${host}:/new/dir`, "--bind", `${join(host, "in.txt")}:/etc/new.txt:ro`, "--", "/bin/sh", "-c", "cat /new/dir/in.txt /etc/new.txt"]);
+    expect([r.exitCode, r.stderr, r.stdout]).toEqual([0, "", "bound\nbound"]);
+  });
+
   // Regression: nspawn printed 'Failed to mount /etc/resolv.conf' for a read-only image without one.
   it("--read-only without /etc/resolv.conf in the image: no resolv.conf noise", async () => {
     for (const net of ["host", "veth"]) {
