@@ -117,8 +117,10 @@ describe("runtime argv", () => {
     const argv = wrapperArgv({ ...spec, netKind: "netns" }, host, "/c");
     expect(argv.slice(0, 6)).toEqual(["/u", "--mount", "--propagation", "private", "/bin/sh", "-c"]);
     const boot = argv[6]!.split("\n");
-    // nspawn's state dir: a tmpfs on it, or (missing on a fresh host) over its nearest parent.
+    // nspawn's state dir: a tmpfs on it, or (missing on a fresh host) one on /run/systemd, or
+    // (no /run/systemd either) over the nearest existing parent, its entries bound back.
     expect(boot[1]).toContain("if [ -d '/run/systemd/nspawn' ]; then '/m' -n -t tmpfs -o mode=0755,nosuid,nodev minic-nspawn '/run/systemd/nspawn'");
+    expect(boot[2]).toBe("elif [ -d '/run/systemd' ]; then '/m' -n -t tmpfs -o mode=0755,nosuid,nodev minic-nspawn '/run/systemd' 3<&- 2>>'/c/setup.err' || fail 'mounting a tmpfs on /run/systemd/nspawn'");
     expect(boot).toContain(`  mkdir -p '/c/host-parent' 2>>'/c/setup.err' && '/m' -n --rbind "$p" '/c/host-parent' 3<&- 2>>'/c/setup.err' && '/m' -n -t tmpfs -o mode=0755,nosuid,nodev minic-nspawn "$p" 3<&- 2>>'/c/setup.err' || fail 'mounting a tmpfs on /run/systemd/nspawn'`);
     expect(boot.slice(boot.indexOf("fi") + 1)).toEqual([`IFS= read -r go <&3 && [ "$go" = ${START_WORD} ] || exit 125`, "exec 3<&-", `. '/c/${START_SCRIPT}'`, "exit 125"]);
     // chroot: no nspawn tmpfs; `none` and a hostname get their own namespaces.

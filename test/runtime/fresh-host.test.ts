@@ -1,9 +1,10 @@
 // Regression: on a host where systemd-nspawn had never run, /run/systemd/nspawn did not exist
 // and every nspawn run failed ("mounting a tmpfs on /run/systemd/nspawn failed: mount point does
 // not exist"), while this project's machines, where a bench had made that directory, stayed
-// green. Each case runs minic in a private mount namespace where an empty on-disk directory
-// stands in for /run/systemd (or for /run itself, a host with no /run/systemd at all), as a
-// fresh host has it, and checks that the runs work and that nothing was created there.
+// green. Each case runs minic in a private mount namespace where an on-disk directory stands in
+// for /run/systemd (empty, or with what package installs leave there), or for /run itself (a
+// host with no /run/systemd at all), and checks that the runs work and that nothing was
+// created there.
 import { describe, expect, it } from "vitest";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -40,6 +41,16 @@ describe("a fresh host (no /run/systemd/nspawn)", () => {
     expect(r.exitCode).toBe(0);
     expect(readdirSync(rs)).toEqual([]);
   }, 120_000);
+
+  it("a run works where /run/systemd holds other entries but no nspawn/, and nothing is added", async () => {
+    const rs = emptyDir("run-systemd-used");
+    mkdirSync(join(rs, "netif"));
+    writeFileSync(join(rs, "a-file"), "x");
+    const r = await runIn("/run/systemd", rs, ["run", "--store", fx.store, "--net", "none", "bb", "--", "/bin/true"]);
+    expect(r.stderr).toBe("");
+    expect(r.exitCode).toBe(0);
+    expect(readdirSync(rs).sort()).toEqual(["a-file", "netif"]);
+  }, 60_000);
 
   it("a minic run works on a host without /run/systemd; /run's entries (the netns it joins) stay visible to nspawn", async () => {
     const run = emptyDir("run");
