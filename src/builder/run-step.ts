@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { MinicError } from "../core/errors.js";
 import type { CanonicalStep } from "../core/recipe-canonical.js";
 import { probeHost } from "../runtime/host.js";
-import { launchHost } from "../runtime/run-container.js";
+import { launchHost } from "../runtime/launch.js";
 import { SETUP_ERR, SETUP_FAILED_STATUS, setupFailure, startScript, wrapperArgv, type LaunchSpec } from "../runtime/runtime-argv.js";
 import { makeLinkFarm, overlayStack } from "../runtime/stack-options.js";
 import { startWrapper } from "../runtime/wrapper.js";
