@@ -2,10 +2,11 @@
 // and command kept running, re-parented to PID 1, and no minic command found them. A step is
 // now recorded like a container: the next minic command (prune, ps, build) kills it and removes
 // its cgroups, its record and the build's scratch; its mount went with its namespace.
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { execa } from "execa";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { minic } from "../helpers/cli.js";
+import { BIN, minic } from "../helpers/cli.js";
 import { hostMountsUnder, killPids, markerPids, records, startBuild, writeRecipe } from "../helpers/run-steps.js";
 import { rmdirQuiet, runtimeSuite } from "../runtime/fixtures.js";
 
@@ -41,6 +42,11 @@ describe("kill -9 of minic build during a run step", () => {
       const early = trial % 2 === 1;
       await outputMatches(child, early ? /^ {2}\| \$ \/bin\/sh -c/m : /^ {2}\| started$/m);
       await new Promise((r) => setTimeout(r, early ? (trial * 37) % 120 : (trial * 53) % 300));
+      if (trial === 0) {
+        // While it runs, ps lists the step as what it builds.
+        const ps = await minic(["ps", "--store", fx.store]);
+        expect(ps.stdout).toMatch(/^[0-9a-f]{12} +minic-step-[0-9a-f]{12} +k0 \(build step 1\) +\d+ +none /m);
+      }
       child.kill("SIGKILL");
       await child;
       const before = markerPids(marker);
@@ -74,4 +80,32 @@ describe("kill -9 of minic build during a run step", () => {
     }
     console.log(`kill -9 trials: ${outcomes.join(", ")}`);
   }, 600_000);
+
+  it("a killed build its parent has not reaped yet (a zombie) counts as gone", async () => {
+    const dir = join(fx.root, "zombie");
+    mkdirSync(dir);
+    const marker = String(7_900_000 + Math.floor(Math.random() * 1000));
+    const recipe = writeRecipe(dir, "z", `run("echo started; sleep ${marker}")`);
+    const log = join(dir, "log");
+    // The build's parent becomes a sleep, which never reaps it: killed, the build stays a zombie.
+    const parent = execa("sh", ["-c", `${process.execPath} ${BIN} build ${recipe} --store ${fx.store} >${log} 2>&1 & echo $!; exec sleep 600`], { reject: false, buffer: false });
+    const buildPid = await new Promise<number>((resolve) => parent.stdout!.once("data", (d: Buffer) => resolve(Number(String(d).trim()))));
+    let cgroups: string[] = [];
+    try {
+      for (let i = 0; i < 600 && !/^ {2}\| started$/m.test(existsSync(log) ? readFileSync(log, "utf8") : ""); i++) await new Promise((r) => setTimeout(r, 100));
+      process.kill(buildPid, "SIGKILL");
+      for (let i = 0; i < 100 && !/^State:\s+Z/m.test(readFileSync(`/proc/${buildPid}/status`, "utf8")); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(readFileSync(`/proc/${buildPid}/status`, "utf8")).toMatch(/^State:\s+Z/m);
+      cgroups = records(fx.store).flatMap((r) => r.cgroups);
+      const r = await minic(["prune", "--store", fx.store]);
+      expect(r.stdout).toMatch(/^removed 1 stale container \(1 build step\)/);
+      expect(markerPids(marker)).toEqual([]);
+      expect(cgroups.filter((c) => existsSync(c))).toEqual([]);
+      expect(readdirSync(join(fx.store, "containers"))).toEqual([]);
+    } finally {
+      killPids([...markerPids(marker), parent.pid!]);
+      await parent;
+      for (const c of cgroups) rmdirQuiet(c);
+    }
+  }, 120_000);
 });
