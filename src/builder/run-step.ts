@@ -27,6 +27,7 @@ type RunCanonical = Extract<CanonicalStep, { kind: "run" }>;
 /** Bytes of each output stream kept for the error message. */
 const TAIL_BYTES = 8 * 1024;
 
+/** Where a run step's layers are: the build's scratch and upper dir, and the base's unpacked layers. */
 export interface RunStepDirs {
   /** The build's scratch dir (holds work/, merged/ and the link farm). */
   scratch: string;
