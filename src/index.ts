@@ -1,5 +1,6 @@
 // The recipe API, imported by recipes as "minic": types and step constructors, nothing that acts.
 import { MinicError } from "./core/errors.js";
+import type { LimitsInput } from "./core/limits.js";
 import type {
   CopyStep, DirStep, FileStep, Owner, Recipe, RecipeInput, RemoveStep, RunStep, SymlinkStep,
 } from "./core/recipe.js";
@@ -49,8 +50,11 @@ export function remove(path: string): RemoveStep {
   return { kind: "remove", path };
 }
 
-/** Runs a command inside the image being built (needs root and systemd-nspawn). */
-export function run(command: string | readonly string[], opts: { env?: Record<string, string>; workdir?: string } = {}): RunStep {
+/**
+ * Runs a command inside the image being built (needs root and systemd-nspawn), optionally with
+ * cgroup `limits` and a `timeout` (seconds or "10m"); neither is part of the cache key.
+ */
+export function run(command: string | readonly string[], opts: { env?: Record<string, string>; workdir?: string; limits?: LimitsInput; timeout?: number | string } = {}): RunStep {
   return { kind: "run", command: typeof command === "string" ? command : [...command], ...opts };
 }
 

@@ -9,7 +9,8 @@ import { defaultRunConfig, type LayerDescriptor, type LayerHistory } from "../co
 import { parseLimits } from "../core/limits.js";
 import { isRecipe, type Recipe } from "../core/recipe.js";
 import { canonicalSteps, describeStep, mergeRunConfig, recipeHistory } from "../core/recipe-canonical.js";
-import { parseRef, type ImageRef } from "../core/reference.js";
+import { formatRef, parseRef, type ImageRef } from "../core/reference.js";
+import { combineControl, stepControl, type RunControl } from "../core/run-control.js";
 import { putImage } from "../store/images.js";
 import type { Store } from "../store/store.js";
 import type { Progress } from "../util/progress.js";
@@ -25,6 +26,19 @@ export interface BuildOptions {
   /** Name for the top image (default: the recipe's name, tag latest). */
   tag?: ImageRef;
   progress: Progress;
+  /** Limits and timeout for every run step (`minic build --memory … --timeout`), under each step's own. */
+  control: RunControl;
+  /** The clock, ISO (passed in: run steps' records say when they started). */
+  now: () => string;
+}
+
+/** The image a recipe builds on, for its run steps' records. */
+interface BaseInfo {
+  layers: LayerDescriptor[];
+  run: ReturnType<typeof defaultRunConfig>;
+  history: LayerHistory[];
+  name: string;
+  manifestDigest: string;
 }
 
 export interface BuildResult {
@@ -39,35 +53,38 @@ export async function buildRecipe(store: Store, recipe: Recipe, opts: BuildOptio
   if (seen.has(recipe)) throw new MinicError("ERECIPE", `recipe '${recipe.name}' is its own base`, { hint: "break the cycle of base imports" });
   seen.add(recipe);
   const results: BuildResult[] = [];
-  let baseLayers: LayerDescriptor[] = [];
-  let baseRun = defaultRunConfig();
-  let baseHistory: LayerHistory[] = [];
+  let base: BaseInfo = { layers: [], run: defaultRunConfig(), history: [], name: "", manifestDigest: "" };
   if (isRecipe(recipe.base)) {
     const below = await buildRecipe(store, recipe.base, { ...opts, tag: undefined }, seen);
     results.push(...below);
-    const img = await store.readImage(below[below.length - 1]!.manifestDigest);
-    ({ layers: baseLayers } = img.manifest);
-    baseRun = img.config.config;
-    baseHistory = img.config.history;
+    const top = below[below.length - 1]!;
+    const img = await store.readImage(top.manifestDigest);
+    base = { layers: img.manifest.layers, run: img.config.config, history: img.config.history, name: formatRef(top.ref), manifestDigest: top.manifestDigest };
   } else if (typeof recipe.base === "string") {
     const img = await store.getImage(recipe.base).catch((e: unknown) => {
       throw new MinicError("ENOTFOUND", `recipe '${recipe.name}': base image '${recipe.base}' is not in the store`, {
         hint: "build or load the base first, or import its recipe and use it as base", cause: e,
       });
     });
-    baseLayers = img.manifest.layers;
-    baseRun = img.config.config;
-    baseHistory = img.config.history;
+    base = { layers: img.manifest.layers, run: img.config.config, history: img.config.history, name: recipe.base, manifestDigest: img.manifestDigest };
   }
-  results.push(await buildOne(store, recipe, opts, baseLayers, baseRun, baseHistory));
+  results.push(await buildOne(store, recipe, opts, base));
   return results;
 }
 
-async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, baseLayers: LayerDescriptor[], baseRun: ReturnType<typeof defaultRunConfig>, baseHistory: LayerHistory[]): Promise<BuildResult> {
+async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, base: BaseInfo): Promise<BuildResult> {
+  const { layers: baseLayers, run: baseRun, history: baseHistory } = base;
   const ref = opts.tag ?? parseRef(recipe.name);
   const p = opts.progress;
   const steps = canonicalSteps(recipe);
-  const runConfig = mergeRunConfig(baseRun, recipe.config, (l) => parseLimits(l, availableParallelism()));
+  const cpus = availableParallelism();
+  const runConfig = mergeRunConfig(baseRun, recipe.config, (l) => parseLimits(l, cpus));
+  // Checked before anything runs (also on a cache hit): a bad limit is the recipe's error.
+  const controls = new Map<number, RunControl>();
+  recipe.steps.forEach((s, i) => {
+    const where = `recipe '${recipe.name}' step ${i + 1}`;
+    if (s.kind === "run") controls.set(i, combineControl(stepControl(s, where, cpus), opts.control, where));
+  });
   const recipeFile = recipe.source.startsWith("file:") ? fileURLToPath(recipe.source) : recipe.source;
   const recipeDir = dirname(recipeFile);
   const inputs = new Map<number, CopyInput[]>();
@@ -92,7 +109,9 @@ async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, baseLa
     p.succeed(`${recipe.name}: cached (${layer ? layer.diffId.slice(0, 19) : "no layer"})`);
   } else {
     p.start(`${recipe.name}: building ${steps.length} step(s)`);
-    layer = steps.length === 0 ? null : await materialize(store, { name: recipe.name, baseLayers, steps, inputs, epoch: opts.epoch }, p);
+    layer = steps.length === 0 ? null : await materialize(store, {
+      name: recipe.name, baseLayers, steps, inputs, controls, base: { name: base.name, manifestDigest: base.manifestDigest }, epoch: opts.epoch, now: opts.now,
+    }, p);
     const rec: CacheRecord = {
       key, parts, layer, recipe: { name: recipe.name, file: recipeFile },
       inputs: Object.fromEntries([...inputKeys].map(([i, ks]) => [i, inputRecords(ks)])),

@@ -3,6 +3,7 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { CanonicalStep } from "../core/recipe-canonical.js";
+import type { RunControl } from "../core/run-control.js";
 import type { LayerDescriptor } from "../core/image.js";
 import { MinicError, withContext } from "../core/errors.js";
 import { walkTree, treeData } from "../archive/walk-tree.js";
@@ -20,7 +21,13 @@ export interface MaterializeInput {
   baseLayers: readonly LayerDescriptor[];
   steps: readonly CanonicalStep[];
   inputs: ReadonlyMap<number, readonly CopyInput[]>;
+  /** Limits and timeout of each run step, by step index. */
+  controls: ReadonlyMap<number, RunControl>;
+  /** The base image (for the run steps' records; name "" for scratch). */
+  base: { name: string; manifestDigest: string };
   epoch: number;
+  /** The clock (ISO time), read when a run step starts. */
+  now: () => string;
 }
 
 /** Builds the layer for `steps` over `baseLayers`; the scratch space is removed whatever happens. */
@@ -86,7 +93,10 @@ export async function materialize(store: Store, job: MaterializeInput, progress:
             });
           }
           progress.log(`$ ${s.argv.join(" ")}`);
-          await runStep(s, { scratch, upper, lowers: base }, where, (l) => progress.log(l));
+          await runStep(store, {
+            step: s, control: job.controls.get(i) ?? { limits: {} }, where, recipe: job.name, index: i + 1,
+            base: job.base, dirs: { scratch, upper, lowers: base }, now: job.now(),
+          }, progress.output());
           await view.refreshUpper();
           break;
       }

@@ -1,19 +1,41 @@
 // minic build: type-check and load a recipe, then build it and its bases into the store.
+import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
+import { parseDuration } from "../core/duration.js";
 import { MinicError } from "../core/errors.js";
+import { parseCpus, parseCpuset, parseMemory, parsePids, type Limits } from "../core/limits.js";
+import type { RunControl } from "../core/run-control.js";
 import { formatRef, parseRef } from "../core/reference.js";
 import { buildRecipe } from "../builder/build-image.js";
 import { checkRecipeFile, loadRecipe } from "../builder/load-recipe.js";
 import { typecheckRecipe } from "../builder/typecheck.js";
 import { sourceDateEpoch } from "../store/images.js";
 import { makeProgress } from "../util/progress.js";
-import type { Command } from "./command.js";
+import { str, type Command, type Values } from "./command.js";
+import { sweep } from "./sweep.js";
+
+/** Pure: the limits and timeout `minic build`'s flags give every run step. Throws EUSAGE on a bad value. */
+export function buildControl(values: Values, hostCpus: number): RunControl {
+  const limits: Limits = {};
+  const [memory, cpus, cpuset, pids] = [str(values.memory), str(values.cpus), str(values.cpuset), str(values.pids)];
+  if (memory !== undefined) limits.memoryBytes = parseMemory(memory);
+  if (cpus !== undefined) limits.cpus = parseCpus(cpus);
+  if (cpuset !== undefined) limits.cpuset = parseCpuset(cpuset, hostCpus);
+  if (pids !== undefined) limits.pids = parsePids(pids);
+  const timeout = str(values.timeout);
+  return timeout === undefined ? { limits } : { limits, timeoutMs: parseDuration(timeout, "--timeout") };
+}
 
 export const buildCommand: Command = {
   name: "build",
   summary: "build a TypeScript recipe (and its base recipes) into layers and an image",
-  usage: "RECIPE.ts [-t NAME[:TAG]] [--no-cache] [--explain] [--json] [--quiet]",
+  usage: "RECIPE.ts [-t NAME[:TAG]] [--no-cache] [--explain] [--json] [--quiet] [--memory 1G] [--cpus 1.5] [--cpuset 0-1] [--pids 512] [--timeout 10m]",
   options: {
+    memory: { type: "string", short: "m" },
+    cpus: { type: "string" },
+    cpuset: { type: "string" },
+    pids: { type: "string" },
+    timeout: { type: "string" },
     tag: { type: "string", short: "t" },
     "no-cache": { type: "boolean" },
     explain: { type: "boolean" },
@@ -24,7 +46,10 @@ export const buildCommand: Command = {
     if (positionals.length !== 1) throw new MinicError("EUSAGE", "build takes one recipe file", { hint: "minic build recipes/hello.ts" });
     const file = positionals[0]!;
     const tag = typeof values.tag === "string" ? parseRef(values.tag) : undefined;
+    const control = buildControl(values, availableParallelism());
     const store = await ctx.store();
+    // Run steps of a killed build may still be running: stop them before this build sweeps scratch.
+    await sweep(store, ctx);
     const progress = await makeProgress(ctx.tty, Boolean(values.quiet));
     try {
       const path = await checkRecipeFile(resolve(ctx.cwd, file));
@@ -36,6 +61,8 @@ export const buildCommand: Command = {
         epoch: sourceDateEpoch(),
         tag,
         progress,
+        control,
+        now: () => new Date().toISOString(),
       });
       await typechecked();
       const top = results[results.length - 1]!;

@@ -4,7 +4,7 @@ import { MinicError } from "../core/errors.js";
 import { killCgroups } from "../runtime/cgroups.js";
 import { listContainers, supervisorAlive, type ContainerEntry } from "../runtime/state.js";
 import { releaseContainer } from "../runtime/teardown.js";
-import { sweep } from "./run.js";
+import { sweep } from "./sweep.js";
 import type { Command } from "./command.js";
 
 /** Finds one container by name, full id or unique id prefix. */
@@ -24,7 +24,7 @@ export const rmCommand: Command = {
   async run(values, positionals, ctx) {
     if (positionals.length === 0) throw new MinicError("EUSAGE", "rm needs a container id or name", { hint: "see 'minic ps'" });
     const store = await ctx.store();
-    const swept = await sweep(store.layout.containersDir, ctx);
+    const swept = (await sweep(store, ctx)).containers.map((c) => c.id);
     let status = 0;
     for (const key of positionals) {
       const c = findContainer(listContainers(store.layout.containersDir), key);

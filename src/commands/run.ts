@@ -8,17 +8,10 @@ import { probeHost } from "../runtime/host.js";
 import { runContainer } from "../runtime/run-container.js";
 import { resolveSpec, type RunFlags } from "../runtime/run-spec.js";
 import { listContainers } from "../runtime/state.js";
-import { sweepStale } from "../runtime/teardown.js";
-import { str, type Command, type Context, type Values } from "./command.js";
+import { str, type Command, type Values } from "./command.js";
+import { sweep } from "./sweep.js";
 
 const list = (v: Values[string]) => (Array.isArray(v) ? v.map(String) : typeof v === "string" ? [v] : []);
-
-/** Removes containers whose minic died, telling the user (shared by run, ps, rm, prune). */
-export async function sweep(containersDir: string, ctx: Context): Promise<string[]> {
-  const gone = await sweepStale(containersDir);
-  for (const g of gone) ctx.err(`minic: removed stale container ${g.name} (${g.id})${g.minicPid ? `: its minic (pid ${g.minicPid}) is gone` : ""}`);
-  return gone.map((g) => g.id);
-}
 
 export const runCommand: Command = {
   name: "run",
@@ -73,7 +66,7 @@ export const runCommand: Command = {
       stopTimeout: str(values["stop-timeout"]),
     };
     const store = await ctx.store();
-    await sweep(store.layout.containersDir, ctx);
+    await sweep(store, ctx);
     const image = await store.getImage(imageSpec);
     const host = probeHost();
     const kindOf = (p: string) => {

@@ -74,3 +74,38 @@ export function parseLimits(input: LimitsInput, hostCpus: number): Limits {
   if (input.pids !== undefined) out.pids = parsePids(input.pids);
   return out;
 }
+
+/** Pure: the CPUs of a validated cpuset list (`0-2,5` → 0,1,2,5). */
+function cpusOf(list: string): Set<number> {
+  const out = new Set<number>();
+  for (const part of list.split(",")) {
+    const [a, b] = part.split("-").map(Number) as [number, number | undefined];
+    for (let c = a; c <= (b ?? a); c++) out.add(c);
+  }
+  return out;
+}
+
+/**
+ * Pure: two sets of limits that both hold, as one: the lower memory, CPU quota and pids
+ * limit, the CPUs both allow. Limits are ceilings, not reservations, so the tighter one wins.
+ * Throws EUSAGE when the two cpusets have no CPU in common.
+ */
+export function tighterLimits(a: Limits, b: Limits): Limits {
+  const min = (x: number | undefined, y: number | undefined) => (x === undefined ? y : y === undefined ? x : Math.min(x, y));
+  const out: Limits = {};
+  const memoryBytes = min(a.memoryBytes, b.memoryBytes);
+  const cpus = min(a.cpus, b.cpus);
+  const pids = min(a.pids, b.pids);
+  if (memoryBytes !== undefined) out.memoryBytes = memoryBytes;
+  if (cpus !== undefined) out.cpus = cpus;
+  if (pids !== undefined) out.pids = pids;
+  if (a.cpuset !== undefined && b.cpuset !== undefined) {
+    const other = cpusOf(b.cpuset);
+    const both = [...cpusOf(a.cpuset)].filter((c) => other.has(c)).sort((x, y) => x - y);
+    if (both.length === 0) {
+      throw new MinicError("EUSAGE", `cpusets '${a.cpuset}' and '${b.cpuset}' have no CPU in common`, { hint: "give cpusets that overlap, or drop one of them" });
+    }
+    out.cpuset = both.join(",");
+  } else if ((a.cpuset ?? b.cpuset) !== undefined) out.cpuset = a.cpuset ?? b.cpuset;
+  return out;
+}

@@ -46,6 +46,10 @@ export interface RunStep {
   readonly command: string | readonly string[];
   readonly env?: Readonly<Record<string, string>>;
   readonly workdir?: string;
+  /** cgroup limits for this step (under `minic build`'s own, where both give one the lower holds). */
+  readonly limits?: LimitsInput;
+  /** Time limit: seconds, or a duration such as "90s", "10m"; the step is killed after it. */
+  readonly timeout?: number | string;
 }
 
 /** One step of a recipe; steps apply in order on top of the base. */

@@ -22,6 +22,8 @@ export interface CgroupPlan {
   procs: string[];
   /** Where OOM kills are counted afterwards (`oom_kill N` lines), when memory is limited. */
   oomEvents?: string;
+  /** Where forks refused by the pids limit are counted (`max N`), when pids are limited. */
+  pidsEvents?: string;
 }
 
 /** Host facts the plan depends on (read by `readCgroupHost`). */
@@ -102,9 +104,11 @@ export function planCgroups(limits: Limits, host: CgroupHost, name: string): Cgr
       oomEvents = `${d}/memory.oom_control`;
     }
   }
+  let pidsEvents: string | undefined;
   if (limits.pids !== undefined) {
     const d = dirFor("pids");
     writes.push({ path: `${d}/pids.max`, value: String(limits.pids) });
+    pidsEvents = `${d}/pids.events`;
   } else if (mounts.v1.pids) {
     add(`${mounts.v1.pids}/${name}`);
   } else if (v2dir) {
@@ -112,7 +116,7 @@ export function planCgroups(limits: Limits, host: CgroupHost, name: string): Cgr
   } else if (mounts.v1Named) {
     add(`${mounts.v1Named}/${name}`);
   }
-  return { dirs, writes, procs: dirs.map((d) => `${d}/cgroup.procs`), ...(oomEvents ? { oomEvents } : {}) };
+  return { dirs, writes, procs: dirs.map((d) => `${d}/cgroup.procs`), ...(oomEvents ? { oomEvents } : {}), ...(pidsEvents ? { pidsEvents } : {}) };
 }
 
 function limitName(c: Controller): string {
@@ -214,6 +218,22 @@ export async function removeCgroups(dirs: readonly string[]): Promise<void> {
 export function oomKills(text: string): number {
   const m = /^oom_kill (\d+)$/m.exec(text);
   return m ? Number(m[1]) : 0;
+}
+
+/** Pure: the `max N` count (forks refused at pids.max) from pids.events text (v1 and v2). */
+export function pidsMaxEvents(text: string): number {
+  const m = /^max (\d+)$/m.exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+/** Forks the plan's pids limit refused (0 when unlimited or unreadable). */
+export function readPidsRefused(plan: CgroupPlan): number {
+  if (!plan.pidsEvents) return 0;
+  try {
+    return pidsMaxEvents(readFileSync(plan.pidsEvents, "utf8"));
+  } catch {
+    return 0;
+  }
 }
 
 /** OOM kills counted in the plan's memory cgroup (0 when unlimited or unreadable). */

@@ -1,23 +1,22 @@
 // Runs one container to completion: plan, create (root, cgroups, network, ports), start the
-// runtime in its own mount namespace, forward signals, wait, and release everything in finally.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+// runtime in its own mount namespace, forward signals, wait, and release everything in finally
+// (the record, cgroups, wrapper and release are launch.ts's, shared with build run steps).
+import { readFileSync, writeFileSync } from "node:fs";
 import { constants } from "node:os";
 import { join } from "node:path";
 import { MinicError } from "../core/errors.js";
 import type { StoredImage, Store } from "../store/store.js";
-import { findProgram } from "../util/which.js";
-import { applyCgroups, killCgroups, planCgroups, readCgroupHost, readOomKills } from "./cgroups.js";
+import { planCgroups, readCgroupHost } from "./cgroups.js";
 import type { HostFacts } from "./host.js";
+import { Launch, launchHost, requireRoot } from "./launch.js";
 import { setupNetwork, type NetPlan } from "./network.js";
 import type { PortProxies } from "./port-proxy.js";
 import type { ContainerSpec } from "./run-spec.js";
-import { SETUP_ERR, SETUP_FAILED_STATUS, setupFailure, startScript, wrapperArgv, type Bind, type LaunchHost, type LaunchSpec } from "./runtime-argv.js";
-import { processStart, writeState, type ContainerState } from "./state.js";
+import { startScript, wrapperArgv, type Bind, type LaunchHost, type LaunchSpec } from "./runtime-argv.js";
+import { processStart } from "./state.js";
 import { checkOsTree, imageNode, prepareRoot, readImageFile, type PreparedRoot } from "./storage.js";
-import { releaseContainer } from "./teardown.js";
 import { resolveUser } from "./user.js";
 import { GETENT_TARGET, planUserLookup, type GetentFacts } from "./user-lookup.js";
-import { startWrapper, type GatedWrapper } from "./wrapper.js";
 
 export interface RunIo {
   /** A note on stderr (prefixed `minic: ` by the caller's convention). */
@@ -33,7 +32,7 @@ export interface RunIo {
  * install or change.
  */
 export function checkHost(spec: ContainerSpec, host: HostFacts): LaunchHost {
-  if (process.getuid?.() !== 0) throw new MinicError("EHOST", "minic run needs root (mounts, cgroups, namespaces)", { hint: "run it as root, e.g. with sudo" });
+  requireRoot("minic run");
   if (spec.driver !== "copy" && !host.filesystems.has(spec.driver)) {
     const fs = spec.driver;
     throw new MinicError("EHOST", `the kernel has no ${fs} filesystem (not in /proc/filesystems)`, {
@@ -42,33 +41,6 @@ export function checkHost(spec: ContainerSpec, host: HostFacts): LaunchHost {
   }
   const needIp = spec.net === "veth" || spec.net === "bridge" || (spec.runtime === "chroot" && spec.net === "none");
   return launchHost(host, spec.runtime, needIp);
-}
-
-/**
- * The program paths and host quirks the wrapper needs (also used by build run steps). Throws
- * EHOST naming the package to install when a needed program is missing.
- */
-export function launchHost(host: HostFacts, runtime: "nspawn" | "chroot", needIp: boolean): LaunchHost {
-  const need = (name: keyof HostFacts["programs"], pkg: string) => {
-    const p = host.programs[name];
-    if (!p) throw new MinicError("EHOST", `${name} is not installed`, { hint: `apt-get install ${pkg} (see 'minic doctor')` });
-    return p;
-  };
-  const nspawn = runtime === "nspawn" ? need("systemd-nspawn", "systemd-container") : "";
-  const unshare = need("unshare", "util-linux");
-  const mount = need("mount", "mount");
-  const ip = needIp ? need("ip", "iproute2") : "ip";
-  return {
-    keepUnit: !host.systemdInit,
-    nspawnTmpfs: !host.systemdInit || !host.nspawnRunOnTmpfs,
-    programs: {
-      nspawn, mount, unshare, ip,
-      // Only the chroot runtime runs these (looked up only then: every lookup is a PATH walk).
-      env: runtime === "chroot" ? findProgram("env") ?? "/usr/bin/env" : "env",
-      nsenter: runtime === "chroot" ? findProgram("nsenter") ?? "/usr/bin/nsenter" : "nsenter",
-      hostname: runtime === "chroot" ? findProgram("hostname") ?? "/bin/hostname" : "hostname",
-    },
-  };
 }
 
 /** What the image holds for nspawn's user lookup (getent, /bin/sh), and the host's architecture. */
@@ -101,8 +73,14 @@ const STOP_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", 
 export async function runContainer(store: Store, image: StoredImage, imageName: string, spec: ContainerSpec, host: HostFacts, io: RunIo): Promise<number> {
   const launchHost = checkHost(spec, host);
   const cgPlan = planCgroups(spec.limits, readCgroupHost(host.cgroups, spec.limits), `minic-${spec.id}`);
-  const dir = store.layout.container(spec.id);
-  mkdirSync(dir, { mode: 0o700 });
+  const hostname = spec.runtime === "chroot" && spec.hostname === spec.name ? "" : spec.hostname;
+  const launch = Launch.create(store.layout.container(spec.id), {
+    id: spec.id, name: spec.name, image: imageName, manifestDigest: image.manifestDigest, command: spec.argv,
+    driver: spec.driver, runtime: spec.runtime, net: spec.net, created: io.now,
+    minicPid: process.pid, minicStart: processStart(process.pid) ?? "",
+    veths: [], ports: spec.ports.map((p) => `${p.hostIp}:${p.hostPort}->${p.port}/tcp`),
+  }, cgPlan);
+  const { dir, state } = launch;
   const handlers: [NodeJS.Signals, () => void][] = [];
   // Until the container starts, a signal is only noted: setup finishes its current step, nothing
   // is started, and finally releases what was made (unpacked layers stay: they are the store's).
@@ -112,48 +90,32 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     process.on(sig, h);
     handlers.push([sig, h]);
   }
-  const hostname = spec.runtime === "chroot" && spec.hostname === spec.name ? "" : spec.hostname;
-  const state: ContainerState = {
-    id: spec.id, name: spec.name, image: imageName, manifestDigest: image.manifestDigest, command: spec.argv,
-    driver: spec.driver, runtime: spec.runtime, net: spec.net, created: io.now,
-    minicPid: process.pid, minicStart: processStart(process.pid) ?? "",
-    cgroups: cgPlan.dirs, veths: [], ports: spec.ports.map((p) => `${p.hostIp}:${p.hostPort}->${p.port}/tcp`),
-  };
   // The wrapper starts as soon as it can, so that starting it (and nspawn's tmpfs) overlaps the
   // setup; it waits for go, and exits having started nothing if minic dies first (its fd 3
   // closes). With a network namespace it starts once that exists: its mount namespace is a copy
   // of the host's taken when it starts, and must hold /run/netns/NAME.
-  let wrapper: GatedWrapper | undefined;
-  const launchWrapper = (kind: LaunchSpec["network"]["kind"]): GatedWrapper => {
-    const w = startWrapper(wrapperArgv({ runtime: spec.runtime, hostname, netKind: kind }, launchHost, dir), dir,
-      { stdin: "inherit", stdout: "inherit", stderr: "inherit", collect: false });
-    const pid = w.running.child.pid;
-    if (pid !== undefined) Object.assign(state, { pid, pidStart: processStart(pid) });
-    writeState(dir, state);
-    return w;
-  };
+  const launchWrapper = (kind: LaunchSpec["network"]["kind"]) =>
+    launch.startWrapper(wrapperArgv({ runtime: spec.runtime, hostname, netKind: kind }, launchHost, dir), { stdin: "inherit", stdout: "inherit", stderr: "inherit", collect: false });
   let net: NetPlan | undefined;
   let proxies: PortProxies | undefined;
   let failed = false;
   try {
-    if (spec.net === "host" || spec.net === "none") wrapper = launchWrapper(spec.net);
-    else writeState(dir, state);
+    if (spec.net === "host" || spec.net === "none") launchWrapper(spec.net);
     const root = await prepareRoot(store, image.manifest.layers, spec.driver, dir);
     if (spec.runtime === "nspawn") checkOsTree(root, imageName);
-    applyCgroups(cgPlan);
+    launch.applyLimits();
     if (spec.net === "veth" || spec.net === "bridge") {
       state.netns = `minic-${spec.id}`;
-      writeState(dir, state); // recorded before creation: a crash in between still gets it cleaned
+      launch.record(); // recorded before creation: a crash in between still gets it cleaned
       net = await setupNetwork(spec.net, spec.id);
       state.veths = [net.hostVeth];
       state.address = net.address;
-      writeState(dir, state);
+      launch.record();
       // node:net is loaded only when a port is published (it costs every run a few ms otherwise).
       if (spec.ports.length > 0) proxies = await (await import("./port-proxy.js")).startPortProxies(spec.ports, net.address);
-      wrapper = launchWrapper("netns");
+      launchWrapper("netns");
     }
-    const started = wrapper!;
-    const pid = state.pid;
+    const pid = launch.pid;
     const asRoot = spec.user === "root" || spec.user === "0";
     const ids = asRoot ? { uid: 0, gid: 0 } : resolveUser(spec.user, readImageFile(root, "etc/passwd"), readImageFile(root, "etc/group"));
     const standIns: Bind[] = [];
@@ -174,7 +136,7 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     const toResolve = [...spec.binds, ...(spec.readOnly ? standIns : [])];
     const binds = toResolve.length > 0 ? await (await import("./bind-targets.js")).resolveBinds(root, dir, toResolve) : [];
     if (!spec.readOnly) binds.push(...standIns);
-    const launch: LaunchSpec = {
+    const spawnSpec: LaunchSpec = {
       runtime: spec.runtime, rootfs: root.rootfs, machine: spec.name, argv: spec.argv, env: spec.env, workdir: spec.workdir,
       user: spec.user, uid: ids.uid, gid: ids.gid, hostname, binds, readOnly: spec.readOnly, tty: io.tty,
       // nspawn cannot make a mount point for the host's resolv.conf on a read-only root.
@@ -184,24 +146,18 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     // The mount is made in the wrapper's private mount namespace: it goes when the container does.
     const mountName = `minic-${spec.id}`;
     if (setupSignal) {
-      started.stop();
-      await started.running.done;
       io.err(`minic: interrupted by ${setupSignal} before the container started; nothing was left behind`);
       return 128 + (constants.signals[setupSignal] ?? 0);
     }
     for (const [sig, h] of handlers.splice(0)) process.off(sig, h);
-    started.go(startScript(launch, launchHost, { dir, procs: cgPlan.procs, stack: root.stack, mountName }));
+    launch.go(startScript(spawnSpec, launchHost, { dir, procs: cgPlan.procs, stack: root.stack, mountName }));
     let signalled = 0;
     let killTimer: NodeJS.Timeout | undefined;
-    const killAll = () => {
-      killCgroups(cgPlan.dirs);
-      started.running.child.kill("SIGKILL");
-    };
     const secs = `${spec.stopTimeoutMs / 1000}s`;
     for (const sig of STOP_SIGNALS) {
       const h = () => {
         signalled++;
-        if (signalled > 1 || pid === undefined) return killAll();
+        if (signalled > 1 || pid === undefined) return launch.kill();
         try {
           process.kill(containerInit(pid), sig);
         } catch {
@@ -212,26 +168,16 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
         io.err(`minic: sent ${sig} to the container; it is killed if still running after ${secs} (--stop-timeout); a second signal kills it now`);
         killTimer = setTimeout(() => {
           io.err(`minic: the container was still running ${secs} after ${sig} (--stop-timeout): killing it`);
-          killAll();
+          launch.kill();
         }, spec.stopTimeoutMs);
         killTimer.unref();
       };
       process.on(sig, h);
       handlers.push([sig, h]);
     }
-    const r = await started.running.done.finally(() => clearTimeout(killTimer));
-    if (r.exitCode === SETUP_FAILED_STATUS) {
-      let text = "";
-      try {
-        text = readFileSync(join(dir, SETUP_ERR), "utf8");
-      } catch {
-        /* none: the container's own status */
-      }
-      const msg = setupFailure(text);
-      if (msg) throw new MinicError("ERUN", `starting the container: ${msg}`, { hint: "see 'minic doctor'; nothing was left mounted" });
-    }
-    const ooms = readOomKills(cgPlan);
-    if (ooms > 0) io.err(`minic: the memory limit (${spec.limits.memoryBytes} bytes) was hit: the OOM killer killed ${ooms} process${ooms > 1 ? "es" : ""}`);
+    const r = await launch.wait().finally(() => clearTimeout(killTimer));
+    if (r.setupFailure) throw new MinicError("ERUN", `starting the container: ${r.setupFailure}`, { hint: "see 'minic doctor'; nothing was left mounted" });
+    if (r.oomKills > 0) io.err(`minic: the memory limit (${spec.limits.memoryBytes} bytes) was hit: the OOM killer killed ${r.oomKills} process${r.oomKills > 1 ? "es" : ""}`);
     return r.exitCode;
   } catch (e) {
     failed = true;
@@ -240,13 +186,9 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     for (const [sig, h] of handlers) process.off(sig, h);
     // A setup that failed (or was interrupted) half-way: the wrapper, still waiting, is told to
     // exit, and has before anything is released.
-    if (wrapper) {
-      wrapper.stop();
-      await wrapper.running.done.catch(() => {});
-    }
     await proxies?.close();
     try {
-      await releaseContainer(dir, state);
+      await launch.release();
     } catch (e) {
       if (!failed) throw e;
       io.err(`minic: while cleaning up: ${(e as Error).message}`);

@@ -3,10 +3,11 @@
 import { lstatSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-/** What a container's state file holds. */
+/** What a container's state file holds (a build's run step has one too: see `build`). */
 export interface ContainerState {
   id: string;
   name: string;
+  /** The image run (for a build step: the base it runs on, "" for scratch). */
   image: string;
   manifestDigest: string;
   command: string[];
@@ -27,6 +28,8 @@ export interface ContainerState {
   veths: string[];
   address?: string;
   ports: string[];
+  /** Set for a build's run step: which recipe and step (1-based) it runs. */
+  build?: { recipe: string; step: number };
 }
 
 export const STATE_FILE = "state.json";
@@ -62,9 +65,23 @@ export function processStart(pid: number): string | undefined {
   }
 }
 
-/** True while the minic that supervises the container is alive (same pid and start time). */
+/** Pure: the state letter (field 3: R, S, D, Z, …) from /proc/PID/stat text. */
+export function stateFromStat(stat: string): string {
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0] ?? "";
+}
+
+/**
+ * True while the minic that supervises the container is alive: same pid and start time, and
+ * not a zombie (a killed minic whose parent has not reaped it yet supervises nothing).
+ */
 export function supervisorAlive(s: ContainerState): boolean {
-  return processStart(s.minicPid) === s.minicStart;
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${s.minicPid}/stat`, "utf8");
+  } catch {
+    return false;
+  }
+  return startTimeFromStat(stat) === s.minicStart && !["Z", "X", "x"].includes(stateFromStat(stat));
 }
 
 /** A container directory in the store and its state (undefined while being created or when broken). */

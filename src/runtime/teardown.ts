@@ -56,6 +56,8 @@ export interface SweptContainer {
   id: string;
   name: string;
   minicPid?: number;
+  /** It was a build's run step. */
+  build?: { recipe: string; step: number };
 }
 
 /**
@@ -67,7 +69,7 @@ export async function sweepStale(containersDir: string, now = Date.now()): Promi
   for (const c of listContainers(containersDir)) {
     if (c.state ? supervisorAlive(c.state) : now - c.mtimeMs < 60_000) continue;
     await releaseContainer(c.dir, c.state ?? {});
-    out.push({ id: c.id, name: c.state?.name ?? c.id, minicPid: c.state?.minicPid });
+    out.push({ id: c.id, name: c.state?.name ?? c.id, minicPid: c.state?.minicPid, ...(c.state?.build ? { build: c.state.build } : {}) });
   }
   return out;
 }

@@ -6,9 +6,15 @@ import { spawn as nodeSpawn, type ChildProcess, type StdioOptions } from "node:c
 import { constants } from "node:os";
 import { MinicError } from "../core/errors.js";
 import { stderr } from "./stdio.js";
+import { TailBuffer } from "./tail-buffer.js";
+
+/** How much of a program's stderr is kept (its end): enough for any error message, bounded whatever it prints. */
+export const STDERR_TAIL_BYTES = 64 * 1024;
 
 export interface ExecResult {
+  /** All of stdout when collected (`collect`), else "". */
   stdout: string;
+  /** The last STDERR_TAIL_BYTES of stderr. */
   stderr: string;
   /** Exit status; 128 + signal number when killed by a signal. */
   exitCode: number;
@@ -33,8 +39,12 @@ export interface ExecOptions {
    * programs still stops the work.
    */
   work?: boolean;
-  /** Called with each line the program prints (stdout and stderr), as it prints it. */
-  onLine?: (line: string) => void;
+  /**
+   * Called with each chunk the program prints, as it prints it (the chunk is not kept). A
+   * returned promise means "wait": that stream is not read (so the program blocks writing to
+   * it) until the promise settles.
+   */
+  onOutput?: (chunk: Buffer, stream: "stdout" | "stderr") => void | Promise<void>;
   /** Also give the program a pipe on fd 3 (`child.stdio[3]`, minic writes), e.g. to say when to go on. */
   fd3?: boolean;
 }
@@ -97,7 +107,10 @@ export interface Running {
   done: Promise<ExecResult>;
 }
 
-/** Starts a program; output is collected only for streams that are "pipe" and not consumed by the caller. */
+/**
+ * Starts a program. A piped stdout is collected whole unless `collect` is false (then only
+ * `onOutput` sees it); of a piped stderr only the tail is kept, so no output can exhaust memory.
+ */
 export function spawn(argv: readonly string[], opts: ExecOptions & { collect?: boolean } = {}): Running {
   debug(argv);
   if (opts.work && interruptedBy) {
@@ -108,20 +121,20 @@ export function spawn(argv: readonly string[], opts: ExecOptions & { collect?: b
   const child = nodeSpawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: opts.env, stdio });
   live.add(child);
   const collect = opts.collect ?? true;
-  let stdout = "";
-  let stderr = "";
-  if (collect) child.stdout?.on("data", (d: Buffer) => { stdout += d.toString(); });
-  child.stderr?.on("data", (d: Buffer) => { stderr += d.toString(); });
-  if (opts.onLine) {
-    const emit = opts.onLine;
-    for (const stream of [child.stdout, child.stderr]) {
-      let partial = "";
+  const out: Buffer[] = [];
+  const err = new TailBuffer(STDERR_TAIL_BYTES);
+  if (collect) child.stdout?.on("data", (d: Buffer) => { out.push(d); });
+  child.stderr?.on("data", (d: Buffer) => { err.push(d); });
+  if (opts.onOutput) {
+    const emit = opts.onOutput;
+    for (const [stream, name] of [[child.stdout, "stdout"], [child.stderr, "stderr"]] as const) {
       stream?.on("data", (d: Buffer) => {
-        const lines = (partial + d.toString()).split("\n");
-        partial = lines.pop()!;
-        for (const l of lines) emit(l);
+        const wait = emit(d, name);
+        if (wait) {
+          stream.pause();
+          void wait.finally(() => stream.resume());
+        }
       });
-      stream?.on("end", () => { if (partial) emit(partial); });
     }
   }
   if (opts.input !== undefined) {
@@ -139,7 +152,7 @@ export function spawn(argv: readonly string[], opts: ExecOptions & { collect?: b
       live.delete(child);
       if (timer) clearTimeout(timer);
       const exitCode = code ?? 128 + (signal ? constants.signals[signal] ?? 0 : 0);
-      resolve({ stdout, stderr, exitCode, ...(signal ? { signal } : {}) });
+      resolve({ stdout: Buffer.concat(out).toString(), stderr: err.text(), exitCode, ...(signal ? { signal } : {}) });
     });
   });
   return { child, done };

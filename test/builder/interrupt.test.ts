@@ -4,6 +4,7 @@ import { execa } from "execa";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BIN, ROOT, tempDir } from "../helpers/cli.js";
+import { killPids, markerPids } from "../helpers/run-steps.js";
 
 const t = tempDir("minic-interrupt-");
 afterAll(() => t.remove());
@@ -48,7 +49,7 @@ describe("interrupting a build", () => {
 });
 
 describe("a build killed outright", () => {
-  it("SIGKILL during a run step leaves a scratch dir (but no mount) that the next build removes", async () => {
+  it("SIGKILL during a run step leaves a scratch dir (but no mount) that the next build removes, with the step's processes", async () => {
     const store = join(t.path, "s-kill");
     const { child } = await startSlowBuild("k", store);
     child.kill("SIGKILL");
@@ -62,9 +63,11 @@ describe("a build killed outright", () => {
       expect(again.exitCode).toBe(0);
       expect(readdirSync(join(store, "tmp")).filter((n) => n.startsWith("build-"))).toEqual([]);
       expect(readFileSync("/proc/mounts", "utf8")).not.toContain(store);
+      // The killed build's step (nspawn names the scratch dir) was killed by the next build.
+      expect(markerPids(`${store}/tmp/`)).toEqual([]);
     } finally {
       // whatever happened above, leave no container or mount behind
-      await execa("pkill", ["-f", `${store}/tmp/`], { reject: false });
+      killPids(markerPids(`${store}/tmp/`));
       for (const line of readFileSync("/proc/mounts", "utf8").split("\n")) {
         const p = line.split(" ")[1];
         if (p?.startsWith(store)) await execa("umount", ["-l", p], { reject: false });

@@ -2,14 +2,14 @@
 // nspawn/chroot argv, the wrapper script, spec resolution and host parsers.
 import { describe, expect, it } from "vitest";
 import { aufsStack, escapeOverlayPath, MOUNT_DATA_MAX, overlayStack } from "../../src/runtime/stack-options.js";
-import { oomKills, planCgroups, type CgroupHost } from "../../src/runtime/cgroups.js";
+import { oomKills, pidsMaxEvents, planCgroups, type CgroupHost } from "../../src/runtime/cgroups.js";
 import { conflictingRoute, parseRoutes, planNetwork } from "../../src/runtime/network.js";
 import { chrootArgv, escapeBindPath, nspawnArgv, setupFailure, START_SCRIPT, START_WORD, startScript, wrapperArgv, type LaunchHost, type LaunchSpec } from "../../src/runtime/runtime-argv.js";
 import { mergeEnv, resolveSpec } from "../../src/runtime/run-spec.js";
 import { cpuList, parseCgroupMounts, parseFilesystems } from "../../src/runtime/host.js";
 import { parsePortMapping } from "../../src/runtime/port-proxy.js";
 import { resolveUser } from "../../src/runtime/user.js";
-import { startTimeFromStat } from "../../src/runtime/state.js";
+import { startTimeFromStat, stateFromStat } from "../../src/runtime/state.js";
 import { mountsUnder } from "../../src/runtime/teardown.js";
 import { defaultRunConfig } from "../../src/core/image.js";
 
@@ -56,6 +56,7 @@ describe("cgroup plans", () => {
       "/cg/pids/minic-x/pids.max=32",
     ]);
     expect(p.oomEvents).toBe("/cg/memory/minic-x/memory.oom_control");
+    expect(p.pidsEvents).toBe("/cg/pids/minic-x/pids.events");
   });
   it("always makes a pids cgroup to find the container's processes", () => {
     expect(planCgroups({}, v1, "minic-x")).toEqual({ dirs: ["/cg/pids/minic-x"], writes: [], procs: ["/cg/pids/minic-x/cgroup.procs"] });
@@ -71,6 +72,10 @@ describe("cgroup plans", () => {
   it("reads OOM kill counts", () => {
     expect(oomKills("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n")).toBe(3);
     expect(oomKills("low 0\nhigh 0\nmax 2\noom 1\noom_kill 1\n")).toBe(1);
+  });
+  it("reads forks refused at the pids limit", () => {
+    expect(pidsMaxEvents("max 7\n")).toBe(7);
+    expect(pidsMaxEvents("")).toBe(0);
   });
 });
 
@@ -203,6 +208,7 @@ describe("host parsers", () => {
     expect(parseCgroupMounts(mi)).toEqual({ v1: { cpu: "/sys/fs/cgroup/cpu", pids: "/sys/fs/cgroup/pids" }, v1Named: "/sys/fs/cgroup/systemd", v2: "/sys/fs/cgroup/unified" });
     expect(cpuList("0-2,5")).toEqual([0, 1, 2, 5]);
     expect(startTimeFromStat("123 (node (x)) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 4242 99")).toBe("4242");
+    expect(stateFromStat("123 (node (x)) Z 1 2 3")).toBe("Z");
     expect(mountsUnder("1 2 0:1 / /a/b rw - x x rw\n1 2 0:1 / /a/bc rw - x x rw\n", "/a/b")).toEqual(["/a/b"]);
     expect(resolveUser("nobody", "root:x:0:0::/:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n", "")).toMatchObject({ uid: 65534, gid: 65534 });
     expect(resolveUser("1000:5", undefined, undefined)).toEqual({ uid: 1000, gid: 5 });
