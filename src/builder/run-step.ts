@@ -9,6 +9,7 @@ import type { CanonicalStep } from "../core/recipe-canonical.js";
 import { probeHost } from "../runtime/host.js";
 import { launchHost } from "../runtime/run-container.js";
 import { SETUP_ERR, SETUP_FAILED_STATUS, setupFailure, startScript, wrapperArgv, type LaunchSpec } from "../runtime/runtime-argv.js";
+import { DEFAULT_PROFILE } from "../runtime/security-profile.js";
 import { makeLinkFarm, overlayStack } from "../runtime/stack-options.js";
 import { startWrapper } from "../runtime/wrapper.js";
 import { interrupted } from "../util/exec.js";
@@ -50,6 +51,7 @@ export async function runStep(step: RunCanonical, dirs: RunStepDirs, where: stri
     user: "root", uid: 0, gid: 0, hostname: "", binds: [], readOnly: false, tty: false, network: { kind: "none" },
     // An interrupted build stops its step at once: a shell as PID 1 would ignore SIGTERM.
     killSignal: "SIGKILL",
+    security: DEFAULT_PROFILE,
   };
   const wrapper = startWrapper(wrapperArgv({ ...launch, netKind: launch.network.kind }, lh, scratch), scratch, { stdin: "ignore", stdout: "pipe", stderr: "pipe", work: true, onLine: onOutput });
   try {

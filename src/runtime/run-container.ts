@@ -7,8 +7,9 @@ import { MinicError } from "../core/errors.js";
 import type { StoredImage, Store } from "../store/store.js";
 import { findProgram } from "../util/which.js";
 import { applyCgroups, killCgroups, planCgroups, readCgroupHost, readOomKills } from "./cgroups.js";
-import type { HostFacts } from "./host.js";
+import { maskTargets, type HostFacts } from "./host.js";
 import { setupNetwork, type NetPlan } from "./network.js";
+import { MASKED_PATHS } from "./security-profile.js";
 import type { PortProxies } from "./port-proxy.js";
 import type { ContainerSpec } from "./run-spec.js";
 import { SETUP_ERR, SETUP_FAILED_STATUS, setupFailure, startScript, wrapperArgv, type Bind, type LaunchHost, type LaunchSpec } from "./runtime-argv.js";
@@ -61,12 +62,14 @@ export function launchHost(host: HostFacts, runtime: "nspawn" | "chroot", needIp
   return {
     keepUnit: !host.systemdInit,
     nspawnTmpfs: !host.systemdInit || !host.nspawnRunOnTmpfs,
+    masks: runtime === "nspawn" ? maskTargets(MASKED_PATHS) : [],
     programs: {
       nspawn, mount, unshare, ip,
       // Only the chroot runtime runs these (looked up only then: every lookup is a PATH walk).
       env: runtime === "chroot" ? findProgram("env") ?? "/usr/bin/env" : "env",
       nsenter: runtime === "chroot" ? findProgram("nsenter") ?? "/usr/bin/nsenter" : "nsenter",
       hostname: runtime === "chroot" ? findProgram("hostname") ?? "/bin/hostname" : "hostname",
+      setpriv: runtime === "chroot" ? findProgram("setpriv") ?? "/usr/bin/setpriv" : "setpriv",
     },
   };
 }
@@ -176,7 +179,7 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     if (!spec.readOnly) binds.push(...standIns);
     const launch: LaunchSpec = {
       runtime: spec.runtime, rootfs: root.rootfs, machine: spec.name, argv: spec.argv, env: spec.env, workdir: spec.workdir,
-      user: spec.user, uid: ids.uid, gid: ids.gid, hostname, binds, readOnly: spec.readOnly, tty: io.tty,
+      user: spec.user, uid: ids.uid, gid: ids.gid, hostname, binds, readOnly: spec.readOnly, tty: io.tty, security: spec.security,
       // nspawn cannot make a mount point for the host's resolv.conf on a read-only root.
       resolvConfOff: spec.readOnly && !imageNode(root, "etc/resolv.conf")?.st.isFile(),
       network: spec.net === "host" ? { kind: "host" } : spec.net === "none" ? { kind: "none" } : { kind: "netns", path: `/run/netns/${net!.netns}` },

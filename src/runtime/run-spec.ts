@@ -7,6 +7,7 @@ import { parseCpus, parseCpuset, parseMemory, parsePids, type Limits } from "../
 import { NET_MODES, type NetMode } from "./network.js";
 import { parsePortMapping, type PortMapping } from "./port-proxy.js";
 import type { Bind } from "./runtime-argv.js";
+import { resolveSecurity, type SecurityProfile } from "./security-profile.js";
 
 export type StorageDriver = "overlay" | "aufs" | "copy";
 export const DRIVERS: readonly StorageDriver[] = ["overlay", "aufs", "copy"];
@@ -30,6 +31,7 @@ export interface ContainerSpec {
   driver: StorageDriver;
   runtime: RuntimeName;
   stopTimeoutMs: number;
+  security: SecurityProfile;
 }
 
 /** Command-line choices (strings as typed; undefined when not given). */
@@ -52,6 +54,9 @@ export interface RunFlags {
   driver?: string;
   runtime?: string;
   stopTimeout?: string;
+  privileged: boolean;
+  capAdd: string[];
+  capDrop: string[];
 }
 
 /** What the resolver may ask of the host: CPU count, host env (for `-e NAME`), a path's kind. */
@@ -91,6 +96,7 @@ export function resolveSpec(id: string, config: RunConfig, f: RunFlags, host: Sp
   if (!DRIVERS.includes(driver)) throw new MinicError("EUSAGE", `unknown storage driver '${f.driver}'`, { hint: `use one of: ${DRIVERS.join(", ")}` });
   const runtime = (f.runtime ?? "nspawn") as RuntimeName;
   if (!RUNTIMES.includes(runtime)) throw new MinicError("EUSAGE", `unknown runtime '${f.runtime}'`, { hint: `use one of: ${RUNTIMES.join(", ")}` });
+  const security = resolveSecurity(f);
   const stop = f.stopTimeout === undefined ? 10 : Number(f.stopTimeout);
   if (!Number.isFinite(stop) || stop < 0) throw new MinicError("EUSAGE", `invalid --stop-timeout '${f.stopTimeout}'`, { hint: "give seconds, e.g. 10" });
   return {
@@ -103,6 +109,7 @@ export function resolveSpec(id: string, config: RunConfig, f: RunFlags, host: Sp
     readOnly: f.readOnly,
     limits, net, ports, driver, runtime,
     stopTimeoutMs: Math.round(stop * 1000),
+    security,
   };
 }
 
