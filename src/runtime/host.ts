@@ -17,6 +17,8 @@ export interface CgroupMounts {
   v1: Partial<Record<Controller, string>>;
   /** A named v1 hierarchy (name=systemd) usable to track processes when no controller is. */
   v1Named?: string;
+  /** The v1 devices controller (the default profile's device policy). */
+  v1Devices?: string;
   v2?: string;
 }
 
@@ -45,6 +47,7 @@ export function parseCgroupMounts(mountinfo: string): CgroupMounts {
       for (const opt of superOpts.split(",")) {
         if ((CONTROLLERS as readonly string[]).includes(opt)) out.v1[opt as Controller] ??= mountPoint;
         if (opt === "name=systemd") out.v1Named ??= mountPoint;
+        if (opt === "devices") out.v1Devices ??= mountPoint;
       }
     }
   }

@@ -103,7 +103,7 @@ const STOP_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", 
  */
 export async function runContainer(store: Store, image: StoredImage, imageName: string, spec: ContainerSpec, host: HostFacts, io: RunIo): Promise<number> {
   const launchHost = checkHost(spec, host);
-  const cgPlan = planCgroups(spec.limits, readCgroupHost(host.cgroups, spec.limits), `minic-${spec.id}`);
+  const cgPlan = planCgroups(spec.limits, readCgroupHost(host.cgroups, spec.limits), `minic-${spec.id}`, spec.security.devices);
   const dir = store.layout.container(spec.id);
   mkdirSync(dir, { mode: 0o700 });
   const handlers: [NodeJS.Signals, () => void][] = [];

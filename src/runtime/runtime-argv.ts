@@ -42,7 +42,7 @@ export interface LaunchSpec {
   resolvConfOff?: boolean;
   /** What nspawn sends the container's PID 1 when asked to stop (default SIGTERM). */
   killSignal?: "SIGTERM" | "SIGKILL";
-  /** Capabilities, masks, nodev root. */
+  /** Capabilities, masks, nodev root (the device policy is the cgroup plan's). */
   security: SecurityProfile;
 }
 

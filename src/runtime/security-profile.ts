@@ -1,6 +1,6 @@
 // Pure: a container's security profile (the capabilities its root keeps, masked kernel paths,
-// a nodev root), resolved once from --privileged, --cap-add and --cap-drop. The default is
-// podman 4.3's profile without CAP_MKNOD.
+// the device policy, a nodev root), resolved once from --privileged, --cap-add and --cap-drop.
+// The default is podman 4.3's profile without CAP_MKNOD.
 import { MinicError } from "../core/errors.js";
 
 /** Linux capabilities in kernel order (CAP_CHOWN = 0 … CAP_CHECKPOINT_RESTORE = 40), as lowercase names without `cap_`. */
@@ -24,14 +24,19 @@ export const DEFAULT_CAPS: readonly Capability[] = [
   "chown", "dac_override", "fowner", "fsetid", "kill", "setgid", "setuid", "setpcap", "net_bind_service", "net_raw", "sys_chroot", "audit_write", "setfcap",
 ];
 
+/** How the container may use device nodes. */
+export type DeviceAccess = "minimal" | "all";
+
 /** Everything about a container's confinement, resolved. */
 export interface SecurityProfile {
-  /** --privileged: every capability, nothing masked. */
+  /** --privileged: every capability, nothing masked, no device policy. */
   privileged: boolean;
   /** Capabilities root keeps, in kernel order. */
   caps: Capability[];
   /** Hide MASKED_PATHS (an empty read-only tmpfs over directories, /dev/null over files). */
   maskPaths: boolean;
+  /** minimal: only the nodes nspawn puts in /dev may be made or opened (a cgroup v1 device policy); all: no policy. */
+  devices: DeviceAccess;
   /** Mount the image's root nodev, so that device nodes of the image cannot be opened. */
   nodevRoot: boolean;
 }
@@ -71,6 +76,7 @@ export function resolveSecurity(f: SecurityFlags): SecurityProfile {
     privileged: f.privileged,
     caps: CAPABILITIES.filter((c) => keep.has(c)),
     maskPaths: !f.privileged,
+    devices: f.privileged ? "all" : "minimal",
     nodevRoot: !f.privileged,
   };
 }

@@ -48,7 +48,7 @@ describe("cgroup plans", () => {
     v2Controllers: new Set(["hugetlb"]), v2Delegated: new Set(), cpusetMems: "0", memsw: true,
   };
   it("v1: one cgroup per limited controller, cpuset.mems before cpus, memsw with memory", () => {
-    const p = planCgroups({ cpuset: "0", cpus: 0.5, memoryBytes: 1 << 26, pids: 32 }, v1, "minic-x");
+    const p = planCgroups({ cpuset: "0", cpus: 0.5, memoryBytes: 1 << 26, pids: 32 }, v1, "minic-x", "minimal");
     expect(p.dirs).toEqual(["/cg/cpuset/minic-x", "/cg/cpu/minic-x", "/cg/memory/minic-x", "/cg/pids/minic-x"]);
     expect(p.writes.map((w) => `${w.path}=${w.value}`)).toEqual([
       "/cg/cpuset/minic-x/cpuset.mems=0", "/cg/cpuset/minic-x/cpuset.cpus=0",
@@ -59,15 +59,29 @@ describe("cgroup plans", () => {
     expect(p.oomEvents).toBe("/cg/memory/minic-x/memory.oom_control");
   });
   it("always makes a pids cgroup to find the container's processes", () => {
-    expect(planCgroups({}, v1, "minic-x")).toEqual({ dirs: ["/cg/pids/minic-x"], writes: [], procs: ["/cg/pids/minic-x/cgroup.procs"] });
+    expect(planCgroups({}, v1, "minic-x", "minimal")).toEqual({ dirs: ["/cg/pids/minic-x"], writes: [], procs: ["/cg/pids/minic-x/cgroup.procs"] });
   });
   it("v2: one cgroup; a controller not delegated is an error, never a no-op", () => {
     const v2: CgroupHost = { mounts: { v1: {}, v2: "/sys/fs/cgroup" }, v2Controllers: new Set(["cpu", "memory", "pids", "cpuset"]), v2Delegated: new Set(["cpu", "memory", "pids"]), cpusetMems: "0", memsw: false };
-    const p = planCgroups({ cpus: 1.5, memoryBytes: 1 << 20, pids: 8 }, v2, "minic-y");
+    const p = planCgroups({ cpus: 1.5, memoryBytes: 1 << 20, pids: 8 }, v2, "minic-y", "minimal");
     expect(p.dirs).toEqual(["/sys/fs/cgroup/minic-y"]);
     expect(p.writes.map((w) => `${w.path.split("/").pop()}=${w.value}`)).toEqual(["cpu.max=150000 100000", "memory.max=1048576", "memory.swap.max=0", "pids.max=8"]);
-    expect(() => planCgroups({ cpuset: "0" }, v2, "minic-y")).toThrow(/'cpuset' is not delegated.*/);
-    expect(() => planCgroups({ memoryBytes: 1 << 20 }, { ...v2, v2Controllers: new Set() }, "minic-y")).toThrow(/no 'memory' cgroup controller/);
+    expect(() => planCgroups({ cpuset: "0" }, v2, "minic-y", "minimal")).toThrow(/'cpuset' is not delegated.*/);
+    expect(() => planCgroups({ memoryBytes: 1 << 20 }, { ...v2, v2Controllers: new Set() }, "minic-y", "minimal")).toThrow(/no 'memory' cgroup controller/);
+  });
+  it("v1 devices: deny all, then allow nspawn's /dev nodes; none when privileged or on cgroup2 only", () => {
+    const host = { ...v1, mounts: { ...v1.mounts, v1Devices: "/cg/devices" } };
+    const p = planCgroups({}, host, "minic-x", "minimal");
+    expect(p.dirs).toEqual(["/cg/pids/minic-x", "/cg/devices/minic-x"]);
+    expect(p.procs).toContain("/cg/devices/minic-x/cgroup.procs");
+    expect(p.writes.map((w) => `${w.path.split("/").pop()}=${w.value}`)).toEqual([
+      "devices.deny=a", "devices.allow=c 1:3 rwm", "devices.allow=c 1:5 rwm", "devices.allow=c 1:7 rwm", "devices.allow=c 1:8 rwm",
+      "devices.allow=c 1:9 rwm", "devices.allow=c 5:0 rwm", "devices.allow=c 5:1 rwm", "devices.allow=c 5:2 rwm", "devices.allow=c 136:* rwm",
+      "devices.allow=c 10:200 rwm",
+    ]);
+    expect(planCgroups({}, host, "minic-x", "all").dirs).toEqual(["/cg/pids/minic-x"]);
+    const v2only: CgroupHost = { mounts: { v1: {}, v2: "/sys/fs/cgroup" }, v2Controllers: new Set(), v2Delegated: new Set(), cpusetMems: "0", memsw: false };
+    expect(planCgroups({}, v2only, "minic-y", "minimal")).toEqual({ dirs: ["/sys/fs/cgroup/minic-y"], writes: [], procs: ["/sys/fs/cgroup/minic-y/cgroup.procs"] });
   });
   it("reads OOM kill counts", () => {
     expect(oomKills("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n")).toBe(3);
@@ -222,14 +236,14 @@ describe("spec resolution", () => {
   it("security: podman's default caps less mknod; --privileged, --cap-add/--cap-drop (all too)", () => {
     const none = { privileged: false, capAdd: [], capDrop: [] };
     expect(DEFAULT_PROFILE).toEqual({
-      privileged: false, maskPaths: true, nodevRoot: true,
+      privileged: false, maskPaths: true, devices: "minimal", nodevRoot: true,
       caps: ["chown", "dac_override", "fowner", "fsetid", "kill", "setgid", "setuid", "setpcap", "net_bind_service", "net_raw", "sys_chroot", "audit_write", "setfcap"],
     });
-    expect(resolveSecurity({ ...none, privileged: true })).toEqual({ privileged: true, caps: [...CAP_LIST], maskPaths: false, nodevRoot: false });
+    expect(resolveSecurity({ ...none, privileged: true })).toEqual({ privileged: true, caps: [...CAP_LIST], maskPaths: false, devices: "all", nodevRoot: false });
     expect(resolveSecurity({ ...none, capAdd: ["CAP_MKNOD", "sys_admin,NET_ADMIN"], capDrop: ["kill"] }).caps).toEqual(
       ["chown", "dac_override", "fowner", "fsetid", "setgid", "setuid", "setpcap", "net_bind_service", "net_admin", "net_raw", "sys_chroot", "sys_admin", "mknod", "audit_write", "setfcap"]);
-    // Named capabilities do not lift the masks: only --privileged does.
-    expect(resolveSecurity({ ...none, capAdd: ["all"] })).toMatchObject({ caps: [...CAP_LIST], maskPaths: true, nodevRoot: true });
+    // Named capabilities do not lift the masks or the device policy: only --privileged does.
+    expect(resolveSecurity({ ...none, capAdd: ["all"] })).toMatchObject({ caps: [...CAP_LIST], maskPaths: true, devices: "minimal", nodevRoot: true });
     expect(resolveSecurity({ ...none, capAdd: ["all"], capDrop: ["sys_admin"] }).caps).not.toContain("sys_admin");
     expect(resolveSecurity({ ...none, capAdd: ["net_bind_service"], capDrop: ["all"] }).caps).toEqual(["net_bind_service"]);
     expect(resolveSecurity({ ...none, privileged: true, capDrop: ["sys_admin"] }).caps).toHaveLength(CAP_LIST.length - 1);
@@ -252,6 +266,7 @@ describe("host parsers", () => {
       "38 25 0:33 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd",
     ].join("\n");
     expect(parseCgroupMounts(mi)).toEqual({ v1: { cpu: "/sys/fs/cgroup/cpu", pids: "/sys/fs/cgroup/pids" }, v1Named: "/sys/fs/cgroup/systemd", v2: "/sys/fs/cgroup/unified" });
+    expect(parseCgroupMounts("39 25 0:34 / /sys/fs/cgroup/devices rw - cgroup cgroup rw,devices").v1Devices).toBe("/sys/fs/cgroup/devices");
     expect(cpuList("0-2,5")).toEqual([0, 1, 2, 5]);
     expect(startTimeFromStat("123 (node (x)) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 4242 99")).toBe("4242");
     expect(mountsUnder("1 2 0:1 / /a/b rw - x x rw\n1 2 0:1 / /a/bc rw - x x rw\n", "/a/b")).toEqual(["/a/b"]);
