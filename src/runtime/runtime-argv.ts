@@ -42,7 +42,7 @@ export interface LaunchSpec {
   resolvConfOff?: boolean;
   /** What nspawn sends the container's PID 1 when asked to stop (default SIGTERM). */
   killSignal?: "SIGTERM" | "SIGKILL";
-  /** Capabilities, masks, nodev root (the device policy is the cgroup plan's). */
+  /** Capabilities, masks, nodev root, user namespace (the device policy is the cgroup plan's). */
   security: SecurityProfile;
 }
 
@@ -83,6 +83,10 @@ export function nspawnArgv(s: LaunchSpec, h: LaunchHost): string[] {
   if (!s.tty) a.push("--console=pipe");
   a.push(...capabilityArgs(s.security.caps), ...syscallFilterArgs(s.security.caps));
   if (s.security.maskPaths) for (const m of h.masks) a.push(m.dir ? `--tmpfs=${m.path}:ro,mode=0555` : `--bind-ro=/dev/null:${m.path}`);
+  // Ids are shifted by chown through the storage driver: overlay and aufs copy files up into the
+  // container's upper dir, the copy driver's tree is the container's own; the store's unpacked
+  // layers are never written.
+  if (s.security.userns === "auto") a.push("--private-users=pick", "--private-users-ownership=chown");
   if (s.workdir !== "/") a.push(`--chdir=${s.workdir}`);
   if (s.user !== "root" && s.user !== "0") a.push(`--user=${s.user.split(":")[0]}`);
   for (const e of s.env) a.push(`--setenv=${e}`);

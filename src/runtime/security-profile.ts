@@ -1,6 +1,6 @@
 // Pure: a container's security profile (the capabilities its root keeps, masked kernel paths,
-// the device policy, a nodev root), resolved once from --privileged, --cap-add and --cap-drop.
-// The default is podman 4.3's profile without CAP_MKNOD.
+// the device policy, a nodev root, the user namespace), resolved once from --privileged,
+// --cap-add, --cap-drop and --userns. The default is podman 4.3's profile without CAP_MKNOD.
 import { MinicError } from "../core/errors.js";
 
 /** Linux capabilities in kernel order (CAP_CHOWN = 0 … CAP_CHECKPOINT_RESTORE = 40), as lowercase names without `cap_`. */
@@ -26,6 +26,9 @@ export const DEFAULT_CAPS: readonly Capability[] = [
 
 /** How the container may use device nodes. */
 export type DeviceAccess = "minimal" | "all";
+/** host: the container's root is the host's root; auto: a private uid/gid range (nspawn --private-users=pick). */
+export type UsernsMode = "host" | "auto";
+export const USERNS_MODES: readonly UsernsMode[] = ["host", "auto"];
 
 /** Everything about a container's confinement, resolved. */
 export interface SecurityProfile {
@@ -39,6 +42,7 @@ export interface SecurityProfile {
   devices: DeviceAccess;
   /** Mount the image's root nodev, so that device nodes of the image cannot be opened. */
   nodevRoot: boolean;
+  userns: UsernsMode;
 }
 
 /** Command-line choices (names as typed). */
@@ -46,6 +50,7 @@ export interface SecurityFlags {
   privileged: boolean;
   capAdd: readonly string[];
   capDrop: readonly string[];
+  userns?: string;
 }
 
 /** Pure: a capability name as typed (`CAP_NET_ADMIN`, `net_admin`, `NET_ADMIN`) or `all`. Throws EUSAGE for an unknown one. */
@@ -60,7 +65,7 @@ export function parseCapability(name: string, flag: string): Capability | "all" 
  * Resolves the profile. The capability set starts from DEFAULT_CAPS (every capability with
  * --privileged); then, as in podman, `--cap-add all` keeps all but the dropped ones,
  * `--cap-drop all` keeps only the added ones, else added ones join and dropped ones leave.
- * Throws EUSAGE for an unknown name or a capability both added and dropped.
+ * Throws EUSAGE for an unknown name, a capability both added and dropped, or an unknown --userns.
  */
 export function resolveSecurity(f: SecurityFlags): SecurityProfile {
   const add = f.capAdd.flatMap((s) => s.split(",")).filter(Boolean).map((c) => parseCapability(c, "--cap-add"));
@@ -72,12 +77,15 @@ export function resolveSecurity(f: SecurityFlags): SecurityProfile {
   if (add.includes("all")) keep = new Set(CAPABILITIES.filter((c) => !drop.includes(c)));
   else if (drop.includes("all")) keep = new Set(add as Capability[]);
   else keep = new Set([...base, ...(add as Capability[])].filter((c) => !drop.includes(c)));
+  const userns = (f.userns ?? "host") as UsernsMode;
+  if (!USERNS_MODES.includes(userns)) throw new MinicError("EUSAGE", `unknown --userns '${f.userns}'`, { hint: `use one of: ${USERNS_MODES.join(", ")}` });
   return {
     privileged: f.privileged,
     caps: CAPABILITIES.filter((c) => keep.has(c)),
     maskPaths: !f.privileged,
     devices: f.privileged ? "all" : "minimal",
     nodevRoot: !f.privileged,
+    userns,
   };
 }
 

@@ -135,7 +135,7 @@ describe("runtime argv", () => {
       "--chdir=/srv", "--user=www", "--setenv=A=1", "--bind-ro=/h\\:x:/d", "--read-only", "--network-namespace-path=/run/netns/minic-abc", "--", "/bin/httpd", "-f"]);
     expect(escapeBindPath("a\\b:c")).toBe("a\\\\b\\:c");
   });
-  it("nspawn: --privileged keeps every capability and masks nothing; named caps are exact", () => {
+  it("nspawn: --privileged keeps every capability and masks nothing; named caps are exact; --userns auto", () => {
     const priv = nspawnArgv({ ...spec, security: resolveSecurity({ privileged: true, capAdd: [], capDrop: [] }) }, host);
     expect(priv.filter((a) => /^--(capability|drop-capability|system-call-filter|tmpfs|bind-ro=\/dev\/null)/.test(a))).toEqual(["--capability=all"]);
     const admin = nspawnArgv({ ...spec, security: resolveSecurity({ privileged: false, capAdd: ["CAP_SYS_ADMIN"], capDrop: ["net_raw"] }) }, host);
@@ -144,6 +144,10 @@ describe("runtime argv", () => {
     expect(admin).toContain("--bind-ro=/dev/null:/proc/keys");
     const none = nspawnArgv({ ...spec, security: resolveSecurity({ privileged: false, capAdd: [], capDrop: ["all"] }) }, host);
     expect(none.filter((a) => a.includes("capability"))).toEqual([`--drop-capability=${CAP_LIST.map((c) => `CAP_${c.toUpperCase()}`).join(",")}`]);
+    const userns = nspawnArgv({ ...spec, security: resolveSecurity({ privileged: false, capAdd: [], capDrop: [], userns: "auto" }) }, host);
+    expect(userns).toContain("--private-users=pick");
+    expect(userns).toContain("--private-users-ownership=chown");
+    expect(nspawnArgv(spec, host).some((a) => a.startsWith("--private-users"))).toBe(false);
   });
   it("chroot: unshare --root --wd with numeric ids and the image env only, capabilities bounded by setpriv", () => {
     expect(chrootArgv({ ...spec, runtime: "chroot" }, host)).toEqual(["/ns", "--net=/run/netns/minic-abc", "/e", "-i", "A=1",
@@ -232,14 +236,19 @@ describe("spec resolution", () => {
     expect(() => resolveSpec("a", cfg, { ...f, bind: ["data:d"] }, host)).toThrow(/bind target 'd' is not an absolute path/);
     expect(resolveSpec("a", cfg, { ...f, command: ["x"], bind: ["data"] }, host).binds[0]!.target).toBe("/w/data");
     expect(mergeEnv(["B=1"], [], {})).toEqual(["B=1"]);
+    const u = { ...f, command: ["x"], userns: "auto" };
+    expect(() => resolveSpec("a", cfg, { ...u, runtime: "chroot" }, host)).toThrow(/--userns auto cannot be combined with --runtime chroot/);
+    expect(() => resolveSpec("a", cfg, { ...u, readOnly: true }, host)).toThrow(/--userns auto cannot be combined with --read-only/);
+    expect(() => resolveSpec("a", cfg, { ...u, net: "veth" }, host)).toThrow(/--userns auto cannot be combined with --net veth/);
+    expect(resolveSpec("a", cfg, { ...u, net: "none", driver: "copy" }, host).security.userns).toBe("auto");
   });
-  it("security: podman's default caps less mknod; --privileged, --cap-add/--cap-drop (all too)", () => {
+  it("security: podman's default caps less mknod; --privileged, --cap-add/--cap-drop (all too), --userns", () => {
     const none = { privileged: false, capAdd: [], capDrop: [] };
     expect(DEFAULT_PROFILE).toEqual({
-      privileged: false, maskPaths: true, devices: "minimal", nodevRoot: true,
+      privileged: false, maskPaths: true, devices: "minimal", nodevRoot: true, userns: "host",
       caps: ["chown", "dac_override", "fowner", "fsetid", "kill", "setgid", "setuid", "setpcap", "net_bind_service", "net_raw", "sys_chroot", "audit_write", "setfcap"],
     });
-    expect(resolveSecurity({ ...none, privileged: true })).toEqual({ privileged: true, caps: [...CAP_LIST], maskPaths: false, devices: "all", nodevRoot: false });
+    expect(resolveSecurity({ ...none, privileged: true })).toEqual({ privileged: true, caps: [...CAP_LIST], maskPaths: false, devices: "all", nodevRoot: false, userns: "host" });
     expect(resolveSecurity({ ...none, capAdd: ["CAP_MKNOD", "sys_admin,NET_ADMIN"], capDrop: ["kill"] }).caps).toEqual(
       ["chown", "dac_override", "fowner", "fsetid", "setgid", "setuid", "setpcap", "net_bind_service", "net_admin", "net_raw", "sys_chroot", "sys_admin", "mknod", "audit_write", "setfcap"]);
     // Named capabilities do not lift the masks or the device policy: only --privileged does.
@@ -247,8 +256,10 @@ describe("spec resolution", () => {
     expect(resolveSecurity({ ...none, capAdd: ["all"], capDrop: ["sys_admin"] }).caps).not.toContain("sys_admin");
     expect(resolveSecurity({ ...none, capAdd: ["net_bind_service"], capDrop: ["all"] }).caps).toEqual(["net_bind_service"]);
     expect(resolveSecurity({ ...none, privileged: true, capDrop: ["sys_admin"] }).caps).toHaveLength(CAP_LIST.length - 1);
+    expect(resolveSecurity({ ...none, userns: "auto" }).userns).toBe("auto");
     expect(() => resolveSecurity({ ...none, capAdd: ["sys_wizard"] })).toThrow(/unknown capability 'sys_wizard' for --cap-add/);
     expect(() => resolveSecurity({ ...none, capAdd: ["mknod"], capDrop: ["CAP_MKNOD"] })).toThrow(/'mknod' is both added and dropped/);
+    expect(() => resolveSecurity({ ...none, userns: "keep-id" })).toThrow(/unknown --userns 'keep-id'/);
     expect(parseCapability(" Cap_Net_Raw ", "--cap-add")).toBe("net_raw");
     expect(CAP_LIST).toHaveLength(41);
     expect(CAP_LIST.indexOf("sys_admin")).toBe(21);
