@@ -17,6 +17,7 @@ import { lastBuildOf, lookupCache, saveCache, type CacheRecord } from "./build-c
 import { resolveCopyInputs, type CopyInput } from "./copy-inputs.js";
 import { DIGEST_CACHE, DigestCache } from "./digest-cache.js";
 import { materialize } from "./materialize.js";
+import type { SecurityProfile } from "../runtime/security-profile.js";
 
 export interface BuildOptions {
   noCache: boolean;
@@ -25,6 +26,8 @@ export interface BuildOptions {
   /** Name for the top image (default: the recipe's name, tag latest). */
   tag?: ImageRef;
   progress: Progress;
+  /** The run steps' security profile (not part of the cache key: a cached layer is data, whoever made it). */
+  security: SecurityProfile;
 }
 
 export interface BuildResult {
@@ -92,7 +95,7 @@ async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, baseLa
     p.succeed(`${recipe.name}: cached (${layer ? layer.diffId.slice(0, 19) : "no layer"})`);
   } else {
     p.start(`${recipe.name}: building ${steps.length} step(s)`);
-    layer = steps.length === 0 ? null : await materialize(store, { name: recipe.name, baseLayers, steps, inputs, epoch: opts.epoch }, p);
+    layer = steps.length === 0 ? null : await materialize(store, { name: recipe.name, baseLayers, steps, inputs, epoch: opts.epoch, security: opts.security }, p);
     const rec: CacheRecord = {
       key, parts, layer, recipe: { name: recipe.name, file: recipeFile },
       inputs: Object.fromEntries([...inputKeys].map(([i, ks]) => [i, inputRecords(ks)])),

@@ -13,6 +13,7 @@ import { makeScratch, sweepScratch } from "../store/scratch.js";
 import type { Progress } from "../util/progress.js";
 import type { CopyInput } from "./copy-inputs.js";
 import { RootfsView, type NodeMeta } from "../rootfs/rootfs-view.js";
+import type { SecurityProfile } from "../runtime/security-profile.js";
 import { runStep } from "./run-step.js";
 
 export interface MaterializeInput {
@@ -21,6 +22,8 @@ export interface MaterializeInput {
   steps: readonly CanonicalStep[];
   inputs: ReadonlyMap<number, readonly CopyInput[]>;
   epoch: number;
+  /** What run steps may do (minic build --privileged, --cap-add, --cap-drop). */
+  security: SecurityProfile;
 }
 
 /** Builds the layer for `steps` over `baseLayers`; the scratch space is removed whatever happens. */
@@ -86,7 +89,7 @@ export async function materialize(store: Store, job: MaterializeInput, progress:
             });
           }
           progress.log(`$ ${s.argv.join(" ")}`);
-          await runStep(s, { scratch, upper, lowers: base }, where, (l) => progress.log(l));
+          await runStep(s, { scratch, upper, lowers: base }, where, (l) => progress.log(l), job.security);
           await view.refreshUpper();
           break;
       }

@@ -9,7 +9,7 @@ import type { CanonicalStep } from "../core/recipe-canonical.js";
 import { probeHost } from "../runtime/host.js";
 import { launchHost } from "../runtime/run-container.js";
 import { SETUP_ERR, SETUP_FAILED_STATUS, setupFailure, startScript, wrapperArgv, type LaunchSpec } from "../runtime/runtime-argv.js";
-import { DEFAULT_PROFILE } from "../runtime/security-profile.js";
+import type { SecurityProfile } from "../runtime/security-profile.js";
 import { makeLinkFarm, overlayStack } from "../runtime/stack-options.js";
 import { startWrapper } from "../runtime/wrapper.js";
 import { interrupted } from "../util/exec.js";
@@ -28,7 +28,7 @@ export interface RunStepDirs {
  * Runs `step` over `dirs`. Throws ERUN with the command's exit status when it fails, EHOST when
  * the host cannot run it (not root, no systemd-nspawn, no overlayfs).
  */
-export async function runStep(step: RunCanonical, dirs: RunStepDirs, where: string, onOutput: (line: string) => void): Promise<void> {
+export async function runStep(step: RunCanonical, dirs: RunStepDirs, where: string, onOutput: (line: string) => void, security: SecurityProfile): Promise<void> {
   if (process.getuid?.() !== 0) throw new MinicError("EHOST", `${where}: run steps need root`, { hint: "run minic build as root (sudo)" });
   const host = probeHost();
   if (!host.filesystems.has("overlay")) throw new MinicError("EHOST", `${where}: run steps need overlayfs`, { hint: "modprobe overlay" });
@@ -51,7 +51,7 @@ export async function runStep(step: RunCanonical, dirs: RunStepDirs, where: stri
     user: "root", uid: 0, gid: 0, hostname: "", binds: [], readOnly: false, tty: false, network: { kind: "none" },
     // An interrupted build stops its step at once: a shell as PID 1 would ignore SIGTERM.
     killSignal: "SIGKILL",
-    security: DEFAULT_PROFILE,
+    security,
   };
   const wrapper = startWrapper(wrapperArgv({ ...launch, netKind: launch.network.kind }, lh, scratch), scratch, { stdin: "ignore", stdout: "pipe", stderr: "pipe", work: true, onLine: onOutput });
   try {

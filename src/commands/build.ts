@@ -6,24 +6,32 @@ import { buildRecipe } from "../builder/build-image.js";
 import { checkRecipeFile, loadRecipe } from "../builder/load-recipe.js";
 import { typecheckRecipe } from "../builder/typecheck.js";
 import { sourceDateEpoch } from "../store/images.js";
+import { resolveSecurity } from "../runtime/security-profile.js";
 import { makeProgress } from "../util/progress.js";
-import type { Command } from "./command.js";
+import type { Command, Values } from "./command.js";
+
+const list = (v: Values[string]) => (Array.isArray(v) ? v.map(String) : typeof v === "string" ? [v] : []);
 
 export const buildCommand: Command = {
   name: "build",
   summary: "build a TypeScript recipe (and its base recipes) into layers and an image",
-  usage: "RECIPE.ts [-t NAME[:TAG]] [--no-cache] [--explain] [--json] [--quiet]",
+  usage: "RECIPE.ts [-t NAME[:TAG]] [--no-cache] [--explain] [--json] [--quiet] [--privileged] [--cap-add CAP] [--cap-drop CAP]",
   options: {
     tag: { type: "string", short: "t" },
     "no-cache": { type: "boolean" },
     explain: { type: "boolean" },
     json: { type: "boolean" },
     quiet: { type: "boolean", short: "q" },
+    privileged: { type: "boolean" },
+    "cap-add": { type: "string", multiple: true },
+    "cap-drop": { type: "string", multiple: true },
   },
   async run(values, positionals, ctx) {
     if (positionals.length !== 1) throw new MinicError("EUSAGE", "build takes one recipe file", { hint: "minic build recipes/hello.ts" });
     const file = positionals[0]!;
     const tag = typeof values.tag === "string" ? parseRef(values.tag) : undefined;
+    // Run steps get minic run's default profile; more only when the one building asks for it.
+    const security = resolveSecurity({ privileged: values.privileged === true, capAdd: list(values["cap-add"]), capDrop: list(values["cap-drop"]) });
     const store = await ctx.store();
     const progress = await makeProgress(ctx.tty, Boolean(values.quiet));
     try {
@@ -36,6 +44,7 @@ export const buildCommand: Command = {
         epoch: sourceDateEpoch(),
         tag,
         progress,
+        security,
       });
       await typechecked();
       const top = results[results.length - 1]!;

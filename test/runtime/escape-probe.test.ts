@@ -104,6 +104,24 @@ describe("escape probe", () => {
     expect(probeVerdicts(r.stdout)).toEqual(allDenied(PROBE_ATTEMPTS));
   });
 
+  it("minic build --cap-add mknod (or --privileged) lets run steps make device nodes; by default they cannot", async () => {
+    writeFileSync(join(fx.root, "mknod.ts"), [
+      `import { defineRecipe, run } from "minic";`,
+      `export default defineRecipe({ name: "mknod", base: "bb:latest", steps: [run("/bin/busybox mknod /made-null c 1 3")] });`,
+    ].join("\n"));
+    const recipe = join(fx.root, "mknod.ts");
+    const denied = await minic(["build", "--store", fx.store, "--no-cache", recipe]);
+    expect(denied.exitCode).toBe(1);
+    expect(denied.stderr).toMatch(/step 1: command exited with status 1.*Operation not permitted/);
+    for (const flags of [["--cap-add", "mknod"], ["--privileged"]]) {
+      const ok = await minic(["build", "--store", fx.store, "--no-cache", ...flags, recipe]);
+      expect(ok.exitCode, ok.stderr).toBe(0);
+    }
+    // The node is in the layer, but a default container cannot open it (nodev root).
+    const r = await run(["mknod", "--", "/bin/sh", "-c", "ls -l /made-null | cut -c1; echo x > /made-null 2>/dev/null && echo opened || echo denied"]);
+    expect(r.stdout.trim().split("\n")).toEqual(["c", "denied"]);
+  });
+
   it("--privileged: remounts, same-value writes and new device nodes get through; host processes stay out of reach", async () => {
     const probe = probeFile("probe-priv.sh", false);
     const r = await run(["--privileged", "--bind", `${probe}:/probe.sh:ro`, "bb", "--", "/bin/sh", "/probe.sh"]);
