@@ -18,6 +18,7 @@ import { lastBuildOf, lookupCache, saveCache, type CacheRecord } from "./build-c
 import { resolveCopyInputs, type CopyInput } from "./copy-inputs.js";
 import { DIGEST_CACHE, DigestCache } from "./digest-cache.js";
 import { materialize } from "./materialize.js";
+import type { SecurityProfile } from "../runtime/security-profile.js";
 
 export interface BuildOptions {
   noCache: boolean;
@@ -30,6 +31,8 @@ export interface BuildOptions {
   control: RunControl;
   /** The clock, ISO (passed in: run steps' records say when they started). */
   now: () => string;
+  /** The run steps' security profile (not part of the cache key: a cached layer is data, whoever made it). */
+  security: SecurityProfile;
 }
 
 /** The image a recipe builds on, for its run steps' records. */
@@ -110,7 +113,7 @@ async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, base: 
   } else {
     p.start(`${recipe.name}: building ${steps.length} step(s)`);
     layer = steps.length === 0 ? null : await materialize(store, {
-      name: recipe.name, baseLayers, steps, inputs, controls, base: { name: base.name, manifestDigest: base.manifestDigest }, epoch: opts.epoch, now: opts.now,
+      name: recipe.name, baseLayers, steps, inputs, controls, base: { name: base.name, manifestDigest: base.manifestDigest }, epoch: opts.epoch, now: opts.now, security: opts.security,
     }, p);
     const rec: CacheRecord = {
       key, parts, layer, recipe: { name: recipe.name, file: recipeFile },

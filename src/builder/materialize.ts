@@ -14,6 +14,7 @@ import { makeScratch, sweepScratch } from "../store/scratch.js";
 import type { Progress } from "../util/progress.js";
 import type { CopyInput } from "./copy-inputs.js";
 import { RootfsView, type NodeMeta } from "../rootfs/rootfs-view.js";
+import type { SecurityProfile } from "../runtime/security-profile.js";
 import { runStep } from "./run-step.js";
 
 export interface MaterializeInput {
@@ -28,6 +29,8 @@ export interface MaterializeInput {
   epoch: number;
   /** The clock (ISO time), read when a run step starts. */
   now: () => string;
+  /** What run steps may do (minic build --privileged, --cap-add, --cap-drop). */
+  security: SecurityProfile;
 }
 
 /** Builds the layer for `steps` over `baseLayers`; the scratch space is removed whatever happens. */
@@ -95,7 +98,7 @@ export async function materialize(store: Store, job: MaterializeInput, progress:
           progress.log(`$ ${s.argv.join(" ")}`);
           await runStep(store, {
             step: s, control: job.controls.get(i) ?? { limits: {} }, where, recipe: job.name, index: i + 1,
-            base: job.base, dirs: { scratch, upper, lowers: base }, now: job.now(),
+            base: job.base, dirs: { scratch, upper, lowers: base }, now: job.now(), security: job.security,
           }, progress.output());
           await view.refreshUpper();
           break;

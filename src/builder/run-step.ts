@@ -14,6 +14,7 @@ import { planCgroups, readCgroupHost } from "../runtime/cgroups.js";
 import { probeHost } from "../runtime/host.js";
 import { Launch, launchHost, requireRoot } from "../runtime/launch.js";
 import { startScript, wrapperArgv, type LaunchSpec } from "../runtime/runtime-argv.js";
+import type { SecurityProfile } from "../runtime/security-profile.js";
 import { makeLinkFarm, overlayStack } from "../runtime/stack-options.js";
 import { processStart } from "../runtime/state.js";
 import type { Store } from "../store/store.js";
@@ -50,15 +51,18 @@ export interface RunStepJob {
   dirs: RunStepDirs;
   /** Current time, ISO (passed in). */
   now: string;
+  /** The container's security profile (the build's: the default unless --privileged/--cap-add). */
+  security: SecurityProfile;
 }
 
 /** Pure: the runtime spec of a run step (root, no network, killed at once when stopped). */
-export function runStepSpec(step: RunCanonical, rootfs: string, name: string): LaunchSpec {
+export function runStepSpec(step: RunCanonical, rootfs: string, name: string, security: SecurityProfile): LaunchSpec {
   return {
     runtime: "nspawn", rootfs, machine: name, argv: step.argv, env: step.env, workdir: step.workdir,
     user: "root", uid: 0, gid: 0, hostname: "", binds: [], readOnly: false, tty: false, network: { kind: "none" },
     // An interrupted build stops its step at once: a shell as PID 1 would ignore SIGTERM.
     killSignal: "SIGKILL",
+    security,
   };
 }
 
@@ -80,7 +84,7 @@ export async function runStep(store: Store, job: RunStepJob, out: OutputSink): P
   const name = `minic-step-${id}`;
   let cgroups;
   try {
-    cgroups = planCgroups(control.limits, readCgroupHost(host.cgroups, control.limits), name);
+    cgroups = planCgroups(control.limits, readCgroupHost(host.cgroups, control.limits), name, job.security.devices);
   } catch (e) {
     throw withContext(e, where);
   }
@@ -115,7 +119,7 @@ export async function runStep(store: Store, job: RunStepJob, out: OutputSink): P
       },
     });
     launch.applyLimits();
-    launch.go(startScript(runStepSpec(job.step, merged, name), lh, { dir: launch.dir, procs: cgroups.procs, stack, mountName: name }));
+    launch.go(startScript(runStepSpec(job.step, merged, name, job.security), lh, { dir: launch.dir, procs: cgroups.procs, stack, mountName: name }));
     if (control.timeoutMs !== undefined) {
       timer = setTimeout(() => {
         timedOut = true;

@@ -10,6 +10,7 @@ import { buildRecipe } from "../builder/build-image.js";
 import { checkRecipeFile, loadRecipe } from "../builder/load-recipe.js";
 import { typecheckRecipe } from "../builder/typecheck.js";
 import { sourceDateEpoch } from "../store/images.js";
+import { resolveSecurity } from "../runtime/security-profile.js";
 import { makeProgress } from "../util/progress.js";
 import { str, type Command, type Values } from "./command.js";
 import { sweep } from "./sweep.js";
@@ -26,10 +27,12 @@ export function buildControl(values: Values, hostCpus: number): RunControl {
   return timeout === undefined ? { limits } : { limits, timeoutMs: parseDuration(timeout, "--timeout") };
 }
 
+const list = (v: Values[string]) => (Array.isArray(v) ? v.map(String) : typeof v === "string" ? [v] : []);
+
 export const buildCommand: Command = {
   name: "build",
   summary: "build a TypeScript recipe (and its base recipes) into layers and an image",
-  usage: "RECIPE.ts [-t NAME[:TAG]] [--no-cache] [--explain] [--json] [--quiet] [--memory 1G] [--cpus 1.5] [--cpuset 0-1] [--pids 512] [--timeout 10m]",
+  usage: "RECIPE.ts [-t NAME[:TAG]] [--no-cache] [--explain] [--json] [--quiet] [--memory 1G] [--cpus 1.5] [--cpuset 0-1] [--pids 512] [--timeout 10m] [--privileged] [--cap-add CAP] [--cap-drop CAP]",
   options: {
     memory: { type: "string", short: "m" },
     cpus: { type: "string" },
@@ -41,12 +44,17 @@ export const buildCommand: Command = {
     explain: { type: "boolean" },
     json: { type: "boolean" },
     quiet: { type: "boolean", short: "q" },
+    privileged: { type: "boolean" },
+    "cap-add": { type: "string", multiple: true },
+    "cap-drop": { type: "string", multiple: true },
   },
   async run(values, positionals, ctx) {
     if (positionals.length !== 1) throw new MinicError("EUSAGE", "build takes one recipe file", { hint: "minic build recipes/hello.ts" });
     const file = positionals[0]!;
     const tag = typeof values.tag === "string" ? parseRef(values.tag) : undefined;
     const control = buildControl(values, availableParallelism());
+    // Run steps get minic run's default profile; more only when the one building asks for it.
+    const security = resolveSecurity({ privileged: values.privileged === true, capAdd: list(values["cap-add"]), capDrop: list(values["cap-drop"]) });
     const store = await ctx.store();
     // Run steps of a killed build may still be running: stop them before this build sweeps scratch.
     await sweep(store, ctx);
@@ -63,6 +71,7 @@ export const buildCommand: Command = {
         progress,
         control,
         now: () => new Date().toISOString(),
+        security,
       });
       await typechecked();
       const top = results[results.length - 1]!;

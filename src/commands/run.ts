@@ -18,7 +18,8 @@ export const runCommand: Command = {
   summary: "run a command in a container made from an image",
   usage: "IMAGE [-- COMMAND [ARG...]]  [-e K=V] [--name N] [--hostname H] [-w DIR] [-u USER] [--bind SRC:DST[:ro]] [--read-only] " +
     "[--memory 64M] [--cpus 0.5] [--cpuset 0] [--pids 32] [--net host|none|veth|bridge] [-p [IP:]HOSTPORT:PORT] " +
-    "[--storage-driver overlay|aufs|copy] [--runtime nspawn|chroot] [--stop-timeout SECONDS]",
+    "[--storage-driver overlay|aufs|copy] [--runtime nspawn|chroot] [--stop-timeout SECONDS] " +
+    "[--privileged] [--cap-add CAP] [--cap-drop CAP] [--userns host|auto]",
   passthrough: true,
   // run passes SIGINT/SIGTERM to the container's PID 1 (not to every child, as the CLI does by
   // default) and cleans up even after a second signal.
@@ -41,6 +42,10 @@ export const runCommand: Command = {
     "storage-driver": { type: "string" },
     runtime: { type: "string" },
     "stop-timeout": { type: "string" },
+    privileged: { type: "boolean" },
+    "cap-add": { type: "string", multiple: true },
+    "cap-drop": { type: "string", multiple: true },
+    userns: { type: "string" },
   },
   async run(values, positionals, ctx) {
     const [imageSpec, ...command] = positionals;
@@ -64,6 +69,10 @@ export const runCommand: Command = {
       driver: str(values["storage-driver"]),
       runtime: str(values.runtime),
       stopTimeout: str(values["stop-timeout"]),
+      privileged: values.privileged === true,
+      capAdd: list(values["cap-add"]),
+      capDrop: list(values["cap-drop"]),
+      userns: str(values.userns),
     };
     const store = await ctx.store();
     await sweep(store, ctx);

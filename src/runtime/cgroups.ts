@@ -3,7 +3,9 @@
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { MinicError } from "../core/errors.js";
 import type { Limits } from "../core/limits.js";
+import { deviceWrites } from "./device-policy.js";
 import type { CgroupMounts, Controller } from "./host.js";
+import type { DeviceAccess } from "./security-profile.js";
 
 export interface CgroupWrite {
   path: string;
@@ -53,10 +55,12 @@ export function controllersFor(limits: Limits): Controller[] {
 /**
  * Pure: the cgroups for container `name` (e.g. `minic-0123abcd`). Each limited controller gets
  * a cgroup in its v1 hierarchy, or in cgroup2 when it lives there. A pids cgroup is made even
- * without a pids limit so the container's processes can always be found and killed.
- * Throws EHOST when a needed controller is missing or (cgroup2) not delegated.
+ * without a pids limit so the container's processes can always be found and killed. With
+ * `devices` minimal and a v1 devices hierarchy, a devices cgroup holds the device policy
+ * (device-policy.ts; cgroup2 has none). Throws EHOST when a needed controller is missing or
+ * (cgroup2) not delegated.
  */
-export function planCgroups(limits: Limits, host: CgroupHost, name: string): CgroupPlan {
+export function planCgroups(limits: Limits, host: CgroupHost, name: string, devices: DeviceAccess): CgroupPlan {
   const { mounts } = host;
   const dirs: string[] = [];
   const writes: CgroupWrite[] = [];
@@ -116,6 +120,7 @@ export function planCgroups(limits: Limits, host: CgroupHost, name: string): Cgr
   } else if (mounts.v1Named) {
     add(`${mounts.v1Named}/${name}`);
   }
+  if (devices === "minimal" && mounts.v1Devices) writes.push(...deviceWrites(add(`${mounts.v1Devices}/${name}`)));
   return { dirs, writes, procs: dirs.map((d) => `${d}/cgroup.procs`), ...(oomEvents ? { oomEvents } : {}), ...(pidsEvents ? { pidsEvents } : {}) };
 }
 

@@ -9,7 +9,8 @@ import { checkoutRoot, installRoot } from "../util/install.js";
 import { startupSnapshotState, type SnapshotState } from "../util/startup-snapshot.js";
 import { findProgram } from "../util/which.js";
 import { conflictingRoute, parseRoutes, subnetPrefix } from "./network.js";
-import { CONTROLLERS, probeHost, type HostFacts } from "./host.js";
+import { CONTROLLERS, maskTargets, probeHost, type HostFacts } from "./host.js";
+import { DEFAULT_CAPS, MASKED_PATHS } from "./security-profile.js";
 
 export interface DoctorFacts {
   host: HostFacts;
@@ -22,6 +23,12 @@ export interface DoctorFacts {
   subnet: string;
   subnetClash?: string;
   bridgeNfCallIptables?: boolean;
+  /** The kernel has seccomp (nspawn's filter applies). */
+  seccomp: boolean;
+  /** user.max_user_namespaces (0: --userns auto cannot work). */
+  maxUserNamespaces: number;
+  /** How many of MASKED_PATHS this host has. */
+  masked: number;
   /** Whether bin/minic starts from the startup snapshot. */
   snapshot: SnapshotState;
   /** minic runs from its git checkout (else: an installed npm package). */
@@ -83,6 +90,13 @@ export function doctorReport(f: DoctorFacts): DoctorReport {
     install.add("iproute2");
   }
   add(f.subnetClash ? "warn" : "ok", f.subnetClash ? `${f.subnet}.0.0/16 overlaps a route on ${f.subnetClash}: set MINIC_SUBNET to a free /16` : `container addresses: ${f.subnet}.0.0/16 (free)`);
+  add("ok", `container profile: root keeps ${DEFAULT_CAPS.length} capabilities (podman's default less mknod: no sys_admin, mknod, sys_ptrace, net_admin), ${f.masked} kernel paths masked, the image root nodev; --privileged, --cap-add and --cap-drop change it`);
+  add(f.seccomp ? "ok" : "warn", f.seccomp ? "seccomp: nspawn's system call filter applies (without the mount calls unless sys_admin is added)" : "seccomp: not in this kernel: nspawn runs without a system call filter, and root in a container can mount");
+  if (h.cgroups.v1Devices) add("ok", `device policy: cgroup v1 devices controller (${h.cgroups.v1Devices}): only nspawn's /dev nodes can be made or opened, also with --cap-add mknod`);
+  else {
+    add("note", "device policy: none (cgroup v2 devices need a BPF program, which minic has no loader for): host devices stay out because CAP_MKNOD is dropped, nspawn's /dev holds no host device and the image root is nodev; --cap-add mknod then lets root make host device nodes in /dev");
+  }
+  add(f.maxUserNamespaces > 0 ? "ok" : "note", f.maxUserNamespaces > 0 ? "user namespaces: available (--userns auto: container root is not host root)" : "user namespaces: user.max_user_namespaces is 0 (--userns auto cannot work)");
   if (f.bridgeNfCallIptables) add("note", "br_netfilter is loaded: bridged container traffic passes the iptables FORWARD chain (its policy must accept it)");
   if (f.bzip2.includes("lbzip2")) add("ok", `bzip2 tools: ${f.bzip2.join(", ")} (layers are compressed with lbzip2)`);
   else {
@@ -139,6 +153,9 @@ export async function gatherDoctorFacts(location: StoreLocation, cwd: string): P
     subnet,
     subnetClash,
     bridgeNfCallIptables: read("/proc/sys/net/bridge/bridge-nf-call-iptables") === "1",
+    seccomp: /^Seccomp:/m.test(read("/proc/self/status")),
+    maxUserNamespaces: Number(read("/proc/sys/user/max_user_namespaces")) || 0,
+    masked: maskTargets(MASKED_PATHS).length,
     snapshot: startupSnapshotState(join(installRoot(), "dist", "snapshot"), findProgram("node") ?? process.execPath),
     checkout: checkoutRoot() !== undefined,
     store: { location, status: readStoreStatus(location, cwd) },

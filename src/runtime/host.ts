@@ -1,8 +1,9 @@
 // What this host offers the runtime: filesystems, init system, cgroup hierarchies, programs.
 // Parsers are pure (text in, data out); `probeHost` is the one place that reads /proc.
-import { existsSync, readFileSync, statfsSync } from "node:fs";
+import { existsSync, readFileSync, statfsSync, statSync } from "node:fs";
 import { cpus, release } from "node:os";
 import { findProgram } from "../util/which.js";
+import type { MaskTarget } from "./security-profile.js";
 
 /** Magic number statfs reports for tmpfs. */
 export const TMPFS_MAGIC = 0x01021994;
@@ -16,6 +17,8 @@ export interface CgroupMounts {
   v1: Partial<Record<Controller, string>>;
   /** A named v1 hierarchy (name=systemd) usable to track processes when no controller is. */
   v1Named?: string;
+  /** The v1 devices controller (the default profile's device policy). */
+  v1Devices?: string;
   v2?: string;
 }
 
@@ -44,6 +47,7 @@ export function parseCgroupMounts(mountinfo: string): CgroupMounts {
       for (const opt of superOpts.split(",")) {
         if ((CONTROLLERS as readonly string[]).includes(opt)) out.v1[opt as Controller] ??= mountPoint;
         if (opt === "name=systemd") out.v1Named ??= mountPoint;
+        if (opt === "devices") out.v1Devices ??= mountPoint;
       }
     }
   }
@@ -125,4 +129,14 @@ function onTmpfs(path: string): boolean {
       p = p.slice(0, p.lastIndexOf("/")) || "/";
     }
   }
+}
+
+/** Which of `paths` (kernel paths under /proc and /sys) this host has, and which are directories. */
+export function maskTargets(paths: readonly string[]): MaskTarget[] {
+  const out: MaskTarget[] = [];
+  for (const path of paths) {
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (st) out.push({ path, dir: st.isDirectory() });
+  }
+  return out;
 }

@@ -7,8 +7,9 @@ import { join } from "node:path";
 import { MinicError } from "../core/errors.js";
 import type { ExecOptions } from "../util/exec.js";
 import { findProgram } from "../util/which.js";
+import { MASKED_PATHS } from "./security-profile.js";
 import { applyCgroups, cgroupPids, killCgroups, readOomKills, readPidsRefused, type CgroupPlan } from "./cgroups.js";
-import type { HostFacts } from "./host.js";
+import { maskTargets, type HostFacts } from "./host.js";
 import { SETUP_ERR, SETUP_FAILED_STATUS, setupFailure, type LaunchHost } from "./runtime-argv.js";
 import { processStart, writeState, type ContainerState } from "./state.js";
 import { releaseContainer } from "./teardown.js";
@@ -36,12 +37,14 @@ export function launchHost(host: HostFacts, runtime: "nspawn" | "chroot", needIp
   return {
     keepUnit: !host.systemdInit,
     nspawnTmpfs: !host.systemdInit || !host.nspawnRunOnTmpfs,
+    masks: runtime === "nspawn" ? maskTargets(MASKED_PATHS) : [],
     programs: {
       nspawn, mount, unshare, ip,
       // Only the chroot runtime runs these (looked up only then: every lookup is a PATH walk).
       env: runtime === "chroot" ? findProgram("env") ?? "/usr/bin/env" : "env",
       nsenter: runtime === "chroot" ? findProgram("nsenter") ?? "/usr/bin/nsenter" : "nsenter",
       hostname: runtime === "chroot" ? findProgram("hostname") ?? "/bin/hostname" : "hostname",
+      setpriv: runtime === "chroot" ? findProgram("setpriv") ?? "/usr/bin/setpriv" : "setpriv",
     },
   };
 }

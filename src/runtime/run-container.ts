@@ -72,7 +72,7 @@ const STOP_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", 
  */
 export async function runContainer(store: Store, image: StoredImage, imageName: string, spec: ContainerSpec, host: HostFacts, io: RunIo): Promise<number> {
   const launchHost = checkHost(spec, host);
-  const cgPlan = planCgroups(spec.limits, readCgroupHost(host.cgroups, spec.limits), `minic-${spec.id}`);
+  const cgPlan = planCgroups(spec.limits, readCgroupHost(host.cgroups, spec.limits), `minic-${spec.id}`, spec.security.devices);
   const hostname = spec.runtime === "chroot" && spec.hostname === spec.name ? "" : spec.hostname;
   const launch = Launch.create(store.layout.container(spec.id), {
     id: spec.id, name: spec.name, image: imageName, manifestDigest: image.manifestDigest, command: spec.argv,
@@ -138,7 +138,7 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     if (!spec.readOnly) binds.push(...standIns);
     const spawnSpec: LaunchSpec = {
       runtime: spec.runtime, rootfs: root.rootfs, machine: spec.name, argv: spec.argv, env: spec.env, workdir: spec.workdir,
-      user: spec.user, uid: ids.uid, gid: ids.gid, hostname, binds, readOnly: spec.readOnly, tty: io.tty,
+      user: spec.user, uid: ids.uid, gid: ids.gid, hostname, binds, readOnly: spec.readOnly, tty: io.tty, security: spec.security,
       // nspawn cannot make a mount point for the host's resolv.conf on a read-only root.
       resolvConfOff: spec.readOnly && !imageNode(root, "etc/resolv.conf")?.st.isFile(),
       network: spec.net === "host" ? { kind: "host" } : spec.net === "none" ? { kind: "none" } : { kind: "netns", path: `/run/netns/${net!.netns}` },

@@ -7,6 +7,7 @@ import { parseCpus, parseCpuset, parseMemory, parsePids, type Limits } from "../
 import { NET_MODES, type NetMode } from "./network.js";
 import { parsePortMapping, type PortMapping } from "./port-proxy.js";
 import type { Bind } from "./runtime-argv.js";
+import { resolveSecurity, type SecurityProfile } from "./security-profile.js";
 
 export type StorageDriver = "overlay" | "aufs" | "copy";
 export const DRIVERS: readonly StorageDriver[] = ["overlay", "aufs", "copy"];
@@ -30,6 +31,7 @@ export interface ContainerSpec {
   driver: StorageDriver;
   runtime: RuntimeName;
   stopTimeoutMs: number;
+  security: SecurityProfile;
 }
 
 /** Command-line choices (strings as typed; undefined when not given). */
@@ -52,6 +54,10 @@ export interface RunFlags {
   driver?: string;
   runtime?: string;
   stopTimeout?: string;
+  privileged: boolean;
+  capAdd: string[];
+  capDrop: string[];
+  userns?: string;
 }
 
 /** What the resolver may ask of the host: CPU count, host env (for `-e NAME`), a path's kind. */
@@ -91,6 +97,8 @@ export function resolveSpec(id: string, config: RunConfig, f: RunFlags, host: Sp
   if (!DRIVERS.includes(driver)) throw new MinicError("EUSAGE", `unknown storage driver '${f.driver}'`, { hint: `use one of: ${DRIVERS.join(", ")}` });
   const runtime = (f.runtime ?? "nspawn") as RuntimeName;
   if (!RUNTIMES.includes(runtime)) throw new MinicError("EUSAGE", `unknown runtime '${f.runtime}'`, { hint: `use one of: ${RUNTIMES.join(", ")}` });
+  const security = resolveSecurity(f);
+  if (security.userns !== "host") checkUserns(security.userns, runtime, net, f.readOnly);
   const stop = f.stopTimeout === undefined ? 10 : Number(f.stopTimeout);
   if (!Number.isFinite(stop) || stop < 0) throw new MinicError("EUSAGE", `invalid --stop-timeout '${f.stopTimeout}'`, { hint: "give seconds, e.g. 10" });
   return {
@@ -103,7 +111,18 @@ export function resolveSpec(id: string, config: RunConfig, f: RunFlags, host: Sp
     readOnly: f.readOnly,
     limits, net, ports, driver, runtime,
     stopTimeoutMs: Math.round(stop * 1000),
+    security,
   };
+}
+
+/** Pure: refuses what nspawn cannot do in a user namespace of its own (EUSAGE). */
+function checkUserns(mode: string, runtime: RuntimeName, net: NetMode, readOnly: boolean): void {
+  const no = (what: string, hint: string) => new MinicError("EUSAGE", `--userns ${mode} cannot be combined with ${what}`, { hint });
+  if (runtime !== "nspawn") throw no("--runtime chroot", "drop --runtime chroot (the chroot runtime has no user namespace)");
+  // nspawn shifts the tree's owners by chown, which a read-only root forbids.
+  if (readOnly) throw no("--read-only", "drop --read-only, or --userns");
+  // A namespace made outside the user namespace cannot be joined from inside it.
+  if (net === "veth" || net === "bridge") throw no(`--net ${net}`, "use --net host or --net none with --userns auto");
 }
 
 /** Pure: image env with `-e K=V` (or `-e K`, taking the host's value) on top, sorted by key. */

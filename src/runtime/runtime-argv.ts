@@ -3,6 +3,7 @@
 // minic's go, join the cgroups, mount the layers, then exec the runtime. Everything here is
 // data; tests check it as such.
 import { privateStateDirLines } from "./nspawn-state-dir.js";
+import { CAPABILITIES, capabilityArgs, syscallFilterArgs, type MaskTarget, type SecurityProfile } from "./security-profile.js";
 import { shQuote } from "./sh-quote.js";
 import type { StackMount } from "./stack-options.js";
 
@@ -41,6 +42,8 @@ export interface LaunchSpec {
   resolvConfOff?: boolean;
   /** What nspawn sends the container's PID 1 when asked to stop (default SIGTERM). */
   killSignal?: "SIGTERM" | "SIGKILL";
+  /** Capabilities, masks, nodev root, user namespace (the device policy is the cgroup plan's). */
+  security: SecurityProfile;
 }
 
 /** Host quirks and program paths the argv depends on. */
@@ -52,7 +55,9 @@ export interface LaunchHost {
    * give nspawn a private one in the wrapper's mount namespace (see nspawn-state-dir.ts).
    */
   nspawnTmpfs: boolean;
-  programs: { nspawn: string; mount: string; unshare: string; ip: string; env: string; nsenter: string; hostname: string };
+  /** The MASKED_PATHS this host has (a path the kernel lacks cannot be a mount point). */
+  masks: MaskTarget[];
+  programs: { nspawn: string; mount: string; unshare: string; ip: string; env: string; nsenter: string; hostname: string; setpriv: string };
 }
 
 /** Environment the wrapper gives systemd-nspawn (containers and build run steps alike). */
@@ -66,13 +71,22 @@ export function escapeBindPath(p: string): string {
 /**
  * systemd-nspawn argv. `--keep-unit --register=no` are always passed: minic puts the process in
  * its own cgroups first, and nspawn must stay there (registering with machined would move it
- * into machine.slice, out from under the limits).
+ * into machine.slice, out from under the limits). The profile's capabilities are exact; masked
+ * directories get an empty read-only tmpfs, masked files /dev/null (read-only); nspawn's seccomp
+ * filter stays on (it follows the capabilities: e.g. no ptrace without sys_ptrace), without the
+ * mount calls unless sys_admin is kept.
  */
 export function nspawnArgv(s: LaunchSpec, h: LaunchHost): string[] {
   const a = [h.programs.nspawn, "--quiet", "--register=no", "--keep-unit", `--directory=${s.rootfs}`, `--machine=${s.machine}`];
   if (s.hostname) a.push(`--hostname=${s.hostname}`);
   a.push(`--kill-signal=${s.killSignal ?? "SIGTERM"}`, "--link-journal=no", "--timezone=off");
   if (!s.tty) a.push("--console=pipe");
+  a.push(...capabilityArgs(s.security.caps), ...syscallFilterArgs(s.security.caps));
+  if (s.security.maskPaths) for (const m of h.masks) a.push(m.dir ? `--tmpfs=${m.path}:ro,mode=0555` : `--bind-ro=/dev/null:${m.path}`);
+  // Ids are shifted by chown through the storage driver: overlay and aufs copy files up into the
+  // container's upper dir, the copy driver's tree is the container's own; the store's unpacked
+  // layers are never written.
+  if (s.security.userns === "auto") a.push("--private-users=pick", "--private-users-ownership=chown");
   if (s.workdir !== "/") a.push(`--chdir=${s.workdir}`);
   if (s.user !== "root" && s.user !== "0") a.push(`--user=${s.user.split(":")[0]}`);
   for (const e of s.env) a.push(`--setenv=${e}`);
@@ -88,11 +102,16 @@ export function nspawnArgv(s: LaunchSpec, h: LaunchHost): string[] {
 /**
  * The tutorial's first step, chroot: no /proc, no own PID namespace. `unshare --root --wd`
  * chroots and changes directory in one step; `env -i` gives the image's environment only.
+ * `setpriv` first bounds the capabilities to the profile's (unless it keeps them all).
  */
 export function chrootArgv(s: LaunchSpec, h: LaunchHost): string[] {
   const a: string[] = [];
   if (s.network.kind === "netns") a.push(h.programs.nsenter, `--net=${s.network.path}`);
-  a.push(h.programs.env, "-i", ...s.env, h.programs.unshare, `--root=${s.rootfs}`, `--wd=${s.workdir}`);
+  a.push(h.programs.env, "-i", ...s.env);
+  if (s.security.caps.length < CAPABILITIES.length) {
+    a.push(h.programs.setpriv, "--inh-caps=-all", `--bounding-set=${["-all", ...s.security.caps.map((c) => `+${c}`)].join(",")}`);
+  }
+  a.push(h.programs.unshare, `--root=${s.rootfs}`, `--wd=${s.workdir}`);
   if (s.uid !== 0 || s.gid !== 0) a.push(`--setgid=${s.gid}`, `--setuid=${s.uid}`);
   a.push("--", ...s.argv);
   return a;
@@ -150,10 +169,15 @@ export function startScript(s: LaunchSpec, h: LaunchHost, w: WrapperPlan): strin
   for (const p of w.procs) lines.push(`echo $$ >${shQuote(p)} 2>>${E} || fail ${shQuote(`joining cgroup ${p.slice(0, p.lastIndexOf("/"))}`)}`);
   const mount = shQuote(h.programs.mount);
   const root = shQuote(s.rootfs);
+  // nodev: device nodes of the image cannot be opened (nspawn's /dev is a mount of its own).
+  // Not under chroot, whose /dev is the image's.
+  const nodev = s.security.nodevRoot && s.runtime === "nspawn";
   if (w.stack) {
     lines.push(`cd ${shQuote(w.stack.cwd)} || fail 'entering the layer directory'`);
-    lines.push(`${mount} -t ${w.stack.fstype} -o ${shQuote(w.stack.options)} ${shQuote(w.mountName)} ${root} 2>>${E} || fail ${shQuote(`mounting the layers (${w.stack.fstype})`)}`);
+    lines.push(`${mount} -t ${w.stack.fstype} -o ${shQuote(`${nodev ? "nodev," : ""}${w.stack.options}`)} ${shQuote(w.mountName)} ${root} 2>>${E} || fail ${shQuote(`mounting the layers (${w.stack.fstype})`)}`);
     lines.push("cd / || exit 125");
+  } else if (nodev) {
+    lines.push(`${mount} --bind ${root} ${root} 2>>${E} && ${mount} -o remount,bind,nodev ${root} 2>>${E} || fail 'mounting the root nodev'`);
   }
   // Bind targets are resolved inside the image (bind-targets.ts): what is missing is created
   // as real directories and an empty file. nspawn creates them itself, except on a read-only

@@ -7,10 +7,10 @@ import { minic } from "../helpers/cli.js";
 const facts = (over: Partial<DoctorFacts> = {}): DoctorFacts => ({
   host: {
     filesystems: new Set(["overlay"]), systemdInit: false, nspawnRunOnTmpfs: false, cpus: 2,
-    cgroups: { v1: { cpu: "/cg/cpu", cpuset: "/cg/cpuset", memory: "/cg/memory", pids: "/cg/pids" } },
+    cgroups: { v1: { cpu: "/cg/cpu", cpuset: "/cg/cpuset", memory: "/cg/memory", pids: "/cg/pids" }, v1Devices: "/cg/devices" },
     programs: { "systemd-nspawn": "/usr/bin/systemd-nspawn", mount: "/usr/bin/mount", unshare: "/usr/bin/unshare", ip: "/usr/sbin/ip" },
   },
-  root: true, v2Controllers: [], v2Delegated: [], netns: true, bzip2: ["lbzip2", "pbzip2"], subnet: "10.231", snapshot: "used", checkout: true,
+  root: true, v2Controllers: [], v2Delegated: [], netns: true, seccomp: true, maxUserNamespaces: 1000, masked: 6, bzip2: ["lbzip2", "pbzip2"], subnet: "10.231", snapshot: "used", checkout: true,
   store: { location: { root: "/var/lib/minic", source: "machine", why: "the machine's store, root's default" }, status: { exists: true, notDir: false, mode: 0o700, owner: 0, fsType: "ext4" } },
   ...over,
 });
@@ -48,6 +48,18 @@ describe("doctor report", () => {
     expect(overlay.runnable).toBe(false);
     expect(overlay.lines.find((l) => l.level === "warn")?.text).toMatch(/^store: on overlayfs/);
   });
+  it("states the container profile; on cgroup v2 only, says what protects instead of a device policy", () => {
+    const texts = doctorReport(facts()).lines.map((l) => l.text);
+    expect(texts).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^container profile: root keeps 13 capabilities .*6 kernel paths masked/),
+      expect.stringMatching(/^device policy: cgroup v1 devices controller \(\/cg\/devices\)/),
+      expect.stringMatching(/^user namespaces: available/),
+    ]));
+    const f = facts();
+    const v2 = doctorReport({ ...f, host: { ...f.host, cgroups: { v1: {}, v2: "/sys/fs/cgroup" } }, v2Controllers: ["cpu", "memory", "pids"], v2Delegated: ["cpu", "memory", "pids"] });
+    expect(v2.lines.find((l) => l.text.startsWith("device policy"))).toEqual({ level: "note", text: expect.stringMatching(/none .*CAP_MKNOD is dropped, nspawn's \/dev holds no host device and the image root is nodev/) });
+    expect(doctorReport(facts({ seccomp: false })).lines.find((l) => l.text.startsWith("seccomp"))?.level).toBe("warn");
+  });
   it("warns about an undelegated cgroup v2 controller and a subnet that clashes", () => {
     const f = facts();
     const r = doctorReport({ ...f, host: { ...f.host, cgroups: { v1: {}, v2: "/sys/fs/cgroup" } }, v2Controllers: ["cpu", "cpuset", "memory", "pids"], v2Delegated: ["cpu"], subnetClash: "eth0" });
@@ -66,6 +78,8 @@ describe("minic doctor on this host", () => {
     expect(r.stdout).toMatch(/^ok +systemd-nspawn: \/\S+ \(systemd \d+/m);
     expect(r.stdout).toMatch(/^ok +cgroup v1 controllers: cpu .*cpuset .*memory .*pids /m);
     expect(r.stdout).toMatch(/^ok +startup snapshot: bin\/minic starts run/m);
+    expect(r.stdout).toMatch(/^ok +device policy: cgroup v1 devices controller \(\/sys\/fs\/cgroup\/devices\)/m);
+    expect(r.stdout).toMatch(/^ok +seccomp: nspawn's system call filter applies/m);
     expect(r.stdout.trim().split("\n").at(-1)).toBe("minic run: ready");
   });
 });

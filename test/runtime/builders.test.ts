@@ -12,6 +12,7 @@ import { resolveUser } from "../../src/runtime/user.js";
 import { startTimeFromStat, stateFromStat } from "../../src/runtime/state.js";
 import { mountsUnder } from "../../src/runtime/teardown.js";
 import { defaultRunConfig } from "../../src/core/image.js";
+import { CAPABILITIES as CAP_LIST, DEFAULT_PROFILE, parseCapability, resolveSecurity } from "../../src/runtime/security-profile.js";
 
 const dirs = { dir: "/s/containers/abc", upper: "/s/containers/abc/upper", work: "/s/containers/abc/work" };
 
@@ -47,7 +48,7 @@ describe("cgroup plans", () => {
     v2Controllers: new Set(["hugetlb"]), v2Delegated: new Set(), cpusetMems: "0", memsw: true,
   };
   it("v1: one cgroup per limited controller, cpuset.mems before cpus, memsw with memory", () => {
-    const p = planCgroups({ cpuset: "0", cpus: 0.5, memoryBytes: 1 << 26, pids: 32 }, v1, "minic-x");
+    const p = planCgroups({ cpuset: "0", cpus: 0.5, memoryBytes: 1 << 26, pids: 32 }, v1, "minic-x", "minimal");
     expect(p.dirs).toEqual(["/cg/cpuset/minic-x", "/cg/cpu/minic-x", "/cg/memory/minic-x", "/cg/pids/minic-x"]);
     expect(p.writes.map((w) => `${w.path}=${w.value}`)).toEqual([
       "/cg/cpuset/minic-x/cpuset.mems=0", "/cg/cpuset/minic-x/cpuset.cpus=0",
@@ -59,15 +60,29 @@ describe("cgroup plans", () => {
     expect(p.pidsEvents).toBe("/cg/pids/minic-x/pids.events");
   });
   it("always makes a pids cgroup to find the container's processes", () => {
-    expect(planCgroups({}, v1, "minic-x")).toEqual({ dirs: ["/cg/pids/minic-x"], writes: [], procs: ["/cg/pids/minic-x/cgroup.procs"] });
+    expect(planCgroups({}, v1, "minic-x", "minimal")).toEqual({ dirs: ["/cg/pids/minic-x"], writes: [], procs: ["/cg/pids/minic-x/cgroup.procs"] });
   });
   it("v2: one cgroup; a controller not delegated is an error, never a no-op", () => {
     const v2: CgroupHost = { mounts: { v1: {}, v2: "/sys/fs/cgroup" }, v2Controllers: new Set(["cpu", "memory", "pids", "cpuset"]), v2Delegated: new Set(["cpu", "memory", "pids"]), cpusetMems: "0", memsw: false };
-    const p = planCgroups({ cpus: 1.5, memoryBytes: 1 << 20, pids: 8 }, v2, "minic-y");
+    const p = planCgroups({ cpus: 1.5, memoryBytes: 1 << 20, pids: 8 }, v2, "minic-y", "minimal");
     expect(p.dirs).toEqual(["/sys/fs/cgroup/minic-y"]);
     expect(p.writes.map((w) => `${w.path.split("/").pop()}=${w.value}`)).toEqual(["cpu.max=150000 100000", "memory.max=1048576", "memory.swap.max=0", "pids.max=8"]);
-    expect(() => planCgroups({ cpuset: "0" }, v2, "minic-y")).toThrow(/'cpuset' is not delegated.*/);
-    expect(() => planCgroups({ memoryBytes: 1 << 20 }, { ...v2, v2Controllers: new Set() }, "minic-y")).toThrow(/no 'memory' cgroup controller/);
+    expect(() => planCgroups({ cpuset: "0" }, v2, "minic-y", "minimal")).toThrow(/'cpuset' is not delegated.*/);
+    expect(() => planCgroups({ memoryBytes: 1 << 20 }, { ...v2, v2Controllers: new Set() }, "minic-y", "minimal")).toThrow(/no 'memory' cgroup controller/);
+  });
+  it("v1 devices: deny all, then allow nspawn's /dev nodes; none when privileged or on cgroup2 only", () => {
+    const host = { ...v1, mounts: { ...v1.mounts, v1Devices: "/cg/devices" } };
+    const p = planCgroups({}, host, "minic-x", "minimal");
+    expect(p.dirs).toEqual(["/cg/pids/minic-x", "/cg/devices/minic-x"]);
+    expect(p.procs).toContain("/cg/devices/minic-x/cgroup.procs");
+    expect(p.writes.map((w) => `${w.path.split("/").pop()}=${w.value}`)).toEqual([
+      "devices.deny=a", "devices.allow=c 1:3 rwm", "devices.allow=c 1:5 rwm", "devices.allow=c 1:7 rwm", "devices.allow=c 1:8 rwm",
+      "devices.allow=c 1:9 rwm", "devices.allow=c 5:0 rwm", "devices.allow=c 5:1 rwm", "devices.allow=c 5:2 rwm", "devices.allow=c 136:* rwm",
+      "devices.allow=c 10:200 rwm",
+    ]);
+    expect(planCgroups({}, host, "minic-x", "all").dirs).toEqual(["/cg/pids/minic-x"]);
+    const v2only: CgroupHost = { mounts: { v1: {}, v2: "/sys/fs/cgroup" }, v2Controllers: new Set(), v2Delegated: new Set(), cpusetMems: "0", memsw: false };
+    expect(planCgroups({}, v2only, "minic-y", "minimal")).toEqual({ dirs: ["/sys/fs/cgroup/minic-y"], writes: [], procs: ["/sys/fs/cgroup/minic-y/cgroup.procs"] });
   });
   it("reads OOM kill counts", () => {
     expect(oomKills("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n")).toBe(3);
@@ -104,19 +119,47 @@ describe("network plans", () => {
 });
 
 describe("runtime argv", () => {
-  const host: LaunchHost = { keepUnit: true, nspawnTmpfs: true, programs: { nspawn: "/n", mount: "/m", unshare: "/u", ip: "/ip", env: "/e", nsenter: "/ns", hostname: "/h" } };
+  const host: LaunchHost = {
+    keepUnit: true, nspawnTmpfs: true, masks: [{ path: "/proc/keys", dir: false }, { path: "/sys/firmware", dir: true }],
+    programs: { nspawn: "/n", mount: "/m", unshare: "/u", ip: "/ip", env: "/e", nsenter: "/ns", hostname: "/h", setpriv: "/sp" },
+  };
   const spec: LaunchSpec = {
     runtime: "nspawn", rootfs: "/c/merged", machine: "web", argv: ["/bin/httpd", "-f"], env: ["A=1"], workdir: "/srv", user: "www", uid: 33, gid: 33, hostname: "web",
     binds: [{ source: "/h:x", target: "/d", readOnly: true, dir: true }], readOnly: true, network: { kind: "netns", path: "/run/netns/minic-abc" }, tty: false,
+    security: DEFAULT_PROFILE,
   };
-  it("nspawn: no registration, keeps the unit, applies config and flags", () => {
+  const KEEP = "--capability=CAP_CHOWN,CAP_DAC_OVERRIDE,CAP_FOWNER,CAP_FSETID,CAP_KILL,CAP_SETGID,CAP_SETUID,CAP_SETPCAP,CAP_NET_BIND_SERVICE,CAP_NET_RAW,CAP_SYS_CHROOT,CAP_AUDIT_WRITE,CAP_SETFCAP";
+  const DROP = "--drop-capability=CAP_DAC_READ_SEARCH,CAP_LINUX_IMMUTABLE,CAP_NET_BROADCAST,CAP_NET_ADMIN,CAP_IPC_LOCK,CAP_IPC_OWNER,CAP_SYS_MODULE,CAP_SYS_RAWIO," +
+    "CAP_SYS_PTRACE,CAP_SYS_PACCT,CAP_SYS_ADMIN,CAP_SYS_BOOT,CAP_SYS_NICE,CAP_SYS_RESOURCE,CAP_SYS_TIME,CAP_SYS_TTY_CONFIG,CAP_MKNOD,CAP_LEASE,CAP_AUDIT_CONTROL," +
+    "CAP_MAC_OVERRIDE,CAP_MAC_ADMIN,CAP_SYSLOG,CAP_WAKE_ALARM,CAP_BLOCK_SUSPEND,CAP_AUDIT_READ,CAP_PERFMON,CAP_BPF,CAP_CHECKPOINT_RESTORE";
+  const NO_MOUNT = "--system-call-filter=~fsconfig fsmount fsopen fspick mount mount_setattr move_mount open_tree pivot_root umount umount2";
+  it("nspawn: no registration, keeps the unit, the default profile, then config and flags", () => {
     expect(nspawnArgv(spec, host)).toEqual(["/n", "--quiet", "--register=no", "--keep-unit", "--directory=/c/merged", "--machine=web", "--hostname=web",
-      "--kill-signal=SIGTERM", "--link-journal=no", "--timezone=off", "--console=pipe", "--chdir=/srv", "--user=www", "--setenv=A=1",
-      "--bind-ro=/h\\:x:/d", "--read-only", "--network-namespace-path=/run/netns/minic-abc", "--", "/bin/httpd", "-f"]);
+      "--kill-signal=SIGTERM", "--link-journal=no", "--timezone=off", "--console=pipe", KEEP, DROP, NO_MOUNT,
+      "--bind-ro=/dev/null:/proc/keys", "--tmpfs=/sys/firmware:ro,mode=0555",
+      "--chdir=/srv", "--user=www", "--setenv=A=1", "--bind-ro=/h\\:x:/d", "--read-only", "--network-namespace-path=/run/netns/minic-abc", "--", "/bin/httpd", "-f"]);
     expect(escapeBindPath("a\\b:c")).toBe("a\\\\b\\:c");
   });
-  it("chroot: unshare --root --wd with numeric ids and the image env only", () => {
-    expect(chrootArgv({ ...spec, runtime: "chroot" }, host)).toEqual(["/ns", "--net=/run/netns/minic-abc", "/e", "-i", "A=1", "/u", "--root=/c/merged", "--wd=/srv", "--setgid=33", "--setuid=33", "--", "/bin/httpd", "-f"]);
+  it("nspawn: --privileged keeps every capability and masks nothing; named caps are exact; --userns auto", () => {
+    const priv = nspawnArgv({ ...spec, security: resolveSecurity({ privileged: true, capAdd: [], capDrop: [] }) }, host);
+    expect(priv.filter((a) => /^--(capability|drop-capability|system-call-filter|tmpfs|bind-ro=\/dev\/null)/.test(a))).toEqual(["--capability=all"]);
+    const admin = nspawnArgv({ ...spec, security: resolveSecurity({ privileged: false, capAdd: ["CAP_SYS_ADMIN"], capDrop: ["net_raw"] }) }, host);
+    expect(admin.find((a) => a.startsWith("--capability="))).toBe(KEEP.replace(",CAP_NET_RAW", "").replace("CAP_SYS_CHROOT", "CAP_SYS_CHROOT,CAP_SYS_ADMIN"));
+    expect(admin.some((a) => a.startsWith("--system-call-filter"))).toBe(false);
+    expect(admin).toContain("--bind-ro=/dev/null:/proc/keys");
+    const none = nspawnArgv({ ...spec, security: resolveSecurity({ privileged: false, capAdd: [], capDrop: ["all"] }) }, host);
+    expect(none.filter((a) => a.includes("capability"))).toEqual([`--drop-capability=${CAP_LIST.map((c) => `CAP_${c.toUpperCase()}`).join(",")}`]);
+    const userns = nspawnArgv({ ...spec, security: resolveSecurity({ privileged: false, capAdd: [], capDrop: [], userns: "auto" }) }, host);
+    expect(userns).toContain("--private-users=pick");
+    expect(userns).toContain("--private-users-ownership=chown");
+    expect(nspawnArgv(spec, host).some((a) => a.startsWith("--private-users"))).toBe(false);
+  });
+  it("chroot: unshare --root --wd with numeric ids and the image env only, capabilities bounded by setpriv", () => {
+    expect(chrootArgv({ ...spec, runtime: "chroot" }, host)).toEqual(["/ns", "--net=/run/netns/minic-abc", "/e", "-i", "A=1",
+      "/sp", "--inh-caps=-all", "--bounding-set=-all,+chown,+dac_override,+fowner,+fsetid,+kill,+setgid,+setuid,+setpcap,+net_bind_service,+net_raw,+sys_chroot,+audit_write,+setfcap",
+      "/u", "--root=/c/merged", "--wd=/srv", "--setgid=33", "--setuid=33", "--", "/bin/httpd", "-f"]);
+    const priv = chrootArgv({ ...spec, runtime: "chroot", security: resolveSecurity({ privileged: true, capAdd: [], capDrop: [] }) }, host);
+    expect(priv).not.toContain("/sp");
   });
   it("wrapper: mounts nspawn's tmpfs, waits for the start word, sources the start script", () => {
     const argv = wrapperArgv({ ...spec, netKind: "netns" }, host, "/c");
@@ -137,13 +180,19 @@ describe("runtime argv", () => {
     const script = startScript(spec, host, { dir: "/c", procs: ["/cg/pids/minic-abc/cgroup.procs"], stack: { fstype: "overlay", cwd: "/c", options: "lowerdir=/l", links: [] }, mountName: "minic-abc" });
     const lines = script.trimEnd().split("\n");
     expect(lines[0]).toContain("echo $$ >'/cg/pids/minic-abc/cgroup.procs'");
-    expect(script).toContain("'/m' -t overlay -o 'lowerdir=/l' 'minic-abc' '/c/merged'");
+    expect(script).toContain("'/m' -t overlay -o 'nodev,lowerdir=/l' 'minic-abc' '/c/merged'");
+    const priv = { ...spec, security: resolveSecurity({ privileged: true, capAdd: [], capDrop: [] }) };
+    expect(startScript(priv, host, { dir: "/c", procs: [], stack: { fstype: "overlay", cwd: "/c", options: "lowerdir=/l", links: [] }, mountName: "m" })).toContain("-o 'lowerdir=/l'");
+    // The copy driver's root (a plain directory) is bound onto itself to be made nodev.
+    expect(startScript(spec, host, { dir: "/c", procs: [], mountName: "m" })).toContain("'/m' --bind '/c/merged' '/c/merged' 2>>'/c/setup.err' && '/m' -o remount,bind,nodev '/c/merged'");
+    expect(startScript(priv, host, { dir: "/c", procs: [], mountName: "m" })).not.toContain("nodev");
     expect(lines.at(-1)).toMatch(/^exec '\/n' '--quiet'/);
     expect(script).toContain("export SYSTEMD_NSPAWN_TMPFS_TMP=0\n");
     expect(nspawnArgv({ ...spec, resolvConfOff: true }, host)).toContain("--resolv-conf=off");
     expect(nspawnArgv(spec, host).some((a) => a.startsWith("--resolv-conf"))).toBe(false);
     const chroot = startScript({ ...spec, runtime: "chroot" }, host, { dir: "/c", procs: [], mountName: "m" });
     expect(chroot).not.toContain("SYSTEMD_NSPAWN");
+    expect(chroot).not.toContain("nodev"); // the chroot's /dev is the image's
     expect(chroot).toContain("'/m' --bind '/h:x' '/c/merged/d'");
   });
   it("start script: nspawn on a read-only root gets its missing bind mount points made first", () => {
@@ -171,7 +220,7 @@ describe("spec resolution", () => {
   const host = { cpus: 2, env: { HOME: "/root" }, cwd: "/w", kindOf: (p: string) => (p === "/w/data" ? ("dir" as const) : undefined) };
   it("flags override the image config; defaults are resolved", () => {
     const cfg = { ...defaultRunConfig(), cmd: ["/bin/sh"], entrypoint: ["/init"], env: ["PATH=/bin", "A=1"], limits: { pids: 10, cpuset: "1" } };
-    const s = resolveSpec("0123456789ab", cfg, { command: ["x"], env: ["A=2", "HOME"], bind: ["data:/d:ro"], readOnly: false, publish: [], cpuset: "0" }, host);
+    const s = resolveSpec("0123456789ab", cfg, { command: ["x"], env: ["A=2", "HOME"], bind: ["data:/d:ro"], readOnly: false, publish: [], cpuset: "0", privileged: false, capAdd: [], capDrop: [] }, host);
     expect(s.argv).toEqual(["/init", "x"]);
     expect(s.env).toEqual(["A=2", "HOME=/root", "PATH=/bin"]);
     expect(s.binds).toEqual([{ source: "/w/data", target: "/d", readOnly: true, dir: true }]);
@@ -179,10 +228,11 @@ describe("spec resolution", () => {
     expect(s.name).toBe("minic-0123456789ab");
     expect(s.hostname).toBe("minic-0123456789ab");
     expect([s.net, s.driver, s.runtime, s.stopTimeoutMs]).toEqual(["host", "overlay", "nspawn", 10000]);
+    expect(s.security).toEqual(DEFAULT_PROFILE);
   });
   it("rejects bad input with usage errors", () => {
     const cfg = defaultRunConfig();
-    const f = { command: [], env: [], bind: [], readOnly: false, publish: [] };
+    const f = { command: [], env: [], bind: [], readOnly: false, publish: [], privileged: false, capAdd: [], capDrop: [] };
     expect(() => resolveSpec("a", cfg, { ...f, memory: "abc" }, host)).toThrow(/invalid memory limit/);
     expect(() => resolveSpec("a", cfg, { ...f, cpuset: "99" }, host)).toThrow(/names CPU 99/);
     expect(() => resolveSpec("a", cfg, { ...f, bind: ["/nope:/x"] }, host)).toThrow(/does not exist/);
@@ -193,6 +243,34 @@ describe("spec resolution", () => {
     expect(() => resolveSpec("a", cfg, { ...f, bind: ["data:d"] }, host)).toThrow(/bind target 'd' is not an absolute path/);
     expect(resolveSpec("a", cfg, { ...f, command: ["x"], bind: ["data"] }, host).binds[0]!.target).toBe("/w/data");
     expect(mergeEnv(["B=1"], [], {})).toEqual(["B=1"]);
+    const u = { ...f, command: ["x"], userns: "auto" };
+    expect(() => resolveSpec("a", cfg, { ...u, runtime: "chroot" }, host)).toThrow(/--userns auto cannot be combined with --runtime chroot/);
+    expect(() => resolveSpec("a", cfg, { ...u, readOnly: true }, host)).toThrow(/--userns auto cannot be combined with --read-only/);
+    expect(() => resolveSpec("a", cfg, { ...u, net: "veth" }, host)).toThrow(/--userns auto cannot be combined with --net veth/);
+    expect(resolveSpec("a", cfg, { ...u, net: "none", driver: "copy" }, host).security.userns).toBe("auto");
+  });
+  it("security: podman's default caps less mknod; --privileged, --cap-add/--cap-drop (all too), --userns", () => {
+    const none = { privileged: false, capAdd: [], capDrop: [] };
+    expect(DEFAULT_PROFILE).toEqual({
+      privileged: false, maskPaths: true, devices: "minimal", nodevRoot: true, userns: "host",
+      caps: ["chown", "dac_override", "fowner", "fsetid", "kill", "setgid", "setuid", "setpcap", "net_bind_service", "net_raw", "sys_chroot", "audit_write", "setfcap"],
+    });
+    expect(resolveSecurity({ ...none, privileged: true })).toEqual({ privileged: true, caps: [...CAP_LIST], maskPaths: false, devices: "all", nodevRoot: false, userns: "host" });
+    expect(resolveSecurity({ ...none, capAdd: ["CAP_MKNOD", "sys_admin,NET_ADMIN"], capDrop: ["kill"] }).caps).toEqual(
+      ["chown", "dac_override", "fowner", "fsetid", "setgid", "setuid", "setpcap", "net_bind_service", "net_admin", "net_raw", "sys_chroot", "sys_admin", "mknod", "audit_write", "setfcap"]);
+    // Named capabilities do not lift the masks or the device policy: only --privileged does.
+    expect(resolveSecurity({ ...none, capAdd: ["all"] })).toMatchObject({ caps: [...CAP_LIST], maskPaths: true, devices: "minimal", nodevRoot: true });
+    expect(resolveSecurity({ ...none, capAdd: ["all"], capDrop: ["sys_admin"] }).caps).not.toContain("sys_admin");
+    expect(resolveSecurity({ ...none, capAdd: ["net_bind_service"], capDrop: ["all"] }).caps).toEqual(["net_bind_service"]);
+    expect(resolveSecurity({ ...none, privileged: true, capDrop: ["sys_admin"] }).caps).toHaveLength(CAP_LIST.length - 1);
+    expect(resolveSecurity({ ...none, userns: "auto" }).userns).toBe("auto");
+    expect(() => resolveSecurity({ ...none, capAdd: ["sys_wizard"] })).toThrow(/unknown capability 'sys_wizard' for --cap-add/);
+    expect(() => resolveSecurity({ ...none, capAdd: ["mknod"], capDrop: ["CAP_MKNOD"] })).toThrow(/'mknod' is both added and dropped/);
+    expect(() => resolveSecurity({ ...none, userns: "keep-id" })).toThrow(/unknown --userns 'keep-id'/);
+    expect(parseCapability(" Cap_Net_Raw ", "--cap-add")).toBe("net_raw");
+    expect(CAP_LIST).toHaveLength(41);
+    expect(CAP_LIST.indexOf("sys_admin")).toBe(21);
+    expect(CAP_LIST.indexOf("checkpoint_restore")).toBe(40);
   });
 });
 
@@ -206,6 +284,7 @@ describe("host parsers", () => {
       "38 25 0:33 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd",
     ].join("\n");
     expect(parseCgroupMounts(mi)).toEqual({ v1: { cpu: "/sys/fs/cgroup/cpu", pids: "/sys/fs/cgroup/pids" }, v1Named: "/sys/fs/cgroup/systemd", v2: "/sys/fs/cgroup/unified" });
+    expect(parseCgroupMounts("39 25 0:34 / /sys/fs/cgroup/devices rw - cgroup cgroup rw,devices").v1Devices).toBe("/sys/fs/cgroup/devices");
     expect(cpuList("0-2,5")).toEqual([0, 1, 2, 5]);
     expect(startTimeFromStat("123 (node (x)) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 4242 99")).toBe("4242");
     expect(stateFromStat("123 (node (x)) Z 1 2 3")).toBe("Z");
