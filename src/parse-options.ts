@@ -1,0 +1,37 @@
+// A command's options parsed with node:util parseArgs, its errors worded as minic's own.
+import { parseArgs } from "node:util";
+import { MinicError } from "./core/errors.js";
+import type { Options } from "./commands/command.js";
+
+/** What parseOptions returns: option values and positionals. */
+export type Parsed = { values: Record<string, unknown>; positionals: string[] };
+
+/**
+ * Parses `args` against `options` (strict, positionals allowed). Throws EUSAGE, with `usage` as
+ * the hint, for unknown options and missing or unwanted values.
+ */
+export function parseOptions(args: readonly string[], options: Options, usage: string): Parsed {
+  const hint = `usage: ${usage}`;
+  try {
+    return parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new MinicError("EUSAGE", wording(e as Error & { code?: string }), { hint, cause: e });
+  }
+}
+
+/** One line for a parseArgs error (its own are several sentences, one of them with a stray quote). */
+function wording(e: Error & { code?: string }): string {
+  const opt = /'([^']*)'/.exec(e.message)?.[1] ?? "";
+  const name = opt.split(",")[0]!.trim().split(" ")[0]!; // "-m, --memory <value>" → "-m"
+  if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") return `unknown option '${name}'`;
+  if (e.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    if (/argument missing/.test(e.message)) return `option '${longName(opt)}' needs a value`;
+    if (/does not take an argument/.test(e.message)) return `option '${name}' takes no value`;
+  }
+  return e.message.split("\n")[0]!;
+}
+
+/** "-m, --memory <value>" → "--memory"; "--memory" stays. */
+function longName(opt: string): string {
+  return /--[^\s,<]+/.exec(opt)?.[0] ?? opt.split(" ")[0]!;
+}
