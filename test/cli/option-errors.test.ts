@@ -1,10 +1,16 @@
 // Mistyped options get one line in minic's words, exit 2, and the command's usage as the hint.
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { minic, tempDir } from "../helpers/cli.js";
+import { minic, minicOk, tempDir } from "../helpers/cli.js";
 
 const t = tempDir("minic-option-errors-");
 const store = join(t.path, "s");
+beforeAll(async () => {
+  mkdirSync(join(t.path, "tree"));
+  writeFileSync(join(t.path, "tree", "a"), "a\n");
+  await minicOk(["import", join(t.path, "tree"), "-t", "bb", "--store", store]);
+});
 afterAll(() => t.remove());
 
 /** The one stderr line of a usage error, checked to be exit 2 with balanced quotes. */
@@ -27,5 +33,20 @@ describe("option errors", () => {
   it("a value missing, or given to an option that takes none", async () => {
     expect(await usageError(["build", "r.ts", "-t"])).toMatch(/^minic: option '--tag' needs a value \(hint: usage: minic build /);
     expect(await usageError(["images", "--json=yes"])).toMatch(/^minic: option '--json' takes no value \(hint: usage: minic images /);
+  });
+
+  it("a value that starts with '-' goes to the option's own check, which names the accepted forms", async () => {
+    expect(await usageError(["run", "--memory", "-5M", "bb", "--", "true"])).toMatch(/^minic: invalid memory limit '-5M' \(hint: use a size like 64M/);
+    expect(await usageError(["run", "bb", "-m", "-5M", "--", "true"])).toMatch(/^minic: invalid memory limit '-5M' /);
+    expect(await usageError(["run", "bb", "--pids", "-1", "--", "true"])).toMatch(/^minic: invalid pids limit '-1' /);
+    expect(await usageError(["run", "bb", "-e", "-X", "--", "true"])).toMatch(/^minic: invalid environment variable '-X' /);
+    const tag = await minic(["--store", store, "build", "r.ts", "-t", "-x"]);
+    expect(tag.stderr.trim()).toMatch(/^minic: invalid image name '-x'/);
+  });
+
+  it("an option followed by another option (or by --) has no value", async () => {
+    expect(await usageError(["run", "bb", "--memory", "--cpus", "1", "--", "true"])).toMatch(/^minic: option '--memory' needs a value \(hint: usage: minic run /);
+    expect(await usageError(["run", "bb", "-w", "--", "true"])).toMatch(/^minic: option '--workdir' needs a value /);
+    expect(await usageError(["build", "-t", "--no-cache", "r.ts"])).toMatch(/^minic: option '--tag' needs a value /);
   });
 });
