@@ -1,26 +1,33 @@
 // Loads a TypeScript recipe file (no compile step for the user) and returns its Recipe value.
 import { stat } from "node:fs/promises";
-import { resolve as resolvePath } from "node:path";
+import { relative, resolve as resolvePath } from "node:path";
 import { MinicError } from "../core/errors.js";
 import { isRecipe, type Recipe } from "../core/recipe.js";
-import { compileRecipe } from "./compile-recipe.js";
+import { compileRecipe, SOURCES_KEY } from "./compile-recipe.js";
+import { recipeLocation } from "./recipe-location.js";
 
 /**
- * Compiles `file` (types stripped by esbuild, cached by content) and imports it; returns its default export, checked to be a recipe (as are its
- * bases, recursively). Throws ERECIPE with file:line for syntax errors and load-time failures.
+ * Compiles `file` (types stripped by esbuild, cached by content) and imports it; returns its
+ * default export, checked to be a recipe (as are its bases, recursively). Throws ERECIPE with
+ * file:line:col (relative to `cwd`) for syntax errors and load-time failures: for what a recipe
+ * throws, the first place in the recipe sources on its stack.
  */
-export async function loadRecipe(file: string, cacheDir: string): Promise<Recipe> {
+export async function loadRecipe(file: string, cacheDir: string, cwd = process.cwd()): Promise<Recipe> {
   const path = await checkRecipeFile(file);
   const url = await compileRecipe(path, cacheDir, new URL("../index.js", import.meta.url).href);
   let mod: { default?: unknown };
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 100; // the recipe's frame may lie below many of node's own
   try {
     mod = (await import(url)) as { default?: unknown };
   } catch (e) {
-    throw loadError(file, e);
+    throw loadError(relative(cwd, path), e, cwd);
+  } finally {
+    Error.stackTraceLimit = limit;
   }
   const r = mod.default;
   if (!isRecipe(r)) {
-    throw new MinicError("ERECIPE", `${file}: the default export is not a recipe`, { hint: "end the file with: export default defineRecipe({ ... })" });
+    throw new MinicError("ERECIPE", `${relative(cwd, path)}: the default export is not a recipe`, { hint: "end the file with: export default defineRecipe({ ... })" });
   }
   return r;
 }
@@ -36,9 +43,12 @@ export async function checkRecipeFile(file: string): Promise<string> {
   return path;
 }
 
-/** Turns whatever a recipe threw while loading into one line with file:line where known. */
-function loadError(file: string, e: unknown): MinicError {
-  if (e instanceof MinicError) return new MinicError(e.code, `${file}: ${e.message}`, { hint: e.hint, cause: e });
+/** Turns whatever a recipe threw while loading into one line with file:line:col where known. */
+function loadError(file: string, e: unknown, cwd: string): MinicError {
+  const sources = (globalThis as Record<symbol, Map<string, string> | undefined>)[SOURCES_KEY] ?? new Map<string, string>();
+  const loc = recipeLocation(e, sources);
+  const where = loc ? `${relative(cwd, loc.file)}:${loc.line}:${loc.column}` : file;
+  if (e instanceof MinicError) return new MinicError(e.code, `${where}: ${e.message}`, { hint: e.hint, cause: e });
   const err = e as { message?: string; errors?: { text: string; location?: { file: string; line: number; column: number } }[] };
   const first = err.errors?.[0];
   if (first?.location) {
@@ -51,5 +61,5 @@ function loadError(file: string, e: unknown): MinicError {
   if ((e as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND") {
     return new MinicError("ERECIPE", `${file}: ${msg}`, { hint: "check the import paths in the recipe (bases are imported with their .ts extension)", cause: e });
   }
-  return new MinicError("ERECIPE", `${file}: failed to load: ${msg}`, { hint: "fix the recipe and build again", cause: e });
+  return new MinicError("ERECIPE", `${where}: failed to load: ${msg}`, { hint: "fix the recipe and build again", cause: e });
 }

@@ -29,7 +29,7 @@ export const buildCommand: Command = {
     try {
       const path = await checkRecipeFile(resolve(ctx.cwd, file));
       const typechecked = await typecheckRecipe(path, store.layout.cacheDir, ctx.cwd);
-      const recipe = await loadRecipe(path, join(store.layout.cacheDir, "recipes"));
+      const recipe = await loadRecipe(path, join(store.layout.cacheDir, "recipes"), ctx.cwd);
       const results = await buildRecipe(store, recipe, {
         noCache: Boolean(values["no-cache"]),
         explain: Boolean(values.explain),

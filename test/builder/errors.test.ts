@@ -39,7 +39,9 @@ const cases: [string, string, RegExp][] = [
   ["copy-dotdot", `import { copy, defineRecipe } from "minic";\nexport default defineRecipe({ name: "x", steps: [copy("../secret", "/a")] });\n`, /copy source '\.\.\/secret' contains '\.\.'/],
   ["bad-mode", `import { defineRecipe, file } from "minic";\nexport default defineRecipe({ name: "x", steps: [file("/a", "b", { mode: 0o170644 })] });\n`, /step 1: mode 0o170644 is not a permission value/],
   ["no-default", `import { defineRecipe } from "minic";\nexport const r = defineRecipe({ name: "x" });\n`, /the default export is not a recipe/],
-  ["throws", `import { defineRecipe } from "minic";\nthrow new Error("boom");\n`, /failed to load: boom/],
+  ["throws", `import { defineRecipe } from "minic";\nthrow new Error("boom");\n`, /: throws\.ts:2:7: failed to load: boom \(hint/],
+  ["undefined-prop", `import { defineRecipe } from "minic";\nconst cfg: { x?: string } = {};\nconst name = (cfg.x as string).toUpperCase();\nexport default defineRecipe({ name });\n`,
+    /: undefined-prop\.ts:3:32: failed to load: Cannot read properties of undefined \(reading 'toUpperCase'\)/],
   ["run-on-scratch", `import { defineRecipe, run } from "minic";\nexport default defineRecipe({ name: "x", steps: [run("true")] });\n`, /step 1: run steps need a \/usr directory/],
   ["failing-run", `import { defineRecipe, run } from "minic";\nimport bb from ${JSON.stringify(BUSYBOX)};\nexport default defineRecipe({ name: "x", base: bb, steps: [run("exit 3")] });\n`, /step 1: command exited with status 3/],
 ];
@@ -67,6 +69,16 @@ describe("bad recipes", () => {
       expect(after).toEqual(before);
     });
   }
+
+  it("what an imported base recipe throws names the base's file:line:col, relative to the working directory", async () => {
+    const dir = join(t.path, "base-throws");
+    mkdirSync(join(dir, "sub"), { recursive: true });
+    writeFileSync(join(dir, "sub/base.ts"), `import { defineRecipe } from "minic";\nfunction pick(xs: string[]): string {\n  return xs[3]!.trim();\n}\nexport default defineRecipe({ name: pick(["a"]) });\n`);
+    writeFileSync(join(dir, "top.ts"), `import { defineRecipe } from "minic";\nimport base from "./sub/base.ts";\nexport default defineRecipe({ name: "top", base });\n`);
+    const r = await minic(["build", "base-throws/top.ts", "--store", join(t.path, "s-base-throws")], { cwd: t.path });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.trim()).toBe("minic: base-throws/sub/base.ts:3:17: failed to load: Cannot read properties of undefined (reading 'trim') (hint: fix the recipe and build again)");
+  });
 
   it("a missing recipe file", async () => {
     const r = await minic(["build", join(t.path, "nope.ts"), "--store", join(t.path, "s-nope")]);
