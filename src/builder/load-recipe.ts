@@ -48,7 +48,12 @@ function loadError(file: string, e: unknown, cwd: string): MinicError {
   const sources = (globalThis as Record<symbol, Map<string, string> | undefined>)[SOURCES_KEY] ?? new Map<string, string>();
   const loc = recipeLocation(e, sources);
   const where = loc ? `${relative(cwd, loc.file)}:${loc.line}:${loc.column}` : file;
-  if (e instanceof MinicError) return new MinicError(e.code, `${where}: ${e.message}`, { hint: e.hint, cause: e });
+  // The recipe API's errors are MinicErrors of the "minic" module the recipe imported (dist/),
+  // another copy of the class than the CLI's own.
+  if (e instanceof MinicError || (e instanceof Error && e.name === "MinicError" && typeof (e as MinicError).code === "string")) {
+    const m = e as MinicError;
+    return new MinicError(m.code, `${where}: ${m.message}`, { hint: m.hint, cause: e });
+  }
   const err = e as { message?: string; errors?: { text: string; location?: { file: string; line: number; column: number } }[] };
   const first = err.errors?.[0];
   if (first?.location) {

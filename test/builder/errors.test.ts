@@ -42,6 +42,7 @@ const cases: [string, string, RegExp][] = [
   ["throws", `import { defineRecipe } from "minic";\nthrow new Error("boom");\n`, /: throws\.ts:2:7: failed to load: boom \(hint/],
   ["undefined-prop", `import { defineRecipe } from "minic";\nconst cfg: { x?: string } = {};\nconst name = (cfg.x as string).toUpperCase();\nexport default defineRecipe({ name });\n`,
     /: undefined-prop\.ts:3:32: failed to load: Cannot read properties of undefined \(reading 'toUpperCase'\)/],
+  ["empty-name", `import { defineRecipe } from "minic";\nexport default defineRecipe({ name: "" });\n`, /: empty-name\.ts:2:16: defineRecipe needs a non-empty name \(hint: defineRecipe\(\{ name: "hello", \.\.\. \}\)\)$/],
   ["run-on-scratch", `import { defineRecipe, run } from "minic";\nexport default defineRecipe({ name: "x", steps: [run("true")] });\n`, /step 1: run steps need a \/usr directory/],
   ["failing-run", `import { defineRecipe, run } from "minic";\nimport bb from ${JSON.stringify(BUSYBOX)};\nexport default defineRecipe({ name: "x", base: bb, steps: [run("exit 3")] });\n`, /step 1: command exited with status 3/],
 ];
