@@ -1,5 +1,5 @@
 // Pure: a recipe's canonical form (paths normalised, defaults filled) and its run config.
-import { containerPath } from "./container-path.js";
+import { absoluteContainerPath } from "./container-path.js";
 import { MinicError } from "./errors.js";
 import type { LayerHistory, RunConfig } from "./image.js";
 import type { LimitsInput } from "./limits.js";
@@ -16,7 +16,7 @@ export type CanonicalStep =
 
 /** Normalises one step; `where` names it in errors (e.g. "step 3"). Throws ERECIPE/EPATH. */
 export function canonicalStep(step: Step, where: string): CanonicalStep {
-  const p = (x: string, what: string) => containerPath(x, `${where} ${what}`);
+  const p = (x: string, what: string) => absoluteContainerPath(x, `${where}: ${step.kind} ${what}`);
   switch (step?.kind) {
     case "dir":
       return { kind: "dir", path: p(step.path, "path"), mode: mode(step.mode, 0o755, where), uid: id(step.uid, where), gid: id(step.gid, where) };
@@ -87,7 +87,7 @@ export function mergeRunConfig(base: RunConfig, input: ImageConfigInput, parseLi
     cmd: input.cmd ? [...input.cmd] : base.cmd,
     entrypoint: input.entrypoint ? [...input.entrypoint] : base.entrypoint,
     env: envList(Object.fromEntries(env)),
-    workdir: input.workdir ? containerPath(input.workdir, "config workdir") : base.workdir,
+    workdir: input.workdir ? absoluteContainerPath(input.workdir, "config workdir") : base.workdir,
     user: input.user ?? base.user,
     hostname: input.hostname ?? base.hostname,
     limits: input.limits ? { ...base.limits, ...parseLimits(input.limits) } : base.limits,

@@ -36,6 +36,8 @@ const cases: [string, string, RegExp][] = [
   ["unknown-base", `import { defineRecipe, file } from "minic";\nexport default defineRecipe({ name: "x", base: "nosuch:1", steps: [file("/a", "b")] });\n`, /base image 'nosuch:1' is not in the store/],
   ["bad-name", `import { defineRecipe, file } from "minic";\nexport default defineRecipe({ name: "Bad Name", steps: [file("/a", "b")] });\n`, /invalid image name 'Bad Name'/],
   ["dotdot", `import { defineRecipe, file } from "minic";\nexport default defineRecipe({ name: "x", steps: [file("/a/../../etc/passwd", "b")] });\n`, /contains '\.\.'/],
+  ["relative-path", `import { defineRecipe, file } from "minic";\nexport default defineRecipe({ name: "x", steps: [file("etc/a", "b")] });\n`,
+    /: relative-path\.ts:2:50: file path 'etc\/a' is not absolute \(hint: paths inside the image start with '\/', e\.g\. \/etc\/a\)$/],
   ["copy-dotdot", `import { copy, defineRecipe } from "minic";\nexport default defineRecipe({ name: "x", steps: [copy("../secret", "/a")] });\n`, /copy source '\.\.\/secret' contains '\.\.'/],
   ["bad-mode", `import { defineRecipe, file } from "minic";\nexport default defineRecipe({ name: "x", steps: [file("/a", "b", { mode: 0o170644 })] });\n`, /step 1: mode 0o170644 is not a permission value/],
   ["no-default", `import { defineRecipe } from "minic";\nexport const r = defineRecipe({ name: "x" });\n`, /the default export is not a recipe/],
