@@ -1,6 +1,6 @@
 // Loads a TypeScript recipe file (no compile step for the user) and returns its Recipe value.
-import { stat } from "node:fs/promises";
-import { relative, resolve as resolvePath } from "node:path";
+import { readdir, stat } from "node:fs/promises";
+import { join, relative, resolve as resolvePath } from "node:path";
 import { MinicError } from "../core/errors.js";
 import { isRecipe, type Recipe } from "../core/recipe.js";
 import { compileRecipe, SOURCES_KEY } from "./compile-recipe.js";
@@ -32,14 +32,25 @@ export async function loadRecipe(file: string, cacheDir: string, cwd = process.c
   return r;
 }
 
-/** The absolute path of a recipe file; throws when it is missing or not TypeScript. */
-export async function checkRecipeFile(file: string): Promise<string> {
+/**
+ * The absolute path of a recipe file; throws when it is missing, a directory (the hint names the
+ * recipes in it) or not TypeScript. `shown` is the path as the user gave it, for messages.
+ */
+export async function checkRecipeFile(file: string, shown = file): Promise<string> {
   const path = resolvePath(file);
   const st = await stat(path).catch(() => null);
-  if (!st || !st.isFile()) {
-    throw new MinicError("ENOTFOUND", `recipe '${file}' does not exist`, { hint: "give the path of a .ts recipe file, e.g. recipes/hello.ts" });
+  if (st?.isDirectory()) {
+    const recipes = (await readdir(path).catch(() => [] as string[])).filter((n) => /\.m?ts$/.test(n) && !n.endsWith(".d.ts")).sort();
+    const dir = shown.replace(/\/+$/, "") || "/";
+    const hint = recipes.length === 0
+      ? "give the path of a .ts recipe file, e.g. recipes/hello.ts"
+      : `give one of its recipe files, e.g. minic build ${join(dir, recipes[0]!)}; it holds ${recipes.slice(0, 5).join(", ")}${recipes.length > 5 ? ", …" : ""}`;
+    throw new MinicError("EINPUT", `recipe '${shown}' is a directory, not a recipe file`, { hint });
   }
-  if (!/\.m?ts$/.test(path)) throw new MinicError("ERECIPE", `recipe '${file}' is not a TypeScript file`, { hint: "recipes are .ts (or .mts) files" });
+  if (!st || !st.isFile()) {
+    throw new MinicError("ENOTFOUND", `recipe '${shown}' does not exist`, { hint: "give the path of a .ts recipe file, e.g. recipes/hello.ts" });
+  }
+  if (!/\.m?ts$/.test(path)) throw new MinicError("ERECIPE", `recipe '${shown}' is not a TypeScript file`, { hint: "recipes are .ts (or .mts) files" });
   return path;
 }
 

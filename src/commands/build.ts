@@ -27,7 +27,7 @@ export const buildCommand: Command = {
     const store = await ctx.store();
     const progress = await makeProgress(ctx.tty, Boolean(values.quiet));
     try {
-      const path = await checkRecipeFile(resolve(ctx.cwd, file));
+      const path = await checkRecipeFile(resolve(ctx.cwd, file), file);
       const typechecked = await typecheckRecipe(path, store.layout.cacheDir, ctx.cwd);
       const recipe = await loadRecipe(path, join(store.layout.cacheDir, "recipes"), ctx.cwd);
       const results = await buildRecipe(store, recipe, {

@@ -89,6 +89,20 @@ describe("bad recipes", () => {
     expect(r.stderr).toMatch(/recipe '.*nope\.ts' does not exist/);
   });
 
+  it("a directory given as the recipe: said so, with the recipes it holds", async () => {
+    const dir = join(t.path, "a-dir");
+    mkdirSync(join(dir, "empty"), { recursive: true });
+    writeFileSync(join(dir, "web.ts"), "");
+    writeFileSync(join(dir, "base.ts"), "");
+    writeFileSync(join(dir, "notes.txt"), "");
+    const store = join(t.path, "s-dir");
+    const r = await minic(["build", "a-dir/", "--store", store], { cwd: t.path });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.trim()).toBe("minic: recipe 'a-dir/' is a directory, not a recipe file (hint: give one of its recipe files, e.g. minic build a-dir/base.ts; it holds base.ts, web.ts)");
+    const e = await minic(["build", "empty", "--store", store], { cwd: dir });
+    expect(e.stderr.trim()).toBe("minic: recipe 'empty' is a directory, not a recipe file (hint: give the path of a .ts recipe file, e.g. recipes/hello.ts)");
+  });
+
   it("an unknown option is a usage error (exit 2)", async () => {
     const r = await minic(["build", "--frobnicate"]);
     expect(r.exitCode).toBe(2);
