@@ -30,11 +30,19 @@ export function parseMemory(v: string | number): number {
   return bytes;
 }
 
-/** Parses a CPU quota like `0.5` or `2` (cores). */
-export function parseCpus(v: string | number): number {
+/**
+ * Parses a CPU quota like `0.5` or `2` (cores). With `hostCpus` (a quota asked for this host, as
+ * `--cpus` is) it may not exceed the host's CPU count: more could never be used.
+ */
+export function parseCpus(v: string | number, hostCpus?: number): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0 || n > 1024) {
     throw new MinicError("EUSAGE", `invalid --cpus '${v}'`, { hint: "give a positive number of CPUs, e.g. 0.5" });
+  }
+  if (hostCpus !== undefined && n > hostCpus) {
+    throw new MinicError("EUSAGE", `--cpus ${v}: this host has only ${hostCpus} CPU${hostCpus === 1 ? "" : "s"}`, {
+      hint: `give a number of CPUs from 0.01 to ${hostCpus}, e.g. ${hostCpus > 1 ? hostCpus - 1 : 0.5}`,
+    });
   }
   return n;
 }

@@ -78,7 +78,7 @@ export function resolveSpec(id: string, config: RunConfig, f: RunFlags, host: Sp
   const limits: Limits = { ...config.limits };
   if (limits.cpuset !== undefined) limits.cpuset = parseCpuset(limits.cpuset, host.cpus);
   if (f.memory !== undefined) limits.memoryBytes = parseMemory(f.memory);
-  if (f.cpus !== undefined) limits.cpus = parseCpus(f.cpus);
+  if (f.cpus !== undefined) limits.cpus = parseCpus(f.cpus, host.cpus);
   if (f.cpuset !== undefined) limits.cpuset = parseCpuset(f.cpuset, host.cpus);
   if (f.pids !== undefined) limits.pids = parsePids(f.pids);
   const net = (f.net ?? "host") as NetMode;

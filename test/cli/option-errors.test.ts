@@ -1,6 +1,7 @@
 // Mistyped options get one line in minic's words, exit 2, and the command's usage as the hint.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
 import { join } from "node:path";
 import { minic, minicOk, tempDir } from "../helpers/cli.js";
 
@@ -48,5 +49,11 @@ describe("option errors", () => {
     expect(await usageError(["run", "bb", "--memory", "--cpus", "1", "--", "true"])).toMatch(/^minic: option '--memory' needs a value \(hint: usage: minic run /);
     expect(await usageError(["run", "bb", "-w", "--", "true"])).toMatch(/^minic: option '--workdir' needs a value /);
     expect(await usageError(["build", "-t", "--no-cache", "r.ts"])).toMatch(/^minic: option '--tag' needs a value /);
+  });
+
+  it("--cpus above the host's CPU count is refused, with the count", async () => {
+    const n = cpus().length;
+    const line = await usageError(["run", "bb", "--cpus", String(n + 3), "--", "true"]);
+    expect(line).toBe(`minic: --cpus ${n + 3}: this host has only ${n} CPU${n === 1 ? "" : "s"} (hint: give a number of CPUs from 0.01 to ${n}, e.g. ${n > 1 ? n - 1 : 0.5})`);
   });
 });

@@ -163,6 +163,8 @@ describe("spec resolution", () => {
     const f = { command: [], env: [], bind: [], readOnly: false, publish: [] };
     expect(() => resolveSpec("a", cfg, { ...f, memory: "abc" }, host)).toThrow(/invalid memory limit/);
     expect(() => resolveSpec("a", cfg, { ...f, cpuset: "99" }, host)).toThrow(/names CPU 99/);
+    expect(() => resolveSpec("a", cfg, { ...f, cpus: "5" }, host)).toThrow(/^--cpus 5: this host has only 2 CPUs$/);
+    expect(resolveSpec("a", cfg, { ...f, command: ["x"], cpus: "2" }, host).limits).toEqual({ cpus: 2 });
     expect(() => resolveSpec("a", cfg, { ...f, bind: ["/nope:/x"] }, host)).toThrow(/does not exist/);
     expect(() => resolveSpec("a", cfg, { ...f, net: "wifi" }, host)).toThrow(/unknown network mode/);
     expect(() => resolveSpec("a", cfg, { ...f, driver: "zfs" }, host)).toThrow(/unknown storage driver/);
