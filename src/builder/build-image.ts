@@ -67,7 +67,7 @@ async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, baseLa
   const ref = opts.tag ?? parseRef(recipe.name);
   const p = opts.progress;
   const steps = canonicalSteps(recipe);
-  const runConfig = mergeRunConfig(baseRun, recipe.config, (l) => parseLimits(l, availableParallelism()));
+  const runConfig = mergeRunConfig(baseRun, recipe.config, (l, base) => parseLimits(l, availableParallelism(), base));
   const recipeFile = recipe.source.startsWith("file:") ? fileURLToPath(recipe.source) : recipe.source;
   const recipeDir = dirname(recipeFile);
   const inputs = new Map<number, CopyInput[]>();

@@ -80,7 +80,7 @@ export function describeStep(s: CanonicalStep): string {
 }
 
 /** The run config of an image: the base's, with the recipe's settings on top. */
-export function mergeRunConfig(base: RunConfig, input: ImageConfigInput, parseLimits: (l: LimitsInput) => RunConfig["limits"]): RunConfig {
+export function mergeRunConfig(base: RunConfig, input: ImageConfigInput, parseLimits: (l: LimitsInput, base: RunConfig["limits"]) => RunConfig["limits"]): RunConfig {
   const env = new Map(base.env.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
   for (const [k, v] of Object.entries(input.env ?? {})) env.set(k, v);
   return {
@@ -90,7 +90,7 @@ export function mergeRunConfig(base: RunConfig, input: ImageConfigInput, parseLi
     workdir: input.workdir ? absoluteContainerPath(input.workdir, "config workdir") : base.workdir,
     user: input.user ?? base.user,
     hostname: input.hostname ?? base.hostname,
-    limits: input.limits ? { ...base.limits, ...parseLimits(input.limits) } : base.limits,
+    limits: input.limits ? parseLimits(input.limits, base.limits) : base.limits,
     labels: { ...base.labels, ...(input.labels ?? {}) },
   };
 }

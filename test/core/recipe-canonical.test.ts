@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { canonicalStep, describeStep, mergeRunConfig } from "../../src/core/recipe-canonical.js";
 import { cacheKey, explainInputs, explainMiss, inputRecords, keyParts, type CopyInputKey } from "../../src/core/cache-key.js";
 import { defaultRunConfig } from "../../src/core/image.js";
+import { parseLimits } from "../../src/core/limits.js";
 import { staticPrefix } from "../../src/builder/copy-inputs.js";
 import { copy, defineRecipe, dir, file, remove, run, symlink } from "../../src/index.js";
 import type { MinicError } from "../../src/core/errors.js";
@@ -79,11 +80,19 @@ describe("canonicalStep", () => {
 describe("mergeRunConfig", () => {
   it("puts the recipe's settings over the base's; env merges by key, sorted", () => {
     const base = { ...defaultRunConfig(), env: ["PATH=/bin", "A=1"], limits: { pids: 10 } };
-    const out = mergeRunConfig(base, { env: { A: "2", Z: "3" }, workdir: "/srv", limits: { memory: "64M" } }, () => ({ memoryBytes: 64 << 20 }));
+    const out = mergeRunConfig(base, { env: { A: "2", Z: "3" }, workdir: "/srv", limits: { memory: "64M" } }, (l, b) => parseLimits(l, 2, b));
     expect(out.env).toEqual(["A=2", "PATH=/bin", "Z=3"]);
     expect(out.workdir).toBe("/srv");
     expect(out.cmd).toEqual(base.cmd);
     expect(out.limits).toEqual({ pids: 10, memoryBytes: 64 << 20 });
+  });
+
+  it("a limit of max lifts the base's", () => {
+    const base = { ...defaultRunConfig(), limits: { pids: 10, memoryBytes: 64 << 20, cpus: 0.5, cpuset: "0" } };
+    const out = mergeRunConfig(base, { limits: { memory: "max", pids: "max", cpus: "max" } }, (l, b) => parseLimits(l, 2, b));
+    expect(out.limits).toEqual({ cpuset: "0" });
+    expect(Object.keys(out.limits)).toEqual(["cpuset"]);
+    expect(() => parseLimits({ memory: "-1" }, 2)).toThrow(/invalid memory limit '-1'/);
   });
 });
 

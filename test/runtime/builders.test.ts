@@ -165,6 +165,15 @@ describe("spec resolution", () => {
     expect(() => resolveSpec("a", cfg, { ...f, cpuset: "99" }, host)).toThrow(/names CPU 99/);
     expect(() => resolveSpec("a", cfg, { ...f, cpus: "5" }, host)).toThrow(/^--cpus 5: this host has only 2 CPUs$/);
     expect(resolveSpec("a", cfg, { ...f, command: ["x"], cpus: "2" }, host).limits).toEqual({ cpus: 2 });
+    expect(() => resolveSpec("a", cfg, { ...f, pids: "-1" }, host)).toThrow(/^invalid pids limit '-1'$/);
+  });
+  it("max removes the image's memory, cpus and pids limits", () => {
+    const cfg = { ...defaultRunConfig(), limits: { memoryBytes: 64 << 20, cpus: 0.5, pids: 10, cpuset: "1" } };
+    const f = { command: ["x"], env: [], bind: [], readOnly: false, publish: [] };
+    const s = resolveSpec("a", cfg, { ...f, memory: "max", cpus: "max", pids: "max" }, host);
+    expect(s.limits).toEqual({ cpuset: "1" });
+    expect(Object.keys(s.limits)).toEqual(["cpuset"]);
+    expect(resolveSpec("a", cfg, { ...f, memory: "max" }, host).limits).toEqual({ cpus: 0.5, pids: 10, cpuset: "1" });
     expect(() => resolveSpec("a", cfg, { ...f, bind: ["/nope:/x"] }, host)).toThrow(/does not exist/);
     expect(() => resolveSpec("a", cfg, { ...f, net: "wifi" }, host)).toThrow(/unknown network mode/);
     expect(() => resolveSpec("a", cfg, { ...f, driver: "zfs" }, host)).toThrow(/unknown storage driver/);
