@@ -13,6 +13,7 @@ import { parseRef, type ImageRef } from "../core/reference.js";
 import { putImage } from "../store/images.js";
 import type { Store } from "../store/store.js";
 import type { Progress } from "../util/progress.js";
+import { tagImage, type TagResult } from "./base-tags.js";
 import { lastBuildOf, lookupCache, saveCache, type CacheRecord } from "./build-cache.js";
 import { resolveCopyInputs, type CopyInput } from "./copy-inputs.js";
 import { DIGEST_CACHE, DigestCache } from "./digest-cache.js";
@@ -32,10 +33,18 @@ export interface BuildResult {
   manifestDigest: Digest;
   layer: LayerDescriptor | null;
   cached: boolean;
+  /** The recipe file the image was built from. */
+  recipeFile: string;
+  /** Whether `ref` now names the image; a base's name is left when it holds another recipe's image. */
+  tag: TagResult;
 }
 
-/** Builds `recipe` after its base recipes; every recipe's image is tagged `name:latest` (the top one `tag`). */
-export async function buildRecipe(store: Store, recipe: Recipe, opts: BuildOptions, seen: Set<Recipe> = new Set()): Promise<BuildResult[]> {
+/**
+ * Builds `recipe` after its base recipes. The top image is tagged `tag` (default `name:latest`);
+ * each base recipe's image `name:latest` when that name is free or holds an image of the same
+ * recipe file, and is left untagged otherwise (see tagImage).
+ */
+export async function buildRecipe(store: Store, recipe: Recipe, opts: BuildOptions, seen: Set<Recipe> = new Set(), top = true): Promise<BuildResult[]> {
   if (seen.has(recipe)) throw new MinicError("ERECIPE", `recipe '${recipe.name}' is its own base`, { hint: "break the cycle of base imports" });
   seen.add(recipe);
   const results: BuildResult[] = [];
@@ -43,7 +52,7 @@ export async function buildRecipe(store: Store, recipe: Recipe, opts: BuildOptio
   let baseRun = defaultRunConfig();
   let baseHistory: LayerHistory[] = [];
   if (isRecipe(recipe.base)) {
-    const below = await buildRecipe(store, recipe.base, { ...opts, tag: undefined }, seen);
+    const below = await buildRecipe(store, recipe.base, { ...opts, tag: undefined }, seen, false);
     results.push(...below);
     const img = await store.readImage(below[below.length - 1]!.manifestDigest);
     ({ layers: baseLayers } = img.manifest);
@@ -59,11 +68,11 @@ export async function buildRecipe(store: Store, recipe: Recipe, opts: BuildOptio
     baseRun = img.config.config;
     baseHistory = img.config.history;
   }
-  results.push(await buildOne(store, recipe, opts, baseLayers, baseRun, baseHistory));
+  results.push(await buildOne(store, recipe, opts, baseLayers, baseRun, baseHistory, top));
   return results;
 }
 
-async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, baseLayers: LayerDescriptor[], baseRun: ReturnType<typeof defaultRunConfig>, baseHistory: LayerHistory[]): Promise<BuildResult> {
+async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, baseLayers: LayerDescriptor[], baseRun: ReturnType<typeof defaultRunConfig>, baseHistory: LayerHistory[], top: boolean): Promise<BuildResult> {
   const ref = opts.tag ?? parseRef(recipe.name);
   const p = opts.progress;
   const steps = canonicalSteps(recipe);
@@ -105,8 +114,8 @@ async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, baseLa
   const history = [...baseHistory, recipeHistory(recipe.name, recipeDigest, layer === null)];
   const layers = layer ? [...baseLayers, layer] : baseLayers;
   const manifestDigest = await putImage(store, layers, runConfig, history, opts.epoch);
-  await store.setRef(ref, manifestDigest);
-  return { ref, manifestDigest, layer, cached: hit !== undefined };
+  const tag = await tagImage(store, ref, manifestDigest, recipeFile, top);
+  return { ref, manifestDigest, layer, cached: hit !== undefined, recipeFile, tag };
 }
 
 function explain(p: Progress, name: string, hit: CacheRecord | undefined, last: CacheRecord | undefined, parts: ReturnType<typeof keyParts>, lines: string[], inputs: Map<number, CopyInputKey[]>, noCache: boolean): void {

@@ -1,8 +1,8 @@
 // minic build: type-check and load a recipe, then build it and its bases into the store.
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { MinicError } from "../core/errors.js";
 import { formatRef, parseRef } from "../core/reference.js";
-import { buildRecipe } from "../builder/build-image.js";
+import { buildRecipe, type BuildResult } from "../builder/build-image.js";
 import { checkRecipeFile, loadRecipe } from "../builder/load-recipe.js";
 import { typecheckRecipe } from "../builder/typecheck.js";
 import { sourceDateEpoch } from "../store/images.js";
@@ -39,8 +39,9 @@ export const buildCommand: Command = {
       });
       await typechecked();
       const top = results[results.length - 1]!;
+      for (const r of results) if (!r.tag.tagged) ctx.err(keptNote(r, ctx.cwd));
       if (values.json) {
-        ctx.out(JSON.stringify({ images: results.map((r) => ({ ref: formatRef(r.ref), manifest: r.manifestDigest, layer: r.layer, cached: r.cached })) }, null, 2));
+        ctx.out(JSON.stringify({ images: results.map((r) => ({ ref: formatRef(r.ref), tagged: r.tag.tagged, manifest: r.manifestDigest, layer: r.layer, cached: r.cached })) }, null, 2));
       } else {
         ctx.out(`${formatRef(top.ref)} ${top.manifestDigest}`);
       }
@@ -50,3 +51,12 @@ export const buildCommand: Command = {
     }
   },
 };
+
+/** One line on a base image left untagged: whose image its name holds, and how to name it. */
+function keptNote(r: BuildResult, cwd: string): string {
+  const name = formatRef(r.ref);
+  const file = relative(cwd, r.recipeFile);
+  const holder = !r.tag.tagged && r.tag.holder ? `an image built from ${relative(cwd, r.tag.holder)}` : "an image not built from it (imported, loaded, pulled or tagged otherwise)";
+  return `minic: note: ${name} is kept: it holds ${holder}; the base built from ${file} is not tagged `
+    + `(hint: 'minic build ${file}' gives it the name; 'minic build ${file} -t NAME' another one)`;
+}
