@@ -74,6 +74,13 @@ export async function materialize(store: Store, job: MaterializeInput, progress:
               hint: "add dir(\"/usr\") and file(\"/etc/os-release\", …) before the step, or build on a base such as recipes/busybox.ts",
             });
           }
+          {
+            // nspawn would fail with its own message (and status 1) before running anything.
+            const wd = view.visible(view.resolve(s.workdir, true));
+            if (!wd?.st.isDirectory()) {
+              throw new MinicError("ERUN", `${where}: run workdir ${s.workdir} ${wd ? "is not a directory" : "does not exist"} in the image`, { hint: `make it in an earlier step: dir("${s.workdir}")` });
+            }
+          }
           progress.log(`$ ${s.argv.join(" ")}`);
           await runStep(s, { scratch, upper, lowers: base }, where, (l) => progress.log(l));
           await view.refreshUpper();

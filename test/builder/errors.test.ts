@@ -46,6 +46,8 @@ const cases: [string, string, RegExp][] = [
     /: undefined-prop\.ts:3:32: failed to load: Cannot read properties of undefined \(reading 'toUpperCase'\)/],
   ["empty-name", `import { defineRecipe } from "minic";\nexport default defineRecipe({ name: "" });\n`, /: empty-name\.ts:2:16: defineRecipe needs a non-empty name \(hint: defineRecipe\(\{ name: "hello", \.\.\. \}\)\)$/],
   ["run-on-scratch", `import { defineRecipe, run } from "minic";\nexport default defineRecipe({ name: "x", steps: [run("true")] });\n`, /step 1: run steps need a \/usr directory/],
+  ["run-workdir", `import { defineRecipe, run } from "minic";\nimport bb from ${JSON.stringify(BUSYBOX)};\nexport default defineRecipe({ name: "x", base: bb, steps: [run("pwd", { workdir: "/srv/app" })] });\n`,
+    /step 1: run workdir \/srv\/app does not exist in the image \(hint: make it in an earlier step: dir\("\/srv\/app"\)\)$/],
   ["failing-run", `import { defineRecipe, run } from "minic";\nimport bb from ${JSON.stringify(BUSYBOX)};\nexport default defineRecipe({ name: "x", base: bb, steps: [run("exit 3")] });\n`, /step 1: command exited with status 3/],
 ];
 
@@ -60,7 +62,7 @@ describe("bad recipes", () => {
       const seed = await minic(["import", dir, "-t", "seed", "--store", store]);
       expect(seed.exitCode).toBe(0);
       // A base recipe that builds fine is kept (as podman keeps cached steps); build it first.
-      if (name === "failing-run") expect((await minic(["build", BUSYBOX, "--store", store])).exitCode).toBe(0);
+      if (name === "failing-run" || name === "run-workdir") expect((await minic(["build", BUSYBOX, "--store", store])).exitCode).toBe(0);
       const before = storeFiles(store).filter(storeContent);
       const r = await minic(["build", join(dir, `${name}.ts`), "--store", store], { cwd: dir });
       expect(r.exitCode).toBe(1);
