@@ -14,6 +14,7 @@ import type { ContainerSpec } from "./run-spec.js";
 import { SETUP_ERR, SETUP_FAILED_STATUS, setupFailure, startScript, wrapperArgv, type LaunchHost, type LaunchSpec } from "./runtime-argv.js";
 import { processStart, writeState, type ContainerState } from "./state.js";
 import { checkOsTree, imageNode, prepareRoot, readImageFile } from "./storage.js";
+import { checkCommand } from "./command-check.js";
 import { checkWorkdir } from "./workdir.js";
 import { releaseContainer } from "./teardown.js";
 import { resolveUser } from "./user.js";
@@ -150,6 +151,7 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     const root = await prepareRoot(store, image.manifest.layers, spec.driver, dir);
     if (spec.runtime === "nspawn") checkOsTree(root, imageName);
     await checkWorkdir(root, dir, spec, imageName);
+    await checkCommand(root, dir, spec, imageName);
     applyCgroups(cgPlan);
     if (spec.net === "veth" || spec.net === "bridge") {
       state.netns = `minic-${spec.id}`;

@@ -9,6 +9,12 @@ import { imageNode, type PreparedRoot } from "./storage.js";
 /** Directories nspawn mounts its own file systems on (its /run, /dev, /proc, /sys). */
 const NSPAWN_MOUNTS = ["/run", "/dev", "/proc", "/sys"];
 
+/** Whether in-image path `p` lies in a directory bind or under one of nspawn's own mounts (the runtime provides it, not the image). */
+export function providedByRuntime(spec: ContainerSpec, p: string): boolean {
+  const under = (d: string) => p === d || p.startsWith(`${d}/`);
+  return spec.binds.some((b) => under(b.target) && (b.dir || p === b.target)) || (spec.runtime === "nspawn" && NSPAWN_MOUNTS.some(under));
+}
+
 /**
  * Throws EPATH when `spec.workdir` is not a directory of the image as the container will see it:
  * symlinks on the way are followed inside the image. Directories a directory bind provides, and
@@ -16,9 +22,7 @@ const NSPAWN_MOUNTS = ["/run", "/dev", "/proc", "/sys"];
  */
 export async function checkWorkdir(root: PreparedRoot, dir: string, spec: ContainerSpec, image: string): Promise<void> {
   const wd = spec.workdir;
-  const under = (p: string) => wd === p || wd.startsWith(`${p}/`);
-  if (wd === "/" || spec.binds.some((b) => b.dir && under(b.target))) return;
-  if (spec.runtime === "nspawn" && NSPAWN_MOUNTS.some(under)) return;
+  if (wd === "/" || providedByRuntime(spec, wd)) return;
   if (imageNode(root, wd.slice(1))?.st.isDirectory()) return;
   // A symlink on the way (/lib -> usr/lib): resolved inside the image, as the container does.
   const view = await (await import("./bind-targets.js")).openImageView(root, dir);

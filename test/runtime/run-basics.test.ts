@@ -14,7 +14,7 @@ const { fx, run } = runtimeSuite(async (fx) => {
     hostname: "apphost",
   });
   await stackedImage(fx.store, fx.tree, "resolv", [{ "etc/resolv.conf": "nameserver 192.0.2.1\n" }]);
-  await stackedImage(fx.store, fx.tree, "nowd", [{ "srv": { dir: true }, "srv/data": { dir: true }, "lnk": { symlink: "srv/data" } }], { workdir: "/srv/app" });
+  await stackedImage(fx.store, fx.tree, "nowd", [{ "srv": { dir: true }, "srv/data": { dir: true }, "lnk": { symlink: "srv/data" }, "opt": { dir: true }, "opt/bin": { symlink: "/bin" } }], { workdir: "/srv/app" });
 });
 
 /** sha256 over every blob and ref in the store (what a run must never change). */
@@ -82,6 +82,22 @@ describe("minic run (nspawn)", () => {
     expect([bound.exitCode, bound.stdout.trim()]).toEqual([0, "/mnt/wd"]);
     const shm = await run(["bb", "-w", "/dev/shm", "--", "/bin/sh", "-c", "pwd"]);
     expect([shm.exitCode, shm.stdout.trim()]).toEqual([0, "/dev/shm"]);
+  });
+
+  it("a command the image does not have is one minic error before anything starts (found through PATH and image symlinks otherwise)", async () => {
+    const hint = "(hint: give a command the image has, e.g. minic run IMAGE -- /bin/sh -c '…', or add it to the image's recipe)";
+    const missing = await run(["bb", "--", "nope", "-x"]);
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr.trim()).toBe(`minic: command 'nope' is not in image 'bb' (looked in PATH /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin) ${hint}`);
+    const notExec = await run(["bb", "--", "/etc/passwd"]);
+    expect(notExec.stderr.trim()).toBe(`minic: command '/etc/passwd' is not an executable file in image 'bb' ${hint}`);
+    const chroot = await run(["bb", "--runtime", "chroot", "-e", "PATH=/sbin", "--", "sh"]);
+    expect(chroot.stderr.trim()).toBe(`minic: command 'sh' is not in image 'bb' (looked in PATH /sbin) ${hint}`);
+    // Found: a PATH entry that is an image symlink (/opt/bin -> /bin), a path relative to the workdir.
+    const viaLink = await run(["nowd", "-w", "/", "-e", "PATH=/opt/bin", "--", "sh", "-c", "echo linked"]);
+    expect([viaLink.exitCode, viaLink.stdout.trim()]).toEqual([0, "linked"]);
+    const relative = await run(["bb", "-w", "/bin", "--", "./sh", "-c", "echo relative"]);
+    expect([relative.exitCode, relative.stdout.trim()]).toEqual([0, "relative"]);
   });
 
   it("shows the stacked layers and binds host paths, read-only with :ro", async () => {
