@@ -13,6 +13,8 @@ import { makeScratch, sweepScratch } from "../store/scratch.js";
 import type { Progress } from "../util/progress.js";
 import type { CopyInput } from "./copy-inputs.js";
 import { RootfsView, type NodeMeta } from "../rootfs/rootfs-view.js";
+import { commandCandidates } from "../core/command-path.js";
+import { findCommand } from "../rootfs/find-command.js";
 import { runStep } from "./run-step.js";
 
 export interface MaterializeInput {
@@ -79,6 +81,13 @@ export async function materialize(store: Store, job: MaterializeInput, progress:
             const wd = view.visible(view.resolve(s.workdir, true));
             if (!wd?.st.isDirectory()) {
               throw new MinicError("ERUN", `${where}: run workdir ${s.workdir} ${wd ? "is not a directory" : "does not exist"} in the image`, { hint: `make it in an earlier step: dir("${s.workdir}")` });
+            }
+            const cmd = s.argv[0]!;
+            const found = findCommand(view, commandCandidates(cmd, s.env, s.workdir));
+            if (found !== "found") {
+              throw new MinicError("ERUN", `${where}: command '${cmd}' ${found === "missing" ? "is not in" : "is not an executable file in"} the image`, {
+                hint: "copy or install it in an earlier step (or in the base), or give its path in the image",
+              });
             }
           }
           progress.log(`$ ${s.argv.join(" ")}`);

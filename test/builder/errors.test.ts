@@ -48,6 +48,8 @@ const cases: [string, string, RegExp][] = [
   ["run-on-scratch", `import { defineRecipe, run } from "minic";\nexport default defineRecipe({ name: "x", steps: [run("true")] });\n`, /step 1: run steps need a \/usr directory/],
   ["run-workdir", `import { defineRecipe, run } from "minic";\nimport bb from ${JSON.stringify(BUSYBOX)};\nexport default defineRecipe({ name: "x", base: bb, steps: [run("pwd", { workdir: "/srv/app" })] });\n`,
     /step 1: run workdir \/srv\/app does not exist in the image \(hint: make it in an earlier step: dir\("\/srv\/app"\)\)$/],
+  ["run-no-command", `import { defineRecipe, run } from "minic";\nimport bb from ${JSON.stringify(BUSYBOX)};\nexport default defineRecipe({ name: "x", base: bb, steps: [run(["bash", "-c", "true"])] });\n`,
+    /step 1: command 'bash' is not in the image \(hint: copy or install it in an earlier step \(or in the base\), or give its path in the image\)$/],
   ["failing-run", `import { defineRecipe, run } from "minic";\nimport bb from ${JSON.stringify(BUSYBOX)};\nexport default defineRecipe({ name: "x", base: bb, steps: [run("exit 3")] });\n`, /step 1: command exited with status 3/],
 ];
 
@@ -62,7 +64,7 @@ describe("bad recipes", () => {
       const seed = await minic(["import", dir, "-t", "seed", "--store", store]);
       expect(seed.exitCode).toBe(0);
       // A base recipe that builds fine is kept (as podman keeps cached steps); build it first.
-      if (name === "failing-run" || name === "run-workdir") expect((await minic(["build", BUSYBOX, "--store", store])).exitCode).toBe(0);
+      if (["failing-run", "run-workdir", "run-no-command"].includes(name)) expect((await minic(["build", BUSYBOX, "--store", store])).exitCode).toBe(0);
       const before = storeFiles(store).filter(storeContent);
       const r = await minic(["build", join(dir, `${name}.ts`), "--store", store], { cwd: dir });
       expect(r.exitCode).toBe(1);
