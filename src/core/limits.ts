@@ -19,6 +19,11 @@ export interface Limits {
 
 const UNITS: Record<string, number> = { "": 1, B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
 
+/** The smallest CPU quota cgroups take: 1 ms of each 100 ms period. */
+const MIN_CPUS = 0.01;
+/** The kernel's PID_MAX_LIMIT on 64-bit: pids.max refuses more. */
+const PID_MAX_LIMIT = 4194304;
+
 /** The word for "no limit", as cgroups write it (memory.max, pids.max, cpu.max). */
 export const NO_LIMIT = "max";
 
@@ -33,6 +38,8 @@ export function parseMemory(v: string | number): number | undefined {
   }
   const bytes = Math.floor(Number(m[1]) * UNITS[m[2]!.toUpperCase()]!);
   if (bytes < 4096 * 64) throw new MinicError("EUSAGE", `memory limit '${v}' is too small`, { hint: "give at least 256K" });
+  // Beyond this a byte count is no longer exact, and the kernel refuses what it prints as.
+  if (bytes > Number.MAX_SAFE_INTEGER) throw new MinicError("EUSAGE", `memory limit '${v}' is too large`, { hint: "give at most 8191T, or max for no limit" });
   return bytes;
 }
 
@@ -46,6 +53,9 @@ export function parseCpus(v: string | number, hostCpus?: number): number | undef
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0 || n > 1024) {
     throw new MinicError("EUSAGE", `invalid --cpus '${v}'`, { hint: "give a positive number of CPUs, e.g. 0.5, or max for no limit" });
+  }
+  if (n < MIN_CPUS) {
+    throw new MinicError("EUSAGE", `--cpus ${v} is below ${MIN_CPUS}, the smallest CPU quota (1 ms in each 100 ms period)`, { hint: `give at least ${MIN_CPUS}, e.g. 0.5` });
   }
   if (hostCpus !== undefined && n > hostCpus) {
     throw new MinicError("EUSAGE", `--cpus ${v}: this host has only ${hostCpus} CPU${hostCpus === 1 ? "" : "s"}`, {
@@ -79,6 +89,7 @@ export function parsePids(v: string | number): number | undefined {
   if (lifted(v)) return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new MinicError("EUSAGE", `invalid pids limit '${v}'`, { hint: "give a positive integer, e.g. 32, or max for no limit" });
+  if (n > PID_MAX_LIMIT) throw new MinicError("EUSAGE", `pids limit '${v}' is more than the kernel allows (${PID_MAX_LIMIT})`, { hint: `give at most ${PID_MAX_LIMIT}, or max for no limit` });
   return n;
 }
 
