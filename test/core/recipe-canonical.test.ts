@@ -29,6 +29,9 @@ describe("canonicalStep", () => {
     expect(() => canonicalStep(dir("/a", { mode: "755" as never }), "s")).toThrow(/mode "755" /);
     expect(() => canonicalStep(copy([], "/a"), "step 1")).toThrow(/at least one source pattern/);
     expect(() => canonicalStep(copy("../x", "/a"), "step 1")).toThrow(/contains '\.\.'/);
+    expect(() => canonicalStep(remove("/"), "step 1")).toThrow(/cannot remove \//);
+    expect(() => canonicalStep({ kind: "bogus" } as never, "step 9")).toThrow(/step 9: unknown step kind 'bogus'/);
+    expect(() => canonicalStep(symlink("/a", ""), "s")).toThrow(/symlink target/);
   });
 
   it("refuses a relative image path in every step kind, naming the step", () => {
@@ -66,9 +69,6 @@ describe("canonicalStep", () => {
     }
     expect(() => file("/a/../b", "")).toThrow("file path '/a/../b' contains '..'");
     expect(symlink("/bin/sh", "busybox")).toEqual({ kind: "symlink", path: "/bin/sh", target: "busybox" });
-    expect(() => canonicalStep(remove("/"), "step 1")).toThrow(/cannot remove \//);
-    expect(() => canonicalStep({ kind: "bogus" } as never, "step 9")).toThrow(/step 9: unknown step kind 'bogus'/);
-    expect(() => canonicalStep(symlink("/a", ""), "s")).toThrow(/symlink target/);
   });
 
   it("describes steps in one line", () => {
