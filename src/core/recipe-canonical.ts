@@ -24,13 +24,13 @@ export function canonicalStep(step: Step, where: string): CanonicalStep {
       const c = step.content;
       const base64 = typeof c === "string" ? Buffer.from(c, "utf8").toString("base64") : c && typeof c.base64 === "string" ? c.base64 : undefined;
       if (base64 === undefined) throw new MinicError("ERECIPE", `${where}: file content must be a string or { base64 }`);
-      return { kind: "file", path: p(step.path, "path"), base64, mode: mode(step.mode, 0o644, where), uid: id(step.uid, where), gid: id(step.gid, where) };
+      return { kind: "file", path: notRoot(p(step.path, "path"), "file", where), base64, mode: mode(step.mode, 0o644, where), uid: id(step.uid, where), gid: id(step.gid, where) };
     }
     case "symlink":
       if (typeof step.target !== "string" || step.target === "" || step.target.includes("\0")) {
         throw new MinicError("ERECIPE", `${where}: symlink target must be a non-empty string`);
       }
-      return { kind: "symlink", path: p(step.path, "path"), target: step.target };
+      return { kind: "symlink", path: notRoot(p(step.path, "path"), "symlink", where), target: step.target };
     case "copy": {
       const from = [...step.from];
       if (from.length === 0 || from.some((f) => typeof f !== "string" || f === "")) {
@@ -60,6 +60,12 @@ export function canonicalStep(step: Step, where: string): CanonicalStep {
         hint: "build steps with dir(), file(), symlink(), copy(), remove() or run() from \"minic\"",
       });
   }
+}
+
+/** `path` unless it is the image's root, which a file or a link cannot replace. */
+function notRoot(path: string, kind: string, where: string): string {
+  if (path === "/") throw new MinicError("EPATH", `${where}: a ${kind} cannot replace the image's root /`, { hint: "give a path below /, e.g. /etc/motd" });
+  return path;
 }
 
 /** Canonical steps of a recipe. */

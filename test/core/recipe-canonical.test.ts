@@ -18,7 +18,7 @@ describe("canonicalStep", () => {
     expect(canonicalStep(run(["/bin/true"], { env: { B: "2", A: "1" } }), "s")).toMatchObject({ argv: ["/bin/true"], env: ["A=1", "B=2"] });
   });
 
-  it("rejects '..', bad modes, empty copies and unknown kinds with the step named", () => {
+  it("rejects '..', bad modes, empty copies, / replaced and unknown kinds with the step named", () => {
     expect(() => canonicalStep({ kind: "file", path: "/a/../b", content: "" }, "step 2")).toThrow(/^step 2: file path '\/a\/\.\.\/b' contains '\.\.'$/);
     expect(() => canonicalStep(dir("/a", { mode: 0o17777 }), "step 1")).toThrow(/step 1: mode 0o17777 is not a permission value/);
     // A full st_mode (file type bits too) is printed in octal, as it would be written.
@@ -30,6 +30,8 @@ describe("canonicalStep", () => {
     expect(() => canonicalStep(copy([], "/a"), "step 1")).toThrow(/at least one source pattern/);
     expect(() => canonicalStep(copy("../x", "/a"), "step 1")).toThrow(/contains '\.\.'/);
     expect(() => canonicalStep(remove("/"), "step 1")).toThrow(/cannot remove \//);
+    expect(() => canonicalStep(file("/", "x"), "step 2")).toThrow(/^step 2: a file cannot replace the image's root \/$/);
+    expect(() => canonicalStep(symlink("//", "/bin"), "step 3")).toThrow(/^step 3: a symlink cannot replace the image's root \/$/);
     expect(() => canonicalStep({ kind: "bogus" } as never, "step 9")).toThrow(/step 9: unknown step kind 'bogus'/);
     expect(() => canonicalStep(symlink("/a", ""), "s")).toThrow(/symlink target/);
   });
