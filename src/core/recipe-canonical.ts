@@ -24,6 +24,9 @@ export function canonicalStep(step: Step, where: string): CanonicalStep {
       const c = step.content;
       const base64 = typeof c === "string" ? Buffer.from(c, "utf8").toString("base64") : c && typeof c.base64 === "string" ? c.base64 : undefined;
       if (base64 === undefined) throw new MinicError("ERECIPE", `${where}: file content must be a string or { base64 }`);
+      if (typeof c !== "string" && !isBase64(base64)) {
+        throw new MinicError("ERECIPE", `${where}: file content { base64 } is not base64`, { hint: "give bytes as standard base64, e.g. { base64: Buffer.from(bytes).toString(\"base64\") }" });
+      }
       return { kind: "file", path: notRoot(p(step.path, "path"), "file", where), base64, mode: mode(step.mode, 0o644, where), uid: id(step.uid, where), gid: id(step.gid, where) };
     }
     case "symlink":
@@ -60,6 +63,12 @@ export function canonicalStep(step: Step, where: string): CanonicalStep {
         hint: "build steps with dir(), file(), symlink(), copy(), remove() or run() from \"minic\"",
       });
   }
+}
+
+/** Whether `b` is base64 that decodes to bytes and back unchanged (line breaks and padding aside). */
+function isBase64(b: string): boolean {
+  const clean = b.replace(/\s+/g, "").replace(/=+$/, "");
+  return Buffer.from(clean, "base64").toString("base64").replace(/=+$/, "") === clean;
 }
 
 /** `path` unless it is the image's root, which a file or a link cannot replace. */

@@ -30,6 +30,9 @@ describe("canonicalStep", () => {
     expect(() => canonicalStep(copy([], "/a"), "step 1")).toThrow(/at least one source pattern/);
     expect(() => canonicalStep(copy("../x", "/a"), "step 1")).toThrow(/contains '\.\.'/);
     expect(() => canonicalStep(remove("/"), "step 1")).toThrow(/cannot remove \//);
+    expect(() => canonicalStep(file("/a", { base64: "!!!" }), "step 4")).toThrow(/^step 4: file content \{ base64 \} is not base64$/);
+    expect(canonicalStep(file("/a", { base64: "aGk=\n" }), "s")).toMatchObject({ base64: "aGk=\n" });
+    expect(canonicalStep(file("/a", { base64: "aGk" }), "s")).toMatchObject({ base64: "aGk" });
     expect(() => canonicalStep(file("/", "x"), "step 2")).toThrow(/^step 2: a file cannot replace the image's root \/$/);
     expect(() => canonicalStep(symlink("//", "/bin"), "step 3")).toThrow(/^step 3: a symlink cannot replace the image's root \/$/);
     expect(() => canonicalStep({ kind: "bogus" } as never, "step 9")).toThrow(/step 9: unknown step kind 'bogus'/);
