@@ -38,68 +38,81 @@ export async function materialize(store: Store, job: MaterializeInput, progress:
     for (let i = 0; i < job.steps.length; i++) {
       const s = job.steps[i]!;
       const where = `recipe '${job.name}' step ${i + 1}`;
-      switch (s.kind) {
-        case "dir":
-          await view.putDir(view.resolve(s.path, true), s);
-          break;
-        case "file":
-          await view.putFile(view.resolve(s.path), Buffer.from(s.base64, "base64"), s);
-          break;
-        case "symlink":
-          await view.putSymlink(view.resolve(s.path), s.target);
-          break;
-        case "copy": {
-          // New directories (empty ones of the source too) get the step's owner and 0755;
-          // directories the image already has keep theirs.
-          const dirMeta = { mode: 0o755, uid: s.uid, gid: s.gid };
-          const to = view.resolve(s.to, true);
-          await view.ensureDir(to, dirMeta);
-          for (const input of job.inputs.get(i) ?? []) {
-            if (input.kind === "dir") {
-              await view.ensureDir(view.resolve(`/${to}/${input.rel}`, true), dirMeta);
-              continue;
-            }
-            const rel = view.resolve(`/${to}/${input.rel}`);
-            const parent = rel.includes("/") ? rel.slice(0, rel.lastIndexOf("/")) : "";
-            await view.ensureDir(parent, dirMeta);
-            if (input.kind === "symlink") await view.putSymlink(rel, input.linkname!, s.uid, s.gid);
-            else await copyInputFile(view, rel, input, { mode: s.mode ?? (input.executable ? 0o755 : 0o644), uid: s.uid, gid: s.gid }, where);
-          }
-          break;
-        }
-        case "remove":
-          await view.remove(view.resolve(s.path));
-          break;
-        case "run":
-          if (!view.visible("usr")?.st.isDirectory()) {
-            throw new MinicError("ERUN", `${where}: run steps need a /usr directory in the image (systemd-nspawn refuses a tree without one)`, {
-              hint: "add dir(\"/usr\") and file(\"/etc/os-release\", …) before the step, or build on a base such as recipes/busybox.ts",
-            });
-          }
-          {
-            // nspawn would fail with its own message (and status 1) before running anything.
-            const wd = view.visible(view.resolve(s.workdir, true));
-            if (!wd?.st.isDirectory()) {
-              throw new MinicError("ERUN", `${where}: run workdir ${s.workdir} ${wd ? "is not a directory" : "does not exist"} in the image`, { hint: `make it in an earlier step: dir("${s.workdir}")` });
-            }
-            const cmd = s.argv[0]!;
-            const found = findCommand(view, commandCandidates(cmd, s.env, s.workdir));
-            if (found !== "found") {
-              throw new MinicError("ERUN", `${where}: command '${cmd}' ${found === "missing" ? "is not in" : "is not an executable file in"} the image`, {
-                hint: "copy or install it in an earlier step (or in the base), or give its path in the image",
-              });
-            }
-          }
-          progress.log(`$ ${s.argv.join(" ")}`);
-          await runStep(s, { scratch, upper, lowers: base }, where, (l) => progress.log(l));
-          await view.refreshUpper();
-          break;
-      }
+      await applyStep(view, s, where, { inputs: job.inputs.get(i) ?? [], scratch, upper, base, progress });
     }
     const tree = await walkTree(upper, { overlay: true });
     return await putLayer(store, tree.map((t) => ({ entry: t.entry, data: treeData(t) })), job.epoch);
   } finally {
     await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** What applying a step needs besides the view: the copy inputs, the scratch dirs, progress. */
+interface StepContext {
+  inputs: readonly CopyInput[];
+  scratch: string;
+  upper: string;
+  base: readonly string[];
+  progress: Progress;
+}
+
+/** Applies one canonical step to the build's view (a run step runs under nspawn over it). */
+async function applyStep(view: RootfsView, s: CanonicalStep, where: string, { inputs, scratch, upper, base, progress }: StepContext): Promise<void> {
+  switch (s.kind) {
+    case "dir":
+      await view.putDir(view.resolve(s.path, true), s);
+      break;
+    case "file":
+      await view.putFile(view.resolve(s.path), Buffer.from(s.base64, "base64"), s);
+      break;
+    case "symlink":
+      await view.putSymlink(view.resolve(s.path), s.target);
+      break;
+    case "copy": {
+      // New directories (empty ones of the source too) get the step's owner and 0755;
+      // directories the image already has keep theirs.
+      const dirMeta = { mode: 0o755, uid: s.uid, gid: s.gid };
+      const to = view.resolve(s.to, true);
+      await view.ensureDir(to, dirMeta);
+      for (const input of inputs) {
+        if (input.kind === "dir") {
+          await view.ensureDir(view.resolve(`/${to}/${input.rel}`, true), dirMeta);
+          continue;
+        }
+        const rel = view.resolve(`/${to}/${input.rel}`);
+        const parent = rel.includes("/") ? rel.slice(0, rel.lastIndexOf("/")) : "";
+        await view.ensureDir(parent, dirMeta);
+        if (input.kind === "symlink") await view.putSymlink(rel, input.linkname!, s.uid, s.gid);
+        else await copyInputFile(view, rel, input, { mode: s.mode ?? (input.executable ? 0o755 : 0o644), uid: s.uid, gid: s.gid }, where);
+      }
+      break;
+    }
+    case "remove":
+      await view.remove(view.resolve(s.path));
+      break;
+    case "run": {
+      if (!view.visible("usr")?.st.isDirectory()) {
+        throw new MinicError("ERUN", `${where}: run steps need a /usr directory in the image (systemd-nspawn refuses a tree without one)`, {
+          hint: "add dir(\"/usr\") and file(\"/etc/os-release\", …) before the step, or build on a base such as recipes/busybox.ts",
+        });
+      }
+      // nspawn would fail with its own message (and status 1) before running anything.
+      const wd = view.visible(view.resolve(s.workdir, true));
+      if (!wd?.st.isDirectory()) {
+        throw new MinicError("ERUN", `${where}: run workdir ${s.workdir} ${wd ? "is not a directory" : "does not exist"} in the image`, { hint: `make it in an earlier step: dir("${s.workdir}")` });
+      }
+      const cmd = s.argv[0]!;
+      const found = findCommand(view, commandCandidates(cmd, s.env, s.workdir));
+      if (found !== "found") {
+        throw new MinicError("ERUN", `${where}: command '${cmd}' ${found === "missing" ? "is not in" : "is not an executable file in"} the image`, {
+          hint: "copy or install it in an earlier step (or in the base), or give its path in the image",
+        });
+      }
+      progress.log(`$ ${s.argv.join(" ")}`);
+      await runStep(s, { scratch, upper, lowers: base }, where, (l) => progress.log(l));
+      await view.refreshUpper();
+      break;
+    }
   }
 }
 
