@@ -2,7 +2,7 @@
 // upper dir into a layer. The only part of a build that touches the disk for real.
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { CanonicalStep } from "../core/recipe-canonical.js";
+import { describeStep, type CanonicalStep } from "../core/recipe-canonical.js";
 import type { LayerDescriptor } from "../core/image.js";
 import { MinicError, withContext } from "../core/errors.js";
 import { walkTree, treeData } from "../archive/walk-tree.js";
@@ -38,7 +38,13 @@ export async function materialize(store: Store, job: MaterializeInput, progress:
     for (let i = 0; i < job.steps.length; i++) {
       const s = job.steps[i]!;
       const where = `recipe '${job.name}' step ${i + 1}`;
-      await applyStep(view, s, where, { inputs: job.inputs.get(i) ?? [], scratch, upper, base, progress });
+      try {
+        await applyStep(view, s, where, { inputs: job.inputs.get(i) ?? [], scratch, upper, base, progress });
+      } catch (e) {
+        // Errors of the image's tree (a file in the way, a link loop) say which step met them.
+        if (e instanceof MinicError && !e.message.startsWith(where)) throw withContext(e, `${where} (${describeStep(s)})`);
+        throw e;
+      }
     }
     const tree = await walkTree(upper, { overlay: true });
     return await putLayer(store, tree.map((t) => ({ entry: t.entry, data: treeData(t) })), job.epoch);
