@@ -1,10 +1,10 @@
 // argv → command → exit status. The only place that catches errors and picks an exit code.
 import { constants } from "node:os";
 import { isatty } from "node:tty";
-import { parseArgs } from "node:util";
 import { MinicError, oneLine } from "./core/errors.js";
 import type { Command, Context, Options } from "./commands/command.js";
 import { storeLocation } from "./store/store-location.js";
+import { parseOptions } from "./parse-options.js";
 import { stderr, stdout } from "./util/stdio.js";
 
 /** Name → loader of each subcommand, in the order `minic help` lists them. */
@@ -126,12 +126,7 @@ async function dispatch(args: string[], commands: Registry, ctx: CliContext): Pr
 async function runCommand(cmd: Command, args: string[], ctx: CliContext): Promise<number> {
   if (!cmd.ownsSignals) ctx.handleSignals?.();
   const [own, after] = cmd.passthrough ? splitCommand(args, { ...GLOBAL, ...cmd.options }) : [args, []];
-  let parsed;
-  try {
-    parsed = parseArgs({ args: own, options: { ...GLOBAL, ...cmd.options }, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new MinicError("EUSAGE", (e as Error).message.split("\n")[0]!, { hint: `usage: minic ${cmd.name} ${cmd.usage}` });
-  }
+  const parsed = parseOptions(own, { ...GLOBAL, ...cmd.options }, `minic ${cmd.name} ${cmd.usage}`);
   if (parsed.values.help) {
     ctx.out(`usage: minic ${cmd.name} ${cmd.usage}\n${cmd.summary}`);
     return 0;

@@ -1,4 +1,6 @@
 // The recipe API, imported by recipes as "minic": types and step constructors, nothing that acts.
+// Image paths are checked where the recipe writes them, so that an error names the recipe's line.
+import { absoluteContainerPath } from "./core/container-path.js";
 import { MinicError } from "./core/errors.js";
 import type { LimitsInput } from "./core/limits.js";
 import type {
@@ -15,6 +17,7 @@ export function defineRecipe(input: RecipeInput): Recipe {
   if (!input || typeof input.name !== "string" || input.name.length === 0) {
     throw new MinicError("ERECIPE", "defineRecipe needs a non-empty name", { hint: "defineRecipe({ name: \"hello\", ... })" });
   }
+  if (input.config?.workdir) absoluteContainerPath(input.config.workdir, "config workdir");
   return Object.freeze({
     kind: "recipe" as const,
     name: input.name,
@@ -27,26 +30,31 @@ export function defineRecipe(input: RecipeInput): Recipe {
 
 /** Makes a directory (and its parents) at `path`. */
 export function dir(path: string, owner: Owner = {}): DirStep {
+  absoluteContainerPath(path, "dir path");
   return { kind: "dir", path, ...owner };
 }
 
 /** Writes a file with the given text (or `{ base64 }` bytes), replacing whatever is at `path`. */
 export function file(path: string, content: string | { base64: string }, owner: Owner = {}): FileStep {
+  absoluteContainerPath(path, "file path");
   return { kind: "file", path, content, ...owner };
 }
 
 /** Makes a symbolic link at `path` pointing to `target` (the target is stored as written). */
 export function symlink(path: string, target: string): SymlinkStep {
+  absoluteContainerPath(path, "symlink path");
   return { kind: "symlink", path, target };
 }
 
 /** Copies host files matched by fast-glob patterns (relative to the recipe file) into directory `to`. */
 export function copy(from: string | readonly string[], to: string, owner: Owner = {}): CopyStep {
+  absoluteContainerPath(to, "copy destination");
   return { kind: "copy", from: typeof from === "string" ? [from] : [...from], to, ...owner };
 }
 
 /** Removes `path` from the image; the deletion survives stacking (a whiteout). */
 export function remove(path: string): RemoveStep {
+  absoluteContainerPath(path, "remove path");
   return { kind: "remove", path };
 }
 
@@ -55,6 +63,7 @@ export function remove(path: string): RemoveStep {
  * cgroup `limits` and a `timeout` (seconds or "10m"); neither is part of the cache key.
  */
 export function run(command: string | readonly string[], opts: { env?: Record<string, string>; workdir?: string; limits?: LimitsInput; timeout?: number | string } = {}): RunStep {
+  if (opts.workdir !== undefined) absoluteContainerPath(opts.workdir, "run workdir");
   return { kind: "run", command: typeof command === "string" ? command : [...command], ...opts };
 }
 

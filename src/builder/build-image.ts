@@ -14,6 +14,7 @@ import { combineControl, stepControl, type RunControl } from "../core/run-contro
 import { putImage } from "../store/images.js";
 import type { Store } from "../store/store.js";
 import type { Progress } from "../util/progress.js";
+import { tagImage, type TagResult } from "./base-tags.js";
 import { lastBuildOf, lookupCache, saveCache, type CacheRecord } from "./build-cache.js";
 import { resolveCopyInputs, type CopyInput } from "./copy-inputs.js";
 import { DIGEST_CACHE, DigestCache } from "./digest-cache.js";
@@ -49,20 +50,28 @@ export interface BuildResult {
   manifestDigest: Digest;
   layer: LayerDescriptor | null;
   cached: boolean;
+  /** The recipe file the image was built from. */
+  recipeFile: string;
+  /** Whether `ref` now names the image; a base's name is left when it holds another recipe's image. */
+  tag: TagResult;
 }
 
-/** Builds `recipe` after its base recipes; every recipe's image is tagged `name:latest` (the top one `tag`). */
-export async function buildRecipe(store: Store, recipe: Recipe, opts: BuildOptions, seen: Set<Recipe> = new Set()): Promise<BuildResult[]> {
+/**
+ * Builds `recipe` after its base recipes. The top image is tagged `tag` (default `name:latest`);
+ * each base recipe's image `name:latest` when that name is free or holds an image of the same
+ * recipe file, and is left untagged otherwise (see tagImage).
+ */
+export async function buildRecipe(store: Store, recipe: Recipe, opts: BuildOptions, seen: Set<Recipe> = new Set(), top = true): Promise<BuildResult[]> {
   if (seen.has(recipe)) throw new MinicError("ERECIPE", `recipe '${recipe.name}' is its own base`, { hint: "break the cycle of base imports" });
   seen.add(recipe);
   const results: BuildResult[] = [];
   let base: BaseInfo = { layers: [], run: defaultRunConfig(), history: [], name: "", manifestDigest: "" };
   if (isRecipe(recipe.base)) {
-    const below = await buildRecipe(store, recipe.base, { ...opts, tag: undefined }, seen);
+    const below = await buildRecipe(store, recipe.base, { ...opts, tag: undefined }, seen, false);
     results.push(...below);
-    const top = below[below.length - 1]!;
-    const img = await store.readImage(top.manifestDigest);
-    base = { layers: img.manifest.layers, run: img.config.config, history: img.config.history, name: formatRef(top.ref), manifestDigest: top.manifestDigest };
+    const under = below[below.length - 1]!;
+    const img = await store.readImage(under.manifestDigest);
+    base = { layers: img.manifest.layers, run: img.config.config, history: img.config.history, name: formatRef(under.ref), manifestDigest: under.manifestDigest };
   } else if (typeof recipe.base === "string") {
     const img = await store.getImage(recipe.base).catch((e: unknown) => {
       throw new MinicError("ENOTFOUND", `recipe '${recipe.name}': base image '${recipe.base}' is not in the store`, {
@@ -71,17 +80,17 @@ export async function buildRecipe(store: Store, recipe: Recipe, opts: BuildOptio
     });
     base = { layers: img.manifest.layers, run: img.config.config, history: img.config.history, name: recipe.base, manifestDigest: img.manifestDigest };
   }
-  results.push(await buildOne(store, recipe, opts, base));
+  results.push(await buildOne(store, recipe, opts, base, top));
   return results;
 }
 
-async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, base: BaseInfo): Promise<BuildResult> {
+async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, base: BaseInfo, top: boolean): Promise<BuildResult> {
   const { layers: baseLayers, run: baseRun, history: baseHistory } = base;
   const ref = opts.tag ?? parseRef(recipe.name);
   const p = opts.progress;
   const steps = canonicalSteps(recipe);
   const cpus = availableParallelism();
-  const runConfig = mergeRunConfig(baseRun, recipe.config, (l) => parseLimits(l, cpus));
+  const runConfig = mergeRunConfig(baseRun, recipe.config, (l, below) => parseLimits(l, cpus, below));
   // Checked before anything runs (also on a cache hit): a bad limit is the recipe's error.
   const controls = new Map<number, RunControl>();
   recipe.steps.forEach((s, i) => {
@@ -127,8 +136,8 @@ async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, base: 
   const history = [...baseHistory, recipeHistory(recipe.name, recipeDigest, layer === null)];
   const layers = layer ? [...baseLayers, layer] : baseLayers;
   const manifestDigest = await putImage(store, layers, runConfig, history, opts.epoch);
-  await store.setRef(ref, manifestDigest);
-  return { ref, manifestDigest, layer, cached: hit !== undefined };
+  const tag = await tagImage(store, ref, manifestDigest, recipeFile, top);
+  return { ref, manifestDigest, layer, cached: hit !== undefined, recipeFile, tag };
 }
 
 function explain(p: Progress, name: string, hit: CacheRecord | undefined, last: CacheRecord | undefined, parts: ReturnType<typeof keyParts>, lines: string[], inputs: Map<number, CopyInputKey[]>, noCache: boolean): void {

@@ -1,44 +1,70 @@
 // Loads a TypeScript recipe file (no compile step for the user) and returns its Recipe value.
-import { stat } from "node:fs/promises";
-import { resolve as resolvePath } from "node:path";
+import { readdir, stat } from "node:fs/promises";
+import { join, relative, resolve as resolvePath } from "node:path";
 import { MinicError } from "../core/errors.js";
 import { isRecipe, type Recipe } from "../core/recipe.js";
-import { compileRecipe } from "./compile-recipe.js";
+import { compileRecipe, SOURCES_KEY } from "./compile-recipe.js";
+import { recipeLocation } from "./recipe-location.js";
 
 /**
- * Compiles `file` (types stripped by esbuild, cached by content) and imports it; returns its default export, checked to be a recipe (as are its
- * bases, recursively). Throws ERECIPE with file:line for syntax errors and load-time failures.
+ * Compiles `file` (types stripped by esbuild, cached by content) and imports it; returns its
+ * default export, checked to be a recipe (as are its bases, recursively). Throws ERECIPE with
+ * file:line:col (relative to `cwd`) for syntax errors and load-time failures: for what a recipe
+ * throws, the first place in the recipe sources on its stack.
  */
-export async function loadRecipe(file: string, cacheDir: string): Promise<Recipe> {
+export async function loadRecipe(file: string, cacheDir: string, cwd = process.cwd()): Promise<Recipe> {
   const path = await checkRecipeFile(file);
   const url = await compileRecipe(path, cacheDir, new URL("../index.js", import.meta.url).href);
   let mod: { default?: unknown };
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 100; // the recipe's frame may lie below many of node's own
   try {
     mod = (await import(url)) as { default?: unknown };
   } catch (e) {
-    throw loadError(file, e);
+    throw loadError(relative(cwd, path), e, cwd);
+  } finally {
+    Error.stackTraceLimit = limit;
   }
   const r = mod.default;
   if (!isRecipe(r)) {
-    throw new MinicError("ERECIPE", `${file}: the default export is not a recipe`, { hint: "end the file with: export default defineRecipe({ ... })" });
+    throw new MinicError("ERECIPE", `${relative(cwd, path)}: the default export is not a recipe`, { hint: "end the file with: export default defineRecipe({ ... })" });
   }
   return r;
 }
 
-/** The absolute path of a recipe file; throws when it is missing or not TypeScript. */
-export async function checkRecipeFile(file: string): Promise<string> {
+/**
+ * The absolute path of a recipe file; throws when it is missing, a directory (the hint names the
+ * recipes in it) or not TypeScript. `shown` is the path as the user gave it, for messages.
+ */
+export async function checkRecipeFile(file: string, shown = file): Promise<string> {
   const path = resolvePath(file);
   const st = await stat(path).catch(() => null);
-  if (!st || !st.isFile()) {
-    throw new MinicError("ENOTFOUND", `recipe '${file}' does not exist`, { hint: "give the path of a .ts recipe file, e.g. recipes/hello.ts" });
+  if (st?.isDirectory()) {
+    const recipes = (await readdir(path).catch(() => [] as string[])).filter((n) => /\.m?ts$/.test(n) && !n.endsWith(".d.ts")).sort();
+    const dir = shown.replace(/\/+$/, "") || "/";
+    const hint = recipes.length === 0
+      ? "give the path of a .ts recipe file, e.g. recipes/hello.ts"
+      : `give one of its recipe files, e.g. minic build ${join(dir, recipes[0]!)}; it holds ${recipes.slice(0, 5).join(", ")}${recipes.length > 5 ? ", …" : ""}`;
+    throw new MinicError("EINPUT", `recipe '${shown}' is a directory, not a recipe file`, { hint });
   }
-  if (!/\.m?ts$/.test(path)) throw new MinicError("ERECIPE", `recipe '${file}' is not a TypeScript file`, { hint: "recipes are .ts (or .mts) files" });
+  if (!st || !st.isFile()) {
+    throw new MinicError("ENOTFOUND", `recipe '${shown}' does not exist`, { hint: "give the path of a .ts recipe file, e.g. recipes/hello.ts" });
+  }
+  if (!/\.m?ts$/.test(path)) throw new MinicError("ERECIPE", `recipe '${shown}' is not a TypeScript file`, { hint: "recipes are .ts (or .mts) files" });
   return path;
 }
 
-/** Turns whatever a recipe threw while loading into one line with file:line where known. */
-function loadError(file: string, e: unknown): MinicError {
-  if (e instanceof MinicError) return new MinicError(e.code, `${file}: ${e.message}`, { hint: e.hint, cause: e });
+/** Turns whatever a recipe threw while loading into one line with file:line:col where known. */
+function loadError(file: string, e: unknown, cwd: string): MinicError {
+  const sources = (globalThis as Record<symbol, Map<string, string> | undefined>)[SOURCES_KEY] ?? new Map<string, string>();
+  const loc = recipeLocation(e, sources);
+  const where = loc ? `${relative(cwd, loc.file)}:${loc.line}:${loc.column}` : file;
+  // The recipe API's errors are MinicErrors of the "minic" module the recipe imported (dist/),
+  // another copy of the class than the CLI's own.
+  if (e instanceof MinicError || (e instanceof Error && e.name === "MinicError" && typeof (e as MinicError).code === "string")) {
+    const m = e as MinicError;
+    return new MinicError(m.code, `${where}: ${m.message}`, { hint: m.hint, cause: e });
+  }
   const err = e as { message?: string; errors?: { text: string; location?: { file: string; line: number; column: number } }[] };
   const first = err.errors?.[0];
   if (first?.location) {
@@ -51,5 +77,5 @@ function loadError(file: string, e: unknown): MinicError {
   if ((e as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND") {
     return new MinicError("ERECIPE", `${file}: ${msg}`, { hint: "check the import paths in the recipe (bases are imported with their .ts extension)", cause: e });
   }
-  return new MinicError("ERECIPE", `${file}: failed to load: ${msg}`, { hint: "fix the recipe and build again", cause: e });
+  return new MinicError("ERECIPE", `${where}: failed to load: ${msg}`, { hint: "fix the recipe and build again", cause: e });
 }

@@ -2,7 +2,7 @@
 // upper dir into a layer. The only part of a build that touches the disk for real.
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { CanonicalStep } from "../core/recipe-canonical.js";
+import { describeStep, type CanonicalStep } from "../core/recipe-canonical.js";
 import type { RunControl } from "../core/run-control.js";
 import type { LayerDescriptor } from "../core/image.js";
 import { MinicError, withContext } from "../core/errors.js";
@@ -15,6 +15,8 @@ import type { Progress } from "../util/progress.js";
 import type { CopyInput } from "./copy-inputs.js";
 import { RootfsView, type NodeMeta } from "../rootfs/rootfs-view.js";
 import type { SecurityProfile } from "../runtime/security-profile.js";
+import { commandCandidates } from "../core/command-path.js";
+import { findCommand } from "../rootfs/find-command.js";
 import { runStep } from "./run-step.js";
 
 export interface MaterializeInput {
@@ -46,68 +48,105 @@ export async function materialize(store: Store, job: MaterializeInput, progress:
     for (let i = 0; i < job.steps.length; i++) {
       const s = job.steps[i]!;
       const where = `recipe '${job.name}' step ${i + 1}`;
-      switch (s.kind) {
-        case "dir":
-          await view.putDir(view.resolve(s.path, true), s);
-          break;
-        case "file":
-          await view.putFile(view.resolve(s.path), Buffer.from(s.base64, "base64"), s);
-          break;
-        case "symlink":
-          await view.putSymlink(view.resolve(s.path), s.target);
-          break;
-        case "copy": {
-          // New directories (empty ones of the source too) get the step's owner and 0755;
-          // directories the image already has keep theirs.
-          const dirMeta = { mode: 0o755, uid: s.uid, gid: s.gid };
-          const to = view.resolve(s.to, true);
-          await view.ensureDir(to, dirMeta);
-          // Where each file landed, by input rel, and what it held: its hard links link to it.
-          const landed = new Map<string, { rel: string; digest: string }>();
-          for (const input of job.inputs.get(i) ?? []) {
-            if (input.kind === "dir") {
-              await view.ensureDir(view.resolve(`/${to}/${input.rel}`, true), dirMeta);
-              continue;
-            }
-            const rel = view.resolve(`/${to}/${input.rel}`);
-            const parent = rel.includes("/") ? rel.slice(0, rel.lastIndexOf("/")) : "";
-            await view.ensureDir(parent, dirMeta);
-            if (input.kind === "symlink") {
-              await view.putSymlink(rel, input.linkname!, s.uid, s.gid);
-              continue;
-            }
-            // A link shares its first name's inode (so its mode and owner). Its content is what
-            // the cache key holds for it only if both names hashed the same; else it is copied
-            // (and checked) on its own.
-            const first = input.linkOf === undefined ? undefined : landed.get(input.linkOf);
-            if (first && first.digest === input.digest && (await view.putHardLink(rel, first.rel))) continue;
-            await copyInputFile(view, rel, input, { mode: s.mode ?? (input.executable ? 0o755 : 0o644), uid: s.uid, gid: s.gid }, where);
-            landed.set(input.rel, { rel, digest: input.digest });
-          }
-          break;
-        }
-        case "remove":
-          await view.remove(view.resolve(s.path));
-          break;
-        case "run":
-          if (!view.visible("usr")?.st.isDirectory()) {
-            throw new MinicError("ERUN", `${where}: run steps need a /usr directory in the image (systemd-nspawn refuses a tree without one)`, {
-              hint: "add dir(\"/usr\") and file(\"/etc/os-release\", …) before the step, or build on a base such as recipes/busybox.ts",
-            });
-          }
-          progress.log(`$ ${s.argv.join(" ")}`);
-          await runStep(store, {
-            step: s, control: job.controls.get(i) ?? { limits: {} }, where, recipe: job.name, index: i + 1,
-            base: job.base, dirs: { scratch, upper, lowers: base }, now: job.now(), security: job.security,
-          }, progress.output());
-          await view.refreshUpper();
-          break;
+      try {
+        await applyStep(view, s, where, { store, job, index: i, inputs: job.inputs.get(i) ?? [], scratch, upper, base, progress });
+      } catch (e) {
+        // Errors of the image's tree (a file in the way, a link loop) say which step met them.
+        if (e instanceof MinicError && !e.message.startsWith(where)) throw withContext(e, `${where} (${describeStep(s)})`);
+        throw e;
       }
     }
     const tree = await walkTree(upper, { overlay: true });
     return await putLayer(store, tree.map((t) => ({ entry: t.entry, data: treeData(t) })), job.epoch);
   } finally {
     await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** What applying a step needs besides the view: the build, the copy inputs, the scratch dirs, progress. */
+interface StepContext {
+  store: Store;
+  job: MaterializeInput;
+  /** 0-based index of the step in its recipe. */
+  index: number;
+  inputs: readonly CopyInput[];
+  scratch: string;
+  upper: string;
+  base: readonly string[];
+  progress: Progress;
+}
+
+/** Applies one canonical step to the build's view (a run step runs under nspawn over it). */
+async function applyStep(view: RootfsView, s: CanonicalStep, where: string, { store, job, index, inputs, scratch, upper, base, progress }: StepContext): Promise<void> {
+  switch (s.kind) {
+    case "dir":
+      await view.putDir(view.resolve(s.path, true), s);
+      break;
+    case "file":
+      await view.putFile(view.resolve(s.path), Buffer.from(s.base64, "base64"), s);
+      break;
+    case "symlink":
+      await view.putSymlink(view.resolve(s.path), s.target);
+      break;
+    case "copy": {
+      // New directories (empty ones of the source too) get the step's owner and 0755;
+      // directories the image already has keep theirs.
+      const dirMeta = { mode: 0o755, uid: s.uid, gid: s.gid };
+      const to = view.resolve(s.to, true);
+      await view.ensureDir(to, dirMeta);
+      // Where each file landed, by input rel, and what it held: its hard links link to it.
+      const landed = new Map<string, { rel: string; digest: string }>();
+      for (const input of inputs) {
+        if (input.kind === "dir") {
+          await view.ensureDir(view.resolve(`/${to}/${input.rel}`, true), dirMeta);
+          continue;
+        }
+        const rel = view.resolve(`/${to}/${input.rel}`);
+        const parent = rel.includes("/") ? rel.slice(0, rel.lastIndexOf("/")) : "";
+        await view.ensureDir(parent, dirMeta);
+        if (input.kind === "symlink") {
+          await view.putSymlink(rel, input.linkname!, s.uid, s.gid);
+          continue;
+        }
+        // A link shares its first name's inode (so its mode and owner). Its content is what
+        // the cache key holds for it only if both names hashed the same; else it is copied
+        // (and checked) on its own.
+        const first = input.linkOf === undefined ? undefined : landed.get(input.linkOf);
+        if (first && first.digest === input.digest && (await view.putHardLink(rel, first.rel))) continue;
+        await copyInputFile(view, rel, input, { mode: s.mode ?? (input.executable ? 0o755 : 0o644), uid: s.uid, gid: s.gid }, where);
+        landed.set(input.rel, { rel, digest: input.digest });
+      }
+      break;
+    }
+    case "remove":
+      await view.remove(view.resolve(s.path));
+      break;
+    case "run": {
+      if (!view.visible("usr")?.st.isDirectory()) {
+        throw new MinicError("ERUN", `${where}: run steps need a /usr directory in the image (systemd-nspawn refuses a tree without one)`, {
+          hint: "add dir(\"/usr\") and file(\"/etc/os-release\", …) before the step, or build on a base such as recipes/busybox.ts",
+        });
+      }
+      // nspawn would fail with its own message (and status 1) before running anything.
+      const wd = view.visible(view.resolve(s.workdir, true));
+      if (!wd?.st.isDirectory()) {
+        throw new MinicError("ERUN", `${where}: run workdir ${s.workdir} ${wd ? "is not a directory" : "does not exist"} in the image`, { hint: `make it in an earlier step: dir("${s.workdir}")` });
+      }
+      const cmd = s.argv[0]!;
+      const found = findCommand(view, commandCandidates(cmd, s.env, s.workdir));
+      if (found !== "found") {
+        throw new MinicError("ERUN", `${where}: command '${cmd}' ${found === "missing" ? "is not in" : "is not an executable file in"} the image`, {
+          hint: "copy or install it in an earlier step (or in the base), or give its path in the image",
+        });
+      }
+      progress.log(`$ ${s.argv.join(" ")}`);
+      await runStep(store, {
+        step: s, control: job.controls.get(index) ?? { limits: {} }, where, recipe: job.name, index: index + 1,
+        base: job.base, dirs: { scratch, upper, lowers: base }, now: job.now(), security: job.security,
+      }, progress.output());
+      await view.refreshUpper();
+      break;
+    }
   }
 }
 

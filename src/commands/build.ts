@@ -1,12 +1,12 @@
 // minic build: type-check and load a recipe, then build it and its bases into the store.
 import { availableParallelism } from "node:os";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { parseDuration } from "../core/duration.js";
 import { MinicError } from "../core/errors.js";
 import { parseCpus, parseCpuset, parseMemory, parsePids, type Limits } from "../core/limits.js";
 import type { RunControl } from "../core/run-control.js";
 import { formatRef, parseRef } from "../core/reference.js";
-import { buildRecipe } from "../builder/build-image.js";
+import { buildRecipe, type BuildResult } from "../builder/build-image.js";
 import { checkRecipeFile, loadRecipe } from "../builder/load-recipe.js";
 import { typecheckRecipe } from "../builder/typecheck.js";
 import { sourceDateEpoch } from "../store/images.js";
@@ -60,9 +60,9 @@ export const buildCommand: Command = {
     await sweep(store, ctx);
     const progress = await makeProgress(ctx.tty, Boolean(values.quiet));
     try {
-      const path = await checkRecipeFile(resolve(ctx.cwd, file));
+      const path = await checkRecipeFile(resolve(ctx.cwd, file), file);
       const typechecked = await typecheckRecipe(path, store.layout.cacheDir, ctx.cwd);
-      const recipe = await loadRecipe(path, join(store.layout.cacheDir, "recipes"));
+      const recipe = await loadRecipe(path, join(store.layout.cacheDir, "recipes"), ctx.cwd);
       const results = await buildRecipe(store, recipe, {
         noCache: Boolean(values["no-cache"]),
         explain: Boolean(values.explain),
@@ -75,8 +75,9 @@ export const buildCommand: Command = {
       });
       await typechecked();
       const top = results[results.length - 1]!;
+      for (const r of results) if (!r.tag.tagged) ctx.err(keptNote(r, ctx.cwd));
       if (values.json) {
-        ctx.out(JSON.stringify({ images: results.map((r) => ({ ref: formatRef(r.ref), manifest: r.manifestDigest, layer: r.layer, cached: r.cached })) }, null, 2));
+        ctx.out(JSON.stringify({ images: results.map((r) => ({ ref: formatRef(r.ref), tagged: r.tag.tagged, manifest: r.manifestDigest, layer: r.layer, cached: r.cached })) }, null, 2));
       } else {
         ctx.out(`${formatRef(top.ref)} ${top.manifestDigest}`);
       }
@@ -86,3 +87,12 @@ export const buildCommand: Command = {
     }
   },
 };
+
+/** One line on a base image left untagged: whose image its name holds, and how to name it. */
+function keptNote(r: BuildResult, cwd: string): string {
+  const name = formatRef(r.ref);
+  const file = relative(cwd, r.recipeFile);
+  const holder = !r.tag.tagged && r.tag.holder ? `an image built from ${relative(cwd, r.tag.holder)}` : "an image not built from it (imported, loaded, pulled or tagged otherwise)";
+  return `minic: note: ${name} is kept: it holds ${holder}; the base built from ${file} is not tagged `
+    + `(hint: 'minic build ${file}' gives it the name; 'minic build ${file} -t NAME' another one)`;
+}

@@ -1,6 +1,7 @@
 // minic gc: free what no image references and no running container uses, and the build's
 // cache records that can no longer be used.
 import { join } from "node:path";
+import { pruneTagRecords } from "../builder/base-tags.js";
 import { pruneRecipeCache } from "../builder/compile-recipe.js";
 import { DIGEST_CACHE, DigestCache } from "../builder/digest-cache.js";
 import { pruneGlobCache } from "../builder/glob-cache.js";
@@ -23,10 +24,10 @@ export const gcCommand: Command = {
     const manifests = new Set(liveContainers(store.layout.containersDir).map((s) => s.manifestDigest as Digest));
     const r = await gc(store, { manifests });
     // Compiled recipes, type-check, glob and file digest records whose sources or trees have
-    // changed since.
+    // changed since, and records of names build set that now hold another image.
     const cache = store.layout.cacheDir;
     r.cacheRecords += (await pruneRecipeCache(join(cache, "recipes"))) + (await pruneTypecheckCache(cache)) + (await pruneGlobCache(join(cache, "globs")))
-      + (await (await DigestCache.open(join(cache, DIGEST_CACHE))).prune());
+      + (await (await DigestCache.open(join(cache, DIGEST_CACHE))).prune()) + (await pruneTagRecords(store));
     if (values.json) ctx.out(JSON.stringify(r));
     else ctx.out(`removed ${r.blobs} blob(s) (${humanSize(r.bytes)}), ${r.unpacked} unpacked layer(s), ${r.cacheRecords} cache record(s)`);
     return 0;

@@ -17,7 +17,7 @@ export const runCommand: Command = {
   name: "run",
   summary: "run a command in a container made from an image",
   usage: "IMAGE [-- COMMAND [ARG...]]  [-e K=V] [--name N] [--hostname H] [-w DIR] [-u USER] [--bind SRC:DST[:ro]] [--read-only] " +
-    "[--memory 64M] [--cpus 0.5] [--cpuset 0] [--pids 32] [--net host|none|veth|bridge] [-p [IP:]HOSTPORT:PORT] " +
+    "[--memory 64M|max] [--cpus 0.5|max] [--cpuset 0] [--pids 32|max] [--net host|none|veth|bridge] [-p [IP:]HOSTPORT:PORT] " +
     "[--storage-driver overlay|aufs|copy] [--runtime nspawn|chroot] [--stop-timeout SECONDS] " +
     "[--privileged] [--cap-add CAP] [--cap-drop CAP] [--userns host|auto]",
   passthrough: true,

@@ -21,6 +21,17 @@ export function containerPath(p: string, what = "path"): string {
   return "/" + parts.join("/");
 }
 
+/**
+ * Normalises a path inside the image as containerPath does, and refuses a relative one: there
+ * is no working directory to resolve it against, and `etc/a` for `/etc/a` is a slip to point out.
+ */
+export function absoluteContainerPath(p: string, what = "path"): string {
+  if (typeof p === "string" && p.length > 0 && !p.startsWith("/")) {
+    throw new MinicError("EPATH", `${what} '${p}' is not absolute`, { hint: `paths inside the image start with '/', e.g. /${p.replace(/^(\.\/)+/, "")}` });
+  }
+  return containerPath(p, what);
+}
+
 /** The components of a normalised container path (`/` gives []). */
 export function pathParts(p: string): string[] {
   return p === "/" ? [] : p.slice(1).split("/");

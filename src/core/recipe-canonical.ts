@@ -1,5 +1,5 @@
 // Pure: a recipe's canonical form (paths normalised, defaults filled) and its run config.
-import { containerPath } from "./container-path.js";
+import { absoluteContainerPath } from "./container-path.js";
 import { MinicError } from "./errors.js";
 import type { LayerHistory, RunConfig } from "./image.js";
 import type { LimitsInput } from "./limits.js";
@@ -16,7 +16,7 @@ export type CanonicalStep =
 
 /** Normalises one step; `where` names it in errors (e.g. "step 3"). Throws ERECIPE/EPATH. */
 export function canonicalStep(step: Step, where: string): CanonicalStep {
-  const p = (x: string, what: string) => containerPath(x, `${where} ${what}`);
+  const p = (x: string, what: string) => absoluteContainerPath(x, `${where}: ${step.kind} ${what}`);
   switch (step?.kind) {
     case "dir":
       return { kind: "dir", path: p(step.path, "path"), mode: mode(step.mode, 0o755, where), uid: id(step.uid, where), gid: id(step.gid, where) };
@@ -24,13 +24,16 @@ export function canonicalStep(step: Step, where: string): CanonicalStep {
       const c = step.content;
       const base64 = typeof c === "string" ? Buffer.from(c, "utf8").toString("base64") : c && typeof c.base64 === "string" ? c.base64 : undefined;
       if (base64 === undefined) throw new MinicError("ERECIPE", `${where}: file content must be a string or { base64 }`);
-      return { kind: "file", path: p(step.path, "path"), base64, mode: mode(step.mode, 0o644, where), uid: id(step.uid, where), gid: id(step.gid, where) };
+      if (typeof c !== "string" && !isBase64(base64)) {
+        throw new MinicError("ERECIPE", `${where}: file content { base64 } is not base64`, { hint: "give bytes as standard base64, e.g. { base64: Buffer.from(bytes).toString(\"base64\") }" });
+      }
+      return { kind: "file", path: notRoot(p(step.path, "path"), "file", where), base64, mode: mode(step.mode, 0o644, where), uid: id(step.uid, where), gid: id(step.gid, where) };
     }
     case "symlink":
       if (typeof step.target !== "string" || step.target === "" || step.target.includes("\0")) {
         throw new MinicError("ERECIPE", `${where}: symlink target must be a non-empty string`);
       }
-      return { kind: "symlink", path: p(step.path, "path"), target: step.target };
+      return { kind: "symlink", path: notRoot(p(step.path, "path"), "symlink", where), target: step.target };
     case "copy": {
       const from = [...step.from];
       if (from.length === 0 || from.some((f) => typeof f !== "string" || f === "")) {
@@ -62,6 +65,18 @@ export function canonicalStep(step: Step, where: string): CanonicalStep {
   }
 }
 
+/** Whether `b` is base64 that decodes to bytes and back unchanged (line breaks and padding aside). */
+function isBase64(b: string): boolean {
+  const clean = b.replace(/\s+/g, "").replace(/=+$/, "");
+  return Buffer.from(clean, "base64").toString("base64").replace(/=+$/, "") === clean;
+}
+
+/** `path` unless it is the image's root, which a file or a link cannot replace. */
+function notRoot(path: string, kind: string, where: string): string {
+  if (path === "/") throw new MinicError("EPATH", `${where}: a ${kind} cannot replace the image's root /`, { hint: "give a path below /, e.g. /etc/motd" });
+  return path;
+}
+
 /** Canonical steps of a recipe. */
 export function canonicalSteps(recipe: Recipe): CanonicalStep[] {
   return recipe.steps.map((s, i) => canonicalStep(s, `recipe '${recipe.name}' step ${i + 1}`));
@@ -80,17 +95,17 @@ export function describeStep(s: CanonicalStep): string {
 }
 
 /** The run config of an image: the base's, with the recipe's settings on top. */
-export function mergeRunConfig(base: RunConfig, input: ImageConfigInput, parseLimits: (l: LimitsInput) => RunConfig["limits"]): RunConfig {
+export function mergeRunConfig(base: RunConfig, input: ImageConfigInput, parseLimits: (l: LimitsInput, base: RunConfig["limits"]) => RunConfig["limits"]): RunConfig {
   const env = new Map(base.env.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
   for (const [k, v] of Object.entries(input.env ?? {})) env.set(k, v);
   return {
     cmd: input.cmd ? [...input.cmd] : base.cmd,
     entrypoint: input.entrypoint ? [...input.entrypoint] : base.entrypoint,
     env: envList(Object.fromEntries(env)),
-    workdir: input.workdir ? containerPath(input.workdir, "config workdir") : base.workdir,
+    workdir: input.workdir ? absoluteContainerPath(input.workdir, "config workdir") : base.workdir,
     user: input.user ?? base.user,
     hostname: input.hostname ?? base.hostname,
-    limits: input.limits ? { ...base.limits, ...parseLimits(input.limits) } : base.limits,
+    limits: input.limits ? parseLimits(input.limits, base.limits) : base.limits,
     labels: { ...base.labels, ...(input.labels ?? {}) },
   };
 }

@@ -103,7 +103,7 @@ export class RootfsView {
       const last = todo.length === 0;
       const v = last && !followLast ? null : this.visible(candidate);
       if (v && v.st.isSymbolicLink()) {
-        if (++links > MAX_LINKS) throw new MinicError("EPATH", `too many levels of symbolic links resolving ${path}`);
+        if (++links > MAX_LINKS) throw new MinicError("EPATH", `too many levels of symbolic links resolving ${path}`, { hint: "a symlink of the image points back into itself: fix or remove the link" });
         const target = readlinkSync(join(this.layers[v.layer]!, candidate));
         if (target.startsWith("/")) cur.length = 0;
         todo = [...target.split("/"), ...todo];

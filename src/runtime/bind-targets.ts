@@ -39,22 +39,30 @@ export function resolveBindTarget(view: ImageView, b: Bind): Bind {
 }
 
 /**
- * Resolves every bind target over the container's image (see resolveBindTarget). Opens a
- * RootfsView over the layers (top first) under the still-empty upper dir; for the copy driver
- * over the flattened tree, under an empty dir made in `dir`. Only called when there are binds:
- * opening the view reads every layer's opaque markers.
+ * Resolves every bind target over the container's image (see resolveBindTarget and
+ * openImageView). Only called when there are binds: opening the view reads every layer's
+ * opaque markers.
  *
  * aufs layers keep whiteouts as `.wh.` files, which the view does not read: a path deleted by
  * an upper layer may still resolve through the deleted node, but always inside the root.
  */
 export async function resolveBinds(root: PreparedRoot, dir: string, binds: readonly Bind[]): Promise<Bind[]> {
   if (binds.length === 0) return [];
+  const view = await openImageView(root, dir);
+  return binds.map((b) => resolveBindTarget(view, b));
+}
+
+/**
+ * A RootfsView of the container's image before it starts: its layers (top first) under the
+ * still-empty upper dir, or for the copy driver the flattened tree under an empty dir made in
+ * `dir`. Opening it reads every layer's opaque markers.
+ */
+export async function openImageView(root: PreparedRoot, dir: string): Promise<RootfsView> {
   let upper = root.upper;
   if (!upper) {
     upper = join(dir, "view-upper");
     mkdirSync(upper, { recursive: true, mode: 0o755 });
   }
   const lowers = root.layerDirs.length > 0 ? [...root.layerDirs].reverse() : [root.rootfs];
-  const view = await RootfsView.open(upper, lowers);
-  return binds.map((b) => resolveBindTarget(view, b));
+  return RootfsView.open(upper, lowers);
 }

@@ -15,6 +15,8 @@ import type { ContainerSpec } from "./run-spec.js";
 import { startScript, wrapperArgv, type Bind, type LaunchHost, type LaunchSpec } from "./runtime-argv.js";
 import { processStart } from "./state.js";
 import { checkOsTree, imageNode, prepareRoot, readImageFile, type PreparedRoot } from "./storage.js";
+import { checkCommand } from "./command-check.js";
+import { checkWorkdir } from "./workdir.js";
 import { resolveUser } from "./user.js";
 import { GETENT_TARGET, planUserLookup, type GetentFacts } from "./user-lookup.js";
 
@@ -103,6 +105,8 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     if (spec.net === "host" || spec.net === "none") launchWrapper(spec.net);
     const root = await prepareRoot(store, image.manifest.layers, spec.driver, dir);
     if (spec.runtime === "nspawn") checkOsTree(root, imageName);
+    await checkWorkdir(root, dir, spec, imageName);
+    await checkCommand(root, dir, spec, imageName);
     launch.applyLimits();
     if (spec.net === "veth" || spec.net === "bridge") {
       state.netns = `minic-${spec.id}`;

@@ -3,7 +3,7 @@
 import { containerPath } from "../core/container-path.js";
 import { MinicError } from "../core/errors.js";
 import type { RunConfig } from "../core/image.js";
-import { parseCpus, parseCpuset, parseMemory, parsePids, type Limits } from "../core/limits.js";
+import { parseCpus, parseCpuset, parseMemory, parsePids, setOnly, type Limits } from "../core/limits.js";
 import { NET_MODES, type NetMode } from "./network.js";
 import { parsePortMapping, type PortMapping } from "./port-proxy.js";
 import type { Bind } from "./runtime-argv.js";
@@ -81,12 +81,14 @@ export function resolveSpec(id: string, config: RunConfig, f: RunFlags, host: Sp
   if (!/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(hostname) || hostname.length > 64) {
     throw new MinicError("EUSAGE", `invalid hostname '${hostname}'`, { hint: "use letters, digits and '-' (at most 64)" });
   }
-  const limits: Limits = { ...config.limits };
-  if (limits.cpuset !== undefined) limits.cpuset = parseCpuset(limits.cpuset, host.cpus);
-  if (f.memory !== undefined) limits.memoryBytes = parseMemory(f.memory);
-  if (f.cpus !== undefined) limits.cpus = parseCpus(f.cpus);
-  if (f.cpuset !== undefined) limits.cpuset = parseCpuset(f.cpuset, host.cpus);
-  if (f.pids !== undefined) limits.pids = parsePids(f.pids);
+  // `max` lifts the image's limit (--memory max); the image's cpuset must fit this host.
+  const given: Limits = { ...config.limits };
+  if (given.cpuset !== undefined) given.cpuset = parseCpuset(given.cpuset, host.cpus);
+  if (f.memory !== undefined) given.memoryBytes = parseMemory(f.memory);
+  if (f.cpus !== undefined) given.cpus = parseCpus(f.cpus, host.cpus);
+  if (f.cpuset !== undefined) given.cpuset = parseCpuset(f.cpuset, host.cpus);
+  if (f.pids !== undefined) given.pids = parsePids(f.pids);
+  const limits = setOnly(given);
   const net = (f.net ?? "host") as NetMode;
   if (!NET_MODES.includes(net)) throw new MinicError("EUSAGE", `unknown network mode '${f.net}'`, { hint: `use one of: ${NET_MODES.join(", ")}` });
   const ports = f.publish.map(parsePortMapping);

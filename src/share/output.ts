@@ -1,6 +1,6 @@
 // Where a command's archive goes: a file (written beside it, renamed into place when complete)
 // or stdout. A binary stream is never written to a terminal.
-import { createReadStream, openSync } from "node:fs";
+import { closeSync, createReadStream, fstatSync, openSync, statSync } from "node:fs";
 import { open, rename, rm } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
@@ -19,6 +19,9 @@ export async function writeOutput(dest: string | undefined, cwd: string, write: 
     return "stdout";
   }
   const path = resolve(cwd, dest);
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new MinicError("EUSAGE", `cannot write '${dest}': it is a directory`, { hint: "give -o a file path inside it, or - for stdout" });
+  }
   const tmp = tempName(dirname(path), "minic-out");
   // Opened (and so checked) before anything is written: a bad path is one error, not a crash.
   const fh = await open(tmp, "wx", 0o644).catch((e: NodeJS.ErrnoException) => {
@@ -45,9 +48,15 @@ export function readInput(src: string | undefined, cwd: string): Readable {
   }
   const path = resolve(cwd, src);
   try {
-    // Opened here so that a missing or unreadable file is one error, not a stream crash later.
-    return createReadStream("", { fd: openSync(path, "r") });
+    // Opened here so that a missing or unreadable file (or a directory) is one error, not a stream crash later.
+    const fd = openSync(path, "r");
+    if (fstatSync(fd).isDirectory()) {
+      closeSync(fd);
+      throw new MinicError("EUSAGE", `cannot read '${src}': it is a directory`, { hint: "give the path of an image tarball, or - for stdin" });
+    }
+    return createReadStream("", { fd });
   } catch (e) {
+    if (e instanceof MinicError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new MinicError(code === "ENOENT" ? "ENOTFOUND" : "EUSAGE", `cannot read '${src}': ${code === "ENOENT" ? "no such file" : (e as Error).message}`, {
       hint: "give the path of an image tarball, or - for stdin", cause: e,

@@ -36,11 +36,24 @@ const cases: [string, string, RegExp][] = [
   ["unknown-base", `import { defineRecipe, file } from "minic";\nexport default defineRecipe({ name: "x", base: "nosuch:1", steps: [file("/a", "b")] });\n`, /base image 'nosuch:1' is not in the store/],
   ["bad-name", `import { defineRecipe, file } from "minic";\nexport default defineRecipe({ name: "Bad Name", steps: [file("/a", "b")] });\n`, /invalid image name 'Bad Name'/],
   ["dotdot", `import { defineRecipe, file } from "minic";\nexport default defineRecipe({ name: "x", steps: [file("/a/../../etc/passwd", "b")] });\n`, /contains '\.\.'/],
+  ["relative-path", `import { defineRecipe, file } from "minic";\nexport default defineRecipe({ name: "x", steps: [file("etc/a", "b")] });\n`,
+    /: relative-path\.ts:2:50: file path 'etc\/a' is not absolute \(hint: paths inside the image start with '\/', e\.g\. \/etc\/a\)$/],
+  ["link-loop", `import { defineRecipe, file, symlink } from "minic";\nexport default defineRecipe({ name: "x", steps: [symlink("/l", "/l"), file("/l/x", "y")] });\n`,
+    /: recipe 'x' step 2 \(file \/l\/x\): too many levels of symbolic links resolving \/l\/x \(hint: a symlink of the image points back into itself/],
+  ["file-in-the-way", `import { defineRecipe, dir, file } from "minic";\nexport default defineRecipe({ name: "x", steps: [file("/a", "x"), dir("/a/b")] });\n`,
+    /: recipe 'x' step 2 \(dir \/a\/b\): cannot create \/a: \/a exists and is not a directory \(hint: /],
   ["copy-dotdot", `import { copy, defineRecipe } from "minic";\nexport default defineRecipe({ name: "x", steps: [copy("../secret", "/a")] });\n`, /copy source '\.\.\/secret' contains '\.\.'/],
   ["bad-mode", `import { defineRecipe, file } from "minic";\nexport default defineRecipe({ name: "x", steps: [file("/a", "b", { mode: 0o170644 })] });\n`, /step 1: mode 0o170644 is not a permission value/],
   ["no-default", `import { defineRecipe } from "minic";\nexport const r = defineRecipe({ name: "x" });\n`, /the default export is not a recipe/],
-  ["throws", `import { defineRecipe } from "minic";\nthrow new Error("boom");\n`, /failed to load: boom/],
+  ["throws", `import { defineRecipe } from "minic";\nthrow new Error("boom");\n`, /: throws\.ts:2:7: failed to load: boom \(hint/],
+  ["undefined-prop", `import { defineRecipe } from "minic";\nconst cfg: { x?: string } = {};\nconst name = (cfg.x as string).toUpperCase();\nexport default defineRecipe({ name });\n`,
+    /: undefined-prop\.ts:3:32: failed to load: Cannot read properties of undefined \(reading 'toUpperCase'\)/],
+  ["empty-name", `import { defineRecipe } from "minic";\nexport default defineRecipe({ name: "" });\n`, /: empty-name\.ts:2:16: defineRecipe needs a non-empty name \(hint: defineRecipe\(\{ name: "hello", \.\.\. \}\)\)$/],
   ["run-on-scratch", `import { defineRecipe, run } from "minic";\nexport default defineRecipe({ name: "x", steps: [run("true")] });\n`, /step 1: run steps need a \/usr directory/],
+  ["run-workdir", `import { defineRecipe, run } from "minic";\nimport bb from ${JSON.stringify(BUSYBOX)};\nexport default defineRecipe({ name: "x", base: bb, steps: [run("pwd", { workdir: "/srv/app" })] });\n`,
+    /step 1: run workdir \/srv\/app does not exist in the image \(hint: make it in an earlier step: dir\("\/srv\/app"\)\)$/],
+  ["run-no-command", `import { defineRecipe, run } from "minic";\nimport bb from ${JSON.stringify(BUSYBOX)};\nexport default defineRecipe({ name: "x", base: bb, steps: [run(["bash", "-c", "true"])] });\n`,
+    /step 1: command 'bash' is not in the image \(hint: copy or install it in an earlier step \(or in the base\), or give its path in the image\)$/],
   ["failing-run", `import { defineRecipe, run } from "minic";\nimport bb from ${JSON.stringify(BUSYBOX)};\nexport default defineRecipe({ name: "x", base: bb, steps: [run("exit 3")] });\n`, /step 1: command exited with status 3/],
 ];
 
@@ -55,7 +68,7 @@ describe("bad recipes", () => {
       const seed = await minic(["import", dir, "-t", "seed", "--store", store]);
       expect(seed.exitCode).toBe(0);
       // A base recipe that builds fine is kept (as podman keeps cached steps); build it first.
-      if (name === "failing-run") expect((await minic(["build", BUSYBOX, "--store", store])).exitCode).toBe(0);
+      if (["failing-run", "run-workdir", "run-no-command"].includes(name)) expect((await minic(["build", BUSYBOX, "--store", store])).exitCode).toBe(0);
       const before = storeFiles(store).filter(storeContent);
       const r = await minic(["build", join(dir, `${name}.ts`), "--store", store], { cwd: dir });
       expect(r.exitCode).toBe(1);
@@ -68,15 +81,39 @@ describe("bad recipes", () => {
     });
   }
 
+  it("what an imported base recipe throws names the base's file:line:col, relative to the working directory", async () => {
+    const dir = join(t.path, "base-throws");
+    mkdirSync(join(dir, "sub"), { recursive: true });
+    writeFileSync(join(dir, "sub/base.ts"), `import { defineRecipe } from "minic";\nfunction pick(xs: string[]): string {\n  return xs[3]!.trim();\n}\nexport default defineRecipe({ name: pick(["a"]) });\n`);
+    writeFileSync(join(dir, "top.ts"), `import { defineRecipe } from "minic";\nimport base from "./sub/base.ts";\nexport default defineRecipe({ name: "top", base });\n`);
+    const r = await minic(["build", "base-throws/top.ts", "--store", join(t.path, "s-base-throws")], { cwd: t.path });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.trim()).toBe("minic: base-throws/sub/base.ts:3:17: failed to load: Cannot read properties of undefined (reading 'trim') (hint: fix the recipe and build again)");
+  });
+
   it("a missing recipe file", async () => {
     const r = await minic(["build", join(t.path, "nope.ts"), "--store", join(t.path, "s-nope")]);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/recipe '.*nope\.ts' does not exist/);
   });
 
+  it("a directory given as the recipe: said so, with the recipes it holds", async () => {
+    const dir = join(t.path, "a-dir");
+    mkdirSync(join(dir, "empty"), { recursive: true });
+    writeFileSync(join(dir, "web.ts"), "");
+    writeFileSync(join(dir, "base.ts"), "");
+    writeFileSync(join(dir, "notes.txt"), "");
+    const store = join(t.path, "s-dir");
+    const r = await minic(["build", "a-dir/", "--store", store], { cwd: t.path });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.trim()).toBe("minic: recipe 'a-dir/' is a directory, not a recipe file (hint: give one of its recipe files, e.g. minic build a-dir/base.ts; it holds base.ts, web.ts)");
+    const e = await minic(["build", "empty", "--store", store], { cwd: dir });
+    expect(e.stderr.trim()).toBe("minic: recipe 'empty' is a directory, not a recipe file (hint: give the path of a .ts recipe file, e.g. recipes/hello.ts)");
+  });
+
   it("an unknown option is a usage error (exit 2)", async () => {
     const r = await minic(["build", "--frobnicate"]);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toMatch(/Unknown option '--frobnicate'.*usage: minic build/);
+    expect(r.stderr).toMatch(/unknown option '--frobnicate' \(hint: usage: minic build/);
   });
 });

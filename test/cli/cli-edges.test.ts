@@ -46,6 +46,21 @@ describe("minic CLI edges", () => {
     expect(b.stderr.trim()).toMatch(/^minic: cannot write .*: its directory does not exist \(hint: .*\)$/);
   });
 
+  it("a directory where a file is wanted (save/export -o DIR, load DIR) is one usage error, and nothing is written", async () => {
+    const dir = join(t.path, "outdir");
+    mkdirSync(dir);
+    for (const cmd of [["save", "bb", "-o", dir], ["export", "bb", "-o", `${dir}/`]]) {
+      const r = await minic([...cmd, "--store", store]);
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr.trim()).toBe(`minic: cannot write '${cmd[3]}': it is a directory (hint: give -o a file path inside it, or - for stdout)`);
+    }
+    expect(readdirSync(dir)).toEqual([]);
+    expect(readdirSync(t.path).filter((n) => n.includes("minic-out"))).toEqual([]);
+    const l = await minic(["load", dir, "--store", store]);
+    expect(l.exitCode).toBe(2);
+    expect(l.stderr.trim()).toBe(`minic: cannot read '${dir}': it is a directory (hint: give the path of an image tarball, or - for stdin)`);
+  });
+
   it("read-only commands leave no store behind", async () => {
     const cwd = join(t.path, "empty");
     mkdirSync(cwd);

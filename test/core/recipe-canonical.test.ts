@@ -3,20 +3,23 @@ import { describe, expect, it } from "vitest";
 import { canonicalStep, describeStep, mergeRunConfig } from "../../src/core/recipe-canonical.js";
 import { cacheKey, explainInputs, explainMiss, inputRecords, keyParts, type CopyInputKey } from "../../src/core/cache-key.js";
 import { defaultRunConfig } from "../../src/core/image.js";
+import { parseLimits } from "../../src/core/limits.js";
 import { staticPrefix } from "../../src/builder/copy-inputs.js";
-import { copy, dir, file, remove, run, symlink } from "../../src/index.js";
+import { copy, defineRecipe, dir, file, remove, run, symlink } from "../../src/index.js";
+import type { MinicError } from "../../src/core/errors.js";
+import type { Step } from "../../src/core/recipe.js";
 import type { Digest } from "../../src/core/digest.js";
 
 describe("canonicalStep", () => {
   it("fills defaults and normalises paths", () => {
     expect(canonicalStep(dir("/srv//www/"), "s")).toEqual({ kind: "dir", path: "/srv/www", mode: 0o755, uid: 0, gid: 0 });
-    expect(canonicalStep(file("etc/motd", "hi"), "s")).toEqual({ kind: "file", path: "/etc/motd", base64: "aGk=", mode: 0o644, uid: 0, gid: 0 });
+    expect(canonicalStep(file("/etc/./motd", "hi"), "s")).toEqual({ kind: "file", path: "/etc/motd", base64: "aGk=", mode: 0o644, uid: 0, gid: 0 });
     expect(canonicalStep(run("echo hi"), "s")).toEqual({ kind: "run", argv: ["/bin/sh", "-c", "echo hi"], env: [], workdir: "/" });
     expect(canonicalStep(run(["/bin/true"], { env: { B: "2", A: "1" } }), "s")).toMatchObject({ argv: ["/bin/true"], env: ["A=1", "B=2"] });
   });
 
-  it("rejects '..', bad modes, empty copies and unknown kinds with the step named", () => {
-    expect(() => canonicalStep(file("/a/../b", ""), "step 2")).toThrow(/step 2 path '\/a\/\.\.\/b' contains '\.\.'/);
+  it("rejects '..', bad modes, empty copies, / replaced and unknown kinds with the step named", () => {
+    expect(() => canonicalStep({ kind: "file", path: "/a/../b", content: "" }, "step 2")).toThrow(/^step 2: file path '\/a\/\.\.\/b' contains '\.\.'$/);
     expect(() => canonicalStep(dir("/a", { mode: 0o17777 }), "step 1")).toThrow(/step 1: mode 0o17777 is not a permission value/);
     // A full st_mode (file type bits too) is printed in octal, as it would be written.
     expect(() => canonicalStep(file("/a", "", { mode: 0o170644 }), "step 2")).toThrow(/^step 2: mode 0o170644 is not a permission value$/);
@@ -27,8 +30,50 @@ describe("canonicalStep", () => {
     expect(() => canonicalStep(copy([], "/a"), "step 1")).toThrow(/at least one source pattern/);
     expect(() => canonicalStep(copy("../x", "/a"), "step 1")).toThrow(/contains '\.\.'/);
     expect(() => canonicalStep(remove("/"), "step 1")).toThrow(/cannot remove \//);
+    expect(() => canonicalStep(file("/a", { base64: "!!!" }), "step 4")).toThrow(/^step 4: file content \{ base64 \} is not base64$/);
+    expect(canonicalStep(file("/a", { base64: "aGk=\n" }), "s")).toMatchObject({ base64: "aGk=\n" });
+    expect(canonicalStep(file("/a", { base64: "aGk" }), "s")).toMatchObject({ base64: "aGk" });
+    expect(() => canonicalStep(file("/", "x"), "step 2")).toThrow(/^step 2: a file cannot replace the image's root \/$/);
+    expect(() => canonicalStep(symlink("//", "/bin"), "step 3")).toThrow(/^step 3: a symlink cannot replace the image's root \/$/);
     expect(() => canonicalStep({ kind: "bogus" } as never, "step 9")).toThrow(/step 9: unknown step kind 'bogus'/);
     expect(() => canonicalStep(symlink("/a", ""), "s")).toThrow(/symlink target/);
+  });
+
+  it("refuses a relative image path in every step kind, naming the step", () => {
+    const steps: [Step, string][] = [
+      [{ kind: "dir", path: "srv" }, "dir path 'srv'"],
+      [{ kind: "file", path: "etc/a", content: "" }, "file path 'etc/a'"],
+      [{ kind: "symlink", path: "bin/sh", target: "busybox" }, "symlink path 'bin/sh'"],
+      [{ kind: "copy", from: ["a"], to: "srv/www" }, "copy destination 'srv/www'"],
+      [{ kind: "remove", path: "./etc/a" }, "remove path './etc/a'"],
+      [{ kind: "run", command: "true", workdir: "srv" }, "run workdir 'srv'"],
+    ];
+    for (const [step, what] of steps) {
+      expect(() => canonicalStep(step, "recipe 'x' step 4")).toThrow(`recipe 'x' step 4: ${what} is not absolute`);
+    }
+    expect(() => mergeRunConfig(defaultRunConfig(), { workdir: "srv" }, () => ({}))).toThrow("config workdir 'srv' is not absolute");
+  });
+
+  it("the recipe API refuses a relative image path where the recipe writes it, with the absolute one as hint", () => {
+    const refused: [() => unknown, string][] = [
+      [() => dir("srv"), "dir path 'srv'"],
+      [() => file("etc/a", "x"), "file path 'etc/a'"],
+      [() => symlink("bin/sh", "/bin/busybox"), "symlink path 'bin/sh'"],
+      [() => copy("www/**", "srv/www"), "copy destination 'srv/www'"],
+      [() => remove("etc/a"), "remove path 'etc/a'"],
+      [() => run("true", { workdir: "srv" }), "run workdir 'srv'"],
+      [() => defineRecipe({ name: "x", config: { workdir: "srv" } }), "config workdir 'srv'"],
+    ];
+    for (const [make, what] of refused) {
+      expect(make).toThrow(`${what} is not absolute`);
+      try {
+        make();
+      } catch (e) {
+        expect((e as MinicError).hint).toMatch(/^paths inside the image start with '\/', e\.g\. \//);
+      }
+    }
+    expect(() => file("/a/../b", "")).toThrow("file path '/a/../b' contains '..'");
+    expect(symlink("/bin/sh", "busybox")).toEqual({ kind: "symlink", path: "/bin/sh", target: "busybox" });
   });
 
   it("describes steps in one line", () => {
@@ -40,11 +85,19 @@ describe("canonicalStep", () => {
 describe("mergeRunConfig", () => {
   it("puts the recipe's settings over the base's; env merges by key, sorted", () => {
     const base = { ...defaultRunConfig(), env: ["PATH=/bin", "A=1"], limits: { pids: 10 } };
-    const out = mergeRunConfig(base, { env: { A: "2", Z: "3" }, workdir: "/srv", limits: { memory: "64M" } }, () => ({ memoryBytes: 64 << 20 }));
+    const out = mergeRunConfig(base, { env: { A: "2", Z: "3" }, workdir: "/srv", limits: { memory: "64M" } }, (l, b) => parseLimits(l, 2, b));
     expect(out.env).toEqual(["A=2", "PATH=/bin", "Z=3"]);
     expect(out.workdir).toBe("/srv");
     expect(out.cmd).toEqual(base.cmd);
     expect(out.limits).toEqual({ pids: 10, memoryBytes: 64 << 20 });
+  });
+
+  it("a limit of max lifts the base's", () => {
+    const base = { ...defaultRunConfig(), limits: { pids: 10, memoryBytes: 64 << 20, cpus: 0.5, cpuset: "0" } };
+    const out = mergeRunConfig(base, { limits: { memory: "max", pids: "max", cpus: "max" } }, (l, b) => parseLimits(l, 2, b));
+    expect(out.limits).toEqual({ cpuset: "0" });
+    expect(Object.keys(out.limits)).toEqual(["cpuset"]);
+    expect(() => parseLimits({ memory: "-1" }, 2)).toThrow(/invalid memory limit '-1'/);
   });
 });
 

@@ -235,6 +235,22 @@ describe("spec resolution", () => {
     const f = { command: [], env: [], bind: [], readOnly: false, publish: [], privileged: false, capAdd: [], capDrop: [] };
     expect(() => resolveSpec("a", cfg, { ...f, memory: "abc" }, host)).toThrow(/invalid memory limit/);
     expect(() => resolveSpec("a", cfg, { ...f, cpuset: "99" }, host)).toThrow(/names CPU 99/);
+    expect(() => resolveSpec("a", cfg, { ...f, cpus: "5" }, host)).toThrow(/^--cpus 5: this host has only 2 CPUs$/);
+    expect(resolveSpec("a", cfg, { ...f, command: ["x"], cpus: "2" }, host).limits).toEqual({ cpus: 2 });
+    expect(() => resolveSpec("a", cfg, { ...f, pids: "-1" }, host)).toThrow(/^invalid pids limit '-1'$/);
+    // What the kernel would refuse, or silently round, is refused here.
+    expect(() => resolveSpec("a", cfg, { ...f, pids: "9999999" }, host)).toThrow(/^pids limit '9999999' is more than the kernel allows \(4194304\)$/);
+    expect(() => resolveSpec("a", cfg, { ...f, memory: "9999999999T" }, host)).toThrow(/^memory limit '9999999999T' is too large$/);
+    expect(() => resolveSpec("a", cfg, { ...f, cpus: "0.001" }, host)).toThrow(/^--cpus 0\.001 is below 0\.01, the smallest CPU quota/);
+    expect(resolveSpec("a", cfg, { ...f, command: ["x"], pids: "4194304", memory: "8191T", cpus: "0.01" }, host).limits).toEqual({ pids: 4194304, memoryBytes: 8191 * 1024 ** 4, cpus: 0.01 });
+  });
+  it("max removes the image's memory, cpus and pids limits", () => {
+    const cfg = { ...defaultRunConfig(), limits: { memoryBytes: 64 << 20, cpus: 0.5, pids: 10, cpuset: "1" } };
+    const f = { command: ["x"], env: [], bind: [], readOnly: false, publish: [] };
+    const s = resolveSpec("a", cfg, { ...f, memory: "max", cpus: "max", pids: "max" }, host);
+    expect(s.limits).toEqual({ cpuset: "1" });
+    expect(Object.keys(s.limits)).toEqual(["cpuset"]);
+    expect(resolveSpec("a", cfg, { ...f, memory: "max" }, host).limits).toEqual({ cpus: 0.5, pids: 10, cpuset: "1" });
     expect(() => resolveSpec("a", cfg, { ...f, bind: ["/nope:/x"] }, host)).toThrow(/does not exist/);
     expect(() => resolveSpec("a", cfg, { ...f, net: "wifi" }, host)).toThrow(/unknown network mode/);
     expect(() => resolveSpec("a", cfg, { ...f, driver: "zfs" }, host)).toThrow(/unknown storage driver/);

@@ -45,6 +45,18 @@ describe("cgroup limits", () => {
     expect(o.stdout.trim().split("\n").map((l) => l.replace(/\s+/g, " "))).toEqual(["Cpus_allowed_list: 0", "50"]);
   });
 
+  it("--memory max, --pids max and --cpus max lift the image's default limits", async () => {
+    const read = "cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us";
+    const free = await run(["bb", "--", "/bin/sh", "-c", read]);
+    const [, unlimitedMemory, unlimitedQuota] = free.stdout.trim().split("\n");
+    expect(unlimitedMemory).not.toBe(String(48 * 1024 * 1024));
+    const capped = await run(["limited", "--cpus", "0.5", "--", "/bin/sh", "-c", read]);
+    expect(capped.stdout.trim().split("\n")).toEqual(["40", String(48 * 1024 * 1024), "50000"]);
+    const lifted = await run(["limited", "--memory", "max", "--pids", "max", "--cpus", "max", "--", "/bin/sh", "-c", read]);
+    expect(lifted.exitCode).toBe(0);
+    expect(lifted.stdout.trim().split("\n")).toEqual(["max", unlimitedMemory, unlimitedQuota]);
+  });
+
   it("limits apply under the chroot runtime too", async () => {
     // chroot has no /dev: a shell holding 64M of output in a variable is what gets killed.
     const r = await run(["bb", "--runtime", "chroot", "--cpuset", "0", "--memory", "32M", "--", "/bin/sh", "-c", "sh -c 'x=$(yes | head -c 67108864)' 2>/dev/null; echo rc=$?"]);

@@ -17,6 +17,7 @@ const { fx, run } = runtimeSuite(async (fx) => {
     hostname: "apphost",
   });
   await stackedImage(fx.store, fx.tree, "resolv", [{ "etc/resolv.conf": "nameserver 192.0.2.1\n" }]);
+  await stackedImage(fx.store, fx.tree, "nowd", [{ "srv": { dir: true }, "srv/data": { dir: true }, "lnk": { symlink: "srv/data" }, "opt": { dir: true }, "opt/bin": { symlink: "/bin" } }], { workdir: "/srv/app" });
 });
 
 /** sha256 over every blob and ref in the store (what a run must never change). */
@@ -61,6 +62,45 @@ describe("minic run (nspawn)", () => {
       "/bin/sh", "-c", "echo $GREETING:$EXTRA:$(pwd):$(id -u):$(hostname)"]);
     expect(r.stderr).toBe("");
     expect(r.stdout.trim()).toBe("yo:1:/tmp:65534:other");
+  });
+
+  it("a workdir that is not a directory of the image is one minic error before anything starts (one a bind or nspawn makes is taken)", async () => {
+    const hint = (wd: string) => `(hint: give -w a directory of the image, or make it in the recipe: dir("${wd}"))`;
+    const missing = await run(["bb", "-w", "/does/not/exist", "--", "/bin/true"]);
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr.trim()).toBe(`minic: workdir /does/not/exist does not exist in image 'bb' ${hint("/does/not/exist")}`);
+    const file = await run(["bb", "-w", "/bin/busybox", "--", "/bin/true"]);
+    expect(file.stderr.trim()).toBe(`minic: workdir /bin/busybox is not a directory in image 'bb' ${hint("/bin/busybox")}`);
+    // The image's own workdir, and under the chroot runtime.
+    const config = await run(["nowd", "--", "/bin/true"]);
+    expect(config.stderr.trim()).toBe(`minic: workdir /srv/app does not exist in image 'nowd' ${hint("/srv/app")}`);
+    const chroot = await run(["bb", "--runtime", "chroot", "-w", "/nope", "--", "/bin/true"]);
+    expect(chroot.stderr.trim()).toBe(`minic: workdir /nope does not exist in image 'bb' ${hint("/nope")}`);
+    // Taken: through an image symlink, under a directory bind, on nspawn's own /dev.
+    const viaLink = await run(["nowd", "-w", "/lnk", "--", "/bin/sh", "-c", "pwd -P"]);
+    expect([viaLink.exitCode, viaLink.stdout.trim()]).toEqual([0, "/srv/data"]);
+    const host = join(fx.root, "wd-bind");
+    mkdirSync(host, { recursive: true });
+    const bound = await run(["bb", "--bind", `${host}:/mnt/wd`, "-w", "/mnt/wd", "--", "/bin/sh", "-c", "pwd"]);
+    expect([bound.exitCode, bound.stdout.trim()]).toEqual([0, "/mnt/wd"]);
+    const shm = await run(["bb", "-w", "/dev/shm", "--", "/bin/sh", "-c", "pwd"]);
+    expect([shm.exitCode, shm.stdout.trim()]).toEqual([0, "/dev/shm"]);
+  });
+
+  it("a command the image does not have is one minic error before anything starts (found through PATH and image symlinks otherwise)", async () => {
+    const hint = "(hint: give a command the image has, e.g. minic run IMAGE -- /bin/sh -c '…', or add it to the image's recipe)";
+    const missing = await run(["bb", "--", "nope", "-x"]);
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr.trim()).toBe(`minic: command 'nope' is not in image 'bb' (looked in PATH /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin) ${hint}`);
+    const notExec = await run(["bb", "--", "/etc/passwd"]);
+    expect(notExec.stderr.trim()).toBe(`minic: command '/etc/passwd' is not an executable file in image 'bb' ${hint}`);
+    const chroot = await run(["bb", "--runtime", "chroot", "-e", "PATH=/sbin", "--", "sh"]);
+    expect(chroot.stderr.trim()).toBe(`minic: command 'sh' is not in image 'bb' (looked in PATH /sbin) ${hint}`);
+    // Found: a PATH entry that is an image symlink (/opt/bin -> /bin), a path relative to the workdir.
+    const viaLink = await run(["nowd", "-w", "/", "-e", "PATH=/opt/bin", "--", "sh", "-c", "echo linked"]);
+    expect([viaLink.exitCode, viaLink.stdout.trim()]).toEqual([0, "linked"]);
+    const relative = await run(["bb", "-w", "/bin", "--", "./sh", "-c", "echo relative"]);
+    expect([relative.exitCode, relative.stdout.trim()]).toEqual([0, "relative"]);
   });
 
   it("shows the stacked layers and binds host paths, read-only with :ro", async () => {
