@@ -246,7 +246,7 @@ describe("spec resolution", () => {
   });
   it("max removes the image's memory, cpus and pids limits", () => {
     const cfg = { ...defaultRunConfig(), limits: { memoryBytes: 64 << 20, cpus: 0.5, pids: 10, cpuset: "1" } };
-    const f = { command: ["x"], env: [], bind: [], readOnly: false, publish: [] };
+    const f = { command: ["x"], env: [], bind: [], readOnly: false, publish: [], privileged: false, capAdd: [], capDrop: [] };
     const s = resolveSpec("a", cfg, { ...f, memory: "max", cpus: "max", pids: "max" }, host);
     expect(s.limits).toEqual({ cpuset: "1" });
     expect(Object.keys(s.limits)).toEqual(["cpuset"]);
