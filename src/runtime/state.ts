@@ -2,6 +2,7 @@
 // the host for it, so that a later minic can list it and clean up after a killed one.
 import { lstatSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { processStart } from "../util/process-start.js";
 
 /** What a container's state file holds. */
 export interface ContainerState {
@@ -47,20 +48,7 @@ export function readState(dir: string): ContainerState | undefined {
   }
 }
 
-/** Pure: the start time (field 22, clock ticks since boot) from /proc/PID/stat text. */
-export function startTimeFromStat(stat: string): string {
-  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return rest[19] ?? "";
-}
-
-/** Start time of a process, or undefined when it does not exist. */
-export function processStart(pid: number): string | undefined {
-  try {
-    return startTimeFromStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return undefined;
-  }
-}
+export { processStart, startTimeFromStat } from "../util/process-start.js";
 
 /** True while the minic that supervises the container is alive (same pid and start time). */
 export function supervisorAlive(s: ContainerState): boolean {
