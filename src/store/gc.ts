@@ -3,6 +3,7 @@ import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { digestHex, type Digest } from "../core/digest.js";
 import type { Store } from "./store.js";
+import { announceGc, readLeases } from "./lease.js";
 import { OPAQUE_RECORD_SUFFIX } from "./opaque-record.js";
 import { liveTempName, ownedTempName, sweepScratch } from "./scratch.js";
 
@@ -21,22 +22,37 @@ export interface GcRoots {
   layers?: ReadonlySet<string>;
 }
 
-/**
- * Marks everything reachable from references (manifests, configs, layers) and from extra roots
- * (the images of running containers), then sweeps the rest. Unpacked layers are kept in both
- * forms (overlay `HEX`, aufs `HEX.aufs`). Cache records whose layer is gone are removed too.
- * Temp files older than an hour are swept. An extra manifest that is no longer readable is
- * skipped (nothing of it is left to keep).
- */
 /** The diff id hex an entry of unpacked/ belongs to: a layer dir, its aufs form or its opaque record. */
 function layerOf(name: string): string {
   for (const suffix of [".aufs", OPAQUE_RECORD_SUFFIX]) if (name.endsWith(suffix)) return name.slice(0, -suffix.length);
   return name;
 }
 
-export async function gc(store: Store, roots: GcRoots = {}): Promise<GcReport> {
-  const keepBlobs = new Set<string>();
-  const keepDiffs = new Set<string>(roots.layers ?? []);
+/**
+ * Marks everything reachable from the leases of live writers, from extra roots (the images of
+ * running containers) and from references (manifests, configs, layers), then sweeps the rest.
+ * Announces itself first (lease.ts): a writer that holds something after gc read the leases
+ * waits for it to end. `rootsOf` is asked only then, for the same reason. Unpacked layers are
+ * kept in both forms (overlay `HEX`, aufs `HEX.aufs`). Cache records whose layer is gone are
+ * removed too. Temp files older than an hour are swept. An extra manifest that is
+ * no longer readable is skipped (nothing of it is left to keep).
+ */
+export async function gc(store: Store, rootsOf: () => GcRoots = () => ({})): Promise<GcReport> {
+  const end = announceGc(store.layout.leasesDir);
+  try {
+    return await collect(store, rootsOf);
+  } finally {
+    end();
+  }
+}
+
+async function collect(store: Store, rootsOf: () => GcRoots): Promise<GcReport> {
+  // Leases before references: a writer names its image before its lease goes, so what it
+  // held is in one or the other when gc reads them in this order.
+  const leased = readLeases(store.layout.leasesDir);
+  const roots = rootsOf();
+  const keepBlobs = new Set<string>(leased.blobs);
+  const keepDiffs = new Set<string>([...(roots.layers ?? []), ...leased.layers]);
   const manifests = new Set<Digest>((await store.listRefs()).map((r) => r.manifest));
   for (const m of roots.manifests ?? []) manifests.add(m);
   for (const manifest of manifests) {
@@ -58,8 +74,10 @@ export async function gc(store: Store, roots: GcRoots = {}): Promise<GcReport> {
   for (const f of await readdir(store.layout.blobsDir)) {
     if (keepBlobs.has(f)) continue;
     const p = join(store.layout.blobsDir, f);
-    report.bytes += (await stat(p)).size;
+    const st = await stat(p).catch(() => null);
+    if (!st) continue; // another gc's
     await rm(p, { force: true });
+    report.bytes += st.size;
     report.blobs++;
   }
   for (const d of await readdir(store.layout.unpackedDir)) {
@@ -95,3 +113,4 @@ export async function gc(store: Store, roots: GcRoots = {}): Promise<GcReport> {
   }
   return report;
 }
+
