@@ -1,8 +1,9 @@
 // Garbage collection: removes blobs, unpacked layers and cache records nothing references.
-import { readdir, readFile, rm, stat } from "node:fs/promises";
+import { readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { digestHex, type Digest } from "../core/digest.js";
 import type { Store } from "./store.js";
+import { tempName } from "./atomic.js";
 import { announceGc, readLeases } from "./lease.js";
 import { OPAQUE_RECORD_SUFFIX } from "./opaque-record.js";
 import { liveTempName, ownedTempName, sweepScratch } from "./scratch.js";
@@ -33,8 +34,9 @@ function layerOf(name: string): string {
  * running containers) and from references (manifests, configs, layers), then sweeps the rest.
  * Announces itself first (lease.ts): a writer that holds something after gc read the leases
  * waits for it to end. `rootsOf` is asked only then, for the same reason. Unpacked layers are
- * kept in both forms (overlay `HEX`, aufs `HEX.aufs`). Cache records whose layer is gone are
- * removed too. Temp files older than an hour are swept. An extra manifest that is
+ * kept in both forms (overlay `HEX`, aufs `HEX.aufs`) and are moved out of unpacked/ before
+ * they are removed, so a gc killed half-way leaves none half removed. Cache records whose layer
+ * is gone are removed too. Temp files older than an hour are swept. An extra manifest that is
  * no longer readable is skipped (nothing of it is left to keep).
  */
 export async function gc(store: Store, rootsOf: () => GcRoots = () => ({})): Promise<GcReport> {
@@ -83,8 +85,7 @@ async function collect(store: Store, rootsOf: () => GcRoots): Promise<GcReport> 
   for (const d of await readdir(store.layout.unpackedDir)) {
     if (liveTempName(d)) continue; // an opaque record being written beside its layer
     if (keepDiffs.has(layerOf(d))) continue;
-    await rm(join(store.layout.unpackedDir, d), { recursive: true, force: true });
-    report.unpacked++;
+    if (await removeAside(join(store.layout.unpackedDir, d), store.layout.tmpDir)) report.unpacked++;
   }
   for (const dir of [store.layout.cacheDir, join(store.layout.cacheDir, "last")]) {
     for (const f of await readdir(dir).catch(() => [] as string[])) {
@@ -114,3 +115,22 @@ async function collect(store: Store, rootsOf: () => GcRoots): Promise<GcReport> 
   return report;
 }
 
+/**
+ * Removes `path` having first moved it into `tmpDir` under a name of this process, so that it
+ * is whole or gone, never half removed, if gc dies meanwhile (the next sweep removes the rest).
+ * False when it was gone already (another gc's).
+ */
+async function removeAside(path: string, tmpDir: string): Promise<boolean> {
+  const aside = tempName(tmpDir, "trash");
+  try {
+    await rename(path, aside);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return false;
+    if (code !== "EXDEV") throw e;
+    await rm(path, { recursive: true, force: true }); // tmp/ on another filesystem: remove it in place
+    return true;
+  }
+  await rm(aside, { recursive: true, force: true });
+  return true;
+}
