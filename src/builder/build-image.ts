@@ -66,6 +66,7 @@ export async function buildRecipe(store: Store, recipe: Recipe, opts: BuildOptio
 async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, baseLayers: LayerDescriptor[], baseRun: ReturnType<typeof defaultRunConfig>, baseHistory: LayerHistory[]): Promise<BuildResult> {
   const ref = opts.tag ?? parseRef(recipe.name);
   const p = opts.progress;
+  await holdBase(store, recipe.name, baseLayers);
   const steps = canonicalSteps(recipe);
   const runConfig = mergeRunConfig(baseRun, recipe.config, (l) => parseLimits(l, availableParallelism()));
   const recipeFile = recipe.source.startsWith("file:") ? fileURLToPath(recipe.source) : recipe.source;
@@ -107,6 +108,21 @@ async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, baseLa
   const manifestDigest = await putImage(store, layers, runConfig, history, opts.epoch);
   await store.setRef(ref, manifestDigest);
   return { ref, manifestDigest, layer, cached: hit !== undefined };
+}
+
+/**
+ * Holds the base's layers, blobs and unpacked dirs, for the build (see Store.hold): gc leaves
+ * them while the steps run on them and until the new image names them. Throws ENOTFOUND when a
+ * blob is gone (the base lost its name and a gc freed it after the build read its manifest).
+ */
+async function holdBase(store: Store, name: string, layers: readonly LayerDescriptor[]): Promise<void> {
+  await store.hold({ blobs: layers.map((l) => l.digest), layers: layers.map((l) => l.diffId) });
+  for (const l of layers) {
+    if (await store.hasBlob(l.digest)) continue;
+    throw new MinicError("ENOTFOUND", `recipe '${name}': layer ${l.digest.slice(0, 19)}… of its base is no longer in the store`, {
+      hint: "the base image was removed (rmi, then gc) while the build read it; build, load or pull the base again",
+    });
+  }
 }
 
 function explain(p: Progress, name: string, hit: CacheRecord | undefined, last: CacheRecord | undefined, parts: ReturnType<typeof keyParts>, lines: string[], inputs: Map<number, CopyInputKey[]>, noCache: boolean): void {

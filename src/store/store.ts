@@ -13,6 +13,7 @@ import { StoreLayout } from "./layout.js";
 import { prepareStoreDir } from "./store-dir.js";
 import { verifyingStream } from "./verify-stream.js";
 import { hashWrite, type ByteSource } from "./hash-write.js";
+import { Lease, type Held } from "./lease.js";
 
 export interface BlobInfo {
   digest: Digest;
@@ -29,6 +30,7 @@ export interface StoredImage {
 
 export class Store {
   readonly layout: StoreLayout;
+  private lease: Lease | undefined;
 
   private constructor(root: string) {
     this.layout = new StoreLayout(root);
@@ -42,7 +44,7 @@ export class Store {
   static async open(root: string, create = true, note?: (line: string) => void): Promise<Store> {
     const s = new Store(resolve(root));
     const l = s.layout;
-    const r = await prepareStoreDir(s.root, create, [l.blobsDir, l.refsDir, l.cacheDir, l.unpackedDir, l.containersDir, l.tmpDir]);
+    const r = await prepareStoreDir(s.root, create, [l.blobsDir, l.refsDir, l.cacheDir, l.unpackedDir, l.containersDir, l.tmpDir, l.leasesDir]);
     if (r.tightenedFrom !== undefined) {
       note?.(`minic: store ${s.root} was open to other users (mode ${r.tightenedFrom.toString(8).padStart(4, "0")}); made it 0700, as its unpacked layers may hold setuid binaries`);
     }
@@ -64,13 +66,25 @@ export class Store {
   }
 
   /**
-   * Stores a stream as a blob: written to a temp file while hashing, then renamed to its digest.
-   * Idempotent. With `expected`, a mismatch throws EDIGEST and nothing is stored.
+   * Keeps blobs and unpacked layers from gc for as long as this process lives (see lease.ts).
+   * Call it before looking for, reading or making what the caller will rely on, and look after
+   * it returns: a gc that was under way may have removed them just before. Idempotent.
+   */
+  hold(items: Held): Promise<void> {
+    this.lease ??= new Lease(this.layout.leasesDir);
+    return this.lease.hold(items);
+  }
+
+  /**
+   * Stores a stream as a blob: written to a temp file while hashing, then held (see hold) and
+   * renamed to its digest. Idempotent. With `expected`, a mismatch throws EDIGEST and nothing
+   * is stored.
    */
   async putBlobStream(source: ByteSource, expected?: Digest): Promise<BlobInfo> {
     const tmp = tempName(this.layout.tmpDir, "blob");
     const info = await hashWrite(source, tmp, expected);
     try {
+      await this.hold({ blobs: [info.digest] });
       await rename(tmp, this.layout.blob(info.digest));
     } catch (e) {
       await rm(tmp, { force: true });
@@ -80,11 +94,14 @@ export class Store {
   }
 
 
-  /** Stores bytes as a blob; a blob already present is not written again. */
+  /** Stores bytes as a blob (held, see hold); a blob already present is not written again. */
   async putBlob(data: Buffer | string, expected?: Digest): Promise<BlobInfo> {
     const buf = Buffer.from(data);
     const digest = `sha256:${createHash("sha256").update(buf).digest("hex")}` as Digest;
-    if ((!expected || expected === digest) && (await this.hasBlob(digest))) return { digest, size: buf.length };
+    if (!expected || expected === digest) {
+      await this.hold({ blobs: [digest] });
+      if (await this.hasBlob(digest)) return { digest, size: buf.length };
+    }
     return this.putBlobStream([buf], expected);
   }
 
