@@ -138,6 +138,9 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
   try {
     if (spec.net === "host" || spec.net === "none") wrapper = launchWrapper(spec.net);
     else writeState(dir, state);
+    // gc keeps the image of a recorded container: from here on, once a gc that missed the
+    // record has ended and the image is still there (store/lease.ts).
+    await store.confirmImage(image, imageName);
     const root = await prepareRoot(store, image.manifest.layers, spec.driver, dir);
     if (spec.runtime === "nspawn") checkOsTree(root, imageName);
     applyCgroups(cgPlan);

@@ -1,6 +1,6 @@
 // The content-addressed store: blobs by digest, references to manifests, build cache entries.
 import { createHash } from "node:crypto";
-import { createReadStream, readFileSync } from "node:fs";
+import { createReadStream, existsSync, readFileSync } from "node:fs";
 import { readdir, rename, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { Readable } from "node:stream";
@@ -13,7 +13,7 @@ import { StoreLayout } from "./layout.js";
 import { prepareStoreDir } from "./store-dir.js";
 import { verifyingStream } from "./verify-stream.js";
 import { hashWrite, type ByteSource } from "./hash-write.js";
-import { Lease, type Held } from "./lease.js";
+import { Lease, waitForGc, type Held } from "./lease.js";
 
 export interface BlobInfo {
   digest: Digest;
@@ -73,6 +73,20 @@ export class Store {
   hold(items: Held): Promise<void> {
     this.lease ??= new Lease(this.layout.leasesDir);
     return this.lease.hold(items);
+  }
+
+  /**
+   * For a user whose use of `image` is already on record where gc reads it (a container's
+   * state): waits for the gcs under way, which may have missed the record, to end, then checks
+   * that the manifest and config are still stored (so gc keeps the layers they name from now
+   * on). Throws ENOTFOUND when a gc removed the image meanwhile (it had lost its last name).
+   */
+  async confirmImage(image: StoredImage, name: string): Promise<void> {
+    await waitForGc(this.layout.leasesDir);
+    if (existsSync(this.layout.blob(image.manifestDigest)) && existsSync(this.layout.blob(image.manifest.config.digest))) return;
+    throw new MinicError("ENOTFOUND", `image '${name}' was removed from store ${this.root} while it was being started`, {
+      hint: "it had lost its last name ('minic rmi') and 'minic gc' freed it; build, load or pull it again",
+    });
   }
 
   /**
