@@ -30,10 +30,20 @@ function ownName(): string {
   return `${self}-${randomBytes(6).toString("hex")}`;
 }
 
-/** True while the process that made lease or gc file `name` lives (same pid, same start time). */
+/**
+ * True while the process that made lease or gc file `name` lives (same pid, same start time;
+ * start time 0, made where /proc could not tell it: the pid alone).
+ */
 export function ownerAlive(name: string): boolean {
   const m = NAME_RE.exec(name);
-  return m !== null && processStart(Number(m[1])) === m[2];
+  if (m === null) return false;
+  if (m[2] !== "0") return processStart(Number(m[1])) === m[2];
+  try {
+    process.kill(Number(m[1]), 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 /** The lease files this process made, removed when it exits (a killed one's are stale: see readLeases). */

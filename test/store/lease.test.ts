@@ -56,6 +56,9 @@ describe("leases", () => {
     expect(ownerAlive(`${process.pid}-1-0123456789ab.lease`)).toBe(false);
     expect(ownerAlive(`${deadPid()}-1-0123456789ab.gc`)).toBe(false);
     expect(ownerAlive("junk.gc")).toBe(false);
+    // Start time 0: made where /proc could not tell it; then the pid alone says.
+    expect(ownerAlive(`${process.pid}-0-0123456789ab.lease`)).toBe(true);
+    expect(ownerAlive(`${deadPid()}-0-0123456789ab.lease`)).toBe(false);
   });
 });
 
