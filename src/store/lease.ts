@@ -85,6 +85,15 @@ export class Lease {
     appendFileSync(this.file, lines.join("\n") + "\n", { mode: 0o600 });
     await waitForGc(this.dir);
   }
+
+  /** Ends the lease: gc may free what it held (unless names or containers reach it). Idempotent. */
+  release(): void {
+    if (this.file === undefined) return;
+    rmSync(this.file, { force: true });
+    own.delete(this.file);
+    this.file = undefined;
+    this.held.clear();
+  }
 }
 
 /**

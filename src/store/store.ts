@@ -76,6 +76,14 @@ export class Store {
   }
 
   /**
+   * Ends what this Store holds (see hold): gc may free it unless names or containers reach it.
+   * For long-lived processes (tests, library use); a minic command's lease ends when it exits.
+   */
+  release(): void {
+    this.lease?.release();
+  }
+
+  /**
    * For a user whose use of `image` is already on record where gc reads it (a container's
    * state): waits for the gcs under way, which may have missed the record, to end, then checks
    * that the manifest and config are still stored (so gc keeps the layers they name from now

@@ -35,6 +35,18 @@ describe("leases", () => {
     expect(readdirSync(dir)).toHaveLength(1);
   });
 
+  it("a released lease holds nothing, and holding again makes a new one", async () => {
+    const lease = new Lease(dir);
+    await lease.hold({ blobs: [sha256("a")] });
+    lease.release();
+    expect(readdirSync(dir)).toEqual([]);
+    expect(readLeases(dir).blobs.size).toBe(0);
+    await lease.hold({ blobs: [sha256("a")] });
+    expect([...readLeases(dir).blobs]).toEqual([sha256("a").slice(7)]);
+    lease.release();
+    lease.release();
+  });
+
   it("a line being written (no newline yet) is not read, a dead process's lease is removed", () => {
     const self = `${process.pid}-${processStart(process.pid)}`;
     new Lease(dir); // makes nothing until something is held
