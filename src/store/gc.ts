@@ -34,21 +34,28 @@ function layerOf(name: string): string {
  * running containers) and from references (manifests, configs, layers), then sweeps the rest.
  * Announces itself first (lease.ts): a writer that holds something after gc read the leases
  * waits for it to end. `rootsOf` is asked only then, for the same reason. Unpacked layers are
- * kept in both forms (overlay `HEX`, aufs `HEX.aufs`) and are moved out of unpacked/ before
- * they are removed, so a gc killed half-way leaves none half removed. Cache records whose layer
- * is gone are removed too. Temp files older than an hour are swept. An extra manifest that is
- * no longer readable is skipped (nothing of it is left to keep).
+ * kept in both forms (overlay `HEX`, aufs `HEX.aufs`); the others are moved out of unpacked/,
+ * and removed once gc's announcement is gone, so a gc killed half-way leaves none half removed
+ * and writers do not wait for big trees to go. Cache records whose layer is gone are removed
+ * too. Temp files older than an hour are swept. An extra manifest that is no longer readable
+ * is skipped (nothing of it is left to keep).
  */
 export async function gc(store: Store, rootsOf: () => GcRoots = () => ({})): Promise<GcReport> {
   const end = announceGc(store.layout.leasesDir);
+  let swept: { report: GcReport; aside: string[] };
   try {
-    return await collect(store, rootsOf);
+    swept = await collect(store, rootsOf);
   } finally {
     end();
   }
+  // No one can be using what is left to remove: it goes once the announcement has, so that
+  // writers waiting for this gc do not wait for the removal of big trees.
+  for (const p of swept.aside) await rm(p, { recursive: true, force: true });
+  await sweepTmp(store);
+  return swept.report;
 }
 
-async function collect(store: Store, rootsOf: () => GcRoots): Promise<GcReport> {
+async function collect(store: Store, rootsOf: () => GcRoots): Promise<{ report: GcReport; aside: string[] }> {
   // Leases before references: a writer names its image before its lease goes, so what it
   // held is in one or the other when gc reads them in this order.
   const leased = readLeases(store.layout.leasesDir);
@@ -82,10 +89,14 @@ async function collect(store: Store, rootsOf: () => GcRoots): Promise<GcReport> 
     report.bytes += st.size;
     report.blobs++;
   }
+  const aside: string[] = [];
   for (const d of await readdir(store.layout.unpackedDir)) {
     if (liveTempName(d)) continue; // an opaque record being written beside its layer
     if (keepDiffs.has(layerOf(d))) continue;
-    if (await removeAside(join(store.layout.unpackedDir, d), store.layout.tmpDir)) report.unpacked++;
+    const moved = await moveAside(join(store.layout.unpackedDir, d), store.layout.tmpDir);
+    if (moved === undefined) continue;
+    aside.push(moved);
+    report.unpacked++;
   }
   for (const dir of [store.layout.cacheDir, join(store.layout.cacheDir, "last")]) {
     for (const f of await readdir(dir).catch(() => [] as string[])) {
@@ -102,6 +113,11 @@ async function collect(store: Store, rootsOf: () => GcRoots): Promise<GcReport> 
       }
     }
   }
+  return { report, aside };
+}
+
+/** Removes what dead processes left in tmp/ (scratch dirs, temp files), and unowned names an hour old. */
+async function sweepTmp(store: Store): Promise<void> {
   await sweepScratch(store);
   // Names that carry no owner's pid (none minic writes today) go once they are an hour old;
   // an owned name belongs to its process while that lives, however long it works.
@@ -112,25 +128,24 @@ async function collect(store: Store, rootsOf: () => GcRoots): Promise<GcReport> 
     const st = await stat(p).catch(() => null);
     if (st && st.mtimeMs < hourAgo) await rm(p, { recursive: true, force: true });
   }
-  return report;
 }
 
 /**
- * Removes `path` having first moved it into `tmpDir` under a name of this process, so that it
- * is whole or gone, never half removed, if gc dies meanwhile (the next sweep removes the rest).
- * False when it was gone already (another gc's).
+ * Moves `path` out of the way into `tmpDir` under a name of this process, so that it is whole
+ * or gone, never half removed, if gc dies while removing it (the next sweep removes the rest).
+ * Returns where it went; undefined when it was gone already (another gc's). A `tmpDir` on
+ * another filesystem: removed in place.
  */
-async function removeAside(path: string, tmpDir: string): Promise<boolean> {
+async function moveAside(path: string, tmpDir: string): Promise<string | undefined> {
   const aside = tempName(tmpDir, "trash");
   try {
     await rename(path, aside);
+    return aside;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return false;
+    if (code === "ENOENT") return undefined;
     if (code !== "EXDEV") throw e;
-    await rm(path, { recursive: true, force: true }); // tmp/ on another filesystem: remove it in place
-    return true;
+    await rm(path, { recursive: true, force: true });
+    return path;
   }
-  await rm(aside, { recursive: true, force: true });
-  return true;
 }
