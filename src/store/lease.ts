@@ -57,6 +57,8 @@ function removeOwnAtExit(file: string): void {
 export class Lease {
   private readonly held = new Set<string>();
   private file: string | undefined;
+  /** The wait that follows the last addition (a hold of items held already waits for it too). */
+  private settled: Promise<void> = Promise.resolve();
 
   constructor(private readonly dir: string) {}
 
@@ -64,7 +66,8 @@ export class Lease {
    * Adds `items` to the lease, then waits for every gc under way to end (one that started
    * before the lease named them may not have seen it). When it returns, no gc removes them
    * while this process lives; one that did before is over, so the caller looks for them now,
-   * and stores again what is gone. Idempotent: items already held cost nothing.
+   * and stores again what is gone. Idempotent: items already held add nothing, and wait only
+   * for the wait that holding them began (when a concurrent call is still in it).
    */
   async hold(items: Held): Promise<void> {
     const lines: string[] = [];
@@ -76,14 +79,15 @@ export class Lease {
         lines.push(line);
       }
     }
-    if (lines.length === 0) return;
+    if (lines.length === 0) return this.settled;
     if (this.file === undefined) {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       this.file = join(this.dir, `${ownName()}.lease`);
       removeOwnAtExit(this.file);
     }
     appendFileSync(this.file, lines.join("\n") + "\n", { mode: 0o600 });
-    await waitForGc(this.dir);
+    this.settled = waitForGc(this.dir);
+    return this.settled;
   }
 
   /** Ends the lease: gc may free what it held (unless names or containers reach it). Idempotent. */
@@ -93,6 +97,7 @@ export class Lease {
     own.delete(this.file);
     this.file = undefined;
     this.held.clear();
+    this.settled = Promise.resolve();
   }
 }
 

@@ -89,6 +89,19 @@ describe("waiting for gc", () => {
     expect(readdirSync(dir).filter((n) => n.endsWith(".gc"))).toEqual([]);
   });
 
+  it("holding what a hold under way is adding waits for the same gc", async () => {
+    const end = announceGc(dir);
+    const lease = new Lease(dir);
+    const done: string[] = [];
+    const first = lease.hold({ blobs: [sha256("a")] }).then(() => done.push("first"));
+    const again = lease.hold({ blobs: [sha256("a")] }).then(() => done.push("again"));
+    await new Promise((r) => setTimeout(r, 60));
+    expect(done).toEqual([]);
+    end();
+    await Promise.all([first, again]);
+    expect(done.sort()).toEqual(["again", "first"]);
+  });
+
   it("a dead gc's announcement keeps no one waiting", async () => {
     const end = announceGc(dir);
     const dead = `${deadPid()}-1-cccccccccccc.gc`;
