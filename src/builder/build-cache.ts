@@ -19,11 +19,14 @@ export interface CacheRecord {
   steps: string[];
 }
 
-/** The record for `key` when it exists and its layer blob is still in the store. */
+/** The record for `key` when it exists and its layer blob is still in the store (held from then on). */
 export async function lookupCache(store: Store, key: Digest): Promise<CacheRecord | undefined> {
   const rec = await readJson<CacheRecord>(store.layout.cacheEntry(key));
   if (!rec) return undefined;
-  if (rec.layer && !(await store.hasBlob(rec.layer.digest))) return undefined;
+  if (rec.layer) {
+    await store.hold({ blobs: [rec.layer.digest] });
+    if (!(await store.hasBlob(rec.layer.digest))) return undefined;
+  }
   return rec;
 }
 

@@ -88,6 +88,7 @@ async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, base: 
   const { layers: baseLayers, run: baseRun, history: baseHistory } = base;
   const ref = opts.tag ?? parseRef(recipe.name);
   const p = opts.progress;
+  await holdBase(store, recipe.name, baseLayers);
   const steps = canonicalSteps(recipe);
   const cpus = availableParallelism();
   const runConfig = mergeRunConfig(baseRun, recipe.config, (l, below) => parseLimits(l, cpus, below));
@@ -138,6 +139,21 @@ async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, base: 
   const manifestDigest = await putImage(store, layers, runConfig, history, opts.epoch);
   const tag = await tagImage(store, ref, manifestDigest, recipeFile, top);
   return { ref, manifestDigest, layer, cached: hit !== undefined, recipeFile, tag };
+}
+
+/**
+ * Holds the base's layers, blobs and unpacked dirs, for the build (see Store.hold): gc leaves
+ * them while the steps run on them and until the new image names them. Throws ENOTFOUND when a
+ * blob is gone (the base lost its name and a gc freed it after the build read its manifest).
+ */
+async function holdBase(store: Store, name: string, layers: readonly LayerDescriptor[]): Promise<void> {
+  await store.hold({ blobs: layers.map((l) => l.digest), layers: layers.map((l) => l.diffId) });
+  for (const l of layers) {
+    if (await store.hasBlob(l.digest)) continue;
+    throw new MinicError("ENOTFOUND", `recipe '${name}': layer ${l.digest.slice(0, 19)}… of its base is no longer in the store`, {
+      hint: "the base image was removed (rmi, then gc) while the build read it; build, load or pull the base again",
+    });
+  }
 }
 
 function explain(p: Progress, name: string, hit: CacheRecord | undefined, last: CacheRecord | undefined, parts: ReturnType<typeof keyParts>, lines: string[], inputs: Map<number, CopyInputKey[]>, noCache: boolean): void {

@@ -21,8 +21,8 @@ export const gcCommand: Command = {
     const store = await ctx.store();
     // The images of running containers (even those without a name any more, after 'rmi -f')
     // stay with their blobs and unpacked layers; stale containers (minic gone) keep nothing.
-    const manifests = new Set(liveContainers(store.layout.containersDir).map((s) => s.manifestDigest as Digest));
-    const r = await gc(store, { manifests });
+    // Read once gc has announced itself (see store/lease.ts): a container starting later waits.
+    const r = await gc(store, () => ({ manifests: new Set(liveContainers(store.layout.containersDir).map((s) => s.manifestDigest as Digest)) }));
     // Compiled recipes, type-check, glob and file digest records whose sources or trees have
     // changed since, and records of names build set that now hold another image.
     const cache = store.layout.cacheDir;

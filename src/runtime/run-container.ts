@@ -103,6 +103,9 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
   let failed = false;
   try {
     if (spec.net === "host" || spec.net === "none") launchWrapper(spec.net);
+    // gc keeps the image of a recorded container (Launch.create wrote the record): from here on,
+    // once a gc that missed the record has ended and the image is still there (store/lease.ts).
+    await store.confirmImage(image, imageName);
     const root = await prepareRoot(store, image.manifest.layers, spec.driver, dir);
     if (spec.runtime === "nspawn") checkOsTree(root, imageName);
     await checkWorkdir(root, dir, spec, imageName);

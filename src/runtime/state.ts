@@ -2,6 +2,7 @@
 // the host for it, so that a later minic can list it and clean up after a killed one.
 import { lstatSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { startTimeFromStat } from "../util/process-start.js";
 
 /** What a container's state file holds (a build's run step has one too: see `build`). */
 export interface ContainerState {
@@ -50,20 +51,7 @@ export function readState(dir: string): ContainerState | undefined {
   }
 }
 
-/** Pure: the start time (field 22, clock ticks since boot) from /proc/PID/stat text. */
-export function startTimeFromStat(stat: string): string {
-  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return rest[19] ?? "";
-}
-
-/** Start time of a process, or undefined when it does not exist. */
-export function processStart(pid: number): string | undefined {
-  try {
-    return startTimeFromStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return undefined;
-  }
-}
+export { processStart, startTimeFromStat } from "../util/process-start.js";
 
 /** Pure: the state letter (field 3: R, S, D, Z, …) from /proc/PID/stat text. */
 export function stateFromStat(stat: string): string {

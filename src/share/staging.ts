@@ -33,18 +33,20 @@ export class BlobStaging {
 
   /**
    * Hashes `source` while writing it to the staging area. With `expected`, a mismatch throws
-   * EDIGEST. A blob the store already holds is hashed but not written again (stored once).
+   * EDIGEST. A blob the store already holds is hashed but not written again (stored once), and
+   * held from then on (see Store.hold), as is every blob staged: gc keeps what commit relies on.
    */
   async put(source: ByteSource, expected?: Digest): Promise<BlobInfo> {
-    const known = expected !== undefined && (this.blobs.has(expected) || (await this.store.hasBlob(expected)));
+    const known = expected !== undefined && (this.blobs.has(expected) || (await this.stored(expected)));
     const tmp = join(this.dir, `part-${this.spools++}`);
     try {
       const { digest, size } = await hashWrite(source, known ? null : tmp, expected, 0o600);
       if (!known && !this.blobs.has(digest)) {
+        await this.store.hold({ blobs: [digest] });
         await rename(tmp, this.path(digest));
         this.blobs.set(digest, { size, inStore: false });
       } else if (!this.blobs.has(digest)) {
-        this.blobs.set(digest, { size, inStore: known || (await this.store.hasBlob(digest)) });
+        this.blobs.set(digest, { size, inStore: known || (await this.stored(digest)) });
       }
       return { digest, size };
     } finally {
@@ -58,6 +60,7 @@ export class BlobStaging {
    */
   async adoptStored(d: Digest): Promise<boolean> {
     if (this.blobs.has(d)) return true;
+    await this.store.hold({ blobs: [d] });
     const st = await stat(this.store.layout.blob(d)).catch(() => null);
     if (!st) return false;
     this.blobs.set(d, { size: st.size, inStore: true });
@@ -114,7 +117,9 @@ export class BlobStaging {
 
   /**
    * Moves the given blobs into the store, in order (so a manifest lands after what it names).
-   * Idempotent per blob: one the store already has is left alone.
+   * Idempotent per blob: one the store already has is left alone. Every blob was held when it
+   * was staged or found stored, so gc leaves them until this process exits, after the caller
+   * has named the image.
    */
   async commit(digests: Iterable<Digest>): Promise<void> {
     for (const d of digests) {
@@ -129,6 +134,12 @@ export class BlobStaging {
   /** Removes the staging area and everything left in it. */
   async discard(): Promise<void> {
     await rm(this.dir, { recursive: true, force: true });
+  }
+
+  /** True when the store has the blob, looked for once it is held (see Store.hold). */
+  private async stored(d: Digest): Promise<boolean> {
+    await this.store.hold({ blobs: [d] });
+    return this.store.hasBlob(d);
   }
 
   private path(d: Digest): string {

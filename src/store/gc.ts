@@ -1,8 +1,10 @@
 // Garbage collection: removes blobs, unpacked layers and cache records nothing references.
-import { readdir, readFile, rm, stat } from "node:fs/promises";
+import { readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { digestHex, type Digest } from "../core/digest.js";
 import type { Store } from "./store.js";
+import { tempName } from "./atomic.js";
+import { announceGc, readLeases } from "./lease.js";
 import { OPAQUE_RECORD_SUFFIX } from "./opaque-record.js";
 import { liveTempName, ownedTempName, sweepScratch } from "./scratch.js";
 
@@ -21,22 +23,45 @@ export interface GcRoots {
   layers?: ReadonlySet<string>;
 }
 
-/**
- * Marks everything reachable from references (manifests, configs, layers) and from extra roots
- * (the images of running containers), then sweeps the rest. Unpacked layers are kept in both
- * forms (overlay `HEX`, aufs `HEX.aufs`). Cache records whose layer is gone are removed too.
- * Temp files older than an hour are swept. An extra manifest that is no longer readable is
- * skipped (nothing of it is left to keep).
- */
 /** The diff id hex an entry of unpacked/ belongs to: a layer dir, its aufs form or its opaque record. */
 function layerOf(name: string): string {
   for (const suffix of [".aufs", OPAQUE_RECORD_SUFFIX]) if (name.endsWith(suffix)) return name.slice(0, -suffix.length);
   return name;
 }
 
-export async function gc(store: Store, roots: GcRoots = {}): Promise<GcReport> {
-  const keepBlobs = new Set<string>();
-  const keepDiffs = new Set<string>(roots.layers ?? []);
+/**
+ * Marks everything reachable from the leases of live writers, from extra roots (the images of
+ * running containers) and from references (manifests, configs, layers), then sweeps the rest.
+ * Announces itself first (lease.ts): a writer that holds something after gc read the leases
+ * waits for it to end. `rootsOf` is asked only then, for the same reason. Unpacked layers are
+ * kept in both forms (overlay `HEX`, aufs `HEX.aufs`); the others are moved out of unpacked/,
+ * and removed once gc's announcement is gone, so a gc killed half-way leaves none half removed
+ * and writers do not wait for big trees to go. Cache records whose layer is gone are removed
+ * too. Temp files older than an hour are swept. An extra manifest that is no longer readable
+ * is skipped (nothing of it is left to keep).
+ */
+export async function gc(store: Store, rootsOf: () => GcRoots = () => ({})): Promise<GcReport> {
+  const end = announceGc(store.layout.leasesDir);
+  let swept: { report: GcReport; aside: string[] };
+  try {
+    swept = await collect(store, rootsOf);
+  } finally {
+    end();
+  }
+  // No one can be using what is left to remove: it goes once the announcement has, so that
+  // writers waiting for this gc do not wait for the removal of big trees.
+  for (const p of swept.aside) await rm(p, { recursive: true, force: true });
+  await sweepTmp(store);
+  return swept.report;
+}
+
+async function collect(store: Store, rootsOf: () => GcRoots): Promise<{ report: GcReport; aside: string[] }> {
+  // Leases before references: a writer names its image before its lease goes, so what it
+  // held is in one or the other when gc reads them in this order.
+  const leased = readLeases(store.layout.leasesDir);
+  const roots = rootsOf();
+  const keepBlobs = new Set<string>(leased.blobs);
+  const keepDiffs = new Set<string>([...(roots.layers ?? []), ...leased.layers]);
   const manifests = new Set<Digest>((await store.listRefs()).map((r) => r.manifest));
   for (const m of roots.manifests ?? []) manifests.add(m);
   for (const manifest of manifests) {
@@ -58,14 +83,19 @@ export async function gc(store: Store, roots: GcRoots = {}): Promise<GcReport> {
   for (const f of await readdir(store.layout.blobsDir)) {
     if (keepBlobs.has(f)) continue;
     const p = join(store.layout.blobsDir, f);
-    report.bytes += (await stat(p)).size;
+    const st = await stat(p).catch(() => null);
+    if (!st) continue; // another gc's
     await rm(p, { force: true });
+    report.bytes += st.size;
     report.blobs++;
   }
+  const aside: string[] = [];
   for (const d of await readdir(store.layout.unpackedDir)) {
     if (liveTempName(d)) continue; // an opaque record being written beside its layer
     if (keepDiffs.has(layerOf(d))) continue;
-    await rm(join(store.layout.unpackedDir, d), { recursive: true, force: true });
+    const moved = await moveAside(join(store.layout.unpackedDir, d), store.layout.tmpDir);
+    if (moved === undefined) continue;
+    aside.push(moved);
     report.unpacked++;
   }
   for (const dir of [store.layout.cacheDir, join(store.layout.cacheDir, "last")]) {
@@ -83,6 +113,11 @@ export async function gc(store: Store, roots: GcRoots = {}): Promise<GcReport> {
       }
     }
   }
+  return { report, aside };
+}
+
+/** Removes what dead processes left in tmp/ (scratch dirs, temp files), and unowned names an hour old. */
+async function sweepTmp(store: Store): Promise<void> {
   await sweepScratch(store);
   // Names that carry no owner's pid (none minic writes today) go once they are an hour old;
   // an owned name belongs to its process while that lives, however long it works.
@@ -93,5 +128,24 @@ export async function gc(store: Store, roots: GcRoots = {}): Promise<GcReport> {
     const st = await stat(p).catch(() => null);
     if (st && st.mtimeMs < hourAgo) await rm(p, { recursive: true, force: true });
   }
-  return report;
+}
+
+/**
+ * Moves `path` out of the way into `tmpDir` under a name of this process, so that it is whole
+ * or gone, never half removed, if gc dies while removing it (the next sweep removes the rest).
+ * Returns where it went; undefined when it was gone already (another gc's). A `tmpDir` on
+ * another filesystem: removed in place.
+ */
+async function moveAside(path: string, tmpDir: string): Promise<string | undefined> {
+  const aside = tempName(tmpDir, "trash");
+  try {
+    await rename(path, aside);
+    return aside;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return undefined;
+    if (code !== "EXDEV") throw e;
+    await rm(path, { recursive: true, force: true });
+    return path;
+  }
 }

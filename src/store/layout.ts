@@ -12,6 +12,7 @@ export class StoreLayout {
   get unpackedDir(): string { return join(this.root, "unpacked"); }
   get containersDir(): string { return join(this.root, "containers"); }
   get tmpDir(): string { return join(this.root, "tmp"); }
+  get leasesDir(): string { return join(this.root, "leases"); }
   blob(d: Digest): string { return join(this.blobsDir, digestHex(d)); }
   ref(r: ImageRef): string { return join(this.refsDir, encodeURIComponent(r.name), r.tag); }
   cacheEntry(key: Digest): string { return join(this.cacheDir, `${digestHex(key)}.json`); }

@@ -1,6 +1,6 @@
 // The content-addressed store: blobs by digest, references to manifests, build cache entries.
 import { createHash } from "node:crypto";
-import { createReadStream, readFileSync } from "node:fs";
+import { createReadStream, existsSync, readFileSync } from "node:fs";
 import { readdir, rename, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { Readable } from "node:stream";
@@ -13,6 +13,7 @@ import { StoreLayout } from "./layout.js";
 import { prepareStoreDir } from "./store-dir.js";
 import { verifyingStream } from "./verify-stream.js";
 import { hashWrite, type ByteSource } from "./hash-write.js";
+import { Lease, waitForGc, type Held } from "./lease.js";
 
 export interface BlobInfo {
   digest: Digest;
@@ -29,6 +30,7 @@ export interface StoredImage {
 
 export class Store {
   readonly layout: StoreLayout;
+  private lease: Lease | undefined;
 
   private constructor(root: string) {
     this.layout = new StoreLayout(root);
@@ -42,7 +44,7 @@ export class Store {
   static async open(root: string, create = true, note?: (line: string) => void): Promise<Store> {
     const s = new Store(resolve(root));
     const l = s.layout;
-    const r = await prepareStoreDir(s.root, create, [l.blobsDir, l.refsDir, l.cacheDir, l.unpackedDir, l.containersDir, l.tmpDir]);
+    const r = await prepareStoreDir(s.root, create, [l.blobsDir, l.refsDir, l.cacheDir, l.unpackedDir, l.containersDir, l.tmpDir, l.leasesDir]);
     if (r.tightenedFrom !== undefined) {
       note?.(`minic: store ${s.root} was open to other users (mode ${r.tightenedFrom.toString(8).padStart(4, "0")}); made it 0700, as its unpacked layers may hold setuid binaries`);
     }
@@ -64,13 +66,47 @@ export class Store {
   }
 
   /**
-   * Stores a stream as a blob: written to a temp file while hashing, then renamed to its digest.
-   * Idempotent. With `expected`, a mismatch throws EDIGEST and nothing is stored.
+   * Keeps blobs and unpacked layers from gc for as long as this process lives (see lease.ts).
+   * Call it before looking for, reading or making what the caller will rely on, and look after
+   * it returns: a gc that was under way may have removed them just before. Idempotent.
+   */
+  hold(items: Held): Promise<void> {
+    this.lease ??= new Lease(this.layout.leasesDir);
+    return this.lease.hold(items);
+  }
+
+  /**
+   * Ends what this Store holds (see hold): gc may free it unless names or containers reach it.
+   * For long-lived processes (tests, library use); a minic command's lease ends when it exits.
+   */
+  release(): void {
+    this.lease?.release();
+  }
+
+  /**
+   * For a user whose use of `image` is already on record where gc reads it (a container's
+   * state): waits for the gcs under way, which may have missed the record, to end, then checks
+   * that the manifest and config are still stored (so gc keeps the layers they name from now
+   * on). Throws ENOTFOUND when a gc removed the image meanwhile (it had lost its last name).
+   */
+  async confirmImage(image: StoredImage, name: string): Promise<void> {
+    await waitForGc(this.layout.leasesDir);
+    if (existsSync(this.layout.blob(image.manifestDigest)) && existsSync(this.layout.blob(image.manifest.config.digest))) return;
+    throw new MinicError("ENOTFOUND", `image '${name}' was removed from store ${this.root} while it was being started`, {
+      hint: "it had lost its last name ('minic rmi') and 'minic gc' freed it; build, load or pull it again",
+    });
+  }
+
+  /**
+   * Stores a stream as a blob: written to a temp file while hashing, then held (see hold) and
+   * renamed to its digest. Idempotent. With `expected`, a mismatch throws EDIGEST and nothing
+   * is stored.
    */
   async putBlobStream(source: ByteSource, expected?: Digest): Promise<BlobInfo> {
     const tmp = tempName(this.layout.tmpDir, "blob");
     const info = await hashWrite(source, tmp, expected);
     try {
+      await this.hold({ blobs: [info.digest] });
       await rename(tmp, this.layout.blob(info.digest));
     } catch (e) {
       await rm(tmp, { force: true });
@@ -80,11 +116,14 @@ export class Store {
   }
 
 
-  /** Stores bytes as a blob; a blob already present is not written again. */
+  /** Stores bytes as a blob (held, see hold); a blob already present is not written again. */
   async putBlob(data: Buffer | string, expected?: Digest): Promise<BlobInfo> {
     const buf = Buffer.from(data);
     const digest = `sha256:${createHash("sha256").update(buf).digest("hex")}` as Digest;
-    if ((!expected || expected === digest) && (await this.hasBlob(digest))) return { digest, size: buf.length };
+    if (!expected || expected === digest) {
+      await this.hold({ blobs: [digest] });
+      if (await this.hasBlob(digest)) return { digest, size: buf.length };
+    }
     return this.putBlobStream([buf], expected);
   }
 

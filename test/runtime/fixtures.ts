@@ -54,6 +54,7 @@ export async function stackedImage(storeRoot: string, tree: string, name: string
   for (const l of layers) descs.push(await putLayer(store, itemsOf(l), 0));
   const digest = await putImage(store, descs, { ...defaultRunConfig(), ...config }, descs.map(() => ({ createdBy: "test" })), 0);
   await store.setRef(parseRef(name), digest);
+  store.release(); // named now: what this test process wrote is the store's, gc frees it once unnamed
   return digest;
 }
 
