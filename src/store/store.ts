@@ -8,11 +8,16 @@ import { canonicalJson, isDigest, type Digest } from "../core/digest.js";
 import { MinicError } from "../core/errors.js";
 import { formatRef, parseRef, withLocalhost, type ImageRef } from "../core/reference.js";
 import { MANIFEST_MEDIA_TYPE, type ImageConfig, type Manifest } from "../core/image.js";
+import { CONFIG_SHAPE, MANIFEST_SHAPE } from "../core/image-shapes.js";
+import { checkShape, parseShaped } from "../core/json-shape.js";
 import { tempName, writeFileAtomic } from "./atomic.js";
 import { StoreLayout } from "./layout.js";
 import { prepareStoreDir } from "./store-dir.js";
 import { verifyingStream } from "./verify-stream.js";
 import { hashWrite, type ByteSource } from "./hash-write.js";
+
+/** What to do about an image whose blobs are damaged or missing. */
+export const DAMAGED_HINT = "the store is damaged: build, load or pull the image again ('minic fsck' lists what is damaged and repairs what it can)";
 
 export interface BlobInfo {
   digest: Digest;
@@ -114,13 +119,9 @@ export class Store {
     }
     const got = `sha256:${createHash("sha256").update(buf).digest("hex")}`;
     if (got !== d) {
-      throw new MinicError("EDIGEST", `blob ${d} is corrupt (its content hashes to ${got})`, { hint: "run 'minic rmi' on the image and build or load it again" });
+      throw new MinicError("EDIGEST", `blob ${d} is corrupt (its content hashes to ${got})`, { hint: DAMAGED_HINT });
     }
     return buf;
-  }
-
-  async readJson<T>(d: Digest): Promise<T> {
-    return JSON.parse((await this.readBlob(d)).toString("utf8")) as T;
   }
 
   // ---- references ----
@@ -198,19 +199,29 @@ export class Store {
     return (await this.putJson(manifest)).digest;
   }
 
-  /** Reads a manifest and its config by manifest digest (both verified). */
-  async readImage(manifestDigest: Digest): Promise<StoredImage> {
-    let manifest: Manifest;
+  /**
+   * Reads a manifest by digest: verified, and checked to be a well-formed minic manifest. Throws
+   * ENOTFOUND (missing), EDIGEST (corrupt) or ESTORE (not a minic manifest, or malformed).
+   */
+  async readManifest(manifestDigest: Digest): Promise<Manifest> {
+    let doc: unknown;
     try {
-      manifest = await this.readJson<Manifest>(manifestDigest);
+      doc = JSON.parse((await this.readBlob(manifestDigest)).toString("utf8"));
     } catch (e) {
       if (e instanceof MinicError) throw e;
       throw new MinicError("ESTORE", `blob ${manifestDigest} is not a minic manifest (not JSON)`, { hint: "give an image name or a manifest digest (see 'minic images')", cause: e });
     }
-    if (manifest === null || typeof manifest !== "object" || manifest.mediaType !== MANIFEST_MEDIA_TYPE) {
-      throw new MinicError("ESTORE", `blob ${manifestDigest} is not a minic manifest`);
+    if (doc === null || typeof doc !== "object" || (doc as { mediaType?: unknown }).mediaType !== MANIFEST_MEDIA_TYPE) {
+      throw new MinicError("ESTORE", `blob ${manifestDigest} is not a minic manifest`, { hint: "give an image name or a manifest digest (see 'minic images')" });
     }
-    const config = await this.readJson<ImageConfig>(manifest.config.digest);
+    return checkShape(MANIFEST_SHAPE, doc, `manifest ${manifestDigest.slice(0, 19)}…`, DAMAGED_HINT, "ESTORE");
+  }
+
+  /** Reads a manifest and its config by manifest digest (both verified and checked, see readManifest). */
+  async readImage(manifestDigest: Digest): Promise<StoredImage> {
+    const manifest = await this.readManifest(manifestDigest);
+    const d = manifest.config.digest;
+    const config = parseShaped(CONFIG_SHAPE, (await this.readBlob(d)).toString("utf8"), `image config ${d.slice(0, 19)}…`, DAMAGED_HINT, "ESTORE");
     return { manifestDigest, manifest, config };
   }
 
@@ -244,7 +255,7 @@ export class Store {
 
 function notFoundOr(e: unknown, d: Digest): Error {
   if ((e as NodeJS.ErrnoException).code === "ENOENT") {
-    return new MinicError("ENOTFOUND", `blob ${d} is missing from the store`, { hint: "the store is incomplete; build or load the image again", cause: e });
+    return new MinicError("ENOTFOUND", `blob ${d} is missing from the store`, { hint: DAMAGED_HINT, cause: e });
   }
   return e as Error;
 }
