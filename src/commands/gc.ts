@@ -9,7 +9,7 @@ import type { Command } from "./command.js";
 import type { Digest } from "../core/digest.js";
 import { gc } from "../store/gc.js";
 import { liveContainers } from "../runtime/state.js";
-import { humanSize } from "./images.js";
+import { humanSize, reportDamage } from "./images.js";
 
 export const gcCommand: Command = {
   name: "gc",
@@ -29,6 +29,6 @@ export const gcCommand: Command = {
       + (await (await DigestCache.open(join(cache, DIGEST_CACHE))).prune());
     if (values.json) ctx.out(JSON.stringify(r));
     else ctx.out(`removed ${r.blobs} blob(s) (${humanSize(r.bytes)}), ${r.unpacked} unpacked layer(s), ${r.cacheRecords} cache record(s)`);
-    return 0;
+    return reportDamage(ctx, r.damaged);
   },
 };

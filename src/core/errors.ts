@@ -41,6 +41,11 @@ export function oneLine(err: unknown): string {
   return flatten(String(err));
 }
 
+/** Renders a thrown value's message as one line, without its hint (for lists of problems that share one). */
+export function messageLine(err: unknown): string {
+  return flatten(err instanceof Error ? err.message : String(err));
+}
+
 function flatten(s: string): string {
   return s.replace(/\s*\n\s*/g, " | ").trim();
 }

@@ -2,6 +2,8 @@
 import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { digestHex, type Digest } from "../core/digest.js";
+import { messageLine } from "../core/errors.js";
+import { formatRef } from "../core/reference.js";
 import type { Store } from "./store.js";
 import { OPAQUE_RECORD_SUFFIX } from "./opaque-record.js";
 import { liveTempName, ownedTempName, sweepScratch } from "./scratch.js";
@@ -11,6 +13,8 @@ export interface GcReport {
   unpacked: number;
   cacheRecords: number;
   bytes: number;
+  /** Damaged images and refs/ entries gc went past, one line each (what is wrong, and what to do). */
+  damaged: string[];
 }
 
 /** What gc keeps besides the images that have a name. */
@@ -25,8 +29,9 @@ export interface GcRoots {
  * Marks everything reachable from references (manifests, configs, layers) and from extra roots
  * (the images of running containers), then sweeps the rest. Unpacked layers are kept in both
  * forms (overlay `HEX`, aufs `HEX.aufs`). Cache records whose layer is gone are removed too.
- * Temp files older than an hour are swept. An extra manifest that is no longer readable is
- * skipped (nothing of it is left to keep).
+ * Temp files older than an hour are swept. An image whose manifest is missing, corrupt or
+ * malformed is reported in `damaged` and gc goes on with the rest (an extra manifest that is no
+ * longer readable is skipped silently: nothing of it is left to keep).
  */
 /** The diff id hex an entry of unpacked/ belongs to: a layer dir, its aufs form or its opaque record. */
 function layerOf(name: string): string {
@@ -37,24 +42,31 @@ function layerOf(name: string): string {
 export async function gc(store: Store, roots: GcRoots = {}): Promise<GcReport> {
   const keepBlobs = new Set<string>();
   const keepDiffs = new Set<string>(roots.layers ?? []);
-  const manifests = new Set<Digest>((await store.listRefs()).map((r) => r.manifest));
+  const report: GcReport = { blobs: 0, unpacked: 0, cacheRecords: 0, bytes: 0, damaged: [] };
+  const { refs, bad } = await store.scanRefs();
+  for (const b of bad) report.damaged.push(`${b.entry} is not a reference (${b.why}): skipped`);
+  const names = new Map<Digest, string>();
+  for (const r of refs) if (!names.has(r.manifest)) names.set(r.manifest, formatRef(r.ref));
+  const manifests = new Set<Digest>(names.keys());
   for (const m of roots.manifests ?? []) manifests.add(m);
   for (const manifest of manifests) {
-    let img;
+    // A named manifest stays even when it cannot be read (fsck reports it; a build replaces it);
+    // what it names cannot be known, and goes unless something else keeps it.
+    if (names.has(manifest)) keepBlobs.add(digestHex(manifest));
+    let m;
     try {
-      img = await store.readImage(manifest);
+      m = await store.readManifest(manifest);
     } catch (e) {
-      if (roots.manifests?.has(manifest)) continue;
-      throw e;
+      if (names.has(manifest)) report.damaged.push(`image ${names.get(manifest)}: ${messageLine(e)}`);
+      continue;
     }
     keepBlobs.add(digestHex(manifest));
-    keepBlobs.add(digestHex(img.manifest.config.digest));
-    for (const l of img.manifest.layers) {
+    keepBlobs.add(digestHex(m.config.digest));
+    for (const l of m.layers) {
       keepBlobs.add(digestHex(l.digest));
       keepDiffs.add(digestHex(l.diffId));
     }
   }
-  const report: GcReport = { blobs: 0, unpacked: 0, cacheRecords: 0, bytes: 0 };
   for (const f of await readdir(store.layout.blobsDir)) {
     if (keepBlobs.has(f)) continue;
     const p = join(store.layout.blobsDir, f);

@@ -24,6 +24,12 @@ export interface BlobInfo {
   size: number;
 }
 
+/** An entry of refs/ that is not a reference (see scanRefs); `entry` is relative to the store, `why` a phrase. */
+export interface BadRef {
+  entry: string;
+  why: string;
+}
+
 /** A resolved image: where it is named, its manifest and its config. */
 export interface StoredImage {
   ref?: ImageRef;
@@ -85,12 +91,24 @@ export class Store {
   }
 
 
-  /** Stores bytes as a blob; a blob already present is not written again. */
+  /**
+   * Stores bytes (small: manifests, configs) as a blob. A blob already present is not written
+   * again when it holds these bytes; one that does not (damaged on disk) is replaced.
+   */
   async putBlob(data: Buffer | string, expected?: Digest): Promise<BlobInfo> {
     const buf = Buffer.from(data);
     const digest = `sha256:${createHash("sha256").update(buf).digest("hex")}` as Digest;
-    if ((!expected || expected === digest) && (await this.hasBlob(digest))) return { digest, size: buf.length };
+    if ((!expected || expected === digest) && this.holds(digest, buf)) return { digest, size: buf.length };
     return this.putBlobStream([buf], expected);
+  }
+
+  /** True when the blob is present and holds exactly `bytes`. */
+  private holds(d: Digest, bytes: Buffer): boolean {
+    try {
+      return readFileSync(this.layout.blob(d)).equals(bytes);
+    } catch {
+      return false;
+    }
   }
 
   /** Stores a value as canonical JSON. */
@@ -172,20 +190,55 @@ export class Store {
     return true;
   }
 
-  /** Every reference and the manifest it points to, sorted by name then tag. */
+  /** Every (well-formed) reference and the manifest it points to, sorted by name then tag. */
   async listRefs(): Promise<{ ref: ImageRef; manifest: Digest }[]> {
-    const out: { ref: ImageRef; manifest: Digest }[] = [];
+    return (await this.scanRefs()).refs;
+  }
+
+  /**
+   * Every reference, sorted by name then tag, and the entries of refs/ that are not one (a name
+   * that is not URI-encoded or not an image name, a tag file that holds no digest, a stray file):
+   * those are skipped, never a reason to fail, so one bad entry hides nothing else.
+   */
+  async scanRefs(): Promise<{ refs: { ref: ImageRef; manifest: Digest }[]; bad: BadRef[] }> {
+    const refs: { ref: ImageRef; manifest: Digest }[] = [];
+    const bad: BadRef[] = [];
     for (const enc of await readdir(this.layout.refsDir).catch(() => [] as string[])) {
       if (enc.startsWith(".")) continue;
-      const name = decodeURIComponent(enc);
-      for (const tag of await readdir(`${this.layout.refsDir}/${enc}`).catch(() => [] as string[])) {
+      const entry = `refs/${enc}`;
+      const tags = await readdir(`${this.layout.refsDir}/${enc}`).catch(() => null);
+      if (tags === null) {
+        bad.push({ entry, why: "not a directory of tags" });
+        continue;
+      }
+      const ref = (tag: string): ImageRef | string => {
+        let name: string;
+        try {
+          name = decodeURIComponent(enc);
+        } catch {
+          return "its name is not URI-encoded";
+        }
+        try {
+          const r = parseRef(`${name}:${tag}`);
+          return r.name === name && r.tag === tag && encodeURIComponent(name) === enc ? r : "not an image name";
+        } catch {
+          return "not an image name";
+        }
+      };
+      for (const tag of tags) {
         if (tag.startsWith(".")) continue;
-        const ref = { name, tag };
-        const d = await this.resolveRef(ref);
-        if (d) out.push({ ref, manifest: d });
+        const r = ref(tag);
+        if (typeof r === "string") {
+          bad.push({ entry: `${entry}/${tag}`, why: r });
+          continue;
+        }
+        const d = await this.resolveRef(r);
+        if (d) refs.push({ ref: r, manifest: d });
+        else bad.push({ entry: `${entry}/${tag}`, why: "it holds no manifest digest" });
       }
     }
-    return out.sort((a, b) => (a.ref.name === b.ref.name ? a.ref.tag.localeCompare(b.ref.tag) : a.ref.name.localeCompare(b.ref.name)));
+    refs.sort((a, b) => (a.ref.name === b.ref.name ? a.ref.tag.localeCompare(b.ref.tag) : a.ref.name.localeCompare(b.ref.name)));
+    return { refs, bad };
   }
 
   // ---- images ----
