@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cacheKey, explainInputs, explainMiss, inputRecords, keyParts, stepDigests, type CopyInputKey } from "../core/cache-key.js";
 import { digestOf, type Digest } from "../core/digest.js";
-import { MinicError } from "../core/errors.js";
+import { MinicError, withContext } from "../core/errors.js";
 import { defaultRunConfig, type LayerDescriptor, type LayerHistory } from "../core/image.js";
 import { parseLimits } from "../core/limits.js";
 import { isRecipe, type Recipe } from "../core/recipe.js";
@@ -12,11 +12,13 @@ import { canonicalSteps, describeStep, mergeRunConfig, recipeHistory } from "../
 import { parseRef, type ImageRef } from "../core/reference.js";
 import { putImage } from "../store/images.js";
 import type { Store } from "../store/store.js";
+import { VerifiedBlobs } from "../store/verified-blobs.js";
 import type { Progress } from "../util/progress.js";
-import { lastBuildOf, lookupCache, saveCache, type CacheRecord } from "./build-cache.js";
+import type { CacheRecord } from "../core/cache-record.js";
+import { lastBuildOf, lookupCache, saveCache } from "./build-cache.js";
 import { resolveCopyInputs, type CopyInput } from "./copy-inputs.js";
 import { DIGEST_CACHE, DigestCache } from "./digest-cache.js";
-import { materialize } from "./materialize.js";
+import { materialize, StaleInputError } from "./materialize.js";
 
 export interface BuildOptions {
   noCache: boolean;
@@ -34,16 +36,35 @@ export interface BuildResult {
   cached: boolean;
 }
 
-/** Builds `recipe` after its base recipes; every recipe's image is tagged `name:latest` (the top one `tag`). */
-export async function buildRecipe(store: Store, recipe: Recipe, opts: BuildOptions, seen: Set<Recipe> = new Set()): Promise<BuildResult[]> {
-  if (seen.has(recipe)) throw new MinicError("ERECIPE", `recipe '${recipe.name}' is its own base`, { hint: "break the cycle of base imports" });
-  seen.add(recipe);
+/** Per build: the recipes seen (to find cycles) and the blobs checked. */
+interface BuildRun {
+  seen: Set<Recipe>;
+  verified: VerifiedBlobs;
+}
+
+/**
+ * Builds `recipe` after its base recipes; every recipe's image is tagged `name:latest` (the top
+ * one `tag`). A cached layer, manifest or config that is missing or damaged is built (and
+ * written) again; a damaged base image from the store is an error saying what to do.
+ */
+export async function buildRecipe(store: Store, recipe: Recipe, opts: BuildOptions): Promise<BuildResult[]> {
+  const run: BuildRun = { seen: new Set(), verified: await VerifiedBlobs.open(store) };
+  try {
+    return await buildWithBases(store, recipe, opts, run);
+  } finally {
+    await run.verified.save();
+  }
+}
+
+async function buildWithBases(store: Store, recipe: Recipe, opts: BuildOptions, run: BuildRun): Promise<BuildResult[]> {
+  if (run.seen.has(recipe)) throw new MinicError("ERECIPE", `recipe '${recipe.name}' is its own base`, { hint: "break the cycle of base imports" });
+  run.seen.add(recipe);
   const results: BuildResult[] = [];
   let baseLayers: LayerDescriptor[] = [];
   let baseRun = defaultRunConfig();
   let baseHistory: LayerHistory[] = [];
   if (isRecipe(recipe.base)) {
-    const below = await buildRecipe(store, recipe.base, { ...opts, tag: undefined }, seen);
+    const below = await buildWithBases(store, recipe.base, { ...opts, tag: undefined }, run);
     results.push(...below);
     const img = await store.readImage(below[below.length - 1]!.manifestDigest);
     ({ layers: baseLayers } = img.manifest);
@@ -51,62 +72,94 @@ export async function buildRecipe(store: Store, recipe: Recipe, opts: BuildOptio
     baseHistory = img.config.history;
   } else if (typeof recipe.base === "string") {
     const img = await store.getImage(recipe.base).catch((e: unknown) => {
+      if (e instanceof MinicError && e.code !== "ENOTFOUND") throw withContext(e, `recipe '${recipe.name}': base image '${recipe.base}'`);
       throw new MinicError("ENOTFOUND", `recipe '${recipe.name}': base image '${recipe.base}' is not in the store`, {
         hint: "build or load the base first, or import its recipe and use it as base", cause: e,
       });
     });
+    for (const l of img.manifest.layers) {
+      const state = await run.verified.check(l.digest);
+      if (state !== "intact") {
+        throw new MinicError("EDIGEST", `recipe '${recipe.name}': layer ${l.digest.slice(0, 19)}… of base image '${recipe.base}' is ${state === "missing" ? "missing from the store" : "damaged (its bytes do not match its digest)"}`, {
+          hint: "load or pull the base image again, or build it from its recipe; 'minic fsck' lists what is damaged",
+        });
+      }
+    }
     baseLayers = img.manifest.layers;
     baseRun = img.config.config;
     baseHistory = img.config.history;
   }
-  results.push(await buildOne(store, recipe, opts, baseLayers, baseRun, baseHistory));
+  results.push(await buildOne(store, recipe, opts, run, baseLayers, baseRun, baseHistory));
   return results;
 }
 
-async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, baseLayers: LayerDescriptor[], baseRun: ReturnType<typeof defaultRunConfig>, baseHistory: LayerHistory[]): Promise<BuildResult> {
+async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, run: BuildRun, baseLayers: LayerDescriptor[], baseRun: ReturnType<typeof defaultRunConfig>, baseHistory: LayerHistory[]): Promise<BuildResult> {
   const ref = opts.tag ?? parseRef(recipe.name);
   const p = opts.progress;
   const steps = canonicalSteps(recipe);
   const runConfig = mergeRunConfig(baseRun, recipe.config, (l) => parseLimits(l, availableParallelism()));
   const recipeFile = recipe.source.startsWith("file:") ? fileURLToPath(recipe.source) : recipe.source;
   const recipeDir = dirname(recipeFile);
-  const inputs = new Map<number, CopyInput[]>();
-  const inputKeys = new Map<number, CopyInputKey[]>();
   const digests = steps.some((s) => s.kind === "copy") ? await DigestCache.open(join(store.layout.cacheDir, DIGEST_CACHE)) : undefined;
-  for (let i = 0; i < steps.length; i++) {
-    const s = steps[i]!;
-    if (s.kind !== "copy") continue;
-    const found = await resolveCopyInputs(s.from, recipeDir, `recipe '${recipe.name}' step ${i + 1}`, join(store.layout.cacheDir, "globs"), digests);
-    inputs.set(i, found);
-    inputKeys.set(i, found.map((f) => ({ rel: f.rel, digest: f.digest, executable: f.executable, kind: f.kind, ...(f.linkOf === undefined ? {} : { linkOf: f.linkOf }) })));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await buildLayer();
+    } catch (e) {
+      // A remembered digest that the copy found wrong (or a file changed while it was built):
+      // forgotten, and the layer's inputs are hashed again, once.
+      if (!(e instanceof StaleInputError) || !digests || attempt > 1) throw e;
+      digests.forget(e.hostPath);
+      await digests.save();
+      p.log(`${recipe.name}: '${e.hostPath}' did not hold what its digest said; hashing the copy sources again`);
+    }
   }
-  await digests?.save();
-  const parts = keyParts(baseLayers.map((l) => l.diffId), stepDigests(steps, inputKeys), opts.epoch);
-  const key = cacheKey(parts);
-  const hit = opts.noCache ? undefined : await lookupCache(store, key);
-  if (opts.explain) explain(p, recipe.name, hit, await lastBuildOf(store, recipe.name), parts, steps.map(describeStep), inputKeys, opts.noCache);
 
-  let layer: LayerDescriptor | null;
-  if (hit) {
-    layer = hit.layer;
-    p.succeed(`${recipe.name}: cached (${layer ? layer.diffId.slice(0, 19) : "no layer"})`);
-  } else {
-    p.start(`${recipe.name}: building ${steps.length} step(s)`);
-    layer = steps.length === 0 ? null : await materialize(store, { name: recipe.name, baseLayers, steps, inputs, epoch: opts.epoch }, p);
-    const rec: CacheRecord = {
-      key, parts, layer, recipe: { name: recipe.name, file: recipeFile },
-      inputs: Object.fromEntries([...inputKeys].map(([i, ks]) => [i, inputRecords(ks)])),
-      steps: steps.map(describeStep),
-    };
-    await saveCache(store, rec);
-    p.succeed(`${recipe.name}: built ${layer ? `layer ${layer.diffId.slice(0, 19)}… (${layer.size} bytes)` : "config only"}`);
+  async function buildLayer(): Promise<BuildResult> {
+    const inputs = new Map<number, CopyInput[]>();
+    const inputKeys = new Map<number, CopyInputKey[]>();
+    for (let i = 0; i < steps.length; i++) {
+      const s = steps[i]!;
+      if (s.kind !== "copy") continue;
+      const found = await resolveCopyInputs(s.from, recipeDir, `recipe '${recipe.name}' step ${i + 1}`, join(store.layout.cacheDir, "globs"), digests);
+      inputs.set(i, found);
+      inputKeys.set(i, found.map((f) => ({ rel: f.rel, digest: f.digest, executable: f.executable, kind: f.kind, ...(f.linkOf === undefined ? {} : { linkOf: f.linkOf }) })));
+    }
+    await digests?.save();
+    const parts = keyParts(baseLayers.map((l) => l.diffId), stepDigests(steps, inputKeys), opts.epoch);
+    const key = cacheKey(parts);
+    let hit = opts.noCache ? undefined : await lookupCache(store, key);
+    if (hit?.layer) {
+      const state = await run.verified.check(hit.layer.digest);
+      if (state !== "intact") {
+        p.log(`${recipe.name}: the cached layer ${hit.layer.digest.slice(0, 19)}… is ${state === "missing" ? "missing" : "damaged (its bytes do not match its digest)"}; building it again`);
+        hit = undefined;
+      }
+    }
+    if (opts.explain) explain(p, recipe.name, hit, await lastBuildOf(store, recipe.name), parts, steps.map(describeStep), inputKeys, opts.noCache);
+
+    let layer: LayerDescriptor | null;
+    if (hit) {
+      layer = hit.layer;
+      p.succeed(`${recipe.name}: cached (${layer ? layer.diffId.slice(0, 19) : "no layer"})`);
+    } else {
+      p.start(`${recipe.name}: building ${steps.length} step(s)`);
+      layer = steps.length === 0 ? null : await materialize(store, { name: recipe.name, baseLayers, steps, inputs, epoch: opts.epoch }, p);
+      const rec: CacheRecord = {
+        key, parts, layer, recipe: { name: recipe.name, file: recipeFile },
+        inputs: Object.fromEntries([...inputKeys].map(([i, ks]) => [i, inputRecords(ks)])),
+        steps: steps.map(describeStep),
+      };
+      await saveCache(store, rec);
+      p.succeed(`${recipe.name}: built ${layer ? `layer ${layer.diffId.slice(0, 19)}… (${layer.size} bytes)` : "config only"}`);
+    }
+    const recipeDigest = digestOf({ name: recipe.name, steps, config: recipe.config });
+    const history = [...baseHistory, recipeHistory(recipe.name, recipeDigest, layer === null)];
+    const layers = layer ? [...baseLayers, layer] : baseLayers;
+    // putImage writes the manifest and config again when they are missing or damaged.
+    const manifestDigest = await putImage(store, layers, runConfig, history, opts.epoch);
+    await store.setRef(ref, manifestDigest);
+    return { ref, manifestDigest, layer, cached: hit !== undefined };
   }
-  const recipeDigest = digestOf({ name: recipe.name, steps, config: recipe.config });
-  const history = [...baseHistory, recipeHistory(recipe.name, recipeDigest, layer === null)];
-  const layers = layer ? [...baseLayers, layer] : baseLayers;
-  const manifestDigest = await putImage(store, layers, runConfig, history, opts.epoch);
-  await store.setRef(ref, manifestDigest);
-  return { ref, manifestDigest, layer, cached: hit !== undefined };
 }
 
 function explain(p: Progress, name: string, hit: CacheRecord | undefined, last: CacheRecord | undefined, parts: ReturnType<typeof keyParts>, lines: string[], inputs: Map<number, CopyInputKey[]>, noCache: boolean): void {

@@ -8,6 +8,8 @@ import { createRequire } from "node:module";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { MinicError } from "../core/errors.js";
+import { shapedOrUndefined, type Shape } from "../core/json-shape.js";
+import { RECIPE_INDEX_SHAPE } from "../core/record-shapes.js";
 import { writeFileAtomic } from "../store/atomic.js";
 import { pruneRecords } from "./cache-records.js";
 
@@ -20,6 +22,8 @@ interface IndexRecord {
   path: string;
   sourceHash: string;
 }
+
+const INDEX_SHAPE: Shape<IndexRecord> = RECIPE_INDEX_SHAPE;
 
 const VERSION = "1";
 
@@ -60,7 +64,7 @@ async function compileFile(path: string, cacheDir: string, minicUrl: string, com
   }
   const key = createHash("sha256").update(`${VERSION}\0${minicUrl}\0${path}\0`).update(source).digest("hex");
   const indexPath = join(cacheDir, `${key}.json`);
-  const rec = await readFile(indexPath, "utf8").then((s) => JSON.parse(s) as IndexRecord).catch(() => null);
+  const rec = await readFile(indexPath, "utf8").then((s) => shapedOrUndefined(INDEX_SHAPE, JSON.parse(s)) ?? null).catch(() => null);
   if (rec) {
     const depOuts = await Promise.all(rec.deps.map(compileDep));
     if (depOuts.join("\0") === rec.depOuts.join("\0")) {
@@ -147,7 +151,7 @@ function sha256Hex(data: string | Buffer): string {
 export async function pruneRecipeCache(cacheDir: string, now = Date.now()): Promise<number> {
   const keep = new Set<string>();
   const drop = new Set<string>();
-  const removed = await pruneRecords<IndexRecord>(cacheDir, (n) => n.endsWith(".json"), async (rec) => {
+  const removed = await pruneRecords(cacheDir, (n) => n.endsWith(".json"), INDEX_SHAPE, async (rec) => {
     const source = rec?.path ? await readFile(rec.path).catch(() => null) : null;
     const usable = Boolean(rec?.out && source && sha256Hex(source) === rec.sourceHash);
     if (rec?.out) (usable ? keep : drop).add(rec.out);

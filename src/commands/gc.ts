@@ -8,6 +8,7 @@ import { pruneTypecheckCache } from "../builder/typecheck.js";
 import type { Command } from "./command.js";
 import type { Digest } from "../core/digest.js";
 import { gc } from "../store/gc.js";
+import { VerifiedBlobs } from "../store/verified-blobs.js";
 import { liveContainers } from "../runtime/state.js";
 import { humanSize, reportDamage } from "./images.js";
 
@@ -26,7 +27,7 @@ export const gcCommand: Command = {
     // changed since.
     const cache = store.layout.cacheDir;
     r.cacheRecords += (await pruneRecipeCache(join(cache, "recipes"))) + (await pruneTypecheckCache(cache)) + (await pruneGlobCache(join(cache, "globs")))
-      + (await (await DigestCache.open(join(cache, DIGEST_CACHE))).prune());
+      + (await (await DigestCache.open(join(cache, DIGEST_CACHE))).prune()) + (await (await VerifiedBlobs.open(store)).prune());
     if (values.json) ctx.out(JSON.stringify(r));
     else ctx.out(`removed ${r.blobs} blob(s) (${humanSize(r.bytes)}), ${r.unpacked} unpacked layer(s), ${r.cacheRecords} cache record(s)`);
     return reportDamage(ctx, r.damaged);

@@ -2,6 +2,8 @@
 // the host for it, so that a later minic can list it and clean up after a killed one.
 import { lstatSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { shapedOrUndefined, type Shape } from "../core/json-shape.js";
+import { CONTAINER_STATE_SHAPE } from "../core/record-shapes.js";
 
 /** What a container's state file holds. */
 export interface ContainerState {
@@ -31,6 +33,8 @@ export interface ContainerState {
 
 export const STATE_FILE = "state.json";
 
+const STATE_SHAPE: Shape<ContainerState> = CONTAINER_STATE_SHAPE;
+
 /** Writes the state (temp file + rename; no fsync: the state is only meaningful until reboot). */
 export function writeState(dir: string, s: ContainerState): void {
   const tmp = join(dir, `.state-${process.pid}.tmp`);
@@ -38,10 +42,10 @@ export function writeState(dir: string, s: ContainerState): void {
   renameSync(tmp, join(dir, STATE_FILE));
 }
 
-/** Reads a container's state, or undefined when it has none (yet) or it is unreadable. */
+/** Reads a container's state, or undefined when it has none (yet), or it is unreadable or malformed (never trusted). */
 export function readState(dir: string): ContainerState | undefined {
   try {
-    return JSON.parse(readFileSync(join(dir, STATE_FILE), "utf8")) as ContainerState;
+    return shapedOrUndefined(STATE_SHAPE, JSON.parse(readFileSync(join(dir, STATE_FILE), "utf8")));
   } catch {
     return undefined;
   }

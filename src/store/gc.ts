@@ -2,6 +2,7 @@
 import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { digestHex, type Digest } from "../core/digest.js";
+import { parseCacheRecord } from "../core/cache-record.js";
 import { messageLine } from "../core/errors.js";
 import { formatRef } from "../core/reference.js";
 import type { Store } from "./store.js";
@@ -80,20 +81,19 @@ export async function gc(store: Store, roots: GcRoots = {}): Promise<GcReport> {
     await rm(join(store.layout.unpackedDir, d), { recursive: true, force: true });
     report.unpacked++;
   }
-  for (const dir of [store.layout.cacheDir, join(store.layout.cacheDir, "last")]) {
-    for (const f of await readdir(dir).catch(() => [] as string[])) {
-      if (!f.endsWith(".json") || f.startsWith("typecheck-")) continue;
-      const p = join(dir, f);
-      try {
-        const rec = JSON.parse(await readFile(p, "utf8")) as { layer: { digest: Digest } | null };
-        if (rec.layer && !keepBlobs.has(digestHex(rec.layer.digest))) {
-          await rm(p, { force: true });
-          report.cacheRecords++;
-        }
-      } catch {
-        /* not a record */
-      }
-    }
+  // Build cache records (cache/<key hex>.json, cache/last/<recipe>.json): one that is not
+  // intact would be dropped when used anyway; one whose layer is gone can no longer be used.
+  const cache = store.layout.cacheDir;
+  const last = join(cache, "last");
+  const records = [
+    ...(await readdir(cache).catch(() => [] as string[])).filter((f) => /^[0-9a-f]{64}\.json$/.test(f)).map((f) => join(cache, f)),
+    ...(await readdir(last).catch(() => [] as string[])).filter((f) => f.endsWith(".json")).map((f) => join(last, f)),
+  ];
+  for (const p of records) {
+    const rec = parseCacheRecord(await readFile(p, "utf8").catch(() => ""));
+    if (rec && (!rec.layer || keepBlobs.has(digestHex(rec.layer.digest)))) continue;
+    await rm(p, { force: true });
+    report.cacheRecords++;
   }
   await sweepScratch(store);
   // Names that carry no owner's pid (none minic writes today) go once they are an hour old;
