@@ -31,7 +31,7 @@ export async function materialize(store: Store, job: MaterializeInput, progress:
     const upper = join(scratch, "upper");
     await mkdir(upper, { mode: 0o755 });
     const base: string[] = [];
-    for (const l of job.baseLayers) base.push(await unpackedLayer(store, l));
+    for (const l of job.baseLayers) base.push(await unpackedLayer(store, l, undefined, undefined, (line) => progress.log(line)));
     const view = await RootfsView.open(upper, [...base].reverse());
     for (let i = 0; i < job.steps.length; i++) {
       const s = job.steps[i]!;

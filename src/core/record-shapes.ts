@@ -60,6 +60,17 @@ export const TYPECHECK_RECORD_SHAPE = object({ files: recordOf(str()) });
 /** A glob's matches and the directories they depend on (builder/glob-cache.ts). */
 export const GLOB_RECORD_SHAPE = object({ dirs: arrayOf(arrayOf(str(), 2)), matches: arrayOf(str()) });
 
+/** The seal of an unpacked layer (store/unpacked-seal.ts). */
+export const UNPACKED_SEAL_SHAPE = object({
+  version: literal(1),
+  /** The layer directory itself: `ino:mtimeMs`. */
+  root: str(),
+  /** Directories and non-symlink entries, in walk order: [relative name, `ino:size:ctimeMs`]. */
+  entries: arrayOf(arrayOf(str(), 2)),
+  /** sha256 of the opaque record's text, or null when the layer has none. */
+  opaque: nullable(str()),
+});
+
 /** An unpacked layer's opaque directories (store/opaque-record.ts). */
 export const OPAQUE_RECORD_SHAPE = arrayOf(str());
 

@@ -138,7 +138,7 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
   try {
     if (spec.net === "host" || spec.net === "none") wrapper = launchWrapper(spec.net);
     else writeState(dir, state);
-    const root = await prepareRoot(store, image.manifest.layers, spec.driver, dir);
+    const root = await prepareRoot(store, image.manifest.layers, spec.driver, dir, io.err);
     if (spec.runtime === "nspawn") checkOsTree(root, imageName);
     applyCgroups(cgPlan);
     if (spec.net === "veth" || spec.net === "bridge") {

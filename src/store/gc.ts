@@ -7,6 +7,7 @@ import { messageLine } from "../core/errors.js";
 import { formatRef } from "../core/reference.js";
 import type { Store } from "./store.js";
 import { OPAQUE_RECORD_SUFFIX } from "./opaque-record.js";
+import { SEAL_SUFFIX } from "./unpacked-seal.js";
 import { liveTempName, ownedTempName, sweepScratch } from "./scratch.js";
 
 export interface GcReport {
@@ -34,8 +35,9 @@ export interface GcRoots {
  * malformed is reported in `damaged` and gc goes on with the rest (an extra manifest that is no
  * longer readable is skipped silently: nothing of it is left to keep).
  */
-/** The diff id hex an entry of unpacked/ belongs to: a layer dir, its aufs form or its opaque record. */
+/** The diff id hex an entry of unpacked/ belongs to: a layer dir, its aufs form, its opaque record or a seal. */
 function layerOf(name: string): string {
+  if (name.endsWith(SEAL_SUFFIX)) name = name.slice(0, -SEAL_SUFFIX.length); // HEX.seal, HEX.aufs.seal
   for (const suffix of [".aufs", OPAQUE_RECORD_SUFFIX]) if (name.endsWith(suffix)) return name.slice(0, -suffix.length);
   return name;
 }
