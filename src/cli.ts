@@ -3,6 +3,7 @@ import { constants } from "node:os";
 import { isatty } from "node:tty";
 import { parseArgs } from "node:util";
 import { MinicError, oneLine } from "./core/errors.js";
+import { faultError, isFault } from "./core/faults.js";
 import type { Command, Context, Options } from "./commands/command.js";
 import { storeLocation } from "./store/store-location.js";
 import { stderr, stdout } from "./util/stdio.js";
@@ -113,8 +114,10 @@ async function dispatch(args: string[], commands: Registry, ctx: CliContext): Pr
     const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
     if (!load) throw new MinicError("EUSAGE", `unknown command '${name}'`, { hint: "see 'minic help'" });
     return await runCommand(await load(), rest, ctx);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "EPIPE") return 141; // stdout closed by its reader
+  } catch (thrown) {
+    if ((thrown as NodeJS.ErrnoException).code === "EPIPE") return 141; // stdout closed by its reader
+    // A full, failing or read-only disk: one line naming the path and what to do, exit 1.
+    const e = isFault(thrown) ? faultError(thrown) : thrown;
     if (e instanceof MinicError && e.code === "EINTERRUPTED") return 1; // main says "interrupted by …"
     ctx.err(`minic: ${oneLine(e)}`);
     if (process.env.MINIC_DEBUG && e instanceof Error) ctx.err(e.stack ?? "");

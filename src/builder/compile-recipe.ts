@@ -3,7 +3,7 @@
 // unchanged recipe loads without starting esbuild or registering module hooks.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
+import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -11,6 +11,7 @@ import { MinicError } from "../core/errors.js";
 import { shapedOrUndefined, type Shape } from "../core/json-shape.js";
 import { RECIPE_INDEX_SHAPE } from "../core/record-shapes.js";
 import { writeFileAtomic } from "../store/atomic.js";
+import { makeDirs } from "../util/make-dirs.js";
 import { pruneRecords } from "./cache-records.js";
 
 /** What one source compiled to: the module file and the .ts files it imports. */
@@ -121,7 +122,10 @@ async function compileFile(path: string, cacheDir: string, minicUrl: string, com
       }],
     });
   } catch (e) {
-    const first = (e as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }).errors?.[0];
+    const first = (e as { errors?: { text: string; detail?: unknown; location?: { file: string; line: number; column: number } | null }[] }).errors?.[0];
+    // What a plugin callback threw (compiling an import, writing its module: a full disk) is
+    // that error, not a syntax error of the recipe.
+    if (first?.detail instanceof Error) throw first.detail;
     if (first?.location) {
       const l = first.location;
       throw new MinicError("ERECIPE", `${l.file}:${l.line}:${l.column + 1}: syntax error: ${first.text}`, { hint: "fix the recipe and build again", cause: e });
@@ -132,7 +136,7 @@ async function compileFile(path: string, cacheDir: string, minicUrl: string, com
   const code = result.outputFiles![0]!.text;
   const depsKey = createHash("sha256").update(depOuts.join("\0")).digest("hex").slice(0, 16);
   const out = join(cacheDir, `${key}-${depsKey}.mjs`);
-  await mkdir(cacheDir, { recursive: true });
+  await makeDirs(cacheDir);
   await writeFileAtomic(out, code);
   await writeFileAtomic(indexPath, JSON.stringify({ out, deps, depOuts, path, sourceHash: sha256Hex(source) } satisfies IndexRecord));
   return out;

@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { constants } from "node:os";
 import { join } from "node:path";
 import { MinicError } from "../core/errors.js";
+import { atPath } from "../core/faults.js";
 import type { StoredImage, Store } from "../store/store.js";
 import { findProgram } from "../util/which.js";
 import { applyCgroups, killCgroups, planCgroups, readCgroupHost, readOomKills } from "./cgroups.js";
@@ -163,7 +164,11 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
       const lookup = planUserLookup(spec.user, ids, getentFacts(root));
       if (lookup.kind === "stand-in") {
         const source = join(dir, "getent");
-        writeFileSync(source, lookup.content, { mode: 0o755 });
+        try {
+          writeFileSync(source, lookup.content, { mode: 0o755 });
+        } catch (e) {
+          throw atPath(e, source);
+        }
         standIns.push({ source, target: GETENT_TARGET, readOnly: true, dir: false });
       }
     }

@@ -2,6 +2,7 @@
 // the host for it, so that a later minic can list it and clean up after a killed one.
 import { lstatSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { atPath } from "../core/faults.js";
 import { shapedOrUndefined, type Shape } from "../core/json-shape.js";
 import { CONTAINER_STATE_SHAPE } from "../core/record-shapes.js";
 
@@ -38,7 +39,11 @@ const STATE_SHAPE: Shape<ContainerState> = CONTAINER_STATE_SHAPE;
 /** Writes the state (temp file + rename; no fsync: the state is only meaningful until reboot). */
 export function writeState(dir: string, s: ContainerState): void {
   const tmp = join(dir, `.state-${process.pid}.tmp`);
-  writeFileSync(tmp, JSON.stringify(s, null, 1) + "\n");
+  try {
+    writeFileSync(tmp, JSON.stringify(s, null, 1) + "\n");
+  } catch (e) {
+    throw atPath(e, tmp);
+  }
   renameSync(tmp, join(dir, STATE_FILE));
 }
 

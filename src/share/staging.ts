@@ -31,7 +31,8 @@ export class BlobStaging {
   /** Creates an empty staging area for `store`. Call discard() in a finally. */
   static async open(store: Store): Promise<BlobStaging> {
     const dir = tempName(store.layout.tmpDir, "stage");
-    await mkdir(join(dir, "blobs"), { recursive: true, mode: 0o700 });
+    await mkdir(dir, { mode: 0o700 });
+    await mkdir(join(dir, "blobs"), { mode: 0o700 });
     return new BlobStaging(store, dir);
   }
 
