@@ -17,9 +17,9 @@ const GLOBAL = {
 } as const;
 
 /**
- * Runs minic with `argv` (without node and script); returns the exit status. SIGINT and SIGTERM
- * are passed on to the programs minic runs, so the command fails, cleans up (unmounts, removes
- * scratch space) and exits 128+signal; a second signal exits at once.
+ * Runs minic with `argv` (without node and script); returns the exit status. SIGINT, SIGTERM and
+ * SIGHUP are passed on to the programs minic runs, so the command fails, cleans up (unmounts,
+ * removes scratch space) and exits 128+signal; a second signal exits at once.
  */
 export async function main(argv: string[], commands: Registry): Promise<number> {
   const ctx = makeContext(argv);
@@ -28,10 +28,14 @@ export async function main(argv: string[], commands: Registry): Promise<number> 
     const onSignal = (sig: NodeJS.Signals) => {
       if (interrupted) process.exit(128 + (constants.signals[sig] ?? 0));
       interrupted = sig;
-      void import("./util/exec.js").then((m) => m.forwardSignal(sig));
+      // A hang-up stops the programs as SIGTERM does (their own SIGHUP handling, if any, is not
+      // a stop: nspawn died of it and left its container running).
+      void import("./util/exec.js").then((m) => m.forwardSignal(sig === "SIGHUP" ? "SIGTERM" : sig));
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
+    // A closed terminal: the command stops as if interrupted, and cleans up first.
+    process.on("SIGHUP", onSignal);
   };
   const code = await dispatch(argv, commands, ctx);
   if (interrupted) {

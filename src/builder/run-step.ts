@@ -51,7 +51,7 @@ export async function runStep(step: RunCanonical, dirs: RunStepDirs, where: stri
     // An interrupted build stops its step at once: a shell as PID 1 would ignore SIGTERM.
     killSignal: "SIGKILL",
   };
-  const wrapper = startWrapper(wrapperArgv({ ...launch, netKind: launch.network.kind }, lh, scratch), scratch, { stdin: "ignore", stdout: "pipe", stderr: "pipe", work: true, onLine: onOutput });
+  const wrapper = startWrapper(wrapperArgv({ ...launch, netKind: launch.network.kind }, lh, scratch), scratch, { stdin: "ignore", stdout: "pipe", stderr: "pipe", work: true, newSession: true, onLine: onOutput });
   try {
     wrapper.go(startScript(launch, lh, { dir: scratch, procs: [], stack, mountName: `minic-build-${process.pid}` }));
   } catch (e) {

@@ -1,5 +1,6 @@
 // Progress for long work: an ora spinner on a terminal, plain lines otherwise.
 import type { Ora } from "ora";
+import { stderr } from "./stdio.js";
 
 export interface Progress {
   /** Starts (or moves to) a piece of work. */
@@ -18,11 +19,11 @@ export interface Progress {
  */
 export async function makeProgress(tty: boolean, quiet = false): Promise<Progress> {
   if (quiet) return { start() {}, succeed() {}, log() {}, stop() {} };
-  if (!tty || !(process.stderr.columns > 0)) {
+  if (!tty || !(stderr().columns > 0)) {
     return {
-      start: (t) => process.stderr.write(`${t}\n`),
-      succeed: (t) => process.stderr.write(`${t}\n`),
-      log: (l) => process.stderr.write(`  | ${l}\n`),
+      start: (t) => stderr().write(`${t}\n`),
+      succeed: (t) => stderr().write(`${t}\n`),
+      log: (l) => stderr().write(`  | ${l}\n`),
       stop() {},
     };
   }
@@ -31,15 +32,15 @@ export async function makeProgress(tty: boolean, quiet = false): Promise<Progres
   return {
     start(t) {
       if (spinner) spinner.text = t;
-      else spinner = ora({ text: t, stream: process.stderr }).start();
+      else spinner = ora({ text: t, stream: stderr() }).start();
     },
     succeed(t) {
-      (spinner ?? ora({ stream: process.stderr })).succeed(t);
+      (spinner ?? ora({ stream: stderr() })).succeed(t);
       spinner = undefined;
     },
     log(l) {
       if (spinner) spinner.clear();
-      process.stderr.write(`  | ${l}\n`);
+      stderr().write(`  | ${l}\n`);
       spinner?.render();
     },
     stop() {
