@@ -49,11 +49,9 @@ interface BuildRun {
  */
 export async function buildRecipe(store: Store, recipe: Recipe, opts: BuildOptions): Promise<BuildResult[]> {
   const run: BuildRun = { seen: new Set(), verified: await VerifiedBlobs.open(store) };
-  try {
-    return await buildWithBases(store, recipe, opts, run);
-  } finally {
-    await run.verified.save();
-  }
+  const results = await buildWithBases(store, recipe, opts, run);
+  await run.verified.save(); // only after a build that succeeded: a failed one leaves the store as it was
+  return results;
 }
 
 async function buildWithBases(store: Store, recipe: Recipe, opts: BuildOptions, run: BuildRun): Promise<BuildResult[]> {
