@@ -31,6 +31,11 @@ const VERSION = "1";
 /** Maps compiled module URLs back to their source files (read by defineRecipe). */
 export const SOURCES_KEY = Symbol.for("minic.recipeSources");
 
+/** The compiled module URL → source file URL map that compileRecipe fills (for the recipe's thread). */
+export function recipeSources(): ReadonlyMap<string, string> {
+  return ((globalThis as Record<symbol, unknown>)[SOURCES_KEY] as Map<string, string> | undefined) ?? new Map();
+}
+
 /**
  * Compiles `file` and its .ts imports into `cacheDir`; returns the URL to import. `minicUrl` is
  * what the bare specifier "minic" becomes (minic's dist/index.js); "minic/recipes/NAME.ts" is

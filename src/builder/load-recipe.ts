@@ -3,22 +3,25 @@ import { stat } from "node:fs/promises";
 import { resolve as resolvePath } from "node:path";
 import { MinicError } from "../core/errors.js";
 import { isRecipe, type Recipe } from "../core/recipe.js";
-import { compileRecipe } from "./compile-recipe.js";
+import { compileRecipe, recipeSources } from "./compile-recipe.js";
+import { evaluateRecipe } from "./recipe-eval.js";
 
 /**
- * Compiles `file` (types stripped by esbuild, cached by content) and imports it; returns its default export, checked to be a recipe (as are its
- * bases, recursively). Throws ERECIPE with file:line for syntax errors and load-time failures.
+ * Compiles `file` (types stripped by esbuild, cached by content) and imports it in a worker
+ * thread (recipe-eval.ts: SIGINT and SIGTERM stop a recipe that never ends); returns its default
+ * export, checked to be a recipe (as are its bases, recursively). Throws ERECIPE with file:line
+ * for syntax errors and load-time failures, EINTERRUPTED when stopped by a signal.
  */
 export async function loadRecipe(file: string, cacheDir: string): Promise<Recipe> {
   const path = await checkRecipeFile(file);
   const url = await compileRecipe(path, cacheDir, new URL("../index.js", import.meta.url).href);
-  let mod: { default?: unknown };
+  let r: unknown;
   try {
-    mod = (await import(url)) as { default?: unknown };
+    r = await evaluateRecipe(url, recipeSources());
   } catch (e) {
+    if (e instanceof MinicError && e.code === "EINTERRUPTED") throw e;
     throw loadError(file, e);
   }
-  const r = mod.default;
   if (!isRecipe(r)) {
     throw new MinicError("ERECIPE", `${file}: the default export is not a recipe`, { hint: "end the file with: export default defineRecipe({ ... })" });
   }

@@ -4,6 +4,7 @@ import { MinicError } from "../core/errors.js";
 import { formatRef, parseRef } from "../core/reference.js";
 import { buildRecipe } from "../builder/build-image.js";
 import { checkRecipeFile, loadRecipe } from "../builder/load-recipe.js";
+import { discardRecipeWorker, warmUpRecipeWorker } from "../builder/recipe-eval.js";
 import { typecheckRecipe } from "../builder/typecheck.js";
 import { sourceDateEpoch } from "../store/images.js";
 import { makeProgress } from "../util/progress.js";
@@ -24,6 +25,7 @@ export const buildCommand: Command = {
     if (positionals.length !== 1) throw new MinicError("EUSAGE", "build takes one recipe file", { hint: "minic build recipes/hello.ts" });
     const file = positionals[0]!;
     const tag = typeof values.tag === "string" ? parseRef(values.tag) : undefined;
+    warmUpRecipeWorker(); // its start overlaps what comes before the recipe is loaded
     const store = await ctx.store();
     const progress = await makeProgress(ctx.tty, Boolean(values.quiet));
     try {
@@ -46,6 +48,7 @@ export const buildCommand: Command = {
       }
       return 0;
     } finally {
+      discardRecipeWorker();
       progress.stop();
     }
   },
