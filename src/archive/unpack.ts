@@ -190,6 +190,7 @@ class Unpacker {
    * resolves every component but the last, so an unchecked link could reach a host file.
    */
   private async linkInside(fromRel: string, toRel: string): Promise<void> {
+    if (fromRel === toRel) return; // a name repeated in its own link group: it is that file already
     if (!this.safeDirs.has(parentOf(fromRel))) {
       throw new MinicError("EARCHIVE", `hard link '${toRel}' points to '${fromRel}', whose directory was replaced by a later member`, {
         hint: "the archive is hostile or corrupt",

@@ -41,7 +41,7 @@ export type Note = "dropped-device" | "cleared-setuid" | "skipped-socket" | "roo
  * Checks one member against the tree so far (`kinds`: safe name → kind of what was admitted).
  * Throws EARCHIVE when the member is hostile or corrupt:
  * - a name with `..` components (absolute names are made relative, like GNU tar does);
- * - a name no filesystem can hold (see memberNameProblem), a symlink target over PATH_MAX;
+ * - a name no filesystem can hold (see memberNameProblem), a symlink target that is empty or over PATH_MAX;
  * - a name whose parent is a symlink (or any non-directory) admitted earlier;
  * - a hard link to a name that is not an earlier file or symlink of the same archive;
  * - a bare `.wh.` whiteout, a whiteout of `.`/`..`, an unknown `.wh..wh.` marker;
@@ -58,6 +58,7 @@ export function admitMember(kinds: ReadonlyMap<string, EntryKind>, m: MemberHead
   if (m.entry.kind === "symlink" && Buffer.byteLength(m.entry.linkname ?? "") > LINK_TARGET_MAX) {
     refuse(m.rawName, `its symlink target is longer than ${LINK_TARGET_MAX} bytes`);
   }
+  if (m.entry.kind === "symlink" && !m.entry.linkname) refuse(m.rawName, "its symlink target is empty (no filesystem makes such a link)");
   checkParents(kinds, name, m.rawName);
   const notes: Note[] = [];
   let entry: Entry = { ...m.entry, name };
