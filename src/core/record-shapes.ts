@@ -67,7 +67,7 @@ export const UNPACKED_SEAL_SHAPE = object({
   root: str(),
   /** Directories and non-symlink entries, in walk order: [relative name, `ino:size:ctimeMs`]. */
   entries: arrayOf(arrayOf(str(), 2)),
-  /** sha256 of the opaque record's text, or null when the layer has none. */
+  /** The opaque record's text, or null when the layer has none. */
   opaque: nullable(str()),
 });
 
