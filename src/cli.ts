@@ -2,6 +2,7 @@
 import { constants } from "node:os";
 import { isatty } from "node:tty";
 import { MinicError, oneLine } from "./core/errors.js";
+import { faultError, isFault } from "./core/faults.js";
 import type { Command, Context, Options } from "./commands/command.js";
 import { storeLocation } from "./store/store-location.js";
 import { parseOptions } from "./parse-options.js";
@@ -16,9 +17,9 @@ const GLOBAL = {
 } as const;
 
 /**
- * Runs minic with `argv` (without node and script); returns the exit status. SIGINT and SIGTERM
- * are passed on to the programs minic runs, so the command fails, cleans up (unmounts, removes
- * scratch space) and exits 128+signal; a second signal exits at once.
+ * Runs minic with `argv` (without node and script); returns the exit status. SIGINT, SIGTERM and
+ * SIGHUP are passed on to the programs minic runs, so the command fails, cleans up (unmounts,
+ * removes scratch space) and exits 128+signal; a second signal exits at once.
  */
 export async function main(argv: string[], commands: Registry): Promise<number> {
   const ctx = makeContext(argv);
@@ -27,10 +28,14 @@ export async function main(argv: string[], commands: Registry): Promise<number> 
     const onSignal = (sig: NodeJS.Signals) => {
       if (interrupted) process.exit(128 + (constants.signals[sig] ?? 0));
       interrupted = sig;
-      void import("./util/exec.js").then((m) => m.forwardSignal(sig));
+      // A hang-up stops the programs as SIGTERM does (their own SIGHUP handling, if any, is not
+      // a stop: nspawn died of it and left its container running).
+      void import("./util/exec.js").then((m) => m.forwardSignal(sig === "SIGHUP" ? "SIGTERM" : sig));
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
+    // A closed terminal: the command stops as if interrupted, and cleans up first.
+    process.on("SIGHUP", onSignal);
   };
   const code = await dispatch(argv, commands, ctx);
   if (interrupted) {
@@ -113,8 +118,10 @@ async function dispatch(args: string[], commands: Registry, ctx: CliContext): Pr
     const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
     if (!load) throw new MinicError("EUSAGE", `unknown command '${name}'`, { hint: "see 'minic help'" });
     return await runCommand(await load(), rest, ctx);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "EPIPE") return 141; // stdout closed by its reader
+  } catch (thrown) {
+    if ((thrown as NodeJS.ErrnoException).code === "EPIPE") return 141; // stdout closed by its reader
+    // A full, failing or read-only disk: one line naming the path and what to do, exit 1.
+    const e = isFault(thrown) ? faultError(thrown) : thrown;
     if (e instanceof MinicError && e.code === "EINTERRUPTED") return 1; // main says "interrupted by …"
     ctx.err(`minic: ${oneLine(e)}`);
     if (process.env.MINIC_DEBUG && e instanceof Error) ctx.err(e.stack ?? "");

@@ -2,7 +2,18 @@
 import { chmod, lchown, link, lstat, lutimes, mkdir, open, readdir, rm, symlink, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { MinicError } from "../core/errors.js";
-import { run } from "../util/exec.js";
+import { atPath, faultInText } from "../core/faults.js";
+import { ExecError, run as exec } from "../util/exec.js";
+import { writeAll } from "../util/write-all.js";
+
+/** Runs a program that makes `path` (mknod, mkfifo, setfattr); a full disk it reports is a fault at `path`. */
+async function run(argv: readonly string[], path = argv[argv.length - 1]!): Promise<void> {
+  try {
+    await exec(argv);
+  } catch (e) {
+    throw (e instanceof ExecError && faultInText(e.stderr, path)) || e;
+  }
+}
 import { OPAQUE_MARKER, WHITEOUT_PREFIX, type Entry } from "./entry.js";
 
 /** A member to unpack (cpio and tar readers both produce these). */
@@ -116,7 +127,7 @@ class Unpacker {
           throw new MinicError("EARCHIVE", `refusing device node '${e.name}'`, { hint: "device nodes are only unpacked from trusted layers; the container gets its own /dev" });
         }
         await this.clear(path, e.name);
-        await run(["mknod", "-m", "600", path, e.kind === "chardev" ? "c" : "b", String(e.rdevMajor ?? 0), String(e.rdevMinor ?? 0)]);
+        await run(["mknod", "-m", "600", path, e.kind === "chardev" ? "c" : "b", String(e.rdevMajor ?? 0), String(e.rdevMinor ?? 0)], path);
         await this.meta(e, path);
         return;
       case "socket":
@@ -155,7 +166,9 @@ class Unpacker {
     const fh = await open(path, "wx", 0o600);
     try {
       for await (const chunk of m.data) {
-        await fh.write(chunk);
+        await writeAll(fh, chunk).catch((err: unknown) => {
+          throw atPath(err, path);
+        });
         this.report.bytes += chunk.length;
       }
     } finally {
@@ -177,6 +190,7 @@ class Unpacker {
    * resolves every component but the last, so an unchecked link could reach a host file.
    */
   private async linkInside(fromRel: string, toRel: string): Promise<void> {
+    if (fromRel === toRel) return; // a name repeated in its own link group: it is that file already
     if (!this.safeDirs.has(parentOf(fromRel))) {
       throw new MinicError("EARCHIVE", `hard link '${toRel}' points to '${fromRel}', whose directory was replaced by a later member`, {
         hint: "the archive is hostile or corrupt",
@@ -252,7 +266,7 @@ class Unpacker {
     const path = join(dir, victim);
     if (this.opts.whiteouts === "overlay") {
       await this.clear(path, rel);
-      await run(["mknod", "-m", "000", path, "c", "0", "0"]);
+      await run(["mknod", "-m", "000", path, "c", "0", "0"], path);
     } else if (!this.written.has(rel)) {
       await this.clear(path, rel);
     }

@@ -3,6 +3,8 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Digest } from "../core/digest.js";
+import { shapedOrUndefined, type Shape } from "../core/json-shape.js";
+import { TAG_RECORD_SHAPE as SHAPE } from "../core/record-shapes.js";
 import { formatRef, parseRef, type ImageRef } from "../core/reference.js";
 import { writeFileAtomic } from "../store/atomic.js";
 import type { Store } from "../store/store.js";
@@ -14,6 +16,8 @@ interface TagRecord {
   manifest: Digest;
   recipe: string;
 }
+
+const TAG_RECORD_SHAPE: Shape<TagRecord> = SHAPE;
 
 /** What tagImage did: tagged, or left the name to the image it holds (made by `holder`, when known). */
 export type TagResult = { tagged: true } | { tagged: false; holder: string | undefined };
@@ -42,8 +46,8 @@ export async function tagImage(store: Store, ref: ImageRef, manifest: Digest, re
 
 /** For gc: removes the records of names that no longer hold the image recorded. Returns how many. */
 export function pruneTagRecords(store: Store): Promise<number> {
-  return pruneRecords<TagRecord>(dirOf(store), (n) => n.endsWith(".json"), async (rec) => {
-    if (typeof rec?.ref !== "string") return false;
+  return pruneRecords(dirOf(store), (n) => n.endsWith(".json"), TAG_RECORD_SHAPE, async (rec) => {
+    if (!rec) return false;
     try {
       return (await store.resolveRef(parseRef(rec.ref))) === rec.manifest;
     } catch {
@@ -54,8 +58,7 @@ export function pruneTagRecords(store: Store): Promise<number> {
 
 async function readRecord(store: Store, ref: ImageRef): Promise<TagRecord | undefined> {
   try {
-    const rec = JSON.parse(await readFile(recordPath(store, ref), "utf8")) as Partial<TagRecord>;
-    return typeof rec.manifest === "string" && typeof rec.recipe === "string" ? (rec as TagRecord) : undefined;
+    return shapedOrUndefined(TAG_RECORD_SHAPE, JSON.parse(await readFile(recordPath(store, ref), "utf8")));
   } catch {
     return undefined;
   }

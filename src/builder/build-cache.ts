@@ -1,27 +1,21 @@
-// Build cache records: cache key → layer, and per recipe name the parts of its last build.
-import { readFile } from "node:fs/promises";
+// Build cache records on disk: cache key → layer, and per recipe name its last build. Each record
+// carries a checksum (core/sealed-record.ts) and is checked before it is obeyed
+// (core/cache-record.ts): one that is damaged, was edited, or names another key is removed and
+// the layer built again.
+import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { parseCacheRecord, type CacheRecord } from "../core/cache-record.js";
 import type { Digest } from "../core/digest.js";
-import type { InputRecord, KeyParts } from "../core/cache-key.js";
-import type { LayerDescriptor } from "../core/image.js";
+import { sealRecord } from "../core/sealed-record.js";
 import { writeFileAtomic } from "../store/atomic.js";
 import type { Store } from "../store/store.js";
 
-export interface CacheRecord {
-  key: Digest;
-  parts: KeyParts;
-  /** The layer built for this key; absent for a recipe without steps. */
-  layer: LayerDescriptor | null;
-  recipe: { name: string; file: string };
-  /** Per step, the copy inputs (destination → kind, digest, executable), for --explain. */
-  inputs: Record<number, Record<string, InputRecord>>;
-  /** One line per step, for --explain. */
-  steps: string[];
-}
-
-/** The record for `key` when it exists and its layer blob is still in the store (held from then on). */
+/**
+ * The record for `key` when it exists, is intact (checksum, shape, its parts hash to `key`) and
+ * its layer blob is still in the store (held from then on). A record that is not intact is removed.
+ */
 export async function lookupCache(store: Store, key: Digest): Promise<CacheRecord | undefined> {
-  const rec = await readJson<CacheRecord>(store.layout.cacheEntry(key));
+  const rec = await readRecord(store.layout.cacheEntry(key), key);
   if (!rec) return undefined;
   if (rec.layer) {
     await store.hold({ blobs: [rec.layer.digest] });
@@ -30,14 +24,14 @@ export async function lookupCache(store: Store, key: Digest): Promise<CacheRecor
   return rec;
 }
 
-/** The record of the last build of a recipe with this name (any key). */
+/** The record of the last build of a recipe with this name (any key), when intact. */
 export async function lastBuildOf(store: Store, name: string): Promise<CacheRecord | undefined> {
-  return readJson<CacheRecord>(lastPath(store, name));
+  return readRecord(lastPath(store, name));
 }
 
-/** Stores the record under its key and as the recipe's last build. */
+/** Stores the record (with its checksum) under its key and as the recipe's last build. */
 export async function saveCache(store: Store, rec: CacheRecord): Promise<void> {
-  const json = JSON.stringify(rec);
+  const json = JSON.stringify(sealRecord(rec));
   await writeFileAtomic(store.layout.cacheEntry(rec.key), json);
   await writeFileAtomic(lastPath(store, rec.recipe.name), json);
 }
@@ -46,10 +40,10 @@ function lastPath(store: Store, name: string): string {
   return join(store.layout.cacheDir, "last", `${encodeURIComponent(name)}.json`);
 }
 
-async function readJson<T>(path: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await readFile(path, "utf8")) as T;
-  } catch {
-    return undefined;
-  }
+async function readRecord(path: string, key?: Digest): Promise<CacheRecord | undefined> {
+  const text = await readFile(path, "utf8").catch(() => undefined);
+  if (text === undefined) return undefined;
+  const rec = parseCacheRecord(text, key);
+  if (!rec) await rm(path, { force: true }); // dropped, never obeyed: the layer is built again
+  return rec;
 }

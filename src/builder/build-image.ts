@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cacheKey, explainInputs, explainMiss, inputRecords, keyParts, stepDigests, type CopyInputKey } from "../core/cache-key.js";
 import { digestOf, type Digest } from "../core/digest.js";
-import { MinicError } from "../core/errors.js";
+import { MinicError, withContext } from "../core/errors.js";
 import { defaultRunConfig, type LayerDescriptor, type LayerHistory } from "../core/image.js";
 import { parseLimits } from "../core/limits.js";
 import { isRecipe, type Recipe } from "../core/recipe.js";
@@ -13,13 +13,15 @@ import { formatRef, parseRef, type ImageRef } from "../core/reference.js";
 import { combineControl, stepControl, type RunControl } from "../core/run-control.js";
 import { putImage } from "../store/images.js";
 import type { Store } from "../store/store.js";
+import { VerifiedBlobs } from "../store/verified-blobs.js";
 import type { Progress } from "../util/progress.js";
+import type { CacheRecord } from "../core/cache-record.js";
+import type { SecurityProfile } from "../runtime/security-profile.js";
 import { tagImage, type TagResult } from "./base-tags.js";
-import { lastBuildOf, lookupCache, saveCache, type CacheRecord } from "./build-cache.js";
+import { lastBuildOf, lookupCache, saveCache } from "./build-cache.js";
 import { resolveCopyInputs, type CopyInput } from "./copy-inputs.js";
 import { DIGEST_CACHE, DigestCache } from "./digest-cache.js";
-import { materialize } from "./materialize.js";
-import type { SecurityProfile } from "../runtime/security-profile.js";
+import { materialize, StaleInputError } from "./materialize.js";
 
 export interface BuildOptions {
   noCache: boolean;
@@ -43,6 +45,8 @@ interface BaseInfo {
   history: LayerHistory[];
   name: string;
   manifestDigest: string;
+  /** Taken from the store (a name), not built by this build: its layers are checked first. */
+  stored: boolean;
 }
 
 export interface BuildResult {
@@ -56,39 +60,56 @@ export interface BuildResult {
   tag: TagResult;
 }
 
+/** Per build: the recipes seen (to find cycles) and the blobs checked. */
+interface BuildRun {
+  seen: Set<Recipe>;
+  verified: VerifiedBlobs;
+}
+
 /**
  * Builds `recipe` after its base recipes. The top image is tagged `tag` (default `name:latest`);
  * each base recipe's image `name:latest` when that name is free or holds an image of the same
- * recipe file, and is left untagged otherwise (see tagImage).
+ * recipe file, and is left untagged otherwise (see tagImage). A cached layer, manifest or config
+ * that is missing or damaged is built (and written) again; a damaged base image from the store
+ * is an error saying what to do.
  */
-export async function buildRecipe(store: Store, recipe: Recipe, opts: BuildOptions, seen: Set<Recipe> = new Set(), top = true): Promise<BuildResult[]> {
-  if (seen.has(recipe)) throw new MinicError("ERECIPE", `recipe '${recipe.name}' is its own base`, { hint: "break the cycle of base imports" });
-  seen.add(recipe);
+export async function buildRecipe(store: Store, recipe: Recipe, opts: BuildOptions): Promise<BuildResult[]> {
+  const run: BuildRun = { seen: new Set(), verified: await VerifiedBlobs.open(store) };
+  const results = await buildWithBases(store, recipe, opts, run, true);
+  await run.verified.save(); // only after a build that succeeded: a failed one leaves the store as it was
+  return results;
+}
+
+async function buildWithBases(store: Store, recipe: Recipe, opts: BuildOptions, run: BuildRun, top: boolean): Promise<BuildResult[]> {
+  if (run.seen.has(recipe)) throw new MinicError("ERECIPE", `recipe '${recipe.name}' is its own base`, { hint: "break the cycle of base imports" });
+  run.seen.add(recipe);
   const results: BuildResult[] = [];
-  let base: BaseInfo = { layers: [], run: defaultRunConfig(), history: [], name: "", manifestDigest: "" };
+  let base: BaseInfo = { layers: [], run: defaultRunConfig(), history: [], name: "", manifestDigest: "", stored: false };
   if (isRecipe(recipe.base)) {
-    const below = await buildRecipe(store, recipe.base, { ...opts, tag: undefined }, seen, false);
+    const below = await buildWithBases(store, recipe.base, { ...opts, tag: undefined }, run, false);
     results.push(...below);
     const under = below[below.length - 1]!;
     const img = await store.readImage(under.manifestDigest);
-    base = { layers: img.manifest.layers, run: img.config.config, history: img.config.history, name: formatRef(under.ref), manifestDigest: under.manifestDigest };
+    base = { layers: img.manifest.layers, run: img.config.config, history: img.config.history, name: formatRef(under.ref), manifestDigest: under.manifestDigest, stored: false };
   } else if (typeof recipe.base === "string") {
     const img = await store.getImage(recipe.base).catch((e: unknown) => {
+      if (e instanceof MinicError && e.code !== "ENOTFOUND") throw withContext(e, `recipe '${recipe.name}': base image '${recipe.base}'`);
       throw new MinicError("ENOTFOUND", `recipe '${recipe.name}': base image '${recipe.base}' is not in the store`, {
         hint: "build or load the base first, or import its recipe and use it as base", cause: e,
       });
     });
-    base = { layers: img.manifest.layers, run: img.config.config, history: img.config.history, name: recipe.base, manifestDigest: img.manifestDigest };
+    base = { layers: img.manifest.layers, run: img.config.config, history: img.config.history, name: recipe.base, manifestDigest: img.manifestDigest, stored: true };
   }
-  results.push(await buildOne(store, recipe, opts, base, top));
+  results.push(await buildOne(store, recipe, opts, run, base, top));
   return results;
 }
 
-async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, base: BaseInfo, top: boolean): Promise<BuildResult> {
+async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, run: BuildRun, base: BaseInfo, top: boolean): Promise<BuildResult> {
   const { layers: baseLayers, run: baseRun, history: baseHistory } = base;
   const ref = opts.tag ?? parseRef(recipe.name);
   const p = opts.progress;
   await holdBase(store, recipe.name, baseLayers);
+  if (base.stored) await checkStoredBase(run.verified, recipe.name, base);
   const steps = canonicalSteps(recipe);
   const cpus = availableParallelism();
   const runConfig = mergeRunConfig(baseRun, recipe.config, (l, below) => parseLimits(l, cpus, below));
@@ -100,45 +121,68 @@ async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, base: 
   });
   const recipeFile = recipe.source.startsWith("file:") ? fileURLToPath(recipe.source) : recipe.source;
   const recipeDir = dirname(recipeFile);
-  const inputs = new Map<number, CopyInput[]>();
-  const inputKeys = new Map<number, CopyInputKey[]>();
   const digests = steps.some((s) => s.kind === "copy") ? await DigestCache.open(join(store.layout.cacheDir, DIGEST_CACHE)) : undefined;
-  for (let i = 0; i < steps.length; i++) {
-    const s = steps[i]!;
-    if (s.kind !== "copy") continue;
-    const found = await resolveCopyInputs(s.from, recipeDir, `recipe '${recipe.name}' step ${i + 1}`, join(store.layout.cacheDir, "globs"), digests);
-    inputs.set(i, found);
-    inputKeys.set(i, found.map((f) => ({ rel: f.rel, digest: f.digest, executable: f.executable, kind: f.kind, ...(f.linkOf === undefined ? {} : { linkOf: f.linkOf }) })));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await buildLayer();
+    } catch (e) {
+      // A remembered digest that the copy found wrong (or a file changed while it was built):
+      // forgotten, and the layer's inputs are hashed again, once.
+      if (!(e instanceof StaleInputError) || !digests || attempt > 1) throw e;
+      digests.forget(e.hostPath);
+      await digests.save();
+      p.log(`${recipe.name}: '${e.hostPath}' did not hold what its digest said; hashing the copy sources again`);
+    }
   }
-  await digests?.save();
-  const parts = keyParts(baseLayers.map((l) => l.diffId), stepDigests(steps, inputKeys), opts.epoch);
-  const key = cacheKey(parts);
-  const hit = opts.noCache ? undefined : await lookupCache(store, key);
-  if (opts.explain) explain(p, recipe.name, hit, await lastBuildOf(store, recipe.name), parts, steps.map(describeStep), inputKeys, opts.noCache);
 
-  let layer: LayerDescriptor | null;
-  if (hit) {
-    layer = hit.layer;
-    p.succeed(`${recipe.name}: cached (${layer ? layer.diffId.slice(0, 19) : "no layer"})`);
-  } else {
-    p.start(`${recipe.name}: building ${steps.length} step(s)`);
-    layer = steps.length === 0 ? null : await materialize(store, {
-      name: recipe.name, baseLayers, steps, inputs, controls, base: { name: base.name, manifestDigest: base.manifestDigest }, epoch: opts.epoch, now: opts.now, security: opts.security,
-    }, p);
-    const rec: CacheRecord = {
-      key, parts, layer, recipe: { name: recipe.name, file: recipeFile },
-      inputs: Object.fromEntries([...inputKeys].map(([i, ks]) => [i, inputRecords(ks)])),
-      steps: steps.map(describeStep),
-    };
-    await saveCache(store, rec);
-    p.succeed(`${recipe.name}: built ${layer ? `layer ${layer.diffId.slice(0, 19)}… (${layer.size} bytes)` : "config only"}`);
+  async function buildLayer(): Promise<BuildResult> {
+    const inputs = new Map<number, CopyInput[]>();
+    const inputKeys = new Map<number, CopyInputKey[]>();
+    for (let i = 0; i < steps.length; i++) {
+      const s = steps[i]!;
+      if (s.kind !== "copy") continue;
+      const found = await resolveCopyInputs(s.from, recipeDir, `recipe '${recipe.name}' step ${i + 1}`, join(store.layout.cacheDir, "globs"), digests);
+      inputs.set(i, found);
+      inputKeys.set(i, found.map((f) => ({ rel: f.rel, digest: f.digest, executable: f.executable, kind: f.kind, ...(f.linkOf === undefined ? {} : { linkOf: f.linkOf }) })));
+    }
+    await digests?.save();
+    const parts = keyParts(baseLayers.map((l) => l.diffId), stepDigests(steps, inputKeys), opts.epoch);
+    const key = cacheKey(parts);
+    let hit = opts.noCache ? undefined : await lookupCache(store, key);
+    if (hit?.layer) {
+      const state = await run.verified.check(hit.layer.digest);
+      if (state !== "intact") {
+        p.log(`${recipe.name}: the cached layer ${hit.layer.digest.slice(0, 19)}… is ${state === "missing" ? "missing" : "damaged (its bytes do not match its digest)"}; building it again`);
+        hit = undefined;
+      }
+    }
+    if (opts.explain) explain(p, recipe.name, hit, await lastBuildOf(store, recipe.name), parts, steps.map(describeStep), inputKeys, opts.noCache);
+
+    let layer: LayerDescriptor | null;
+    if (hit) {
+      layer = hit.layer;
+      p.succeed(`${recipe.name}: cached (${layer ? layer.diffId.slice(0, 19) : "no layer"})`);
+    } else {
+      p.start(`${recipe.name}: building ${steps.length} step(s)`);
+      layer = steps.length === 0 ? null : await materialize(store, {
+        name: recipe.name, baseLayers, steps, inputs, controls, base: { name: base.name, manifestDigest: base.manifestDigest }, epoch: opts.epoch, now: opts.now, security: opts.security,
+      }, p);
+      const rec: CacheRecord = {
+        key, parts, layer, recipe: { name: recipe.name, file: recipeFile },
+        inputs: Object.fromEntries([...inputKeys].map(([i, ks]) => [i, inputRecords(ks)])),
+        steps: steps.map(describeStep),
+      };
+      await saveCache(store, rec);
+      p.succeed(`${recipe.name}: built ${layer ? `layer ${layer.diffId.slice(0, 19)}… (${layer.size} bytes)` : "config only"}`);
+    }
+    const recipeDigest = digestOf({ name: recipe.name, steps, config: recipe.config });
+    const history = [...baseHistory, recipeHistory(recipe.name, recipeDigest, layer === null)];
+    const layers = layer ? [...baseLayers, layer] : baseLayers;
+    // putImage writes the manifest and config again when they are missing or damaged.
+    const manifestDigest = await putImage(store, layers, runConfig, history, opts.epoch);
+    const tag = await tagImage(store, ref, manifestDigest, recipeFile, top);
+    return { ref, manifestDigest, layer, cached: hit !== undefined, recipeFile, tag };
   }
-  const recipeDigest = digestOf({ name: recipe.name, steps, config: recipe.config });
-  const history = [...baseHistory, recipeHistory(recipe.name, recipeDigest, layer === null)];
-  const layers = layer ? [...baseLayers, layer] : baseLayers;
-  const manifestDigest = await putImage(store, layers, runConfig, history, opts.epoch);
-  const tag = await tagImage(store, ref, manifestDigest, recipeFile, top);
-  return { ref, manifestDigest, layer, cached: hit !== undefined, recipeFile, tag };
 }
 
 /**
@@ -152,6 +196,17 @@ async function holdBase(store: Store, name: string, layers: readonly LayerDescri
     if (await store.hasBlob(l.digest)) continue;
     throw new MinicError("ENOTFOUND", `recipe '${name}': layer ${l.digest.slice(0, 19)}… of its base is no longer in the store`, {
       hint: "the base image was removed (rmi, then gc) while the build read it; build, load or pull the base again",
+    });
+  }
+}
+
+/** Throws EDIGEST when a layer of a base image taken from the store is damaged or missing. */
+async function checkStoredBase(verified: VerifiedBlobs, name: string, base: BaseInfo): Promise<void> {
+  for (const l of base.layers) {
+    const state = await verified.check(l.digest);
+    if (state === "intact") continue;
+    throw new MinicError("EDIGEST", `recipe '${name}': layer ${l.digest.slice(0, 19)}… of base image '${base.name}' is ${state === "missing" ? "missing from the store" : "damaged (its bytes do not match its digest)"}`, {
+      hint: "load or pull the base image again, or build it from its recipe; 'minic fsck' lists what is damaged",
     });
   }
 }

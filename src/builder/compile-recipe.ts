@@ -3,12 +3,15 @@
 // unchanged recipe loads without starting esbuild or registering module hooks.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
+import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { MinicError } from "../core/errors.js";
+import { shapedOrUndefined, type Shape } from "../core/json-shape.js";
+import { RECIPE_INDEX_SHAPE } from "../core/record-shapes.js";
 import { writeFileAtomic } from "../store/atomic.js";
+import { makeDirs } from "../util/make-dirs.js";
 import { pruneRecords } from "./cache-records.js";
 
 /** What one source compiled to: the module file and the .ts files it imports. */
@@ -21,10 +24,17 @@ interface IndexRecord {
   sourceHash: string;
 }
 
+const INDEX_SHAPE: Shape<IndexRecord> = RECIPE_INDEX_SHAPE;
+
 const VERSION = "1";
 
 /** Maps compiled module URLs back to their source files (read by defineRecipe). */
 export const SOURCES_KEY = Symbol.for("minic.recipeSources");
+
+/** The compiled module URL → source file URL map that compileRecipe fills (for the recipe's thread). */
+export function recipeSources(): ReadonlyMap<string, string> {
+  return ((globalThis as Record<symbol, unknown>)[SOURCES_KEY] as Map<string, string> | undefined) ?? new Map();
+}
 
 /**
  * Compiles `file` and its .ts imports into `cacheDir`; returns the URL to import. `minicUrl` is
@@ -60,7 +70,7 @@ async function compileFile(path: string, cacheDir: string, minicUrl: string, com
   }
   const key = createHash("sha256").update(`${VERSION}\0${minicUrl}\0${path}\0`).update(source).digest("hex");
   const indexPath = join(cacheDir, `${key}.json`);
-  const rec = await readFile(indexPath, "utf8").then((s) => JSON.parse(s) as IndexRecord).catch(() => null);
+  const rec = await readFile(indexPath, "utf8").then((s) => shapedOrUndefined(INDEX_SHAPE, JSON.parse(s)) ?? null).catch(() => null);
   if (rec) {
     const depOuts = await Promise.all(rec.deps.map(compileDep));
     if (depOuts.join("\0") === rec.depOuts.join("\0")) {
@@ -117,7 +127,10 @@ async function compileFile(path: string, cacheDir: string, minicUrl: string, com
       }],
     });
   } catch (e) {
-    const first = (e as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }).errors?.[0];
+    const first = (e as { errors?: { text: string; detail?: unknown; location?: { file: string; line: number; column: number } | null }[] }).errors?.[0];
+    // What a plugin callback threw (compiling an import, writing its module: a full disk) is
+    // that error, not a syntax error of the recipe.
+    if (first?.detail instanceof Error) throw first.detail;
     if (first?.location) {
       const l = first.location;
       throw new MinicError("ERECIPE", `${l.file}:${l.line}:${l.column + 1}: syntax error: ${first.text}`, { hint: "fix the recipe and build again", cause: e });
@@ -128,7 +141,7 @@ async function compileFile(path: string, cacheDir: string, minicUrl: string, com
   const code = result.outputFiles![0]!.text;
   const depsKey = createHash("sha256").update(depOuts.join("\0")).digest("hex").slice(0, 16);
   const out = join(cacheDir, `${key}-${depsKey}.mjs`);
-  await mkdir(cacheDir, { recursive: true });
+  await makeDirs(cacheDir);
   await writeFileAtomic(out, code);
   await writeFileAtomic(indexPath, JSON.stringify({ out, deps, depOuts, path, sourceHash: sha256Hex(source) } satisfies IndexRecord));
   return out;
@@ -147,7 +160,7 @@ function sha256Hex(data: string | Buffer): string {
 export async function pruneRecipeCache(cacheDir: string, now = Date.now()): Promise<number> {
   const keep = new Set<string>();
   const drop = new Set<string>();
-  const removed = await pruneRecords<IndexRecord>(cacheDir, (n) => n.endsWith(".json"), async (rec) => {
+  const removed = await pruneRecords(cacheDir, (n) => n.endsWith(".json"), INDEX_SHAPE, async (rec) => {
     const source = rec?.path ? await readFile(rec.path).catch(() => null) : null;
     const usable = Boolean(rec?.out && source && sha256Hex(source) === rec.sourceHash);
     if (rec?.out) (usable ? keep : drop).add(rec.out);

@@ -8,6 +8,8 @@ import type { BigIntStats } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { statSync } from "node:fs";
 import type { Digest } from "../core/digest.js";
+import { DIGEST_CACHE_SHAPE } from "../core/record-shapes.js";
+import { openSealed, sealRecord } from "../core/sealed-record.js";
 import { writeFileAtomic } from "../store/atomic.js";
 
 interface Remembered {
@@ -30,17 +32,20 @@ export class DigestCache {
 
   private constructor(private readonly path: string, private readonly byPath: Map<string, Remembered>) {}
 
-  /** The cache kept in `path` (empty when there is none, or it is unreadable). */
+  /**
+   * The cache kept in `path`; empty when there is none, or it is not intact (damaged, edited by
+   * hand, or written by an older minic): a digest is never taken from a damaged record.
+   */
   static async open(path: string): Promise<DigestCache> {
-    const text = await readFile(path, "utf8").catch(() => "{}");
-    let data: unknown = {};
+    const text = await readFile(path, "utf8").catch(() => "");
+    let data: unknown;
     try {
       data = JSON.parse(text);
     } catch {
-      /* a damaged cache is an empty one */
+      /* none, or damaged: an empty cache */
     }
-    const entries = data !== null && typeof data === "object" ? Object.entries(data as Record<string, Remembered>) : [];
-    return new DigestCache(path, new Map(entries.filter(([, r]) => typeof r?.id === "string" && typeof r.digest === "string")));
+    const rec = openSealed(data, DIGEST_CACHE_SHAPE);
+    return new DigestCache(path, new Map(Object.entries(rec?.files ?? {})));
   }
 
   /** The digest of the file at `path` whose (fstat) identity is `st`, if remembered. */
@@ -59,8 +64,14 @@ export class DigestCache {
   /** Writes the cache if anything was remembered (a no-op build writes nothing). */
   async save(): Promise<void> {
     if (!this.dirty) return;
-    await writeFileAtomic(this.path, JSON.stringify(Object.fromEntries([...this.byPath].sort(([a], [b]) => (a < b ? -1 : 1)))));
+    const files = Object.fromEntries([...this.byPath].sort(([a], [b]) => (a < b ? -1 : 1)));
+    await writeFileAtomic(this.path, JSON.stringify(sealRecord({ version: 2 as const, files })));
     this.dirty = false;
+  }
+
+  /** Forgets what is remembered of `path` (a digest that turned out wrong); save() writes it. */
+  forget(path: string): void {
+    if (this.byPath.delete(path)) this.dirty = true;
   }
 
   /**

@@ -4,6 +4,8 @@ import { createHash } from "node:crypto";
 import { lstatSync, readdirSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { shapedOrUndefined, type Shape } from "../core/json-shape.js";
+import { GLOB_RECORD_SHAPE } from "../core/record-shapes.js";
 import { writeFileAtomic } from "../store/atomic.js";
 import { pruneRecords } from "./cache-records.js";
 
@@ -12,6 +14,8 @@ interface GlobRecord {
   dirs: [string, string][];
   matches: string[];
 }
+
+const RECORD_SHAPE: Shape<GlobRecord> = GLOB_RECORD_SHAPE as Shape<GlobRecord>;
 
 const GLOB_CHARS = /[*?[\]{}()!+@]/;
 
@@ -27,7 +31,7 @@ const RECORD_VERSION = 2;
  */
 export async function globMatches(pattern: string, cwd: string, cacheDir: string): Promise<string[]> {
   const recordPath = join(cacheDir, `${createHash("sha256").update(`${RECORD_VERSION}\0${cwd}\0${pattern}`).digest("hex")}.json`);
-  const rec = await readFile(recordPath, "utf8").then((s) => JSON.parse(s) as GlobRecord).catch(() => null);
+  const rec = await readFile(recordPath, "utf8").then((s) => shapedOrUndefined(RECORD_SHAPE, JSON.parse(s)) ?? null).catch(() => null);
   if (rec && rec.dirs.every(([d, m]) => mtimeOf(d) === m)) return rec.matches;
   const dirs = watchedDirs(pattern, cwd);
   const before = dirs.map((d) => [d, mtimeOf(d)] as [string, string]);
@@ -44,7 +48,7 @@ export async function globMatches(pattern: string, cwd: string, cacheDir: string
  * changed or is gone: the next build globs again). Returns how many it removed.
  */
 export function pruneGlobCache(cacheDir: string): Promise<number> {
-  return pruneRecords<GlobRecord>(cacheDir, (n) => n.endsWith(".json"), (rec) => Boolean(rec?.dirs?.every(([d, m]) => mtimeOf(d) === m)));
+  return pruneRecords(cacheDir, (n) => n.endsWith(".json"), RECORD_SHAPE, (rec) => Boolean(rec?.dirs.every(([d, m]) => mtimeOf(d) === m)));
 }
 
 /** The directories whose contents decide what `pattern` matches. */

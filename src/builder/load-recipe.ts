@@ -3,29 +3,27 @@ import { readdir, stat } from "node:fs/promises";
 import { join, relative, resolve as resolvePath } from "node:path";
 import { MinicError } from "../core/errors.js";
 import { isRecipe, type Recipe } from "../core/recipe.js";
-import { compileRecipe, SOURCES_KEY } from "./compile-recipe.js";
+import { compileRecipe, recipeSources } from "./compile-recipe.js";
+import { evaluateRecipe } from "./recipe-eval.js";
 import { recipeLocation } from "./recipe-location.js";
 
 /**
- * Compiles `file` (types stripped by esbuild, cached by content) and imports it; returns its
- * default export, checked to be a recipe (as are its bases, recursively). Throws ERECIPE with
+ * Compiles `file` (types stripped by esbuild, cached by content) and imports it in a worker
+ * thread (recipe-eval.ts: SIGINT and SIGTERM stop a recipe that never ends); returns its default
+ * export, checked to be a recipe (as are its bases, recursively). Throws ERECIPE with
  * file:line:col (relative to `cwd`) for syntax errors and load-time failures: for what a recipe
- * throws, the first place in the recipe sources on its stack.
+ * throws, the first place in the recipe sources on its stack. EINTERRUPTED when stopped by a signal.
  */
 export async function loadRecipe(file: string, cacheDir: string, cwd = process.cwd()): Promise<Recipe> {
   const path = await checkRecipeFile(file);
   const url = await compileRecipe(path, cacheDir, new URL("../index.js", import.meta.url).href);
-  let mod: { default?: unknown };
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 100; // the recipe's frame may lie below many of node's own
+  let r: unknown;
   try {
-    mod = (await import(url)) as { default?: unknown };
+    r = await evaluateRecipe(url, recipeSources());
   } catch (e) {
+    if (e instanceof MinicError && e.code === "EINTERRUPTED") throw e;
     throw loadError(relative(cwd, path), e, cwd);
-  } finally {
-    Error.stackTraceLimit = limit;
   }
-  const r = mod.default;
   if (!isRecipe(r)) {
     throw new MinicError("ERECIPE", `${relative(cwd, path)}: the default export is not a recipe`, { hint: "end the file with: export default defineRecipe({ ... })" });
   }
@@ -56,8 +54,7 @@ export async function checkRecipeFile(file: string, shown = file): Promise<strin
 
 /** Turns whatever a recipe threw while loading into one line with file:line:col where known. */
 function loadError(file: string, e: unknown, cwd: string): MinicError {
-  const sources = (globalThis as Record<symbol, Map<string, string> | undefined>)[SOURCES_KEY] ?? new Map<string, string>();
-  const loc = recipeLocation(e, sources);
+  const loc = recipeLocation(e, recipeSources());
   const where = loc ? `${relative(cwd, loc.file)}:${loc.line}:${loc.column}` : file;
   // The recipe API's errors are MinicErrors of the "minic" module the recipe imported (dist/),
   // another copy of the class than the CLI's own.

@@ -43,7 +43,7 @@ export async function materialize(store: Store, job: MaterializeInput, progress:
     const upper = join(scratch, "upper");
     await mkdir(upper, { mode: 0o755 });
     const base: string[] = [];
-    for (const l of job.baseLayers) base.push(await unpackedLayer(store, l));
+    for (const l of job.baseLayers) base.push(await unpackedLayer(store, l, undefined, undefined, (line) => progress.log(line)));
     const view = await RootfsView.open(upper, [...base].reverse());
     for (let i = 0; i < job.steps.length; i++) {
       const s = job.steps[i]!;
@@ -158,8 +158,16 @@ export async function copyInputFile(view: RootfsView, rel: string, input: CopyIn
   const got = await view.putFileFrom(rel, input.hostPath, meta).catch((e: unknown) => {
     throw withContext(e, `${where}: copy source`);
   });
-  if (got.digest !== input.digest) {
-    throw new MinicError("EINPUT", `${where}: copy source '${input.hostPath}' changed during the build (its content no longer matches the digest in the cache key)`, {
+  if (got.digest !== input.digest) throw new StaleInputError(where, input.hostPath);
+}
+
+/**
+ * A copied file did not hold what the cache key was computed from: it changed during the build,
+ * or the digest remembered for it was wrong. The build hashes its inputs again once.
+ */
+export class StaleInputError extends MinicError {
+  constructor(where: string, readonly hostPath: string) {
+    super("EINPUT", `${where}: copy source '${hostPath}' changed during the build (its content no longer matches the digest in the cache key)`, {
       hint: "do not modify copied files while minic builds; run it again",
     });
   }

@@ -113,6 +113,8 @@ export async function runStep(store: Store, job: RunStepJob, out: OutputSink): P
   try {
     launch.startWrapper(wrapperArgv({ runtime: "nspawn", hostname: "", netKind: "none" }, lh, launch.dir), {
       stdin: "ignore", stdout: "pipe", stderr: "pipe", work: true, collect: false,
+      // A session of its own: a closed terminal's hang-up reaches minic only, which stops the step.
+      newSession: true,
       onOutput: (chunk, stream) => {
         tails[stream].push(chunk);
         return out.write(chunk, stream);

@@ -5,6 +5,8 @@ import { createRequire } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { MinicError } from "../core/errors.js";
+import { shapedOrUndefined } from "../core/json-shape.js";
+import { TYPECHECK_RECORD_SHAPE } from "../core/record-shapes.js";
 import { writeFileAtomic } from "../store/atomic.js";
 import { pruneRecords } from "./cache-records.js";
 
@@ -22,7 +24,7 @@ interface CacheRecord {
 export async function typecheckRecipe(file: string, cacheDir: string, cwd: string): Promise<() => Promise<void>> {
   const path = resolve(file);
   const record = join(cacheDir, `typecheck-${createHash("sha256").update(path).digest("hex").slice(0, 32)}.json`);
-  const prev = await readFile(record, "utf8").then((s) => JSON.parse(s) as CacheRecord).catch(() => null);
+  const prev = await readFile(record, "utf8").then((s) => shapedOrUndefined(TYPECHECK_RECORD_SHAPE, JSON.parse(s)) ?? null).catch(() => null);
   if (prev && (await unchanged(prev.files))) return async () => {};
 
   const require = createRequire(import.meta.url);
@@ -72,7 +74,7 @@ export async function typecheckRecipe(file: string, cacheDir: string, cwd: strin
  * Returns how many it removed.
  */
 export function pruneTypecheckCache(cacheDir: string): Promise<number> {
-  return pruneRecords<CacheRecord>(cacheDir, (n) => n.startsWith("typecheck-") && n.endsWith(".json"), async (rec) => Boolean(rec?.files && (await unchanged(rec.files))));
+  return pruneRecords(cacheDir, (n) => n.startsWith("typecheck-") && n.endsWith(".json"), TYPECHECK_RECORD_SHAPE, async (rec) => Boolean(rec && (await unchanged(rec.files))));
 }
 
 async function unchanged(files: Record<string, string>): Promise<boolean> {

@@ -8,6 +8,7 @@ import type { RunControl } from "../core/run-control.js";
 import { formatRef, parseRef } from "../core/reference.js";
 import { buildRecipe, type BuildResult } from "../builder/build-image.js";
 import { checkRecipeFile, loadRecipe } from "../builder/load-recipe.js";
+import { discardRecipeWorker, warmUpRecipeWorker } from "../builder/recipe-eval.js";
 import { typecheckRecipe } from "../builder/typecheck.js";
 import { sourceDateEpoch } from "../store/images.js";
 import { resolveSecurity } from "../runtime/security-profile.js";
@@ -59,6 +60,7 @@ export const buildCommand: Command = {
     // Run steps of a killed build may still be running: stop them before this build sweeps scratch.
     await sweep(store, ctx);
     const progress = await makeProgress(ctx.tty, Boolean(values.quiet));
+    warmUpRecipeWorker(); // its start overlaps the type-check and compile; finally ends it if unused
     try {
       const path = await checkRecipeFile(resolve(ctx.cwd, file), file);
       const typechecked = await typecheckRecipe(path, store.layout.cacheDir, ctx.cwd);
@@ -83,6 +85,7 @@ export const buildCommand: Command = {
       }
       return 0;
     } finally {
+      discardRecipeWorker();
       progress.stop();
     }
   },

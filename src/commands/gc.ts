@@ -9,8 +9,9 @@ import { pruneTypecheckCache } from "../builder/typecheck.js";
 import type { Command } from "./command.js";
 import type { Digest } from "../core/digest.js";
 import { gc } from "../store/gc.js";
+import { VerifiedBlobs } from "../store/verified-blobs.js";
 import { liveContainers } from "../runtime/state.js";
-import { humanSize } from "./images.js";
+import { humanSize, reportDamage } from "./images.js";
 
 export const gcCommand: Command = {
   name: "gc",
@@ -28,8 +29,10 @@ export const gcCommand: Command = {
     const cache = store.layout.cacheDir;
     r.cacheRecords += (await pruneRecipeCache(join(cache, "recipes"))) + (await pruneTypecheckCache(cache)) + (await pruneGlobCache(join(cache, "globs")))
       + (await (await DigestCache.open(join(cache, DIGEST_CACHE))).prune()) + (await pruneTagRecords(store));
+    // What was known of blobs gc removed (not counted: a memo of the store's own blobs, not a record).
+    await (await VerifiedBlobs.open(store)).prune();
     if (values.json) ctx.out(JSON.stringify(r));
     else ctx.out(`removed ${r.blobs} blob(s) (${humanSize(r.bytes)}), ${r.unpacked} unpacked layer(s), ${r.cacheRecords} cache record(s)`);
-    return 0;
+    return reportDamage(ctx, r.damaged);
   },
 };

@@ -1,5 +1,6 @@
 // minic images: list the store's image references.
-import type { Command } from "./command.js";
+import type { Command, Context } from "./command.js";
+import { messageLine } from "../core/errors.js";
 import { formatRef } from "../core/reference.js";
 
 export const imagesCommand: Command = {
@@ -9,20 +10,26 @@ export const imagesCommand: Command = {
   options: { json: { type: "boolean" } },
   async run(values, _positionals, ctx) {
     const store = await ctx.store({ create: false });
-    const rows = [];
-    for (const { ref, manifest } of await store.listRefs()) {
-      const img = await store.readImage(manifest);
-      const size = img.manifest.layers.reduce((n, l) => n + l.size, 0);
-      rows.push({ name: ref.name, tag: ref.tag, manifest, layers: img.manifest.layers.length, size });
+    const rows: { name: string; tag: string; manifest: string; layers?: number; size?: number; damaged?: string }[] = [];
+    const { refs, bad } = await store.scanRefs();
+    const damaged = bad.map((b) => `${b.entry} is not a reference (${b.why}): skipped`);
+    for (const { ref, manifest } of refs) {
+      try {
+        const m = await store.readManifest(manifest);
+        rows.push({ name: ref.name, tag: ref.tag, manifest, layers: m.layers.length, size: m.layers.reduce((n, l) => n + l.size, 0) });
+      } catch (e) {
+        // One damaged image is listed as such; the others are listed as ever.
+        rows.push({ name: ref.name, tag: ref.tag, manifest, damaged: messageLine(e) });
+        damaged.push(`image ${formatRef(ref)}: ${messageLine(e)}`);
+      }
     }
-    if (values.json) {
-      ctx.out(JSON.stringify(rows, null, 2));
-      return 0;
+    if (values.json) ctx.out(JSON.stringify(rows, null, 2));
+    else {
+      const table = [["IMAGE", "MANIFEST", "LAYERS", "SIZE"], ...rows.map((r) => [formatRef(r), r.manifest.slice(7, 19), r.damaged ? "?" : String(r.layers), r.damaged ? "(damaged)" : humanSize(r.size!)])];
+      const w = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
+      for (const row of table) ctx.out(row.map((cell, c) => cell.padEnd(w[c]!)).join("  ").trimEnd());
     }
-    const table = [["IMAGE", "MANIFEST", "LAYERS", "SIZE"], ...rows.map((r) => [formatRef(r), r.manifest.slice(7, 19), String(r.layers), humanSize(r.size)])];
-    const w = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
-    for (const row of table) ctx.out(row.map((cell, c) => cell.padEnd(w[c]!)).join("  ").trimEnd());
-    return 0;
+    return reportDamage(ctx, damaged);
   },
 };
 
@@ -36,4 +43,14 @@ export function humanSize(n: number): string {
     i++;
   }
   return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
+}
+
+/**
+ * Tells the user about each damaged image or store entry a command went past (one line each,
+ * and once what to do); returns the command's exit status: 1 when there was any, else 0.
+ */
+export function reportDamage(ctx: Pick<Context, "err">, damaged: readonly string[]): number {
+  for (const d of damaged) ctx.err(`minic: ${d}`);
+  if (damaged.length > 0) ctx.err("minic: run 'minic fsck' to check the whole store and repair what can be repaired; build, load or pull damaged images again");
+  return damaged.length > 0 ? 1 : 0;
 }

@@ -8,6 +8,7 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   inspect: async () => (await import("./inspect.js")).inspectCommand,
   rmi: async () => (await import("./rmi.js")).rmiCommand,
   gc: async () => (await import("./gc.js")).gcCommand,
+  fsck: async () => (await import("./fsck.js")).fsckCommand,
   import: async () => (await import("./import.js")).importCommand,
   export: async () => (await import("./export.js")).exportCommand,
   save: async () => (await import("./save.js")).saveCommand,

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Command } from "./command.js";
 import { MinicError } from "../core/errors.js";
 import { formatRef } from "../core/reference.js";
-import type { CacheRecord } from "../builder/build-cache.js";
+import { parseCacheRecord } from "../core/cache-record.js";
 import type { Store } from "../store/store.js";
 import { humanSize } from "./images.js";
 
@@ -50,12 +50,8 @@ async function recipeFiles(store: Store): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   const dir = join(store.layout.cacheDir, "last");
   for (const f of await readdir(dir).catch(() => [] as string[])) {
-    try {
-      const rec = JSON.parse(await readFile(join(dir, f), "utf8")) as CacheRecord;
-      if (rec.layer) out.set(rec.layer.diffId, rec.recipe.file);
-    } catch {
-      /* unreadable record: ignore */
-    }
+    const rec = parseCacheRecord(await readFile(join(dir, f), "utf8").catch(() => ""));
+    if (rec?.layer) out.set(rec.layer.diffId, rec.recipe.file); // a damaged record tells nothing
   }
   return out;
 }

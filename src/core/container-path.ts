@@ -51,3 +51,30 @@ export function safeMemberName(name: string): string | null {
   }
   return parts.length === 0 ? "." : parts.join("/");
 }
+
+/** Longest path component Linux filesystems take, in bytes (NAME_MAX). */
+export const COMPONENT_MAX = 255;
+/**
+ * Longest member name minic takes in, in bytes: it is unpacked below the store's own path
+ * (`<store>/unpacked/<64 hex>/…`, `<store>/containers/<id>/…`), and the whole must stay under
+ * PATH_MAX (4096), so about 1000 bytes are left for the store's path.
+ */
+export const MEMBER_NAME_MAX = 3072;
+/** Longest symlink target Linux takes (PATH_MAX less its NUL). */
+export const LINK_TARGET_MAX = 4095;
+
+/**
+ * Pure: why a (safe, relative) member name could not be made on disk, or undefined when it can:
+ * a component over COMPONENT_MAX bytes (a `.wh.` whiteout may have 4 more: what it names has
+ * at most COMPONENT_MAX), or the name over MEMBER_NAME_MAX bytes.
+ */
+export function memberNameProblem(name: string): string | undefined {
+  const total = Buffer.byteLength(name);
+  if (total > MEMBER_NAME_MAX) return `its name has ${total} bytes, more than the ${MEMBER_NAME_MAX} minic unpacks`;
+  for (const seg of name.split("/")) {
+    const n = Buffer.byteLength(seg);
+    const max = seg.startsWith(".wh.") ? COMPONENT_MAX + 4 : COMPONENT_MAX;
+    if (n > max) return `a component of its name has ${n} bytes, more than a filesystem takes (${COMPONENT_MAX})`;
+  }
+  return undefined;
+}

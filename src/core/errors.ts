@@ -16,6 +16,7 @@ export type ErrorCode =
   | "ERUN"
   | "EREGISTRY"
   | "EBUSY"
+  | "EDISK"
   | "EINTERRUPTED";
 
 /** An error meant for the user: `message` says what is wrong, `hint` what to do about it. */
@@ -41,12 +42,28 @@ export function oneLine(err: unknown): string {
   return flatten(String(err));
 }
 
+/** Renders a thrown value's message as one line, without its hint (for lists of problems that share one). */
+export function messageLine(err: unknown): string {
+  return flatten(err instanceof Error ? err.message : String(err));
+}
+
 function flatten(s: string): string {
   return s.replace(/\s*\n\s*/g, " | ").trim();
 }
 
-/** Adds context to an error while keeping its code, hint and cause. */
-export function withContext(err: unknown, context: string): MinicError {
+/**
+ * errno codes that are faults of the machine, not of minic or of its input: the disk is full or
+ * over quota, failing, or read-only (core/faults.ts says what to do about each).
+ */
+export const FAULT_CODES: ReadonlySet<string> = new Set(["ENOSPC", "EDQUOT", "EIO", "EROFS"]);
+
+/**
+ * Adds context to an error while keeping its code, hint and cause. A fault of the machine
+ * (FAULT_CODES) is passed on as it is: the context (a copy source, a recipe) would blame the
+ * wrong thing for a full disk; the fault names its path.
+ */
+export function withContext(err: unknown, context: string): Error {
+  if (FAULT_CODES.has((err as NodeJS.ErrnoException)?.code ?? "") && !(err instanceof MinicError)) return err as Error;
   if (err instanceof MinicError) {
     return new MinicError(err.code, `${context}: ${err.message}`, { hint: err.hint, cause: err });
   }

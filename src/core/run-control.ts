@@ -22,6 +22,7 @@ export function stepControl(step: Step, where: string, hostCpus: number): RunCon
     return step.timeout === undefined ? { limits } : { limits, timeoutMs: parseDuration(step.timeout, "timeout") };
   } catch (e) {
     const err = withContext(e, where);
+    if (!(err instanceof MinicError)) throw err;
     throw new MinicError("ERECIPE", err.message, { hint: err.hint, cause: e });
   }
 }

@@ -7,6 +7,7 @@ import { chmod, lchown, link, lutimes, mkdir, rm, symlink, unlink, open, type Fi
 import type { Digest } from "../core/digest.js";
 import { join } from "node:path";
 import { pathParts } from "../core/container-path.js";
+import { atPath } from "../core/faults.js";
 import { MinicError, withContext } from "../core/errors.js";
 import { opaqueDirs } from "../archive/walk-tree.js";
 import { run } from "../util/exec.js";
@@ -182,7 +183,9 @@ export class RootfsView {
     const path = join(this.upper, rel);
     const fh = await open(path, "wx", 0o600);
     try {
-      await fh.writeFile(data);
+      await fh.writeFile(data).catch((e: unknown) => {
+        throw atPath(e, path);
+      });
     } finally {
       await fh.close();
     }
@@ -209,7 +212,7 @@ export class RootfsView {
       if (!(await src.stat()).isFile()) throw new MinicError("EINPUT", `'${hostPath}' is no longer a regular file`, { hint: "do not modify copied files while minic builds; run it again" });
       const dst = await open(path, "wx", 0o600);
       try {
-        copied = await copyChunks(src, dst);
+        copied = await copyChunks(src, dst, path);
       } finally {
         await dst.close();
       }
@@ -257,7 +260,7 @@ export class RootfsView {
 }
 
 /** Copies `src` to the empty `dst` from the start, hashing as it goes; all-zero chunks are skipped (holes). */
-async function copyChunks(src: FileHandle, dst: FileHandle): Promise<{ digest: Digest; size: number }> {
+async function copyChunks(src: FileHandle, dst: FileHandle, dstPath: string): Promise<{ digest: Digest; size: number }> {
   const buf = Buffer.allocUnsafe(COPY_CHUNK);
   const h = createHash("sha256");
   let pos = 0;
@@ -267,7 +270,11 @@ async function copyChunks(src: FileHandle, dst: FileHandle): Promise<{ digest: D
     const chunk = buf.subarray(0, bytesRead);
     h.update(chunk);
     if (!chunk.equals(ZERO_CHUNK.subarray(0, bytesRead))) {
-      for (let off = 0; off < bytesRead; ) off += (await dst.write(chunk, off, bytesRead - off, pos + off)).bytesWritten;
+      try {
+        for (let off = 0; off < bytesRead; ) off += (await dst.write(chunk, off, bytesRead - off, pos + off)).bytesWritten;
+      } catch (e) {
+        throw atPath(e, dstPath);
+      }
     }
     pos += bytesRead;
   }

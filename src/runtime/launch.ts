@@ -2,9 +2,10 @@
 // store, written before anything is made on the host (so that a later minic finds and releases
 // what a killed one left), its cgroups, the gated wrapper, the start, the wait, the kill and the
 // release. Callers plan (limits, storage, network, argv) and hand the plan's parts to a Launch.
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { MinicError } from "../core/errors.js";
+import { atPath } from "../core/faults.js";
 import type { ExecOptions } from "../util/exec.js";
 import { findProgram } from "../util/which.js";
 import { MASKED_PATHS } from "./security-profile.js";
@@ -74,9 +75,18 @@ export class Launch {
    * with the plan's cgroups: from here on a later minic that finds this minic gone releases it.
    */
   static create(dir: string, state: Omit<ContainerState, "cgroups">, cgroups: CgroupPlan): Launch {
-    mkdirSync(dir, { mode: 0o700 });
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+    } catch (e) {
+      throw atPath(e, dir);
+    }
     const launch = new Launch(dir, { ...state, cgroups: cgroups.dirs }, cgroups);
-    launch.record();
+    try {
+      launch.record();
+    } catch (e) {
+      rmSync(dir, { recursive: true, force: true }); // nothing was started: no record is left half-written
+      throw e;
+    }
     return launch;
   }
 

@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { constants } from "node:os";
 import { join } from "node:path";
 import { MinicError } from "../core/errors.js";
+import { atPath } from "../core/faults.js";
 import type { StoredImage, Store } from "../store/store.js";
 import { planCgroups, readCgroupHost } from "./cgroups.js";
 import type { HostFacts } from "./host.js";
@@ -106,7 +107,7 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     // gc keeps the image of a recorded container (Launch.create wrote the record): from here on,
     // once a gc that missed the record has ended and the image is still there (store/lease.ts).
     await store.confirmImage(image, imageName);
-    const root = await prepareRoot(store, image.manifest.layers, spec.driver, dir);
+    const root = await prepareRoot(store, image.manifest.layers, spec.driver, dir, io.err);
     if (spec.runtime === "nspawn") checkOsTree(root, imageName);
     await checkWorkdir(root, dir, spec, imageName);
     await checkCommand(root, dir, spec, imageName);
@@ -132,7 +133,11 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
       const lookup = planUserLookup(spec.user, ids, getentFacts(root));
       if (lookup.kind === "stand-in") {
         const source = join(dir, "getent");
-        writeFileSync(source, lookup.content, { mode: 0o755 });
+        try {
+          writeFileSync(source, lookup.content, { mode: 0o755 });
+        } catch (e) {
+          throw atPath(e, source);
+        }
         standIns.push({ source, target: GETENT_TARGET, readOnly: true, dir: false });
       }
     }

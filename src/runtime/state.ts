@@ -2,6 +2,9 @@
 // the host for it, so that a later minic can list it and clean up after a killed one.
 import { lstatSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { atPath } from "../core/faults.js";
+import { shapedOrUndefined, type Shape } from "../core/json-shape.js";
+import { CONTAINER_STATE_SHAPE } from "../core/record-shapes.js";
 import { startTimeFromStat } from "../util/process-start.js";
 
 /** What a container's state file holds (a build's run step has one too: see `build`). */
@@ -35,17 +38,23 @@ export interface ContainerState {
 
 export const STATE_FILE = "state.json";
 
+const STATE_SHAPE: Shape<ContainerState> = CONTAINER_STATE_SHAPE;
+
 /** Writes the state (temp file + rename; no fsync: the state is only meaningful until reboot). */
 export function writeState(dir: string, s: ContainerState): void {
   const tmp = join(dir, `.state-${process.pid}.tmp`);
-  writeFileSync(tmp, JSON.stringify(s, null, 1) + "\n");
+  try {
+    writeFileSync(tmp, JSON.stringify(s, null, 1) + "\n");
+  } catch (e) {
+    throw atPath(e, tmp);
+  }
   renameSync(tmp, join(dir, STATE_FILE));
 }
 
-/** Reads a container's state, or undefined when it has none (yet) or it is unreadable. */
+/** Reads a container's state, or undefined when it has none (yet), or it is unreadable or malformed (never trusted). */
 export function readState(dir: string): ContainerState | undefined {
   try {
-    return JSON.parse(readFileSync(join(dir, STATE_FILE), "utf8")) as ContainerState;
+    return shapedOrUndefined(STATE_SHAPE, JSON.parse(readFileSync(join(dir, STATE_FILE), "utf8")));
   } catch {
     return undefined;
   }

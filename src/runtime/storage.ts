@@ -8,6 +8,7 @@ import type { LayerDescriptor } from "../core/image.js";
 import type { Store } from "../store/store.js";
 import { OPAQUE_MARKER } from "../archive/entry.js";
 import { ensureOpaqueRecord, readOpaqueRecord } from "../store/opaque-record.js";
+import { unpackedProblem } from "../store/unpacked-seal.js";
 import { aufsStack, makeLinkFarm, overlayStack, type StackMount } from "./stack-options.js";
 import type { StorageDriver } from "./run-spec.js";
 
@@ -30,10 +31,11 @@ export function aufsLayerDir(store: Store, layer: LayerDescriptor): string {
 
 /**
  * Prepares `dir` (the container's directory, existing) for `driver`. Layers are unpacked into
- * the store on first use (verified against their digests) and reused afterwards; only then
- * are the archive modules loaded, so a run of an unpacked image stays cheap.
+ * the store on first use (verified against their digests) and reused afterwards while they match
+ * their seal (a changed one is unpacked again, and `note` is told); only then are the archive
+ * modules loaded, so a run of an unpacked image stays cheap.
  */
-export async function prepareRoot(store: Store, layers: readonly LayerDescriptor[], driver: StorageDriver, dir: string): Promise<PreparedRoot> {
+export async function prepareRoot(store: Store, layers: readonly LayerDescriptor[], driver: StorageDriver, dir: string, note?: (line: string) => void): Promise<PreparedRoot> {
   if (driver === "copy") {
     const rootfs = join(dir, "rootfs");
     mkdirSync(rootfs, { mode: 0o755 });
@@ -43,12 +45,13 @@ export async function prepareRoot(store: Store, layers: readonly LayerDescriptor
   const layerDirs: string[] = [];
   for (const l of layers) {
     const want = driver === "overlay" ? store.layout.unpacked(l.diffId) : aufsLayerDir(store, l);
-    if (existsSync(want)) {
+    // Checked against its seal before every use: a changed tree is unpacked again.
+    if (existsSync(want) && unpackedProblem(want) === undefined) {
       layerDirs.push(want);
       continue;
     }
     const { trustedOptions, unpackedLayer } = await import("../store/layers.js");
-    layerDirs.push(driver === "overlay" ? await unpackedLayer(store, l) : await unpackedLayer(store, l, trustedOptions("keep"), want));
+    layerDirs.push(await unpackedLayer(store, l, driver === "overlay" ? undefined : trustedOptions("keep"), want, note));
   }
   // Each layer's opaque dirs (a small read per layer); a layer unpacked before records existed,
   // or whose record is damaged, gets one now (once, with getfattr).

@@ -5,6 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
+import { atPath } from "../core/faults.js";
 import { spawn, type ExecOptions, type Running } from "../util/exec.js";
 import { START_SCRIPT, START_WORD } from "./runtime-argv.js";
 
@@ -29,7 +30,11 @@ export function startWrapper(argv: readonly string[], dir: string, opts: ExecOpt
     go(script) {
       if (settled) return;
       // Written first: if that fails, the gate is still open and stop() ends it.
-      writeFileSync(join(dir, START_SCRIPT), script, { mode: 0o600 });
+      try {
+        writeFileSync(join(dir, START_SCRIPT), script, { mode: 0o600 });
+      } catch (e) {
+        throw atPath(e, join(dir, START_SCRIPT));
+      }
       settled = true;
       gate?.end(`${START_WORD}\n`);
     },

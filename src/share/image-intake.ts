@@ -6,8 +6,9 @@
 import { createHash } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { canonicalJson, isDigest, type Digest } from "../core/digest.js";
+import { CONFIG_SHAPE, MANIFEST_SHAPE } from "../core/image-shapes.js";
 import { MinicError } from "../core/errors.js";
-import { LAYER_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, CONFIG_MEDIA_TYPE, type ImageConfig, type LayerDescriptor, type Manifest } from "../core/image.js";
+import type { LayerDescriptor } from "../core/image.js";
 import { decompress } from "../archive/bzip2.js";
 import { readCpio } from "../archive/cpio-reader.js";
 import type { EntryKind } from "../archive/entry.js";
@@ -34,9 +35,8 @@ export interface IntakeResult {
  * digest, diff id, member policy). Throws EDIGEST / EARCHIVE / EINPUT; stages nothing new.
  */
 export async function intakeMinic(staging: BlobStaging, manifestDigest: Digest, policy: MemberPolicy): Promise<IntakeResult> {
-  const manifest = await staging.readJson<Manifest>(manifestDigest);
-  checkMinicManifest(manifest);
-  const config = await staging.readJson<ImageConfig>(manifest.config.digest);
+  const manifest = await staging.readJson(manifestDigest, MANIFEST_SHAPE, "minic manifest");
+  const config = await staging.readJson(manifest.config.digest, CONFIG_SHAPE, "minic image config");
   if (staging.size(manifest.config.digest) !== manifest.config.size) throw new MinicError("EDIGEST", "config size does not match the manifest");
   const diffIds = config.rootfs?.diffIds ?? [];
   if (diffIds.length !== manifest.layers.length || diffIds.some((d, i) => d !== manifest.layers[i]!.diffId)) {
@@ -48,13 +48,6 @@ export async function intakeMinic(staging: BlobStaging, manifestDigest: Digest, 
     await checkMinicLayer(staging, l, policy);
   }
   return { manifestDigest, blobs: [...manifest.layers.map((l) => l.digest), manifest.config.digest, manifestDigest], report };
-}
-
-/** Pure shape check of a minic manifest read from outside. */
-export function checkMinicManifest(m: Manifest): void {
-  const ok = m && m.schemaVersion === 1 && m.mediaType === MANIFEST_MEDIA_TYPE && m.config?.mediaType === CONFIG_MEDIA_TYPE && isDigest(m.config.digest)
-    && Array.isArray(m.layers) && m.layers.every((l) => l.mediaType === LAYER_MEDIA_TYPE && isDigest(l.digest) && isDigest(l.diffId) && Number.isInteger(l.size));
-  if (!ok) throw new MinicError("EINPUT", "not a valid minic manifest", { hint: "the archive is corrupt or from a newer minic" });
 }
 
 /** Reads a staged minic layer once: diff id must match; every member must pass the policy unchanged. */

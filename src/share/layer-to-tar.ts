@@ -1,5 +1,6 @@
 // Converts a minic layer (cpio members) into an OCI tar+gzip layer file: same entries, `.wh.`
 // whiteouts unchanged, cpio hard-link groups as tar hard links to the member carrying the data.
+import { atPath } from "../core/faults.js";
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { Readable, Transform, type TransformCallback } from "node:stream";
@@ -73,7 +74,9 @@ export async function writeTarLayer(members: AsyncIterable<CpioMember>, dest: st
       throw e;
     }
   })();
-  await Promise.all([written, produced]);
+  await Promise.all([written.catch((e: unknown) => {
+    throw atPath(e, dest);
+  }), produced]);
   return { path: dest, digest: `sha256:${blob.digest("hex")}`, size, diffId: `sha256:${diff.digest("hex")}` };
 }
 

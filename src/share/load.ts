@@ -3,7 +3,7 @@
 // when every image of the tarball checked out. On any error the store is left as it was.
 import { posix } from "node:path";
 import { safeMemberName } from "../core/container-path.js";
-import { isDigest, type Digest } from "../core/digest.js";
+import type { Digest } from "../core/digest.js";
 import { MinicError } from "../core/errors.js";
 import { MANIFEST_MEDIA_TYPE } from "../core/image.js";
 import { formatRef, type ImageRef } from "../core/reference.js";
@@ -12,12 +12,11 @@ import type { Store } from "../store/store.js";
 import type { MemberPolicy } from "./member-policy.js";
 import { plainStream } from "./compression.js";
 import { intakeMinic, intakeOci, type IntakeResult } from "./image-intake.js";
-import {
-  digestOfBlobPath, DOCKER_MANIFEST, isIndexType, MINIC_ARTIFACT_TYPE, OCI_MANIFEST, REF_NAME_ANNOTATION,
-  type Descriptor, type DockerArchiveEntry, type OciConfig, type OciIndex, type OciManifest,
-} from "./oci-model.js";
+import { DOCKER_ARCHIVE_SHAPE, OCI_CONFIG_SHAPE, OCI_INDEX_SHAPE, OCI_MANIFEST_SHAPE } from "../core/oci-shapes.js";
+import { parseShaped } from "../core/json-shape.js";
+import { digestOfBlobPath, DOCKER_MANIFEST, isIndexType, MINIC_ARTIFACT_TYPE, OCI_MANIFEST, REF_NAME_ANNOTATION, type Descriptor } from "./oci-model.js";
 import { chooseManifest, intakeWrapper } from "./registry-image.js";
-import { BlobStaging } from "./staging.js";
+import { BlobStaging, MALFORMED_HINT } from "./staging.js";
 import { readTarMembers } from "./tar-members.js";
 import type { CollectReport } from "./tree-collector.js";
 
@@ -110,23 +109,23 @@ interface Found {
 async function intakeAll(staging: BlobStaging, c: TarContents, opts: LoadOptions): Promise<Found[]> {
   const index = c.small.get("index.json");
   if (index) {
-    const idx = parseJson<OciIndex>(index, "index.json");
+    const idx = parseShaped(OCI_INDEX_SHAPE, index.toString("utf8"), "index.json", MALFORMED_HINT);
     const out: Found[] = [];
-    for (const d of idx.manifests ?? []) {
-      const name = d?.annotations?.[REF_NAME_ANNOTATION];
-      const ref = d?.mediaType === MANIFEST_MEDIA_TYPE ? ownArchiveRef(name) : foreignArchiveRef(name);
+    for (const d of idx.manifests) {
+      const name = d.annotations?.[REF_NAME_ANNOTATION];
+      const ref = d.mediaType === MANIFEST_MEDIA_TYPE ? ownArchiveRef(name) : foreignArchiveRef(name);
       out.push(await intakeDescriptor(staging, d, ref ? [ref] : [], opts.policy));
     }
     return out;
   }
   const docker = c.small.get("manifest.json");
   if (docker) {
-    const entries = parseJson<DockerArchiveEntry[]>(docker, "manifest.json");
+    const entries = parseShaped(DOCKER_ARCHIVE_SHAPE, docker.toString("utf8"), "manifest.json", MALFORMED_HINT);
     const out: Found[] = [];
-    for (const e of Array.isArray(entries) ? entries : []) {
+    for (const e of entries) {
       const cfgDigest = lookup(c, e.Config);
-      const oci = await staging.readJson<OciConfig>(cfgDigest);
-      const layers = (e.Layers ?? []).map((p) => lookup(c, p));
+      const oci = await staging.readJson(cfgDigest, OCI_CONFIG_SHAPE, "image config");
+      const layers = e.Layers.map((p) => lookup(c, p));
       const result = await intakeOci(staging, oci, layers.length, (i) => staging.open(layers[i]!), opts.policy);
       out.push({ refs: repoTagRefs(e.RepoTags), converted: true, result });
     }
@@ -137,24 +136,23 @@ async function intakeAll(staging: BlobStaging, c: TarContents, opts: LoadOptions
 
 /** One entry of an OCI index: a minic manifest, an OCI/docker manifest, or a nested index. */
 async function intakeDescriptor(staging: BlobStaging, d: Descriptor, refs: ImageRef[], policy: MemberPolicy): Promise<Found> {
-  if (!d || !isDigest(d.digest)) throw new MinicError("EINPUT", "index.json has an entry without a valid digest");
   if (d.mediaType === MANIFEST_MEDIA_TYPE) return { refs, converted: false, result: await intakeMinic(staging, d.digest, policy) };
   if (isIndexType(d.mediaType)) {
-    const inner = await staging.readJson<OciIndex>(d.digest);
+    const inner = await staging.readJson(d.digest, OCI_INDEX_SHAPE, "image index");
     return intakeDescriptor(staging, chooseManifest(inner), refs, policy);
   }
   if (d.mediaType !== OCI_MANIFEST && d.mediaType !== DOCKER_MANIFEST) {
     throw new MinicError("EINPUT", `unsupported manifest type '${d.mediaType}'`, { hint: "minic loads minic, OCI and docker v2 images" });
   }
-  const m = await staging.readJson<OciManifest>(d.digest);
+  const m = await staging.readJson(d.digest, OCI_MANIFEST_SHAPE, "image manifest");
   if (m.artifactType === MINIC_ARTIFACT_TYPE) return { refs, converted: false, result: await intakeWrapper(staging, m, policy) };
-  const oci = await staging.readJson<OciConfig>(m.config.digest);
+  const oci = await staging.readJson(m.config.digest, OCI_CONFIG_SHAPE, "image config");
   const result = await intakeOci(staging, oci, m.layers.length, (i) => staging.open(m.layers[i]!.digest), policy);
   return { refs, converted: true, result };
 }
 
 function lookup(c: TarContents, path: string): Digest {
-  let p = safeMemberName(String(path));
+  let p = safeMemberName(path);
   for (let hops = 0; p !== null && hops < 8; hops++) {
     const d = c.paths.get(p);
     if (d) return d;
@@ -171,12 +169,4 @@ function repoTagRefs(tags: unknown): ImageRef[] {
     if (r) refs.set(formatRef(r), r);
   }
   return [...refs.values()];
-}
-
-function parseJson<T>(b: Buffer, what: string): T {
-  try {
-    return JSON.parse(b.toString("utf8")) as T;
-  } catch (e) {
-    throw new MinicError("EINPUT", `${what} is not valid JSON`, { hint: "the tarball is corrupt", cause: e });
-  }
 }

@@ -1,6 +1,6 @@
 // Pure: decides, member by member, what an untrusted archive may add to a tree. No disk access:
 // every check looks only at the member and at the kinds of the members admitted before it.
-import { safeMemberName } from "../core/container-path.js";
+import { LINK_TARGET_MAX, memberNameProblem, safeMemberName } from "../core/container-path.js";
 import { MinicError } from "../core/errors.js";
 import { TRAILER_NAME } from "../archive/cpio-newc.js";
 import { OPAQUE_MARKER, WHITEOUT_PREFIX, type Entry, type EntryKind } from "../archive/entry.js";
@@ -41,6 +41,7 @@ export type Note = "dropped-device" | "cleared-setuid" | "skipped-socket" | "roo
  * Checks one member against the tree so far (`kinds`: safe name → kind of what was admitted).
  * Throws EARCHIVE when the member is hostile or corrupt:
  * - a name with `..` components (absolute names are made relative, like GNU tar does);
+ * - a name no filesystem can hold (see memberNameProblem), a symlink target that is empty or over PATH_MAX;
  * - a name whose parent is a symlink (or any non-directory) admitted earlier;
  * - a hard link to a name that is not an earlier file or symlink of the same archive;
  * - a bare `.wh.` whiteout, a whiteout of `.`/`..`, an unknown `.wh..wh.` marker;
@@ -52,6 +53,12 @@ export function admitMember(kinds: ReadonlyMap<string, EntryKind>, m: MemberHead
   if (name === null) refuse(m.rawName, "its name climbs out of the tree");
   if (name === ".") return { action: "skip", notes: ["root-entry"] };
   if (name === TRAILER_NAME) refuse(m.rawName, `'${TRAILER_NAME}' is the cpio end marker and cannot be a file at the root`);
+  const tooLong = memberNameProblem(name);
+  if (tooLong) refuse(m.rawName, tooLong);
+  if (m.entry.kind === "symlink" && Buffer.byteLength(m.entry.linkname ?? "") > LINK_TARGET_MAX) {
+    refuse(m.rawName, `its symlink target is longer than ${LINK_TARGET_MAX} bytes`);
+  }
+  if (m.entry.kind === "symlink" && !m.entry.linkname) refuse(m.rawName, "its symlink target is empty (no filesystem makes such a link)");
   checkParents(kinds, name, m.rawName);
   const notes: Note[] = [];
   let entry: Entry = { ...m.entry, name };

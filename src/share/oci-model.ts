@@ -1,5 +1,6 @@
 // Pure: the OCI image-spec and docker-archive shapes minic reads and writes, and their media types.
 import type { Digest } from "../core/digest.js";
+import type { DescriptorDoc, DockerArchiveDoc, OciConfigDoc, OciIndexDoc, OciManifestDoc } from "../core/oci-shapes.js";
 
 export const OCI_LAYOUT_VERSION = "1.0.0";
 export const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
@@ -30,61 +31,15 @@ export const ACCEPTED_MANIFESTS = [OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_
 /** Layer media types minic can convert into its own layers. */
 export const CONVERTIBLE_LAYERS = new Set([OCI_LAYER_TAR, OCI_LAYER_GZIP, DOCKER_LAYER_GZIP, DOCKER_LAYER_TAR]);
 
-export interface Platform {
-  architecture: string;
-  os: string;
-  variant?: string;
-}
-
-export interface Descriptor {
-  mediaType: string;
-  digest: Digest;
-  size: number;
-  annotations?: Record<string, string>;
-  platform?: Platform;
-  artifactType?: string;
-}
-
-export interface OciIndex {
-  schemaVersion: 2;
-  mediaType?: string;
-  manifests: Descriptor[];
-  annotations?: Record<string, string>;
-}
-
-export interface OciManifest {
-  schemaVersion: 2;
-  mediaType?: string;
-  artifactType?: string;
-  config: Descriptor;
-  layers: Descriptor[];
-  annotations?: Record<string, string>;
-}
-
+/** The shapes are checked where documents are read (core/oci-shapes.ts); these are their types. */
+export type Descriptor = DescriptorDoc;
+export type Platform = NonNullable<Descriptor["platform"]>;
+export type OciIndex = OciIndexDoc;
+export type OciManifest = OciManifestDoc;
 /** The part of an OCI / docker image config minic maps (other fields are ignored). */
-export interface OciConfig {
-  created?: string;
-  architecture: string;
-  os: string;
-  config?: {
-    User?: string;
-    Env?: string[] | null;
-    Entrypoint?: string[] | null;
-    Cmd?: string[] | null;
-    WorkingDir?: string;
-    Labels?: Record<string, string> | null;
-    Hostname?: string;
-  };
-  rootfs: { type: "layers"; diff_ids: Digest[] };
-  history?: { created?: string; created_by?: string; comment?: string; empty_layer?: boolean }[];
-}
-
+export type OciConfig = OciConfigDoc;
 /** One image of a docker-archive `manifest.json`. Paths are relative to the tar's root. */
-export interface DockerArchiveEntry {
-  Config: string;
-  RepoTags: string[] | null;
-  Layers: string[];
-}
+export type DockerArchiveEntry = DockerArchiveDoc[number];
 
 /** Path of a blob inside an OCI layout. */
 export function blobPath(d: Digest): string {

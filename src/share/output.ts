@@ -5,6 +5,7 @@ import { open, rename, rm } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { MinicError } from "../core/errors.js";
+import { atPath } from "../core/faults.js";
 import { tempName } from "../store/atomic.js";
 import { stdout } from "../util/stdio.js";
 
@@ -35,7 +36,7 @@ export async function writeOutput(dest: string | undefined, cwd: string, write: 
   } catch (e) {
     await fh.close().catch(() => {});
     await rm(tmp, { force: true });
-    throw e;
+    throw atPath(e, path);
   }
   return path;
 }

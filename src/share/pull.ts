@@ -7,10 +7,12 @@ import type { ImageRef } from "../core/reference.js";
 import type { Store } from "../store/store.js";
 import { intakeOci, type IntakeResult } from "./image-intake.js";
 import type { MemberPolicy } from "./member-policy.js";
-import { CONVERTIBLE_LAYERS, DOCKER_MANIFEST, isIndexType, MINIC_ARTIFACT_TYPE, OCI_MANIFEST, type OciConfig, type OciIndex, type OciManifest } from "./oci-model.js";
+import { parseShaped } from "../core/json-shape.js";
+import { OCI_CONFIG_SHAPE, OCI_INDEX_SHAPE, OCI_MANIFEST_SHAPE } from "../core/oci-shapes.js";
+import { CONVERTIBLE_LAYERS, DOCKER_MANIFEST, isIndexType, MINIC_ARTIFACT_TYPE, OCI_MANIFEST } from "./oci-model.js";
 import type { RegistryClient } from "./registry-client.js";
 import { chooseManifest, intakeWrapper } from "./registry-image.js";
-import { BlobStaging } from "./staging.js";
+import { BlobStaging, MALFORMED_HINT } from "./staging.js";
 
 export interface PullResult {
   manifestDigest: Digest;
@@ -25,13 +27,13 @@ export async function pullImage(store: Store, client: RegistryClient, reference:
   await client.ping();
   let top = await client.getManifest(reference);
   if (isIndexType(top.mediaType)) {
-    const chosen = chooseManifest(JSON.parse(top.bytes.toString("utf8")) as OciIndex);
+    const chosen = chooseManifest(parseShaped(OCI_INDEX_SHAPE, top.bytes.toString("utf8"), `image index ${reference}`, MALFORMED_HINT, "EREGISTRY"));
     top = await client.getManifest(chosen.digest);
   }
   if (top.mediaType !== OCI_MANIFEST && top.mediaType !== DOCKER_MANIFEST) {
     throw new MinicError("EREGISTRY", `unsupported manifest type '${top.mediaType}'`, { hint: "minic pulls OCI and docker v2 (schema 2) images" });
   }
-  const m = JSON.parse(top.bytes.toString("utf8")) as OciManifest;
+  const m = parseShaped(OCI_MANIFEST_SHAPE, top.bytes.toString("utf8"), `image manifest ${top.digest.slice(0, 19)}…`, MALFORMED_HINT, "EREGISTRY");
   const minic = m.artifactType === MINIC_ARTIFACT_TYPE;
   if (!minic) {
     const bad = m.layers.find((l) => !CONVERTIBLE_LAYERS.has(l.mediaType));
@@ -53,7 +55,7 @@ export async function pullImage(store: Store, client: RegistryClient, reference:
     }
     const result = minic
       ? await intakeWrapper(staging, m, policy)
-      : await intakeOci(staging, await staging.readJson<OciConfig>(m.config.digest), m.layers.length, (i) => staging.open(m.layers[i]!.digest), policy);
+      : await intakeOci(staging, await staging.readJson(m.config.digest, OCI_CONFIG_SHAPE, "image config"), m.layers.length, (i) => staging.open(m.layers[i]!.digest), policy);
     await staging.commit(result.blobs);
     await store.setRef(ref, result.manifestDigest);
     return { manifestDigest: result.manifestDigest, converted: !minic, fetched, reused, result };

@@ -81,8 +81,8 @@ export class RegistryClient {
     }
     let mediaType = (r.headers.get("content-type") ?? "").split(";")[0]!.trim();
     try {
-      const inner = (JSON.parse(bytes.toString("utf8")) as { mediaType?: string }).mediaType;
-      if (inner) mediaType = inner;
+      const inner = (JSON.parse(bytes.toString("utf8")) as { mediaType?: unknown } | null)?.mediaType;
+      if (typeof inner === "string" && inner) mediaType = inner;
     } catch {
       throw new MinicError("EREGISTRY", `manifest ${reference} is not JSON`);
     }

@@ -6,7 +6,9 @@ import { canonicalJson, sha256 } from "../core/digest.js";
 import { MinicError } from "../core/errors.js";
 import type { Manifest } from "../core/image.js";
 import { hostArchitecture } from "../store/images.js";
-import { checkMinicManifest, intakeMinic, type IntakeResult } from "./image-intake.js";
+import { intakeMinic, type IntakeResult } from "./image-intake.js";
+import { MANIFEST_SHAPE } from "../core/image-shapes.js";
+import { parseShaped } from "../core/json-shape.js";
 import type { MemberPolicy } from "./member-policy.js";
 import { MINIC_ARTIFACT_TYPE, MINIC_MANIFEST_ANNOTATION, OCI_MANIFEST, type Descriptor, type OciIndex, type OciManifest } from "./oci-model.js";
 import type { BlobStaging } from "./staging.js";
@@ -30,13 +32,7 @@ export function wrapMinicManifest(manifest: Manifest, json: string): OciManifest
 export function unwrapMinicManifest(w: OciManifest): { manifest: Manifest; json: string } {
   const json = w.annotations?.[MINIC_MANIFEST_ANNOTATION];
   if (typeof json !== "string") throw new MinicError("EINPUT", "minic image manifest lacks its minic manifest annotation");
-  let manifest: Manifest;
-  try {
-    manifest = JSON.parse(json) as Manifest;
-  } catch (e) {
-    throw new MinicError("EINPUT", "minic manifest annotation is not JSON", { cause: e });
-  }
-  checkMinicManifest(manifest);
+  const manifest = parseShaped(MANIFEST_SHAPE, json, "the minic manifest annotation", "the image is malformed; nothing was stored");
   const same = (a: { digest: string; size: number; mediaType: string }, b: Descriptor | undefined) => b !== undefined && a.digest === b.digest && a.size === b.size && a.mediaType === b.mediaType;
   if (canonicalJson(manifest) !== json || !same(manifest.config, w.config) || manifest.layers.length !== w.layers.length || !manifest.layers.every((l, i) => same(l, w.layers[i]))) {
     throw new MinicError("EINPUT", "minic manifest annotation does not match the blobs it travels with", { hint: "the image was tampered with" });

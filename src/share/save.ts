@@ -45,7 +45,7 @@ export function externalName(ref: ImageRef): string {
  */
 export async function saveImages(store: Store, items: readonly SaveItem[], format: SaveFormat, out: Writable): Promise<void> {
   const scratch = tempName(store.layout.tmpDir, "save");
-  await mkdir(scratch, { recursive: true, mode: 0o700 });
+  await mkdir(scratch, { mode: 0o700 });
   try {
     const parts = format === "minic" ? await minicParts(store, items) : await ociParts(store, items, scratch);
     await writeTar(store, parts, out);

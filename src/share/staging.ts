@@ -7,10 +7,14 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { digestHex, type Digest } from "../core/digest.js";
 import { MinicError } from "../core/errors.js";
+import { parseShaped, type Shape } from "../core/json-shape.js";
 import { tempName } from "../store/atomic.js";
 import type { BlobInfo, Store } from "../store/store.js";
 import { verifyingStream } from "../store/verify-stream.js";
 import { hashWrite, type ByteSource } from "../store/hash-write.js";
+
+/** What to do about a malformed document in a tarball or registry. */
+export const MALFORMED_HINT = "the image is malformed or was made by a tool minic does not understand; nothing was stored";
 
 interface Staged {
   size: number;
@@ -27,7 +31,8 @@ export class BlobStaging {
   /** Creates an empty staging area for `store`. Call discard() in a finally. */
   static async open(store: Store): Promise<BlobStaging> {
     const dir = tempName(store.layout.tmpDir, "stage");
-    await mkdir(join(dir, "blobs"), { recursive: true, mode: 0o700 });
+    await mkdir(dir, { mode: 0o700 });
+    await mkdir(join(dir, "blobs"), { mode: 0o700 });
     return new BlobStaging(store, dir);
   }
 
@@ -95,17 +100,16 @@ export class BlobStaging {
     return src.pipe(v);
   }
 
-  /** A staged JSON blob, parsed; refuses blobs over `limit` bytes. */
-  async readJson<T>(d: Digest, limit = 4 << 20): Promise<T> {
-    if (this.size(d) > limit) throw new MinicError("EINPUT", `blob ${d} is too large for JSON (${this.size(d)} bytes)`);
+  /**
+   * A staged JSON blob, parsed and checked against `shape` (`what` names the document in the
+   * one-line refusal: "OCI image config"); refuses blobs over `limit` bytes. Throws EINPUT.
+   */
+  async readJson<T>(d: Digest, shape: Shape<T>, what: string, limit = 4 << 20): Promise<T> {
+    if (this.size(d) > limit) throw new MinicError("EINPUT", `${what} ${d.slice(0, 19)}… is too large for JSON (${this.size(d)} bytes)`, { hint: MALFORMED_HINT });
     const b = this.blobs.get(d)!;
     const buf = b.inStore ? await this.store.readBlob(d) : await readFile(this.path(d));
     if (`sha256:${createHash("sha256").update(buf).digest("hex")}` !== d) throw new MinicError("EDIGEST", `staged blob ${d} changed on disk`);
-    try {
-      return JSON.parse(buf.toString("utf8")) as T;
-    } catch (e) {
-      throw new MinicError("EINPUT", `blob ${d.slice(0, 19)}… is not valid JSON`, { hint: "the archive is corrupt", cause: e });
-    }
+    return parseShaped(shape, buf.toString("utf8"), `${what} ${d.slice(0, 19)}…`, MALFORMED_HINT);
   }
 
   /** A fresh private directory inside the staging area (for spooled data). */

@@ -48,7 +48,10 @@ export async function* readTarMembers(source: AsyncIterable<Buffer>, opts: { ver
         entry.rdevMajor = h.devmajor ?? 0;
         entry.rdevMinor = h.devminor ?? 0;
       }
-      const m: IncomingMember = { rawName: h.name, entry, data: guarded(stream as AsyncIterable<Buffer>) };
+      // Only a file's data is read. tar-stream never ends the data stream of a directory whose
+      // header gives a size (it does not feed it), so a reader waiting for its end waited forever.
+      const data = kind === "file" && type !== "link" ? guarded(stream as AsyncIterable<Buffer>) : none();
+      const m: IncomingMember = { rawName: h.name, entry, data };
       if (type === "link") m.hardlinkTo = h.linkname ?? "";
       yield m;
       stream.resume();
@@ -74,6 +77,8 @@ async function* withEndBlocks(source: AsyncIterable<Buffer>): AsyncGenerator<Buf
   }
   yield Buffer.alloc(((512 - (n % 512)) % 512) + 1024);
 }
+
+async function* none(): AsyncGenerator<Buffer> {}
 
 /** A member's data; a read error (truncation) becomes EARCHIVE too. */
 async function* guarded(data: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {

@@ -1,8 +1,10 @@
 // Gathers the members of an untrusted archive into layer items, without creating the tree on
 // disk: names go through member-policy, file data is kept in memory or spooled to numbered files.
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { MinicError } from "../core/errors.js";
+import { atPath } from "../core/faults.js";
+import { writeAllSync } from "../util/write-all.js";
 import type { DataSource } from "../archive/cpio-writer.js";
 import type { Entry, EntryKind } from "../archive/entry.js";
 import type { LayerItem } from "../store/layers.js";
@@ -144,7 +146,11 @@ export class TreeCollector {
     const fd = openSync(path, "wx", 0o600);
     try {
       for await (const c of data) {
-        writeSync(fd, c);
+        try {
+          writeAllSync(fd, c);
+        } catch (e) {
+          throw atPath(e, path);
+        }
         got += c.length;
       }
     } finally {

@@ -1,7 +1,9 @@
 // Atomic file writes: write a temp file beside the target, fsync, rename into place.
 import { randomBytes } from "node:crypto";
-import { mkdir, open, rename, rm } from "node:fs/promises";
+import { open, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { atPath } from "../core/faults.js";
+import { makeDirs } from "../util/make-dirs.js";
 
 /** A temp name in `dir` that no other writer will pick. */
 export function tempName(dir: string, prefix = "tmp"): string {
@@ -10,7 +12,7 @@ export function tempName(dir: string, prefix = "tmp"): string {
 
 /** Writes `data` to `path` atomically: readers see the old file or the whole new one. */
 export async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  await makeDirs(dirname(path));
   const tmp = tempName(dirname(path));
   try {
     const fh = await open(tmp, "wx", 0o644);
@@ -23,6 +25,6 @@ export async function writeFileAtomic(path: string, data: string | Buffer): Prom
     await rename(tmp, path);
   } catch (e) {
     await rm(tmp, { force: true });
-    throw e;
+    throw atPath(e, path);
   }
 }

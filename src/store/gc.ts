@@ -2,10 +2,14 @@
 import { readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { digestHex, type Digest } from "../core/digest.js";
+import { parseCacheRecord } from "../core/cache-record.js";
+import { messageLine } from "../core/errors.js";
+import { formatRef } from "../core/reference.js";
 import type { Store } from "./store.js";
 import { tempName } from "./atomic.js";
 import { announceGc, readLeases } from "./lease.js";
 import { OPAQUE_RECORD_SUFFIX } from "./opaque-record.js";
+import { SEAL_SUFFIX } from "./unpacked-seal.js";
 import { liveTempName, ownedTempName, sweepScratch } from "./scratch.js";
 
 export interface GcReport {
@@ -13,6 +17,8 @@ export interface GcReport {
   unpacked: number;
   cacheRecords: number;
   bytes: number;
+  /** Damaged images and refs/ entries gc went past, one line each (what is wrong, and what to do). */
+  damaged: string[];
 }
 
 /** What gc keeps besides the images that have a name. */
@@ -23,8 +29,9 @@ export interface GcRoots {
   layers?: ReadonlySet<string>;
 }
 
-/** The diff id hex an entry of unpacked/ belongs to: a layer dir, its aufs form or its opaque record. */
+/** The diff id hex an entry of unpacked/ belongs to: a layer dir, its aufs form, its opaque record or a seal. */
 function layerOf(name: string): string {
+  if (name.endsWith(SEAL_SUFFIX)) name = name.slice(0, -SEAL_SUFFIX.length); // HEX.seal, HEX.aufs.seal
   for (const suffix of [".aufs", OPAQUE_RECORD_SUFFIX]) if (name.endsWith(suffix)) return name.slice(0, -suffix.length);
   return name;
 }
@@ -37,8 +44,9 @@ function layerOf(name: string): string {
  * kept in both forms (overlay `HEX`, aufs `HEX.aufs`); the others are moved out of unpacked/,
  * and removed once gc's announcement is gone, so a gc killed half-way leaves none half removed
  * and writers do not wait for big trees to go. Cache records whose layer is gone are removed
- * too. Temp files older than an hour are swept. An extra manifest that is no longer readable
- * is skipped (nothing of it is left to keep).
+ * too. Temp files older than an hour are swept. An image whose manifest is missing, corrupt or
+ * malformed is reported in `damaged` and gc goes on with the rest (an extra manifest that is no
+ * longer readable is skipped silently: nothing of it is left to keep).
  */
 export async function gc(store: Store, rootsOf: () => GcRoots = () => ({})): Promise<GcReport> {
   const end = announceGc(store.layout.leasesDir);
@@ -62,24 +70,31 @@ async function collect(store: Store, rootsOf: () => GcRoots): Promise<{ report: 
   const roots = rootsOf();
   const keepBlobs = new Set<string>(leased.blobs);
   const keepDiffs = new Set<string>([...(roots.layers ?? []), ...leased.layers]);
-  const manifests = new Set<Digest>((await store.listRefs()).map((r) => r.manifest));
+  const report: GcReport = { blobs: 0, unpacked: 0, cacheRecords: 0, bytes: 0, damaged: [] };
+  const { refs, bad } = await store.scanRefs();
+  for (const b of bad) report.damaged.push(`${b.entry} is not a reference (${b.why}): skipped`);
+  const names = new Map<Digest, string>();
+  for (const r of refs) if (!names.has(r.manifest)) names.set(r.manifest, formatRef(r.ref));
+  const manifests = new Set<Digest>(names.keys());
   for (const m of roots.manifests ?? []) manifests.add(m);
   for (const manifest of manifests) {
-    let img;
+    // A named manifest stays even when it cannot be read (fsck reports it; a build replaces it);
+    // what it names cannot be known, and goes unless something else keeps it.
+    if (names.has(manifest)) keepBlobs.add(digestHex(manifest));
+    let m;
     try {
-      img = await store.readImage(manifest);
+      m = await store.readManifest(manifest);
     } catch (e) {
-      if (roots.manifests?.has(manifest)) continue;
-      throw e;
+      if (names.has(manifest)) report.damaged.push(`image ${names.get(manifest)}: ${messageLine(e)}`);
+      continue;
     }
     keepBlobs.add(digestHex(manifest));
-    keepBlobs.add(digestHex(img.manifest.config.digest));
-    for (const l of img.manifest.layers) {
+    keepBlobs.add(digestHex(m.config.digest));
+    for (const l of m.layers) {
       keepBlobs.add(digestHex(l.digest));
       keepDiffs.add(digestHex(l.diffId));
     }
   }
-  const report: GcReport = { blobs: 0, unpacked: 0, cacheRecords: 0, bytes: 0 };
   for (const f of await readdir(store.layout.blobsDir)) {
     if (keepBlobs.has(f)) continue;
     const p = join(store.layout.blobsDir, f);
@@ -98,20 +113,19 @@ async function collect(store: Store, rootsOf: () => GcRoots): Promise<{ report: 
     aside.push(moved);
     report.unpacked++;
   }
-  for (const dir of [store.layout.cacheDir, join(store.layout.cacheDir, "last")]) {
-    for (const f of await readdir(dir).catch(() => [] as string[])) {
-      if (!f.endsWith(".json") || f.startsWith("typecheck-")) continue;
-      const p = join(dir, f);
-      try {
-        const rec = JSON.parse(await readFile(p, "utf8")) as { layer: { digest: Digest } | null };
-        if (rec.layer && !keepBlobs.has(digestHex(rec.layer.digest))) {
-          await rm(p, { force: true });
-          report.cacheRecords++;
-        }
-      } catch {
-        /* not a record */
-      }
-    }
+  // Build cache records (cache/<key hex>.json, cache/last/<recipe>.json): one that is not
+  // intact would be dropped when used anyway; one whose layer is gone can no longer be used.
+  const cache = store.layout.cacheDir;
+  const last = join(cache, "last");
+  const records = [
+    ...(await readdir(cache).catch(() => [] as string[])).filter((f) => /^[0-9a-f]{64}\.json$/.test(f)).map((f) => join(cache, f)),
+    ...(await readdir(last).catch(() => [] as string[])).filter((f) => f.endsWith(".json")).map((f) => join(last, f)),
+  ];
+  for (const p of records) {
+    const rec = parseCacheRecord(await readFile(p, "utf8").catch(() => ""));
+    if (rec && (!rec.layer || keepBlobs.has(digestHex(rec.layer.digest)))) continue;
+    await rm(p, { force: true });
+    report.cacheRecords++;
   }
   return { report, aside };
 }

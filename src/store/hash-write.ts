@@ -4,6 +4,8 @@ import { open, rm } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import type { Digest } from "../core/digest.js";
 import { MinicError } from "../core/errors.js";
+import { atPath } from "../core/faults.js";
+import { writeAll } from "../util/write-all.js";
 
 export type ByteSource = Readable | AsyncIterable<Buffer> | Iterable<Buffer>;
 
@@ -20,7 +22,7 @@ export async function hashWrite(source: ByteSource, path: string | null, expecte
     for await (const chunk of source as AsyncIterable<Buffer>) {
       h.update(chunk);
       size += chunk.length;
-      if (fh) await fh.write(chunk);
+      if (fh) await writeAll(fh, chunk);
     }
     if (fh) {
       await fh.sync();
@@ -36,6 +38,6 @@ export async function hashWrite(source: ByteSource, path: string | null, expecte
   } catch (e) {
     await fh?.close().catch(() => {});
     if (path !== null) await rm(path, { force: true });
-    throw e;
+    throw path === null ? e : atPath(e, path);
   }
 }

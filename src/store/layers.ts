@@ -12,6 +12,7 @@ import { unpackMembers, type UnpackOptions } from "../archive/unpack.js";
 import type { Entry } from "../archive/entry.js";
 import { tempName } from "./atomic.js";
 import { writeOpaqueRecord } from "./opaque-record.js";
+import { sealUnpacked, unpackedProblem } from "./unpacked-seal.js";
 import type { BlobInfo, Store } from "./store.js";
 
 /** An entry with the source of its data (files only). */
@@ -91,25 +92,48 @@ export async function flattenLayers(store: Store, layers: readonly LayerDescript
 /**
  * The directory holding the layer unpacked in overlayfs form (whiteouts as 0/0 devices), or in
  * another form at another `dest` (the runtime keeps an aufs form with `.wh.` files beside it).
- * Unpacked once per store into a temp dir and renamed into place; later calls reuse it.
+ * Unpacked once per store into a temp dir, sealed (store/unpacked-seal.ts) and renamed into
+ * place; later calls reuse it while it matches its seal. One that was changed since (or has no
+ * seal) is moved away and unpacked again, and `note` is told why.
  */
-export async function unpackedLayer(store: Store, layer: LayerDescriptor, opts: UnpackOptions = TRUSTED, dest = store.layout.unpacked(layer.diffId)): Promise<string> {
-  if (await exists(dest)) return dest;
+export async function unpackedLayer(store: Store, layer: LayerDescriptor, opts: UnpackOptions = TRUSTED, dest = store.layout.unpacked(layer.diffId), note?: (line: string) => void): Promise<string> {
+  if (await exists(dest)) {
+    const problem = unpackedProblem(dest);
+    if (problem === undefined) return dest;
+    if (problem !== "it has no seal") note?.(`minic: unpacked layer ${layer.diffId.slice(0, 19)}… no longer matches its seal (${problem}); unpacking it again`);
+    await discardUnpacked(store, dest);
+  }
   const tmp = tempName(store.layout.tmpDir, "unpack");
   await mkdir(tmp, { mode: 0o755 });
   try {
     const report = await unpackMembers(layerMembers(store, layer), tmp, opts);
-    // Recorded before the directory appears: a layer dir in place always has its record.
+    // Recorded and sealed before the directory appears: a layer dir in place always has both.
     if (opts.whiteouts === "overlay") await writeOpaqueRecord(dest, report.opaque);
+    await sealUnpacked(tmp, dest);
     await rename(tmp, dest).catch(async (e: NodeJS.ErrnoException) => {
-      if (e.code === "ENOTEMPTY" || e.code === "EEXIST") await rm(tmp, { recursive: true, force: true });
-      else throw e;
+      if (e.code !== "ENOTEMPTY" && e.code !== "EEXIST") throw e;
+      // Another minic unpacked it first; this one's seal may have replaced that one's: seal the
+      // tree in place again (just made by that minic) unless its own seal is in place.
+      await rm(tmp, { recursive: true, force: true });
+      if (unpackedProblem(dest) !== undefined) await sealUnpacked(dest, dest);
     });
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     throw e;
   }
   return dest;
+}
+
+/** Moves an unpacked layer that may not be used out of place (into tmp/) and removes it. */
+export async function discardUnpacked(store: Store, dir: string): Promise<void> {
+  const aside = tempName(store.layout.tmpDir, "discard");
+  try {
+    await rename(dir, aside);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return; // another minic moved it first
+    throw e;
+  }
+  await rm(aside, { recursive: true, force: true });
 }
 
 async function exists(p: string): Promise<boolean> {

@@ -10,6 +10,7 @@
 import { randomBytes } from "node:crypto";
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { atPath } from "../core/faults.js";
 import { isDigest, type Digest } from "../core/digest.js";
 import { processStart } from "../util/process-start.js";
 
@@ -80,12 +81,17 @@ export class Lease {
       }
     }
     if (lines.length === 0) return this.settled;
-    if (this.file === undefined) {
-      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-      this.file = join(this.dir, `${ownName()}.lease`);
-      removeOwnAtExit(this.file);
+    const file = this.file ?? join(this.dir, `${ownName()}.lease`);
+    try {
+      if (this.file === undefined) {
+        mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+        this.file = file;
+        removeOwnAtExit(file);
+      }
+      appendFileSync(file, lines.join("\n") + "\n", { mode: 0o600 });
+    } catch (e) {
+      throw atPath(e, file); // a full or read-only store: one line naming the lease (core/faults.ts)
     }
-    appendFileSync(this.file, lines.join("\n") + "\n", { mode: 0o600 });
     this.settled = waitForGc(this.dir);
     return this.settled;
   }
@@ -115,9 +121,14 @@ export async function waitForGc(dir: string): Promise<void> {
 
 /** Announces a gc in `dir` (before it reads anything); returns the function that ends it. */
 export function announceGc(dir: string): () => void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, `${ownName()}.gc`);
-  writeFileSync(file, "", { mode: 0o600 });
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(file, "", { mode: 0o600 });
+  } catch (e) {
+    rmSync(file, { force: true });
+    throw atPath(e, file);
+  }
   return () => rmSync(file, { force: true });
 }
 

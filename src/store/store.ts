@@ -8,6 +8,8 @@ import { canonicalJson, isDigest, type Digest } from "../core/digest.js";
 import { MinicError } from "../core/errors.js";
 import { formatRef, parseRef, withLocalhost, type ImageRef } from "../core/reference.js";
 import { MANIFEST_MEDIA_TYPE, type ImageConfig, type Manifest } from "../core/image.js";
+import { CONFIG_SHAPE, MANIFEST_SHAPE } from "../core/image-shapes.js";
+import { checkShape, parseShaped } from "../core/json-shape.js";
 import { tempName, writeFileAtomic } from "./atomic.js";
 import { StoreLayout } from "./layout.js";
 import { prepareStoreDir } from "./store-dir.js";
@@ -15,9 +17,18 @@ import { verifyingStream } from "./verify-stream.js";
 import { hashWrite, type ByteSource } from "./hash-write.js";
 import { Lease, waitForGc, type Held } from "./lease.js";
 
+/** What to do about an image whose blobs are damaged or missing. */
+export const DAMAGED_HINT = "the store is damaged: build, load or pull the image again ('minic fsck' lists what is damaged and repairs what it can)";
+
 export interface BlobInfo {
   digest: Digest;
   size: number;
+}
+
+/** An entry of refs/ that is not a reference (see scanRefs); `entry` is relative to the store, `why` a phrase. */
+export interface BadRef {
+  entry: string;
+  why: string;
 }
 
 /** A resolved image: where it is named, its manifest and its config. */
@@ -116,15 +127,27 @@ export class Store {
   }
 
 
-  /** Stores bytes as a blob (held, see hold); a blob already present is not written again. */
+  /**
+   * Stores bytes (small: manifests, configs) as a blob (held, see hold). A blob already present
+   * is not written again when it holds these bytes; one that does not (damaged on disk) is replaced.
+   */
   async putBlob(data: Buffer | string, expected?: Digest): Promise<BlobInfo> {
     const buf = Buffer.from(data);
     const digest = `sha256:${createHash("sha256").update(buf).digest("hex")}` as Digest;
     if (!expected || expected === digest) {
       await this.hold({ blobs: [digest] });
-      if (await this.hasBlob(digest)) return { digest, size: buf.length };
+      if (this.holds(digest, buf)) return { digest, size: buf.length };
     }
     return this.putBlobStream([buf], expected);
+  }
+
+  /** True when the blob is present and holds exactly `bytes`. */
+  private holds(d: Digest, bytes: Buffer): boolean {
+    try {
+      return readFileSync(this.layout.blob(d)).equals(bytes);
+    } catch {
+      return false;
+    }
   }
 
   /** Stores a value as canonical JSON. */
@@ -153,13 +176,9 @@ export class Store {
     }
     const got = `sha256:${createHash("sha256").update(buf).digest("hex")}`;
     if (got !== d) {
-      throw new MinicError("EDIGEST", `blob ${d} is corrupt (its content hashes to ${got})`, { hint: "run 'minic rmi' on the image and build or load it again" });
+      throw new MinicError("EDIGEST", `blob ${d} is corrupt (its content hashes to ${got})`, { hint: DAMAGED_HINT });
     }
     return buf;
-  }
-
-  async readJson<T>(d: Digest): Promise<T> {
-    return JSON.parse((await this.readBlob(d)).toString("utf8")) as T;
   }
 
   // ---- references ----
@@ -210,20 +229,55 @@ export class Store {
     return true;
   }
 
-  /** Every reference and the manifest it points to, sorted by name then tag. */
+  /** Every (well-formed) reference and the manifest it points to, sorted by name then tag. */
   async listRefs(): Promise<{ ref: ImageRef; manifest: Digest }[]> {
-    const out: { ref: ImageRef; manifest: Digest }[] = [];
+    return (await this.scanRefs()).refs;
+  }
+
+  /**
+   * Every reference, sorted by name then tag, and the entries of refs/ that are not one (a name
+   * that is not URI-encoded or not an image name, a tag file that holds no digest, a stray file):
+   * those are skipped, never a reason to fail, so one bad entry hides nothing else.
+   */
+  async scanRefs(): Promise<{ refs: { ref: ImageRef; manifest: Digest }[]; bad: BadRef[] }> {
+    const refs: { ref: ImageRef; manifest: Digest }[] = [];
+    const bad: BadRef[] = [];
     for (const enc of await readdir(this.layout.refsDir).catch(() => [] as string[])) {
       if (enc.startsWith(".")) continue;
-      const name = decodeURIComponent(enc);
-      for (const tag of await readdir(`${this.layout.refsDir}/${enc}`).catch(() => [] as string[])) {
+      const entry = `refs/${enc}`;
+      const tags = await readdir(`${this.layout.refsDir}/${enc}`).catch(() => null);
+      if (tags === null) {
+        bad.push({ entry, why: "not a directory of tags" });
+        continue;
+      }
+      const ref = (tag: string): ImageRef | string => {
+        let name: string;
+        try {
+          name = decodeURIComponent(enc);
+        } catch {
+          return "its name is not URI-encoded";
+        }
+        try {
+          const r = parseRef(`${name}:${tag}`);
+          return r.name === name && r.tag === tag && encodeURIComponent(name) === enc ? r : "not an image name";
+        } catch {
+          return "not an image name";
+        }
+      };
+      for (const tag of tags) {
         if (tag.startsWith(".")) continue;
-        const ref = { name, tag };
-        const d = await this.resolveRef(ref);
-        if (d) out.push({ ref, manifest: d });
+        const r = ref(tag);
+        if (typeof r === "string") {
+          bad.push({ entry: `${entry}/${tag}`, why: r });
+          continue;
+        }
+        const d = await this.resolveRef(r);
+        if (d) refs.push({ ref: r, manifest: d });
+        else bad.push({ entry: `${entry}/${tag}`, why: "it holds no manifest digest" });
       }
     }
-    return out.sort((a, b) => (a.ref.name === b.ref.name ? a.ref.tag.localeCompare(b.ref.tag) : a.ref.name.localeCompare(b.ref.name)));
+    refs.sort((a, b) => (a.ref.name === b.ref.name ? a.ref.tag.localeCompare(b.ref.tag) : a.ref.name.localeCompare(b.ref.name)));
+    return { refs, bad };
   }
 
   // ---- images ----
@@ -237,19 +291,29 @@ export class Store {
     return (await this.putJson(manifest)).digest;
   }
 
-  /** Reads a manifest and its config by manifest digest (both verified). */
-  async readImage(manifestDigest: Digest): Promise<StoredImage> {
-    let manifest: Manifest;
+  /**
+   * Reads a manifest by digest: verified, and checked to be a well-formed minic manifest. Throws
+   * ENOTFOUND (missing), EDIGEST (corrupt) or ESTORE (not a minic manifest, or malformed).
+   */
+  async readManifest(manifestDigest: Digest): Promise<Manifest> {
+    let doc: unknown;
     try {
-      manifest = await this.readJson<Manifest>(manifestDigest);
+      doc = JSON.parse((await this.readBlob(manifestDigest)).toString("utf8"));
     } catch (e) {
       if (e instanceof MinicError) throw e;
       throw new MinicError("ESTORE", `blob ${manifestDigest} is not a minic manifest (not JSON)`, { hint: "give an image name or a manifest digest (see 'minic images')", cause: e });
     }
-    if (manifest === null || typeof manifest !== "object" || manifest.mediaType !== MANIFEST_MEDIA_TYPE) {
-      throw new MinicError("ESTORE", `blob ${manifestDigest} is not a minic manifest`);
+    if (doc === null || typeof doc !== "object" || (doc as { mediaType?: unknown }).mediaType !== MANIFEST_MEDIA_TYPE) {
+      throw new MinicError("ESTORE", `blob ${manifestDigest} is not a minic manifest`, { hint: "give an image name or a manifest digest (see 'minic images')" });
     }
-    const config = await this.readJson<ImageConfig>(manifest.config.digest);
+    return checkShape(MANIFEST_SHAPE, doc, `manifest ${manifestDigest.slice(0, 19)}…`, DAMAGED_HINT, "ESTORE");
+  }
+
+  /** Reads a manifest and its config by manifest digest (both verified and checked, see readManifest). */
+  async readImage(manifestDigest: Digest): Promise<StoredImage> {
+    const manifest = await this.readManifest(manifestDigest);
+    const d = manifest.config.digest;
+    const config = parseShaped(CONFIG_SHAPE, (await this.readBlob(d)).toString("utf8"), `image config ${d.slice(0, 19)}…`, DAMAGED_HINT, "ESTORE");
     return { manifestDigest, manifest, config };
   }
 
@@ -283,7 +347,7 @@ export class Store {
 
 function notFoundOr(e: unknown, d: Digest): Error {
   if ((e as NodeJS.ErrnoException).code === "ENOENT") {
-    return new MinicError("ENOTFOUND", `blob ${d} is missing from the store`, { hint: "the store is incomplete; build or load the image again", cause: e });
+    return new MinicError("ENOTFOUND", `blob ${d} is missing from the store`, { hint: DAMAGED_HINT, cause: e });
   }
   return e as Error;
 }

@@ -47,6 +47,12 @@ export interface ExecOptions {
   onOutput?: (chunk: Buffer, stream: "stdout" | "stderr") => void | Promise<void>;
   /** Also give the program a pipe on fd 3 (`child.stdio[3]`, minic writes), e.g. to say when to go on. */
   fd3?: boolean;
+  /**
+   * Start it in a session of its own (setsid), away from minic's terminal: the hang-up of a closed
+   * terminal then reaches minic only, which stops the program its own way (for programs that
+   * need no terminal: a SIGHUP killed a build step's nspawn outright and left its container).
+   */
+  newSession?: boolean;
 }
 
 /** Thrown when a program fails; `exitCode`/`signal` tell how. */
@@ -118,7 +124,7 @@ export function spawn(argv: readonly string[], opts: ExecOptions & { collect?: b
   }
   const stdio: StdioOptions = [opts.input !== undefined ? "pipe" : opts.stdin ?? "ignore", opts.stdout ?? "pipe", opts.stderr ?? "pipe"];
   if (opts.fd3) stdio.push("pipe");
-  const child = nodeSpawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: opts.env, stdio });
+  const child = nodeSpawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: opts.env, stdio, detached: opts.newSession ?? false });
   live.add(child);
   const collect = opts.collect ?? true;
   const out: Buffer[] = [];

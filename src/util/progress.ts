@@ -62,11 +62,11 @@ function prefixedSink(write: (b: Buffer) => void | Promise<void>): OutputSink {
  */
 export async function makeProgress(tty: boolean, quiet = false): Promise<Progress> {
   if (quiet) return { start() {}, succeed() {}, log() {}, output: () => ({ write() {}, end() {} }), stop() {} };
-  if (!tty || !(process.stderr.columns > 0)) {
+  if (!tty || !(stderr().columns > 0)) {
     return {
-      start: (t) => process.stderr.write(`${t}\n`),
-      succeed: (t) => process.stderr.write(`${t}\n`),
-      log: (l) => process.stderr.write(`${LOG_PREFIX}${l}\n`),
+      start: (t) => stderr().write(`${t}\n`),
+      succeed: (t) => stderr().write(`${t}\n`),
+      log: (l) => stderr().write(`${LOG_PREFIX}${l}\n`),
       // A slow reader of stderr slows the program down instead of filling minic's memory.
       output: () => prefixedSink(writeStderr),
       stop() {},
@@ -77,15 +77,15 @@ export async function makeProgress(tty: boolean, quiet = false): Promise<Progres
   return {
     start(t) {
       if (spinner) spinner.text = t;
-      else spinner = ora({ text: t, stream: process.stderr }).start();
+      else spinner = ora({ text: t, stream: stderr() }).start();
     },
     succeed(t) {
-      (spinner ?? ora({ stream: process.stderr })).succeed(t);
+      (spinner ?? ora({ stream: stderr() })).succeed(t);
       spinner = undefined;
     },
     log(l) {
       if (spinner) spinner.clear();
-      process.stderr.write(`${LOG_PREFIX}${l}\n`);
+      stderr().write(`${LOG_PREFIX}${l}\n`);
       spinner?.render();
     },
     output: () => prefixedSink((b) => {
