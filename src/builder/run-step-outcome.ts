@@ -3,6 +3,7 @@
 import { formatDuration } from "../core/duration.js";
 import { MinicError } from "../core/errors.js";
 import type { Limits } from "../core/limits.js";
+import { humanSize } from "../core/size-text.js";
 import { lastLines } from "../util/tail-buffer.js";
 
 /** How a run step ended, as runStep saw it. */
@@ -22,13 +23,6 @@ export interface StepEnd {
 
 const NOTHING_STORED = "nothing was stored";
 
-/** Pure: a size for messages (`64 MiB`, `1.5 GiB`, `300000 bytes`). */
-export function formatBytes(n: number): string {
-  for (const [unit, size] of [["GiB", 1024 ** 3], ["MiB", 1024 ** 2], ["KiB", 1024]] as const) {
-    if (n >= size) return `${Number((n / size).toFixed(2))} ${unit}`;
-  }
-  return `${n} bytes`;
-}
 
 /** Pure: the error for a run step that ended as `e` describes, or undefined when it succeeded. */
 export function stepFailure(e: StepEnd): MinicError | undefined {
@@ -42,7 +36,7 @@ export function stepFailure(e: StepEnd): MinicError | undefined {
   if (e.exitCode === 0) return undefined;
   if (e.interrupted) return new MinicError("EINTERRUPTED", `${where}: stopped by ${e.interrupted}`);
   if (e.oomKills > 0) {
-    return new MinicError("ERUN", `${where}: ran out of memory: the OOM killer killed ${e.oomKills} of its processes at its memory limit of ${formatBytes(e.limits.memoryBytes ?? 0)}`, {
+    return new MinicError("ERUN", `${where}: ran out of memory: the OOM killer killed ${e.oomKills} of its processes at its memory limit of ${humanSize(e.limits.memoryBytes ?? 0)}`, {
       hint: `raise the limit (run(cmd, { limits: { memory } }) or minic build --memory) or make the step use less; ${NOTHING_STORED}`,
     });
   }

@@ -11,7 +11,8 @@ import type { Digest } from "../core/digest.js";
 import { gc } from "../store/gc.js";
 import { VerifiedBlobs } from "../store/verified-blobs.js";
 import { liveContainers } from "../runtime/state.js";
-import { humanSize, reportDamage } from "./images.js";
+import { humanSize } from "../core/size-text.js";
+import { reportDamage } from "./images.js";
 
 export const gcCommand: Command = {
   name: "gc",

@@ -2,6 +2,7 @@
 import type { Command, Context } from "./command.js";
 import { messageLine } from "../core/errors.js";
 import { formatRef } from "../core/reference.js";
+import { humanSize } from "../core/size-text.js";
 
 export const imagesCommand: Command = {
   name: "images",
@@ -33,17 +34,6 @@ export const imagesCommand: Command = {
   },
 };
 
-/** 1536 → "1.5 KiB". */
-export function humanSize(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
-}
 
 /**
  * Tells the user about each damaged image or store entry a command went past (one line each,

@@ -6,7 +6,7 @@ import { MinicError } from "../core/errors.js";
 import { formatRef } from "../core/reference.js";
 import { parseCacheRecord } from "../core/cache-record.js";
 import type { Store } from "../store/store.js";
-import { humanSize } from "./images.js";
+import { humanSize } from "../core/size-text.js";
 
 export const inspectCommand: Command = {
   name: "inspect",

@@ -1,7 +1,8 @@
 // What a finished run step means, as data: the one-line error for each way it can fail, and the
 // runtime spec a step runs with.
 import { describe, expect, it } from "vitest";
-import { formatBytes, stepFailure, type StepEnd } from "../../src/builder/run-step-outcome.js";
+import { stepFailure, type StepEnd } from "../../src/builder/run-step-outcome.js";
+import { humanSize } from "../../src/core/size-text.js";
 import { runStepSpec } from "../../src/builder/run-step.js";
 import { oneLine } from "../../src/core/errors.js";
 
@@ -38,7 +39,7 @@ describe("run step outcomes", () => {
   });
 
   it("sizes for messages", () => {
-    expect([formatBytes(32 << 20), formatBytes(1.5 * 2 ** 30), formatBytes(262144), formatBytes(1000)]).toEqual(["32 MiB", "1.5 GiB", "256 KiB", "1000 bytes"]);
+    expect([humanSize(32 << 20), humanSize(1.5 * 2 ** 30), humanSize(262144), humanSize(1000), humanSize(1536)]).toEqual(["32 MiB", "1.5 GiB", "256 KiB", "1000 B", "1.5 KiB"]);
   });
 
   it("a step runs as root, without network, killed at once when stopped", () => {
