@@ -20,7 +20,7 @@ import type { OciConfig } from "./oci-model.js";
 import { packLayer } from "../store/layers.js";
 import type { BlobStaging } from "./staging.js";
 import { readTarMembers } from "./tar-members.js";
-import { TreeCollector, type CollectReport } from "./tree-collector.js";
+import { emptyReport, TreeCollector, type CollectReport } from "./tree-collector.js";
 
 /** An image assembled in staging: commit `blobs` in order, then point a ref at `manifestDigest`. */
 export interface IntakeResult {
@@ -122,15 +122,14 @@ export async function intakeOci(staging: BlobStaging, oci: OciConfig, layerCount
   return { manifestDigest: m.digest, blobs: [...layers.map((l) => l.digest), c.digest, m.digest], report };
 }
 
-function emptyReport(): CollectReport {
-  return { entries: 0, "dropped-device": 0, "cleared-setuid": 0, "skipped-socket": 0 };
-}
-
 /** One line saying what the policy changed, or "" when nothing. */
 export function describeReport(r: CollectReport): string {
   const parts: string[] = [];
   if (r["dropped-device"]) parts.push(`dropped ${r["dropped-device"]} device node(s) (--keep-devices keeps them)`);
   if (r["cleared-setuid"]) parts.push(`cleared setuid/setgid on ${r["cleared-setuid"]} file(s) (--keep-setuid keeps them)`);
   if (r["skipped-socket"]) parts.push(`skipped ${r["skipped-socket"]} socket(s)`);
+  if (r["dropped-xattrs"]) {
+    parts.push(`dropped the extended attributes of ${r["dropped-xattrs"]} member(s): minic layers cannot hold them yet (file capabilities, such as ping's cap_net_raw, are lost)`);
+  }
   return parts.join("; ");
 }

@@ -14,7 +14,7 @@ import type { Store } from "../store/store.js";
 import { admitMember, type MemberPolicy } from "./member-policy.js";
 import { plainStream } from "./compression.js";
 import { readTarMembers } from "./tar-members.js";
-import { TreeCollector, type CollectReport, type IncomingMember } from "./tree-collector.js";
+import { emptyReport, TreeCollector, type CollectReport, type IncomingMember } from "./tree-collector.js";
 
 export type SourceKind = "directory" | "cpio" | "tar";
 
@@ -85,7 +85,7 @@ async function* cpioMembers(bytes: AsyncIterable<Buffer>): AsyncGenerator<Incomi
 async function directoryItems(root: string, policy: MemberPolicy): Promise<{ items: LayerItem[]; report: CollectReport }> {
   const tree = await walkTree(root);
   const kinds = new Map<string, EntryKind>();
-  const report: CollectReport = { entries: 0, "dropped-device": 0, "cleared-setuid": 0, "skipped-socket": 0 };
+  const report: CollectReport = emptyReport();
   const items: LayerItem[] = [];
   for (const t of tree) {
     const a = admitMember(kinds, { rawName: t.entry.name, entry: t.entry }, policy);

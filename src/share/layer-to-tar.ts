@@ -6,7 +6,7 @@ import { createWriteStream } from "node:fs";
 import { Readable, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
-import tar from "tar-stream";
+import { padding, TAR_END, tarHeader, type TarFields, type TarType } from "../archive/tar-header.js";
 import type { Digest } from "../core/digest.js";
 import type { Entry, EntryKind } from "../archive/entry.js";
 import type { CpioMember } from "../archive/cpio-reader.js";
@@ -21,66 +21,49 @@ export interface TarLayerFile {
   diffId: Digest;
 }
 
-type TarHeader = Parameters<tar.Pack["entry"]>[0];
-
-const TYPES: Record<EntryKind, tar.Header["type"]> = {
+const TYPES: Record<Exclude<EntryKind, "socket">, TarType> = {
   file: "file",
-  dir: "directory",
+  dir: "dir",
   symlink: "symlink",
-  chardev: "character-device",
-  blockdev: "block-device",
+  chardev: "chardev",
+  blockdev: "blockdev",
   fifo: "fifo",
-  socket: "file",
 };
 
-/** Pure: the tar header for an entry (a hard link when `linkTo` is given). */
-export function tarHeader(e: Entry, linkTo?: string): TarHeader {
-  const h: TarHeader = {
-    name: e.name,
-    mode: e.mode & 0o7777,
-    uid: e.uid,
-    gid: e.gid,
-    mtime: new Date(e.mtime * 1000),
-    uname: "",
-    gname: "",
-    type: linkTo !== undefined ? "link" : TYPES[e.kind],
+/** Pure: the tar fields for an entry (a hard link to `linkTo` when given): exactly the entry's. */
+export function tarFields(e: Entry, linkTo?: string): TarFields {
+  if (e.kind === "socket") throw new Error("tarFields: tar cannot hold a socket");
+  const f: TarFields = {
+    name: e.name, type: linkTo !== undefined ? "link" : TYPES[e.kind], mode: e.mode & 0o7777, uid: e.uid, gid: e.gid, mtime: e.mtime,
     size: linkTo === undefined && e.kind === "file" ? e.size : 0,
   };
-  if (linkTo !== undefined) h.linkname = linkTo;
-  if (e.kind === "symlink") h.linkname = e.linkname ?? "";
+  if (linkTo !== undefined) f.linkname = linkTo;
+  if (e.kind === "symlink") f.linkname = e.linkname ?? "";
   if (e.kind === "chardev" || e.kind === "blockdev") {
-    h.devmajor = e.rdevMajor ?? 0;
-    h.devminor = e.rdevMinor ?? 0;
+    f.devmajor = e.rdevMajor ?? 0;
+    f.devminor = e.rdevMinor ?? 0;
   }
-  return h;
+  return f;
 }
 
 /**
  * Writes the members as tar+gzip to `dest` (which must not exist). Deterministic: the same
- * members give the same bytes. Sockets are skipped (tar cannot hold them; neither can cpio unpack).
+ * members give the same bytes. Every mode, owner, name and time is written as the layer has it
+ * (archive/tar-header.ts). Sockets are skipped (tar cannot hold them; neither can cpio unpack).
  */
 export async function writeTarLayer(members: AsyncIterable<CpioMember>, dest: string): Promise<TarLayerFile> {
-  const pack = tar.pack();
   const diff = createHash("sha256");
   const blob = createHash("sha256");
   let size = 0;
-  const written = pipeline(Readable.from(pack as AsyncIterable<Buffer>), tap((c) => diff.update(c)), createGzip({ level: 6 }), tap((c) => { blob.update(c); size += c.length; }), createWriteStream(dest, { flags: "wx", mode: 0o600 }));
-  const produced = (async () => {
-    try {
-      await produce(pack, members);
-      pack.finalize();
-    } catch (e) {
-      pack.destroy(e as Error);
-      throw e;
-    }
-  })();
-  await Promise.all([written.catch((e: unknown) => {
-    throw atPath(e, dest);
-  }), produced]);
+  await pipeline(Readable.from(tarStream(members)), tap((c) => diff.update(c)), createGzip({ level: 6 }), tap((c) => { blob.update(c); size += c.length; }), createWriteStream(dest, { flags: "wx", mode: 0o600 }))
+    .catch((e: unknown) => {
+      throw atPath(e, dest);
+    });
   return { path: dest, digest: `sha256:${blob.digest("hex")}`, size, diffId: `sha256:${diff.digest("hex")}` };
 }
 
-async function produce(pack: tar.Pack, members: AsyncIterable<CpioMember>): Promise<void> {
+/** The tar bytes of the members, in order, ending with the two zero blocks. */
+async function* tarStream(members: AsyncIterable<CpioMember>): AsyncGenerator<Buffer> {
   /** ino → name of the member written with data, or the names still waiting for it. */
   const groups = new Map<number, { carrier?: string; waiting: Entry[] }>();
   for await (const m of members) {
@@ -90,18 +73,18 @@ async function produce(pack: tar.Pack, members: AsyncIterable<CpioMember>): Prom
       continue;
     }
     if (e.kind !== "file" || m.nlink <= 1) {
-      await add(pack, tarHeader(e), e.kind === "file" ? m.data : undefined);
+      yield* member(tarFields(e), e.kind === "file" ? m.data : undefined);
       continue;
     }
     const g = groups.get(m.ino) ?? { waiting: [] };
     groups.set(m.ino, g);
     if (g.carrier !== undefined) {
       for await (const _ of m.data);
-      await add(pack, tarHeader(e, g.carrier));
+      yield* member(tarFields(e, g.carrier));
     } else if (e.size > 0) {
-      await add(pack, tarHeader(e), m.data);
+      yield* member(tarFields(e), m.data);
       g.carrier = e.name;
-      for (const w of g.waiting.splice(0)) await add(pack, tarHeader(w, e.name));
+      for (const w of g.waiting.splice(0)) yield* member(tarFields(w, e.name));
     } else {
       for await (const _ of m.data);
       g.waiting.push(e);
@@ -110,29 +93,23 @@ async function produce(pack: tar.Pack, members: AsyncIterable<CpioMember>): Prom
   for (const g of groups.values()) {
     if (g.carrier !== undefined || g.waiting.length === 0) continue;
     const [first, ...rest] = g.waiting;
-    await add(pack, tarHeader(first!));
-    for (const w of rest) await add(pack, tarHeader(w, first!.name));
+    yield* member(tarFields(first!));
+    for (const w of rest) yield* member(tarFields(w, first!.name));
   }
+  yield TAR_END;
 }
 
-/** Adds one entry and waits until tar-stream has taken all of it. */
-function add(pack: tar.Pack, header: TarHeader, data?: AsyncIterable<Buffer>): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
-    if (!header.size) {
-      sink.end(undefined);
-      return;
-    }
-    (async () => {
-      for await (const chunk of data!) {
-        if (!sink.write(chunk)) await new Promise<void>((r) => sink.once("drain", () => r()));
-      }
-      sink.end(undefined);
-    })().catch((e) => {
-      sink.destroy(e as Error);
-      reject(e);
-    });
-  });
+/** One member: its header, its data (exactly `size` bytes) and the padding to a whole block. */
+async function* member(f: TarFields, data?: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  yield tarHeader(f);
+  if (f.size === 0) return;
+  let n = 0;
+  for await (const c of data!) {
+    n += c.length;
+    yield c;
+  }
+  if (n !== f.size) throw new Error(`layer member '${f.name}' has ${n} bytes of data, not the ${f.size} its header says`);
+  yield Buffer.alloc(padding(f.size));
 }
 
 function tap(f: (c: Buffer) => void): Transform {

@@ -27,6 +27,8 @@ export interface MemberHeader {
   entry: Entry;
   /** tar: this member is a hard link to an earlier member of that (raw) name. */
   hardlinkTo?: string;
+  /** Extended attributes the archive gives the member (names only: minic layers cannot hold them yet). */
+  xattrs?: string[];
 }
 
 /** What happens to a member. `entry.name` is the safe, relative name. */
@@ -35,7 +37,7 @@ export type Admission =
   | { action: "link"; entry: Entry; target: string; notes: Note[] }
   | { action: "skip"; notes: Note[] };
 
-export type Note = "dropped-device" | "cleared-setuid" | "skipped-socket" | "root-entry";
+export type Note = "dropped-device" | "cleared-setuid" | "skipped-socket" | "dropped-xattrs" | "root-entry";
 
 /**
  * Checks one member against the tree so far (`kinds`: safe name → kind of what was admitted).
@@ -70,6 +72,7 @@ export function admitMember(kinds: ReadonlyMap<string, EntryKind>, m: MemberHead
     if (policy.devices === "drop") return { action: "skip", notes: ["dropped-device"] };
   }
   if (policy.owners === "root") entry = { ...entry, uid: 0, gid: 0 };
+  if (m.xattrs?.length) notes.push("dropped-xattrs");
   if (policy.setuid === "clear" && entry.kind === "file" && (entry.mode & 0o6000) !== 0) {
     entry = { ...entry, mode: entry.mode & ~0o6000 };
     notes.push("cleared-setuid");

@@ -34,13 +34,17 @@ export async function* readTarMembers(source: AsyncIterable<Buffer>, opts: { ver
       if (kind === undefined) {
         throw new MinicError("EARCHIVE", `tar member '${h.name}' has unsupported type '${type}'`, { hint: "minic reads regular files, directories, links, devices and fifos" });
       }
+      // A pax header's owner and time win over the ustar fields (Go's archive/tar, which buildah,
+      // podman and containerd use, writes owners over 2097151 only there); tar-stream applies
+      // only its path, linkpath and size.
+      const pax = (h.pax ?? {}) as Record<string, string | undefined>;
       const entry: Entry = {
         name: h.name,
         kind,
         mode: (h.mode ?? 0o644) & 0o7777,
-        uid: h.uid ?? 0,
-        gid: h.gid ?? 0,
-        mtime: Math.max(0, Math.floor((h.mtime?.getTime() ?? 0) / 1000)),
+        uid: paxId(pax.uid, h.name, "uid") ?? h.uid ?? 0,
+        gid: paxId(pax.gid, h.name, "gid") ?? h.gid ?? 0,
+        mtime: Math.max(0, Math.floor(paxTime(pax.mtime) ?? (h.mtime?.getTime() ?? 0) / 1000)),
         size: kind === "file" && type !== "link" ? h.size ?? 0 : 0,
       };
       if (kind === "symlink") entry.linkname = h.linkname ?? "";
@@ -53,6 +57,8 @@ export async function* readTarMembers(source: AsyncIterable<Buffer>, opts: { ver
       const data = kind === "file" && type !== "link" ? guarded(stream as AsyncIterable<Buffer>) : none();
       const m: IncomingMember = { rawName: h.name, entry, data };
       if (type === "link") m.hardlinkTo = h.linkname ?? "";
+      const xattrs = Object.keys(pax).filter((k) => XATTR_KEY.test(k));
+      if (xattrs.length > 0) m.xattrs = xattrs.map((k) => k.replace(XATTR_KEY, ""));
       yield m;
       stream.resume();
     }
@@ -79,6 +85,23 @@ async function* withEndBlocks(source: AsyncIterable<Buffer>): AsyncGenerator<Buf
 }
 
 async function* none(): AsyncGenerator<Buffer> {}
+
+/** pax keys of extended attributes (GNU tar and star: SCHILY.xattr.NAME; bsdtar: LIBARCHIVE.xattr.NAME). */
+const XATTR_KEY = /^(?:SCHILY|LIBARCHIVE)\.xattr\./;
+
+/** A pax uid or gid: a decimal number up to 2^32 - 1 (what Linux and newc cpio hold). */
+function paxId(v: string | undefined, name: string, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = /^\d{1,10}$/.test(v) ? Number(v) : NaN;
+  if (!(n <= 0xffffffff)) throw new MinicError("EARCHIVE", `tar member '${name}' has the pax ${what} '${v.slice(0, 40)}', not a number from 0 to 4294967295`, { hint: "the tarball is corrupt; nothing was stored" });
+  return n;
+}
+
+/** A pax mtime (seconds, maybe with a fraction; minic keeps whole seconds), or undefined when absent or unreadable. */
+function paxTime(v: string | undefined): number | undefined {
+  if (v === undefined || !/^-?\d{1,12}(\.\d*)?$/.test(v)) return undefined;
+  return Number(v);
+}
 
 /** A member's data; a read error (truncation) becomes EARCHIVE too. */
 async function* guarded(data: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {

@@ -20,6 +20,11 @@ export interface IncomingMember extends MemberHeader {
 /** What the policy changed, for the command's report. */
 export type CollectReport = Record<Exclude<Note, "root-entry">, number> & { entries: number };
 
+/** A report of nothing changed. */
+export function emptyReport(): CollectReport {
+  return { entries: 0, "dropped-device": 0, "cleared-setuid": 0, "skipped-socket": 0, "dropped-xattrs": 0 };
+}
+
 interface Item {
   entry: Entry;
   data?: DataSource;
@@ -36,7 +41,7 @@ export class TreeCollector {
   private readonly groups = new Map<string, { data?: DataSource; size: number }>();
   private spooled = 0;
   private inMemory = 0;
-  readonly report: CollectReport = { entries: 0, "dropped-device": 0, "cleared-setuid": 0, "skipped-socket": 0 };
+  readonly report: CollectReport = emptyReport();
 
   /** `spoolDir` must exist and be private to this collector; the caller removes it. */
   constructor(private readonly spoolDir: string, private readonly policy: MemberPolicy) {}
