@@ -71,6 +71,18 @@ export class ByteReader {
     for await (const _ of this.chunks(n));
   }
 
+  /** Skips zero bytes; returns the next non-zero bytes (up to `n`, not consumed), or null at the end. */
+  async peekAfterZeros(n: number): Promise<Buffer | null> {
+    for (;;) {
+      let i = 0;
+      while (i < this.buf.length && this.buf[i] === 0) i++;
+      this.buf = this.buf.subarray(i);
+      this.offset += i;
+      if (this.buf.length >= n) return this.buf.subarray(0, n);
+      if (!(await this.fill())) return this.buf.length === 0 ? null : this.buf;
+    }
+  }
+
   /** Reads and discards whatever is left. */
   async drain(): Promise<void> {
     this.offset += this.buf.length;

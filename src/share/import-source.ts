@@ -64,7 +64,14 @@ async function sniffArchive(plain: AsyncIterable<Buffer>): Promise<{ stream: { k
   }
   const first = Buffer.concat(head);
   const kind = archiveKind(first);
-  if (!kind) throw new MinicError("EUSAGE", "import source is neither a newc cpio nor a tar archive", { hint: "give a directory, a rootfs.cpio[.bz2] or a rootfs.tar[.gz|.bz2]" });
+  const magic = first.toString("latin1", 0, 6);
+  const binary = first.length >= 2 && (first.readUInt16LE(0) === 0o70707 || first.readUInt16BE(0) === 0o70707);
+  if (!kind && (magic === "070707" || binary)) {
+    throw new MinicError("EARCHIVE", `import source is an ${magic === "070707" ? "odc" : "old binary"} cpio archive; minic reads newc`, {
+      hint: "repack it as newc: mkdir t && cpio -idm -D t < SOURCE && (cd t && find . | cpio -o -H newc) > rootfs.cpio",
+    });
+  }
+  if (!kind) throw new MinicError("EINPUT", "import source is neither a newc cpio nor a tar archive", { hint: "give a directory, a rootfs.cpio[.bz2] or a rootfs.tar[.gz|.bz2]" });
   async function* bytes(): AsyncGenerator<Buffer> {
     yield first;
     if (done) return;
@@ -78,7 +85,7 @@ async function sniffArchive(plain: AsyncIterable<Buffer>): Promise<{ stream: { k
 }
 
 async function* cpioMembers(bytes: AsyncIterable<Buffer>): AsyncGenerator<IncomingMember> {
-  for await (const m of readCpio(bytes)) yield { rawName: m.entry.name, entry: m.entry, data: m.data, ino: m.ino, nlink: m.nlink };
+  for await (const m of readCpio(bytes, { afterTrailer: "archives" })) yield { rawName: m.entry.name, entry: m.entry, data: m.data, ino: m.ino, nlink: m.nlink };
 }
 
 /** A directory's entries after the policy (a walked tree has no escaping names or symlinked parents). */
