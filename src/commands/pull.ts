@@ -25,7 +25,9 @@ export const pullCommand: Command = {
     const r = await pullImage(store, new RegistryClient(src, values.insecure === true, creds), src.reference, ref, policy);
     ctx.out(`${formatRef(ref)} ${r.manifestDigest}`);
     const note = describeReport(r.result.report);
-    ctx.err(`pulled ${r.converted ? "an OCI image (layers converted)" : "a minic image"}: ${r.fetched} blob(s) fetched, ${r.reused} already stored${note ? `; ${note}` : ""}`);
+    const from = r.chosen === undefined ? "" : ` (${r.chosen} of an index)`;
+    ctx.err(`pulled ${r.converted ? "an OCI image (layers converted)" : "a minic image"}${from}: ${r.fetched} blob(s) fetched, ${r.reused} already stored${note ? `; ${note}` : ""}`);
+    for (const n of r.notes) ctx.err(`minic: note: ${n}`);
     return 0;
   },
 };

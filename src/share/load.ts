@@ -14,8 +14,8 @@ import { plainStream } from "./compression.js";
 import { intakeMinic, intakeOci, type IntakeResult } from "./image-intake.js";
 import { DOCKER_ARCHIVE_SHAPE, OCI_CONFIG_SHAPE, OCI_INDEX_SHAPE, OCI_MANIFEST_SHAPE } from "../core/oci-shapes.js";
 import { parseShaped } from "../core/json-shape.js";
-import { digestOfBlobPath, DOCKER_MANIFEST, isIndexType, MINIC_ARTIFACT_TYPE, OCI_MANIFEST, REF_NAME_ANNOTATION, type Descriptor } from "./oci-model.js";
-import { chooseManifest, intakeWrapper } from "./registry-image.js";
+import { digestOfBlobPath, DOCKER_MANIFEST, isIndexType, OCI_MANIFEST, REF_NAME_ANNOTATION, type Descriptor } from "./oci-model.js";
+import { chooseManifest, intakeWrapper, isMinicManifest } from "./registry-image.js";
 import { BlobStaging, MALFORMED_HINT } from "./staging.js";
 import { readTarMembers } from "./tar-members.js";
 import type { CollectReport } from "./tree-collector.js";
@@ -139,13 +139,20 @@ async function intakeDescriptor(staging: BlobStaging, d: Descriptor, refs: Image
   if (d.mediaType === MANIFEST_MEDIA_TYPE) return { refs, converted: false, result: await intakeMinic(staging, d.digest, policy) };
   if (isIndexType(d.mediaType)) {
     const inner = await staging.readJson(d.digest, OCI_INDEX_SHAPE, "image index");
-    return intakeDescriptor(staging, chooseManifest(inner), refs, policy);
+    const chosen = await chooseManifest(inner, (e) => staging.readJson(e.digest, OCI_MANIFEST_SHAPE, "image manifest"));
+    return intakeDescriptor(staging, chosen.descriptor, refs, policy);
   }
   if (d.mediaType !== OCI_MANIFEST && d.mediaType !== DOCKER_MANIFEST) {
     throw new MinicError("EINPUT", `unsupported manifest type '${d.mediaType}'`, { hint: "minic loads minic, OCI and docker v2 images" });
   }
   const m = await staging.readJson(d.digest, OCI_MANIFEST_SHAPE, "image manifest");
-  if (m.artifactType === MINIC_ARTIFACT_TYPE) return { refs, converted: false, result: await intakeWrapper(staging, m, policy) };
+  // A descriptor's size MUST match its blob (image-spec descriptor.md): it is what bounds a download.
+  for (const x of [m.config, ...m.layers]) {
+    if (staging.has(x.digest) && staging.size(x.digest) !== x.size) {
+      throw new MinicError("EDIGEST", `blob ${x.digest.slice(0, 19)}… has ${staging.size(x.digest)} bytes, not the ${x.size} its descriptor says`, { hint: "the archive is corrupt or was tampered with; nothing was stored" });
+    }
+  }
+  if (isMinicManifest(m)) return { refs, converted: false, result: await intakeWrapper(staging, m, policy) };
   const oci = await staging.readJson(m.config.digest, OCI_CONFIG_SHAPE, "image config");
   const result = await intakeOci(staging, oci, m.layers.length, (i) => staging.open(m.layers[i]!.digest), policy);
   return { refs, converted: true, result };

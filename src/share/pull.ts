@@ -9,9 +9,9 @@ import { intakeOci, type IntakeResult } from "./image-intake.js";
 import type { MemberPolicy } from "./member-policy.js";
 import { parseShaped } from "../core/json-shape.js";
 import { OCI_CONFIG_SHAPE, OCI_INDEX_SHAPE, OCI_MANIFEST_SHAPE } from "../core/oci-shapes.js";
-import { CONVERTIBLE_LAYERS, DOCKER_MANIFEST, isIndexType, MINIC_ARTIFACT_TYPE, OCI_MANIFEST } from "./oci-model.js";
+import { CONVERTIBLE_LAYERS, DOCKER_MANIFEST, isIndexType, OCI_MANIFEST } from "./oci-model.js";
 import type { RegistryClient } from "./registry-client.js";
-import { chooseManifest, intakeWrapper } from "./registry-image.js";
+import { chooseManifest, foreignArchNote, intakeWrapper, isMinicManifest } from "./registry-image.js";
 import { BlobStaging, MALFORMED_HINT } from "./staging.js";
 
 export interface PullResult {
@@ -20,21 +20,31 @@ export interface PullResult {
   fetched: number;
   reused: number;
   result: IntakeResult;
+  /** What was taken from an index ("minic image", "linux/amd64", …); undefined for a single manifest. */
+  chosen?: string;
+  /** Notes for the user (an image for another architecture). */
+  notes: string[];
 }
 
 /** Pulls `reference` and points `ref` at the stored image. */
 export async function pullImage(store: Store, client: RegistryClient, reference: string, ref: ImageRef, policy: MemberPolicy): Promise<PullResult> {
   await client.ping();
   let top = await client.getManifest(reference);
+  const manifestOf = (t: typeof top) => {
+    if (t.mediaType !== OCI_MANIFEST && t.mediaType !== DOCKER_MANIFEST) {
+      throw new MinicError("EREGISTRY", `unsupported manifest type '${t.mediaType}'`, { hint: "minic pulls OCI and docker v2 (schema 2) images" });
+    }
+    return parseShaped(OCI_MANIFEST_SHAPE, t.bytes.toString("utf8"), `image manifest ${t.digest.slice(0, 19)}…`, MALFORMED_HINT, "EREGISTRY");
+  };
+  let chosen: string | undefined;
   if (isIndexType(top.mediaType)) {
-    const chosen = chooseManifest(parseShaped(OCI_INDEX_SHAPE, top.bytes.toString("utf8"), `image index ${reference}`, MALFORMED_HINT, "EREGISTRY"));
-    top = await client.getManifest(chosen.digest);
+    const index = parseShaped(OCI_INDEX_SHAPE, top.bytes.toString("utf8"), `image index ${reference}`, MALFORMED_HINT, "EREGISTRY");
+    const c = await chooseManifest(index, async (d) => manifestOf(await client.getManifest(d.digest)));
+    chosen = c.what;
+    top = await client.getManifest(c.descriptor.digest);
   }
-  if (top.mediaType !== OCI_MANIFEST && top.mediaType !== DOCKER_MANIFEST) {
-    throw new MinicError("EREGISTRY", `unsupported manifest type '${top.mediaType}'`, { hint: "minic pulls OCI and docker v2 (schema 2) images" });
-  }
-  const m = parseShaped(OCI_MANIFEST_SHAPE, top.bytes.toString("utf8"), `image manifest ${top.digest.slice(0, 19)}…`, MALFORMED_HINT, "EREGISTRY");
-  const minic = m.artifactType === MINIC_ARTIFACT_TYPE;
+  const m = manifestOf(top);
+  const minic = isMinicManifest(m);
   if (!minic) {
     const bad = m.layers.find((l) => !CONVERTIBLE_LAYERS.has(l.mediaType));
     if (bad) throw new MinicError("EREGISTRY", `layer type '${bad.mediaType}' cannot be converted`, { hint: "minic converts tar, tar+gzip layers" });
@@ -53,12 +63,18 @@ export async function pullImage(store: Store, client: RegistryClient, reference:
       if (info.size !== d.size) throw new MinicError("EDIGEST", `blob ${d.digest.slice(0, 19)}… has ${info.size} bytes, not ${d.size}`);
       fetched++;
     }
-    const result = minic
-      ? await intakeWrapper(staging, m, policy)
-      : await intakeOci(staging, await staging.readJson(m.config.digest, OCI_CONFIG_SHAPE, "image config"), m.layers.length, (i) => staging.open(m.layers[i]!.digest), policy);
+    const notes: string[] = [];
+    let result: IntakeResult;
+    if (minic) result = await intakeWrapper(staging, m, policy);
+    else {
+      const config = await staging.readJson(m.config.digest, OCI_CONFIG_SHAPE, "image config");
+      const note = chosen === undefined ? foreignArchNote(config) : undefined;
+      if (note) notes.push(note);
+      result = await intakeOci(staging, config, m.layers.length, (i) => staging.open(m.layers[i]!.digest), policy);
+    }
     await staging.commit(result.blobs);
     await store.setRef(ref, result.manifestDigest);
-    return { manifestDigest: result.manifestDigest, converted: !minic, fetched, reused, result };
+    return { manifestDigest: result.manifestDigest, converted: !minic, fetched, reused, result, notes, ...(chosen === undefined ? {} : { chosen }) };
   } finally {
     await staging.discard();
   }

@@ -4,7 +4,7 @@
 // manifest types, so the minic manifest cannot be pushed as a manifest itself).
 import { canonicalJson, sha256 } from "../core/digest.js";
 import { MinicError } from "../core/errors.js";
-import type { Manifest } from "../core/image.js";
+import { CONFIG_MEDIA_TYPE, type Manifest } from "../core/image.js";
 import { hostArchitecture } from "../store/images.js";
 import { intakeMinic, type IntakeResult } from "./image-intake.js";
 import { MANIFEST_SHAPE } from "../core/image-shapes.js";
@@ -47,22 +47,57 @@ export async function intakeWrapper(staging: BlobStaging, w: OciManifest, policy
   return intakeMinic(staging, info.digest, policy);
 }
 
-/** True for an index entry (or manifest) that carries a minic image. */
+/** True for an index entry (or manifest) that says it carries a minic image. */
 export function isMinicEntry(d: Descriptor): boolean {
   return d.artifactType === MINIC_ARTIFACT_TYPE;
 }
 
 /**
- * Pure: which manifest of an index minic uses: the minic image if there is one (no conversion,
- * same digests), else the linux image for this host's architecture, else the one entry without a platform.
+ * True for a manifest that carries a minic image: by its artifactType or, failing that, its
+ * config's media type (image-spec: artifactType falls back to config.mediaType; `skopeo copy`
+ * drops an index entry's artifactType, and other copies may drop the manifest's).
  */
-export function chooseManifest(index: OciIndex, arch = hostArchitecture()): Descriptor {
+export function isMinicManifest(m: OciManifest): boolean {
+  return m.artifactType === MINIC_ARTIFACT_TYPE || m.config.mediaType === CONFIG_MEDIA_TYPE;
+}
+
+/** Which manifest of an index minic uses, and why (for the user). */
+export interface ChosenManifest {
+  descriptor: Descriptor;
+  /** "minic image", or the platform taken ("linux/amd64"), or "the one entry without a platform". */
+  what: string;
+}
+
+/**
+ * Which manifest of an index minic uses: the minic image if there is one (no conversion, same
+ * digests), else the linux image for this host's architecture, else the one entry without a
+ * platform. An entry without a platform may be a minic image whose artifactType a copy dropped:
+ * `read` fetches such entries' manifests (small JSON) to find out.
+ */
+export async function chooseManifest(index: OciIndex, read: (d: Descriptor) => Promise<OciManifest>, arch = hostArchitecture()): Promise<ChosenManifest> {
   const all = Array.isArray(index.manifests) ? index.manifests : [];
   const minic = all.find(isMinicEntry);
-  if (minic) return minic;
+  if (minic) return { descriptor: minic, what: "minic image" };
+  const unlabelled = all.filter((d) => !d.platform && d.mediaType === OCI_MANIFEST);
+  for (const d of unlabelled) if (isMinicManifest(await read(d))) return { descriptor: d, what: "minic image" };
   const linux = all.filter((d) => d.platform?.os === "linux" && d.platform.architecture === arch);
-  if (linux.length > 0) return linux[0]!;
-  const unlabelled = all.filter((d) => !d.platform);
-  if (unlabelled.length === 1) return unlabelled[0]!;
-  throw new MinicError("EINPUT", `no image for linux/${arch} among ${all.length} manifest(s)`, { hint: "the image was not built for this platform" });
+  if (linux.length > 0) return { descriptor: linux[0]!, what: platformName(linux[0]!.platform!) };
+  const bare = all.filter((d) => !d.platform);
+  if (bare.length === 1) return { descriptor: bare[0]!, what: "the one entry without a platform" };
+  const offered = [...new Set(all.map((d) => (d.platform ? platformName(d.platform) : "none")))].join(", ");
+  throw new MinicError("EINPUT", `no image for linux/${arch} among ${all.length} manifest(s) (platforms: ${offered || "none"})`, { hint: "the image was not built for this platform" });
+}
+
+/** Pure: "linux/arm64/v8". */
+export function platformName(p: NonNullable<Descriptor["platform"]>): string {
+  return [p.os, p.architecture, p.variant].filter(Boolean).join("/");
+}
+
+/**
+ * A note when an image's config says it is for another architecture than this host's (a single
+ * manifest has no index to choose from), or undefined.
+ */
+export function foreignArchNote(config: { architecture?: string; os?: string }, arch = hostArchitecture()): string | undefined {
+  if (!config.architecture || config.architecture === arch) return undefined;
+  return `the image is for ${config.os ?? "linux"}/${config.architecture}, this host is ${arch}: its programs may not run here`;
 }

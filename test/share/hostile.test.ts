@@ -125,6 +125,12 @@ describe("hostile archives", () => {
     expect(lstatSync(join(dir, "su")).mode & 0o7777).toBe(0o4755);
   });
 
+  it("refuses a layer whose descriptor size is wrong although its digest is right (the size MUST match)", async () => {
+    const layer = await tarBytes([{ name: "etc/os", data: "x" }]);
+    await refused("load", await ociArchive([layer], { sizeSkew: 7 }), /^minic: blob sha256:[0-9a-f]{12}… has \d+ bytes, not the \d+ its descriptor says/);
+    await refused("load", await ociArchive([layer], { sizeSkew: -1 }), /its descriptor says/);
+  });
+
   it("refuses a bare .wh. whiteout", async () => {
     await refused("import", await tarBytes([{ name: "etc/.wh.", data: "" }]), /bare/);
     await refused("load", await ociArchive([await tarBytes([{ name: ".wh.", data: "" }])]), /bare/);

@@ -100,13 +100,26 @@ describe("minic image in a registry manifest", () => {
     expect(() => unwrapMinicManifest(lying)).toThrow(/does not match/);
   });
 
-  it("prefers the minic entry of an index, else the host platform", () => {
+  it("prefers the minic entry of an index, else the host platform", async () => {
     const oci = { mediaType: "x", digest: d("a"), size: 1, platform: { architecture: "amd64", os: "linux" } };
-    const arm = { ...oci, digest: d("b"), platform: { architecture: "arm64", os: "linux" } };
+    const arm = { ...oci, digest: d("b"), platform: { architecture: "arm64", os: "linux", variant: "v8" } };
     const mini = { mediaType: "x", digest: d("c"), size: 1, artifactType: "application/vnd.minic.image.v1" };
-    expect(chooseManifest({ schemaVersion: 2, manifests: [oci, mini] }, "amd64")).toBe(mini);
-    expect(chooseManifest({ schemaVersion: 2, manifests: [arm, oci] }, "amd64")).toBe(oci);
-    expect(() => chooseManifest({ schemaVersion: 2, manifests: [arm] }, "amd64")).toThrow(/no image for linux\/amd64/);
+    const none = () => Promise.reject(new Error("no manifest should be read"));
+    expect(await chooseManifest({ schemaVersion: 2, manifests: [oci, mini] }, none, "amd64")).toEqual({ descriptor: mini, what: "minic image" });
+    expect(await chooseManifest({ schemaVersion: 2, manifests: [arm, oci] }, none, "amd64")).toEqual({ descriptor: oci, what: "linux/amd64" });
+    await expect(chooseManifest({ schemaVersion: 2, manifests: [arm] }, none, "amd64")).rejects.toThrow(/no image for linux\/amd64 among 1 manifest\(s\) \(platforms: linux\/arm64\/v8\)/);
+  });
+
+  it("finds a minic image whose index entry lost its artifactType by its manifest (artifactType, else config.mediaType)", async () => {
+    const oci = { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: d("a"), size: 1, platform: { architecture: "amd64", os: "linux" } };
+    const bare = { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: d("c"), size: 1 };
+    const manifest = (configType: string, artifactType?: string) => async () => ({
+      schemaVersion: 2, mediaType: bare.mediaType, config: { mediaType: configType, digest: d("e"), size: 1 }, layers: [], ...(artifactType ? { artifactType } : {}),
+    });
+    const index = { schemaVersion: 2, manifests: [oci, bare] };
+    expect((await chooseManifest(index, manifest("application/vnd.oci.image.config.v1+json", "application/vnd.minic.image.v1"), "amd64")).descriptor).toBe(bare);
+    expect((await chooseManifest(index, manifest("application/vnd.minic.config.v1+json"), "amd64")).descriptor).toBe(bare);
+    expect((await chooseManifest(index, manifest("application/vnd.oci.image.config.v1+json"), "amd64")).descriptor).toBe(oci);
   });
 });
 

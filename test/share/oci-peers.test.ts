@@ -132,6 +132,17 @@ maybe("OCI interop with real peers", () => {
       expect(pulled.stderr).toMatch(/a minic image/);
     });
 
+    it("after skopeo copy --all (which drops the index entries' artifactType) pull still finds the minic image", async () => {
+      const ref = `${registry!.host}/minic/app:1`;
+      const copied = `${registry!.host}/mirror/app:1`;
+      await peer(["skopeo", "copy", "-q", "--all", "--src-tls-verify=false", "--dest-tls-verify=false", `docker://${ref}`, `docker://${copied}`]);
+      const index = JSON.parse(await peer(["skopeo", "inspect", "--raw", "--tls-verify=false", `docker://${copied}`]));
+      expect(index.manifests.some((m: { artifactType?: string }) => m.artifactType)).toBe(false); // what skopeo 1.9 does
+      const pulled = await minicOk(["pull", copied, "--store", join(t.path, "store-mirror")]);
+      expect(pulled.stderr).toMatch(/pulled a minic image \(minic image of an index\)/);
+      expect(pulled.stdout.trim()).toBe(`${copied} ${digest}`);
+    });
+
     it("is pullable and runnable by podman, and inspectable by skopeo", async () => {
       const ref = `${registry!.host}/minic/app:1`;
       const inspect = JSON.parse(await peer(["skopeo", "inspect", "--tls-verify=false", `docker://${ref}`]));

@@ -48,12 +48,12 @@ export const sha = (b: Buffer | string): string => `sha256:${createHash("sha256"
  * An OCI image layout tar for layers given as plain tars (gzip-compressed here), with config,
  * manifest and index.json named `ref`. `tamper` may change the bytes of any blob after hashing.
  */
-export async function ociArchive(layers: readonly Buffer[], opts: { ref?: string; cmd?: string[]; tamper?: (name: string, b: Buffer) => Buffer } = {}): Promise<Buffer> {
+export async function ociArchive(layers: readonly Buffer[], opts: { ref?: string; cmd?: string[]; tamper?: (name: string, b: Buffer) => Buffer; sizeSkew?: number } = {}): Promise<Buffer> {
   const blobs: [string, Buffer][] = [];
   const layerDescs = layers.map((plain) => {
     const gz = gzipSync(plain);
     blobs.push([sha(gz), gz]);
-    return { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: sha(gz), size: gz.length };
+    return { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: sha(gz), size: gz.length + (opts.sizeSkew ?? 0) };
   });
   const config = Buffer.from(JSON.stringify({
     created: "2024-01-02T03:04:05Z", architecture: "amd64", os: "linux",
