@@ -2,12 +2,11 @@
 // depend on its thread count: one compressor, so that a layer is the same bytes on every
 // machine (pbzip2 and bzip2 write other, equally valid, bytes). Reading takes the fastest tool
 // present (lbzip2, pbzip2, bzip2), with unbzip2-stream as the pure-JS fallback.
-import { pipeline } from "node:stream/promises";
 import { availableParallelism } from "node:os";
 import { PassThrough, Readable } from "node:stream";
 import { createRequire } from "node:module";
 import { MinicError } from "../core/errors.js";
-import { spawn } from "../util/exec.js";
+import { throughProgram } from "./through-program.js";
 import { findProgram } from "../util/which.js";
 
 export type Bzip2Tool = "lbzip2" | "pbzip2" | "bzip2" | "js";
@@ -112,41 +111,3 @@ function throughJs(source: AsyncIterable<Buffer>): Readable {
  * A failure of the source wins over the tool's (it is the cause); a non-zero exit of the tool
  * gives EARCHIVE. Destroying the output early kills the tool, so no process is left behind.
  */
-function throughProgram(argv: string[], source: AsyncIterable<Buffer>): Readable {
-  const { child, done } = spawn(argv, { stdin: "pipe", stdout: "pipe", stderr: "pipe", collect: false });
-  const out = new PassThrough({ highWaterMark: 1 << 20 });
-  let stderr = "";
-  let finished = false;
-  child.stderr!.on("data", (d: Buffer) => { stderr += d.toString(); });
-  child.stdout!.pipe(out, { end: false });
-  let sourceError: unknown;
-  const feed = pipeline(source, child.stdin!).catch((e: NodeJS.ErrnoException) => {
-    // EPIPE / premature close mean the tool stopped reading: its exit status tells why.
-    if (e?.code === "EPIPE" || e?.code === "ERR_STREAM_PREMATURE_CLOSE" || e?.code === "ERR_STREAM_DESTROYED") return;
-    sourceError = e;
-    child.kill("SIGKILL");
-  });
-  const stdoutDone = new Promise<void>((res) => child.stdout!.once("close", () => res()));
-  out.on("close", () => { if (!finished) child.kill("SIGKILL"); });
-  Promise.all([feed, done, stdoutDone]).then(
-    ([, r]) => {
-      finished = true;
-      if (sourceError !== undefined) {
-        out.destroy(sourceError instanceof Error ? sourceError : new Error(String(sourceError)));
-      } else if (r.exitCode !== 0) {
-        out.destroy(new MinicError("EARCHIVE", `${argv[0]} failed (${r.signal ?? `exit ${r.exitCode}`}): ${firstLine(stderr)}`, {
-          hint: argv.includes("-d") ? "the data is not valid bzip2, or is truncated" : "check disk space and the tool",
-        }));
-      } else {
-        out.end();
-      }
-    },
-    (e) => { finished = true; out.destroy(e instanceof Error ? e : new Error(String(e))); },
-  );
-  return out;
-}
-
-/** The first non-empty line of a tool's stderr (bzip2 and pbzip2 put the cause there). */
-function firstLine(s: string): string {
-  return s.split("\n").map((l) => l.trim()).find((l) => l.length > 0) ?? "";
-}

@@ -29,7 +29,7 @@ export const LIMITS_LABEL = "io.minic.limits";
 export const ACCEPTED_MANIFESTS = [OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST];
 
 /** Layer media types minic can convert into its own layers. */
-export const CONVERTIBLE_LAYERS = new Set([OCI_LAYER_TAR, OCI_LAYER_GZIP, DOCKER_LAYER_GZIP, DOCKER_LAYER_TAR]);
+export const CONVERTIBLE_LAYERS = new Set([OCI_LAYER_TAR, OCI_LAYER_GZIP, OCI_LAYER_ZSTD, DOCKER_LAYER_GZIP, DOCKER_LAYER_TAR]);
 
 /** The shapes are checked where documents are read (core/oci-shapes.ts); these are their types. */
 export type Descriptor = DescriptorDoc;

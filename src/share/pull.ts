@@ -47,7 +47,7 @@ export async function pullImage(store: Store, client: RegistryClient, reference:
   const minic = isMinicManifest(m);
   if (!minic) {
     const bad = m.layers.find((l) => !CONVERTIBLE_LAYERS.has(l.mediaType));
-    if (bad) throw new MinicError("EREGISTRY", `layer type '${bad.mediaType}' cannot be converted`, { hint: "minic converts tar, tar+gzip layers" });
+    if (bad) throw new MinicError("EREGISTRY", `layer type '${bad.mediaType}' cannot be converted`, { hint: "minic converts tar, tar+gzip and tar+zstd layers" });
   }
   const staging = await BlobStaging.open(store);
   try {

@@ -168,6 +168,20 @@ maybe("OCI interop with real peers", () => {
       expect(r.stdout.trim()).toBe(`${ref} ${digest}`);
     });
 
+    it("pulls an image with zstd layers (recompressed by skopeo), with the digests of its gzip twin", async () => {
+      const tar = join(t.path, "for-zstd.tar");
+      await minicOk(["save", "app:1", "--format", "oci", "-o", tar, "--store", store]);
+      const dir = join(t.path, "zstd-dir");
+      const ref = `${registry!.host}/skopeo/app:zstd`;
+      await peer(["skopeo", "copy", "-q", "--dest-compress", "--dest-compress-format", "zstd", `oci-archive:${tar}`, `dir:${dir}`]);
+      await peer(["skopeo", "copy", "-q", "--dest-tls-verify=false", `dir:${dir}`, `docker://${ref}`]);
+      const manifest = JSON.parse(await peer(["skopeo", "inspect", "--raw", "--tls-verify=false", `docker://${ref}`]));
+      expect(manifest.layers.map((l: { mediaType: string }) => l.mediaType)).toEqual(Array(2).fill("application/vnd.oci.image.layer.v1.tar+zstd"));
+      const r = await minicOk(["pull", ref, "--store", join(t.path, "store-zstd")]);
+      expect(r.stderr).toMatch(/layers converted/);
+      expect(r.stdout.trim()).toBe(`${ref} ${digest}`);
+    });
+
     it("logs in where the registry wants it: --creds, or the auth file skopeo login wrote; podman pulls with it too", async () => {
       const login = { user: "minic", password: "pa:ss word" };
       const secured = await startRegistry(join(t.path, "registry-login"), login);
