@@ -7,6 +7,7 @@ import { Readable, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import { padding, TAR_END, tarHeader, type TarFields, type TarType } from "../archive/tar-header.js";
+import { throughProgram } from "../archive/through-program.js";
 import type { Digest } from "../core/digest.js";
 import type { Entry, EntryKind } from "../archive/entry.js";
 import type { CpioMember } from "../archive/cpio-reader.js";
@@ -14,7 +15,7 @@ import type { CpioMember } from "../archive/cpio-reader.js";
 /** A converted layer on disk, with the digests an OCI manifest and config need. */
 export interface TarLayerFile {
   path: string;
-  /** sha256 of the gzip file (the blob). */
+  /** sha256 of the compressed file (the blob). */
   digest: Digest;
   size: number;
   /** sha256 of the uncompressed tar (the OCI diff_id). */
@@ -51,16 +52,24 @@ export function tarFields(e: Entry, linkTo?: string): TarFields {
  * members give the same bytes. Every mode, owner, name and time is written as the layer has it
  * (archive/tar-header.ts). Sockets are skipped (tar cannot hold them; neither can cpio unpack).
  */
-export async function writeTarLayer(members: AsyncIterable<CpioMember>, dest: string): Promise<TarLayerFile> {
+export async function writeTarLayer(members: AsyncIterable<CpioMember>, dest: string, compression: LayerCompression = "gzip"): Promise<TarLayerFile> {
   const diff = createHash("sha256");
   const blob = createHash("sha256");
   let size = 0;
-  await pipeline(Readable.from(tarStream(members)), tap((c) => diff.update(c)), createGzip({ level: 6 }), tap((c) => { blob.update(c); size += c.length; }), createWriteStream(dest, { flags: "wx", mode: 0o600 }))
+  // gzip in-process (zlib); zstd through the zstd tool (Node 20's zlib has none), at a fixed
+  // level so that the same layer gives the same bytes with the same zstd.
+  const compress = compression === "gzip" ? createGzip({ level: 6 }) : (source: AsyncIterable<Buffer>) => throughProgram(ZSTD_ARGV, source);
+  await pipeline(Readable.from(tarStream(members)), tap((c) => diff.update(c)), compress, tap((c) => { blob.update(c); size += c.length; }), createWriteStream(dest, { flags: "wx", mode: 0o600 }))
     .catch((e: unknown) => {
       throw atPath(e, dest);
     });
   return { path: dest, digest: `sha256:${blob.digest("hex")}`, size, diffId: `sha256:${diff.digest("hex")}` };
 }
+
+/** How an OCI layer is compressed. */
+export type LayerCompression = "gzip" | "zstd";
+
+const ZSTD_ARGV = ["zstd", "-3", "-c", "-q", "--no-progress", "-T1"];
 
 /** The tar bytes of the members, in order, ending with the two zero blocks. */
 async function* tarStream(members: AsyncIterable<CpioMember>): AsyncGenerator<Buffer> {

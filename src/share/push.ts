@@ -13,7 +13,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { canonicalJson, sha256, type Digest } from "../core/digest.js";
 import { tempName } from "../store/atomic.js";
 import type { StoredImage, Store } from "../store/store.js";
-import type { TarLayerFile } from "./layer-to-tar.js";
+import type { LayerCompression, TarLayerFile } from "./layer-to-tar.js";
 import { toOciImage } from "./oci-convert.js";
 import { MINIC_ARTIFACT_TYPE, OCI_INDEX, OCI_MANIFEST, type Descriptor, type OciIndex } from "./oci-model.js";
 import type { BlobBody, RegistryClient } from "./registry-client.js";
@@ -35,7 +35,7 @@ interface Upload {
 }
 
 /** Pushes `image` to the client's repository under `reference` (a tag). */
-export async function pushImage(store: Store, image: StoredImage, client: RegistryClient, reference: string, format: PushFormat): Promise<PushResult> {
+export async function pushImage(store: Store, image: StoredImage, client: RegistryClient, reference: string, format: PushFormat, compression: LayerCompression = "gzip"): Promise<PushResult> {
   await client.ping();
   const scratch = tempName(store.layout.tmpDir, "push");
   await mkdir(scratch, { mode: 0o700 });
@@ -43,7 +43,7 @@ export async function pushImage(store: Store, image: StoredImage, client: Regist
     const blobs = new Map<Digest, Upload>();
     const manifests: { bytes: Buffer; descriptor: Descriptor }[] = [];
     if (format !== "minic") {
-      const oci = await toOciImage(store, image, scratch, new Map<Digest, TarLayerFile>());
+      const oci = await toOciImage(store, image, scratch, new Map<Digest, TarLayerFile>(), compression);
       for (const l of oci.layers) blobs.set(l.digest, { digest: l.digest, size: l.size, body: { file: l.path } });
       blobs.set(oci.configDigest, { digest: oci.configDigest, size: oci.config.length, body: { bytes: oci.config } });
       manifests.push({ bytes: oci.manifest, descriptor: oci.descriptor });

@@ -182,6 +182,19 @@ maybe("OCI interop with real peers", () => {
       expect(r.stdout.trim()).toBe(`${ref} ${digest}`);
     });
 
+    it("push --compression zstd: tar+zstd layers that podman pulls and runs and minic pulls back to the same digests", async () => {
+      const ref = `${registry!.host}/minic/app:zstd`;
+      await minicOk(["push", "app:1", ref, "--format", "oci", "--compression", "zstd", "--store", store]);
+      const manifest = JSON.parse(await peer(["skopeo", "inspect", "--raw", "--tls-verify=false", `docker://${ref}`]));
+      expect(manifest.layers.map((l: { mediaType: string }) => l.mediaType)).toEqual(Array(2).fill("application/vnd.oci.image.layer.v1.tar+zstd"));
+      await peer(["podman", "pull", "-q", "--tls-verify=false", ref], { env });
+      expect(await peer(["podman", "run", "--rm", "--network", "none", ref], { env })).toBe("hello from minic");
+      const r = await minicOk(["pull", ref, "--store", join(t.path, "store-zstd-push")]);
+      expect(r.stdout.trim()).toBe(`${ref} ${digest}`);
+      const bad = await minic(["push", "app:1", ref, "--compression", "lz4", "--store", store]);
+      expect([bad.exitCode, bad.stderr.trim()]).toEqual([2, "minic: unknown --compression 'lz4' (hint: use gzip (default) or zstd: how the OCI variant's layers are compressed)"]);
+    });
+
     it("logs in where the registry wants it: --creds, or the auth file skopeo login wrote; podman pulls with it too", async () => {
       const login = { user: "minic", password: "pa:ss word" };
       const secured = await startRegistry(join(t.path, "registry-login"), login);
