@@ -4,6 +4,7 @@ import { safeMemberName } from "../core/container-path.js";
 import { ByteReader } from "./byte-reader.js";
 import { decodeFixed, HEADER_SIZE, pad4, TRAILER_NAME } from "./cpio-newc.js";
 import { kindOfMode, type Entry } from "./entry.js";
+import { utf8Name } from "./utf8-name.js";
 
 /** One member: the entry and its data. `data` must be consumed (or ignored) before the next. */
 export interface CpioMember {
@@ -45,7 +46,7 @@ export async function* readCpio(source: AsyncIterable<Buffer | Uint8Array | stri
     const { header, namesize } = decodeFixed(fixed);
     if (namesize < 1 || namesize > MAX_NAME) throw new MinicError("EARCHIVE", `cpio name size ${namesize} is invalid`);
     const nameBuf = await r.readExact(namesize + pad4(HEADER_SIZE + namesize));
-    const raw = nameBuf.subarray(0, namesize - 1).toString("utf8");
+    const raw = utf8Name(nameBuf.subarray(0, namesize - 1), "cpio member name");
     if (raw === TRAILER_NAME) {
       if (opts.afterTrailer !== "archives") return r.drain();
       const next = await r.peekAfterZeros(6);
@@ -81,7 +82,7 @@ export async function* readCpio(source: AsyncIterable<Buffer | Uint8Array | stri
     const dataPad = pad4(header.filesize);
     if (kind === "symlink") {
       if (header.filesize > MAX_LINK) throw new MinicError("EARCHIVE", `symlink '${raw}' target is too long`);
-      entry.linkname = (await r.readExact(header.filesize)).toString("utf8");
+      entry.linkname = utf8Name(await r.readExact(header.filesize), `symlink target of '${raw}'`);
       await r.skip(dataPad);
       yield { entry, ino: header.ino + part * PART_INODES, nlink: header.nlink, data: empty() };
       continue;

@@ -2,6 +2,8 @@
 // Synchronous calls on purpose: a walk of thousands of entries is several times faster that way.
 import { lstatSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
+import { isUtf8 } from "node:buffer";
+import { showBytes } from "./utf8-name.js";
 import { MinicError } from "../core/errors.js";
 import { status } from "../util/exec.js";
 import type { HostFile } from "./cpio-writer.js";
@@ -134,9 +136,8 @@ function unescapeGetfattr(s: string): string {
  */
 function refuseNonUtf8(root: string, rel: string): void {
   for (const raw of readdirSync(join(root, rel), { encoding: "buffer" })) {
-    if (!Buffer.from(raw.toString("utf8"), "utf8").equals(raw)) {
-      const shown = raw.toString("latin1").replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
-      throw new MinicError("EARCHIVE", `file name '${rel ? rel + "/" : ""}${shown}' in ${root} is not valid UTF-8`, {
+    if (!isUtf8(raw)) {
+      throw new MinicError("EARCHIVE", `file name '${rel ? rel + "/" : ""}${showBytes(raw)}' in ${root} is not valid UTF-8`, {
         hint: "rename it (e.g. convmv -f latin1 -t utf8 --notest): layers store names as UTF-8",
       });
     }

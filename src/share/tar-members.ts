@@ -3,6 +3,7 @@ import { Readable } from "node:stream";
 import tar from "tar-stream";
 import { MinicError } from "../core/errors.js";
 import type { Entry, EntryKind } from "../archive/entry.js";
+import { utf8Name } from "../archive/utf8-name.js";
 import type { IncomingMember } from "./tree-collector.js";
 
 const KINDS: Record<string, EntryKind> = {
@@ -22,13 +23,18 @@ const KINDS: Record<string, EntryKind> = {
  * `verified`: the caller checks the bytes by digest, so a missing end-of-archive is supplied.
  */
 export async function* readTarMembers(source: AsyncIterable<Buffer>, opts: { verified?: boolean } = {}): AsyncGenerator<IncomingMember> {
-  const extract = tar.extract();
+  // Names as raw bytes (latin1 keeps every byte), decoded here: one that is not UTF-8 is refused.
+  const extract = tar.extract({ filenameEncoding: "latin1" } as Parameters<typeof tar.extract>[0]);
   const input = Readable.from(opts.verified ? withEndBlocks(source) : source);
   input.on("error", (e) => extract.destroy(e));
   input.pipe(extract as unknown as NodeJS.WritableStream);
   try {
     for await (const stream of extract) {
       const h = stream.header;
+      const pax = (h.pax ?? {}) as Record<string, string | undefined>;
+      // A pax path or linkpath is UTF-8 already (tar-stream decoded it); the ustar fields are bytes.
+      if (pax.path === undefined) h.name = utf8Name(Buffer.from(h.name, "latin1"), "tar member name");
+      if (h.linkname && pax.linkpath === undefined) h.linkname = utf8Name(Buffer.from(h.linkname, "latin1"), `link target of tar member '${h.name}'`);
       const type = h.type ?? "file";
       const kind = KINDS[type];
       if (kind === undefined) {
@@ -37,7 +43,6 @@ export async function* readTarMembers(source: AsyncIterable<Buffer>, opts: { ver
       // A pax header's owner and time win over the ustar fields (Go's archive/tar, which buildah,
       // podman and containerd use, writes owners over 2097151 only there); tar-stream applies
       // only its path, linkpath and size.
-      const pax = (h.pax ?? {}) as Record<string, string | undefined>;
       const entry: Entry = {
         name: h.name,
         kind,
