@@ -1,6 +1,6 @@
 // cgroup limits, written by minic itself into cgroupfs (v1 hierarchies and/or cgroup2):
 // a pure plan (dirs, file writes, procs files) and a thin executor that applies and removes it.
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { MinicError } from "../core/errors.js";
 import type { Limits } from "../core/limits.js";
 import { deviceWrites } from "./device-policy.js";
@@ -167,10 +167,28 @@ export function applyCgroups(plan: CgroupPlan): void {
   }
 }
 
-/** Pids of every process in the given cgroups. */
+/**
+ * `dir` and the cgroups below it, deepest first (post-order). Programs may make cgroups of their
+ * own below minic's: systemd-nspawn does on cgroup v2 (its payload and supervisor), and a cgroup
+ * with children can be neither emptied through its own cgroup.procs nor removed.
+ */
+export function cgroupTree(dir: string): string[] {
+  const out: string[] = [];
+  let children: string[] = [];
+  try {
+    children = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => `${dir}/${e.name}`);
+  } catch {
+    /* gone, or not a directory */
+  }
+  for (const c of children) out.push(...cgroupTree(c));
+  out.push(dir);
+  return out;
+}
+
+/** Pids of every process in the given cgroups and the cgroups below them. */
 export function cgroupPids(dirs: readonly string[]): number[] {
   const out = new Set<number>();
-  for (const d of dirs) {
+  for (const d of dirs.flatMap(cgroupTree)) {
     let text = "";
     try {
       text = readFileSync(`${d}/cgroup.procs`, "utf8");
@@ -197,11 +215,12 @@ export function killCgroups(dirs: readonly string[]): number {
 }
 
 /**
- * Removes the cgroups (deepest/last first). Processes still inside are killed; a cgroup that
- * stays busy for ~3 s is an error. Idempotent: missing cgroups are fine.
+ * Removes the cgroups (last first), each after the cgroups programs made below it (deepest
+ * first). Processes still inside are killed; a cgroup that stays busy for ~3 s is an error.
+ * Idempotent: missing cgroups are fine.
  */
 export async function removeCgroups(dirs: readonly string[]): Promise<void> {
-  for (const d of [...dirs].reverse()) {
+  for (const d of [...dirs].reverse().flatMap(cgroupTree)) {
     for (let attempt = 0; ; attempt++) {
       try {
         rmdirSync(d);
