@@ -7,8 +7,8 @@ import { digestOf, type Digest } from "../core/digest.js";
 import { MinicError, withContext } from "../core/errors.js";
 import { defaultRunConfig, type LayerDescriptor, type LayerHistory } from "../core/image.js";
 import { parseLimits } from "../core/limits.js";
-import { isRecipe, type Recipe } from "../core/recipe.js";
-import { canonicalSteps, describeStep, mergeRunConfig, recipeHistory } from "../core/recipe-canonical.js";
+import { isRecipe, type Recipe, type StepNetwork } from "../core/recipe.js";
+import { canonicalSteps, describeStep, mergeRunConfig, recipeHistory, runUses, type RunUses } from "../core/recipe-canonical.js";
 import { formatRef, parseRef, type ImageRef } from "../core/reference.js";
 import { combineControl, stepControl, type RunControl } from "../core/run-control.js";
 import { putImage } from "../store/images.js";
@@ -36,6 +36,8 @@ export interface BuildOptions {
   now: () => string;
   /** The run steps' security profile (not part of the cache key: a cached layer is data, whoever made it). */
   security: SecurityProfile;
+  /** `minic build --network`: "none" takes every run step off the network (not part of the cache key). */
+  network: StepNetwork;
 }
 
 /** The image a recipe builds on, for its run steps' records. */
@@ -115,9 +117,13 @@ async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, run: B
   const runConfig = mergeRunConfig(baseRun, recipe.config, (l, below) => parseLimits(l, cpus, below));
   // Checked before anything runs (also on a cache hit): a bad limit is the recipe's error.
   const controls = new Map<number, RunControl>();
+  const uses = new Map<number, RunUses>();
   recipe.steps.forEach((s, i) => {
     const where = `recipe '${recipe.name}' step ${i + 1}`;
-    if (s.kind === "run") controls.set(i, combineControl(stepControl(s, where, cpus), opts.control, where));
+    if (s.kind !== "run") return;
+    controls.set(i, combineControl(stepControl(s, where, cpus), opts.control, where));
+    const u = runUses(s, where);
+    uses.set(i, { ...u, network: opts.network === "none" ? "none" : u.network });
   });
   const recipeFile = recipe.source.startsWith("file:") ? fileURLToPath(recipe.source) : recipe.source;
   const recipeDir = dirname(recipeFile);
@@ -165,7 +171,7 @@ async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, run: B
     } else {
       p.start(`${recipe.name}: building ${steps.length} step(s)`);
       layer = steps.length === 0 ? null : await materialize(store, {
-        name: recipe.name, baseLayers, steps, inputs, controls, base: { name: base.name, manifestDigest: base.manifestDigest }, epoch: opts.epoch, now: opts.now, security: opts.security,
+        name: recipe.name, baseLayers, steps, inputs, controls, uses, base: { name: base.name, manifestDigest: base.manifestDigest }, epoch: opts.epoch, now: opts.now, security: opts.security,
       }, p);
       const rec: CacheRecord = {
         key, parts, layer, recipe: { name: recipe.name, file: recipeFile },

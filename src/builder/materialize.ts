@@ -2,7 +2,7 @@
 // upper dir into a layer. The only part of a build that touches the disk for real.
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { describeStep, type CanonicalStep } from "../core/recipe-canonical.js";
+import { describeStep, type CanonicalStep, type RunUses } from "../core/recipe-canonical.js";
 import type { RunControl } from "../core/run-control.js";
 import type { LayerDescriptor } from "../core/image.js";
 import { MinicError, withContext } from "../core/errors.js";
@@ -17,7 +17,10 @@ import { RootfsView, type NodeMeta } from "../rootfs/rootfs-view.js";
 import type { SecurityProfile } from "../runtime/security-profile.js";
 import { commandCandidates } from "../core/command-path.js";
 import { findCommand } from "../rootfs/find-command.js";
+import { resolveBindTarget } from "../runtime/bind-targets.js";
+import { noteMountStubs, removeMountStubs } from "./mount-stubs.js";
 import { runStep } from "./run-step.js";
+import { hostNetworkBinds } from "./step-network.js";
 
 export interface MaterializeInput {
   name: string;
@@ -26,6 +29,8 @@ export interface MaterializeInput {
   inputs: ReadonlyMap<number, readonly CopyInput[]>;
   /** Limits and timeout of each run step, by step index. */
   controls: ReadonlyMap<number, RunControl>;
+  /** What each run step uses (its network, the build's --network applied), by step index. */
+  uses: ReadonlyMap<number, RunUses>;
   /** The base image (for the run steps' records; name "" for scratch). */
   base: { name: string; manifestDigest: string };
   epoch: number;
@@ -139,12 +144,18 @@ async function applyStep(view: RootfsView, s: CanonicalStep, where: string, { st
           hint: "copy or install it in an earlier step (or in the base), or give its path in the image",
         });
       }
+      const network = job.uses.get(index)?.network ?? "none";
+      // Bound over the image's paths (resolved inside it); the mount points nspawn has to make
+      // for them are taken out of the upper dir again after the step.
+      const binds = network === "host" ? (await hostNetworkBinds(join(scratch, `net-${index + 1}`))).map((b) => resolveBindTarget(view, b)) : [];
+      const stubs = noteMountStubs(view, binds.map((b) => b.target));
       progress.log(`$ ${s.argv.join(" ")}`);
       await runStep(store, {
         step: s, control: job.controls.get(index) ?? { limits: {} }, where, recipe: job.name, index: index + 1,
-        base: job.base, dirs: { scratch, upper, lowers: base }, now: job.now(), security: job.security,
+        base: job.base, dirs: { scratch, upper, lowers: base }, now: job.now(), security: job.security, network, binds,
       }, progress.output());
       await view.refreshUpper();
+      await removeMountStubs(view, stubs);
       break;
     }
   }

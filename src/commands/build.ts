@@ -4,6 +4,7 @@ import { join, relative, resolve } from "node:path";
 import { parseDuration } from "../core/duration.js";
 import { MinicError } from "../core/errors.js";
 import { parseCpus, parseCpuset, parseMemory, parsePids, type Limits } from "../core/limits.js";
+import type { StepNetwork } from "../core/recipe.js";
 import type { RunControl } from "../core/run-control.js";
 import { formatRef, parseRef } from "../core/reference.js";
 import { buildRecipe, type BuildResult } from "../builder/build-image.js";
@@ -28,18 +29,26 @@ export function buildControl(values: Values, hostCpus: number): RunControl {
   return timeout === undefined ? { limits } : { limits, timeoutMs: parseDuration(timeout, "--timeout") };
 }
 
+/** Pure: `minic build --network` (host unless given). Throws EUSAGE for another value. */
+export function buildNetwork(values: Values): StepNetwork {
+  const v = str(values.network) ?? "host";
+  if (v !== "host" && v !== "none") throw new MinicError("EUSAGE", `unknown --network '${v}'`, { hint: "use --network host (the default) or --network none" });
+  return v;
+}
+
 const list = (v: Values[string]) => (Array.isArray(v) ? v.map(String) : typeof v === "string" ? [v] : []);
 
 export const buildCommand: Command = {
   name: "build",
   summary: "build a TypeScript recipe (and its base recipes) into layers and an image",
-  usage: "RECIPE.ts [-t NAME[:TAG]] [--no-cache] [--explain] [--json] [--quiet] [--memory 1G] [--cpus 1.5] [--cpuset 0-1] [--pids 512] [--timeout 10m] [--privileged] [--cap-add CAP] [--cap-drop CAP]",
+  usage: "RECIPE.ts [-t NAME[:TAG]] [--no-cache] [--explain] [--json] [--quiet] [--memory 1G] [--cpus 1.5] [--cpuset 0-1] [--pids 512] [--timeout 10m] [--network host|none] [--privileged] [--cap-add CAP] [--cap-drop CAP]",
   options: {
     memory: { type: "string", short: "m" },
     cpus: { type: "string" },
     cpuset: { type: "string" },
     pids: { type: "string" },
     timeout: { type: "string" },
+    network: { type: "string" },
     tag: { type: "string", short: "t" },
     "no-cache": { type: "boolean" },
     explain: { type: "boolean" },
@@ -54,6 +63,7 @@ export const buildCommand: Command = {
     const file = positionals[0]!;
     const tag = typeof values.tag === "string" ? parseRef(values.tag) : undefined;
     const control = buildControl(values, availableParallelism());
+    const network = buildNetwork(values);
     // Run steps get minic run's default profile; more only when the one building asks for it.
     const security = resolveSecurity({ privileged: values.privileged === true, capAdd: list(values["cap-add"]), capDrop: list(values["cap-drop"]) });
     const store = await ctx.store();
@@ -74,6 +84,7 @@ export const buildCommand: Command = {
         control,
         now: () => new Date().toISOString(),
         security,
+        network,
       });
       await typechecked();
       const top = results[results.length - 1]!;

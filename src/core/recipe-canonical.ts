@@ -3,7 +3,7 @@ import { absoluteContainerPath } from "./container-path.js";
 import { MinicError } from "./errors.js";
 import type { LayerHistory, RunConfig } from "./image.js";
 import type { LimitsInput } from "./limits.js";
-import type { ImageConfigInput, Recipe, Step } from "./recipe.js";
+import type { ImageConfigInput, Recipe, RunStep, Step, StepNetwork } from "./recipe.js";
 
 /** A step with every default resolved; what the cache key and `--explain` are made of. */
 export type CanonicalStep =
@@ -63,6 +63,27 @@ export function canonicalStep(step: Step, where: string): CanonicalStep {
         hint: "build steps with dir(), file(), symlink(), copy(), remove() or run() from \"minic\"",
       });
   }
+}
+
+/**
+ * What a run step uses while it runs, besides its command: its network. Resolved and checked
+ * here, but not part of the canonical step: it decides what the step may reach, not what it
+ * makes from its inputs, so (as BuildKit's network mode) it is not in the cache key.
+ */
+export interface RunUses {
+  /** "host" unless the step asks for "none" (`minic build --network none` also gives none). */
+  network: StepNetwork;
+}
+
+const NETWORKS: readonly StepNetwork[] = ["host", "none"];
+
+/** Pure: a run step's uses, with defaults filled. Throws ERECIPE naming `where` for a bad value. */
+export function runUses(step: RunStep, where: string): RunUses {
+  const network = step.network ?? "host";
+  if (!NETWORKS.includes(network)) {
+    throw new MinicError("ERECIPE", `${where}: run network ${JSON.stringify(network)} is not one of ${NETWORKS.join(", ")}`, { hint: "run(cmd, { network: \"none\" }) for no network; leave it out for the host's" });
+  }
+  return { network };
 }
 
 /** Whether `b` is base64 that decodes to bytes and back unchanged (line breaks and padding aside). */

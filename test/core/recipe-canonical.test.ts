@@ -1,6 +1,6 @@
 // Pure recipe normalisation, run-config merging and the cache key's explanations.
 import { describe, expect, it } from "vitest";
-import { canonicalStep, describeStep, mergeRunConfig } from "../../src/core/recipe-canonical.js";
+import { canonicalStep, describeStep, mergeRunConfig, runUses } from "../../src/core/recipe-canonical.js";
 import { cacheKey, explainInputs, explainMiss, inputRecords, keyParts, type CopyInputKey } from "../../src/core/cache-key.js";
 import { defaultRunConfig } from "../../src/core/image.js";
 import { parseLimits } from "../../src/core/limits.js";
@@ -79,6 +79,18 @@ describe("canonicalStep", () => {
   it("describes steps in one line", () => {
     expect(describeStep(canonicalStep(copy(["a/**", "b"], "/x"), "s"))).toBe("copy a/** b -> /x");
     expect(describeStep(canonicalStep(run("make"), "s"))).toBe("run make");
+  });
+});
+
+describe("runUses (what a run step uses besides its command; not in its canonical form)", () => {
+  it("the host's network unless the step says none; the canonical step (the cache key's part) is the same either way", () => {
+    expect(runUses(run("true"), "s")).toEqual({ network: "host" });
+    expect(runUses(run("true", { network: "none" }), "s")).toEqual({ network: "none" });
+    expect(canonicalStep(run("true", { network: "none" }), "s")).toEqual(canonicalStep(run("true"), "s"));
+  });
+
+  it("an unknown network is one line naming the step", () => {
+    expect(() => runUses(run("true", { network: "veth" as never }), "recipe 'a' step 2")).toThrow(/^recipe 'a' step 2: run network "veth" is not one of host, none$/);
   });
 });
 
