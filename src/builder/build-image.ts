@@ -112,7 +112,8 @@ async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, run: B
   const p = opts.progress;
   await holdBase(store, recipe.name, baseLayers);
   if (base.stored) await checkStoredBase(run.verified, recipe.name, base);
-  const steps = canonicalSteps(recipe);
+  // The base image's env and workdir reach its run steps (and so their cache key).
+  const steps = canonicalSteps(recipe, baseRun);
   const cpus = availableParallelism();
   const runConfig = mergeRunConfig(baseRun, recipe.config, (l, below) => parseLimits(l, cpus, below));
   // Checked before anything runs (also on a cache hit): a bad limit is the recipe's error.

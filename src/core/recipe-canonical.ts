@@ -14,8 +14,19 @@ export type CanonicalStep =
   | { kind: "remove"; path: string }
   | { kind: "run"; argv: string[]; env: string[]; workdir: string };
 
-/** Normalises one step; `where` names it in errors (e.g. "step 3"). Throws ERECIPE/EPATH. */
-export function canonicalStep(step: Step, where: string): CanonicalStep {
+/** What a run step takes from the image it runs on: its config's env and workdir (as in Docker). */
+export type StepImageDefaults = Pick<RunConfig, "env" | "workdir">;
+
+/** For steps on no image's config: no env, workdir /. */
+const NO_IMAGE: StepImageDefaults = { env: [], workdir: "/" };
+
+/**
+ * Normalises one step; `where` names it in errors (e.g. "step 3"). A run step's env is the
+ * image's with the step's own over it (by name), its workdir the step's, else the image's:
+ * both are in the canonical step, so a base whose config env changes builds its run steps again.
+ * Throws ERECIPE/EPATH.
+ */
+export function canonicalStep(step: Step, where: string, image: StepImageDefaults = NO_IMAGE): CanonicalStep {
   const p = (x: string, what: string) => absoluteContainerPath(x, `${where}: ${step.kind} ${what}`);
   switch (step?.kind) {
     case "dir":
@@ -56,7 +67,7 @@ export function canonicalStep(step: Step, where: string): CanonicalStep {
     case "run": {
       const argv = typeof step.command === "string" ? ["/bin/sh", "-c", step.command] : [...step.command];
       if (argv.length === 0 || argv.some((a) => typeof a !== "string")) throw new MinicError("ERECIPE", `${where}: run needs a command`);
-      return { kind: "run", argv, env: envList(step.env ?? {}), workdir: p(step.workdir ?? "/", "workdir") };
+      return { kind: "run", argv, env: overEnv(image.env, envList(step.env ?? {})), workdir: p(step.workdir ?? (image.workdir || "/"), "workdir") };
     }
     default:
       throw new MinicError("ERECIPE", `${where}: unknown step kind '${(step as { kind?: unknown })?.kind}'`, {
@@ -98,9 +109,17 @@ function notRoot(path: string, kind: string, where: string): string {
   return path;
 }
 
-/** Canonical steps of a recipe. */
-export function canonicalSteps(recipe: Recipe): CanonicalStep[] {
-  return recipe.steps.map((s, i) => canonicalStep(s, `recipe '${recipe.name}' step ${i + 1}`));
+/** Canonical steps of a recipe whose base image has the config `image` (its env and workdir reach run steps). */
+export function canonicalSteps(recipe: Recipe, image: StepImageDefaults = NO_IMAGE): CanonicalStep[] {
+  return recipe.steps.map((s, i) => canonicalStep(s, `recipe '${recipe.name}' step ${i + 1}`, image));
+}
+
+/** Pure: `K=V` lists merged by name, `over` winning, sorted by name (the image's entries are taken as they are). */
+function overEnv(base: readonly string[], over: readonly string[]): string[] {
+  const name = (kv: string) => (kv.includes("=") ? kv.slice(0, kv.indexOf("=")) : kv);
+  const m = new Map(base.map((kv) => [name(kv), kv]));
+  for (const kv of over) m.set(name(kv), kv);
+  return [...m.keys()].sort().map((k) => m.get(k)!);
 }
 
 /** One line describing a step, for progress output and --explain. */

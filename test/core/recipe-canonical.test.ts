@@ -82,6 +82,15 @@ describe("canonicalStep", () => {
   });
 });
 
+describe("run steps over the image's config", () => {
+  it("take the image's env and workdir; the step's own env (by name) and workdir win", () => {
+    const image = { env: ["PATH=/bin", "FLAVOR=prod", "odd.name=kept as it is"], workdir: "/srv" };
+    expect(canonicalStep(run("true"), "s", image)).toEqual({ kind: "run", argv: ["/bin/sh", "-c", "true"], env: ["FLAVOR=prod", "PATH=/bin", "odd.name=kept as it is"], workdir: "/srv" });
+    expect(canonicalStep(run("true", { env: { FLAVOR: "dev", A: "1" }, workdir: "/tmp" }), "s", image)).toMatchObject({ env: ["A=1", "FLAVOR=dev", "PATH=/bin", "odd.name=kept as it is"], workdir: "/tmp" });
+    expect(canonicalStep(run("true"), "s", { env: [], workdir: "" })).toMatchObject({ workdir: "/" });
+  });
+});
+
 describe("runUses (what a run step uses besides its command; not in its canonical form)", () => {
   it("the host's network unless the step says none; the canonical step (the cache key's part) is the same either way", () => {
     expect(runUses(run("true"), "s")).toEqual({ network: "host" });
