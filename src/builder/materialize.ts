@@ -18,6 +18,7 @@ import type { SecurityProfile } from "../runtime/security-profile.js";
 import { commandCandidates } from "../core/command-path.js";
 import { findCommand } from "../rootfs/find-command.js";
 import { resolveBindTarget } from "../runtime/bind-targets.js";
+import { cacheMountBinds } from "./cache-mounts.js";
 import { noteMountStubs, removeMountStubs } from "./mount-stubs.js";
 import { runStep } from "./run-step.js";
 import { hostNetworkBinds } from "./step-network.js";
@@ -145,10 +146,15 @@ async function applyStep(view: RootfsView, s: CanonicalStep, where: string, { st
         });
       }
       const network = job.uses.get(index)?.network ?? "none";
-      // Bound over the image's paths (resolved inside it); the mount points nspawn has to make
-      // for them are taken out of the upper dir again after the step.
-      const binds = network === "host" ? (await hostNetworkBinds(join(scratch, `net-${index + 1}`))).map((b) => resolveBindTarget(view, b)) : [];
-      const stubs = noteMountStubs(view, binds.map((b) => b.target));
+      // Bound over the image's paths (resolved inside it): the cache mounts, the host network's
+      // resolv.conf and hosts. The mount points nspawn has to make for them are taken out of the
+      // upper dir again after the step.
+      const wanted = [
+        ...(await cacheMountBinds(store, job.name, s.cache ?? [])),
+        ...(network === "host" ? await hostNetworkBinds(join(scratch, `net-${index + 1}`)) : []),
+      ];
+      const binds = wanted.map((b) => resolveBindTarget(view, b));
+      const stubs = noteMountStubs(view, binds);
       progress.log(`$ ${s.argv.join(" ")}`);
       await runStep(store, {
         step: s, control: job.controls.get(index) ?? { limits: {} }, where, recipe: job.name, index: index + 1,

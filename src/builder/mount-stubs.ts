@@ -12,20 +12,22 @@ import type { RootfsView } from "../rootfs/rootfs-view.js";
 export interface MountStub {
   /** The target, a real path in the image (as resolveBindTarget gives it) without the leading `/`. */
   rel: string;
+  /** The bind is of a directory (nspawn makes an empty directory there, else an empty file). */
+  dir: boolean;
   /** Parent directories that did not exist (nspawn makes them), shallowest first. */
   missing: string[];
   /** Parent directories only the base had (making the stub copies them up), shallowest first, with their metadata. */
   copiedUp: { rel: string; mode: number; uid: number; gid: number }[];
 }
 
-/** Pure over the view's reads: the stubs nspawn will create for these bind targets (real absolute paths). */
-export function noteMountStubs(view: Pick<RootfsView, "visible">, targets: readonly string[]): MountStub[] {
+/** Pure over the view's reads: the stubs nspawn will create for these binds (targets real absolute paths). */
+export function noteMountStubs(view: Pick<RootfsView, "visible">, binds: readonly { target: string; dir: boolean }[]): MountStub[] {
   const out: MountStub[] = [];
-  for (const target of targets) {
+  for (const { target, dir } of binds) {
     const rel = target.replace(/^\/+/, "");
     if (rel === "" || view.visible(rel)) continue;
     const parts = rel.split("/");
-    const stub: MountStub = { rel, missing: [], copiedUp: [] };
+    const stub: MountStub = { rel, dir, missing: [], copiedUp: [] };
     for (let j = 1; j < parts.length; j++) {
       const prefix = parts.slice(0, j).join("/");
       const v = stub.missing.length > 0 ? null : view.visible(prefix);
@@ -39,7 +41,7 @@ export function noteMountStubs(view: Pick<RootfsView, "visible">, targets: reado
 
 /**
  * After the step (its mounts gone, the view's upper re-read): removes from the upper dir what
- * nspawn made for `stubs`, and only that: an empty regular file at the target, empty missing
+ * nspawn made for `stubs`, and only that: an empty regular file (or directory) at the target, empty missing
  * parents, and copied-up parents that are empty, not opaque and as the base had them (a step
  * that wrote into them or changed their mode keeps them). Reads the upper dir as it is now, so
  * a stub nspawn put on one of its own mounts (under /run) is simply not found.
@@ -50,7 +52,7 @@ export async function removeMountStubs(view: RootfsView, stubs: readonly MountSt
   const emptyDir = (rel: string) => upperStat(rel)?.isDirectory() === true && readdirSync(join(view.upper, rel)).length === 0;
   for (const s of stubs) {
     const st = upperStat(s.rel);
-    if (st?.isFile() && st.size === 0) {
+    if (s.dir ? emptyDir(s.rel) : st?.isFile() && st.size === 0) {
       await view.remove(s.rel); // a whiteout again where the base has the path
       removed = true;
     }

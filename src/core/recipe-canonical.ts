@@ -12,7 +12,7 @@ export type CanonicalStep =
   | { kind: "symlink"; path: string; target: string }
   | { kind: "copy"; from: string[]; to: string; mode?: number; uid: number; gid: number }
   | { kind: "remove"; path: string }
-  | { kind: "run"; argv: string[]; env: string[]; workdir: string };
+  | { kind: "run"; argv: string[]; env: string[]; workdir: string; cache?: string[] };
 
 /** What a run step takes from the image it runs on: its config's env and workdir (as in Docker). */
 export type StepImageDefaults = Pick<RunConfig, "env" | "workdir">;
@@ -67,7 +67,10 @@ export function canonicalStep(step: Step, where: string, image: StepImageDefault
     case "run": {
       const argv = typeof step.command === "string" ? ["/bin/sh", "-c", step.command] : [...step.command];
       if (argv.length === 0 || argv.some((a) => typeof a !== "string")) throw new MinicError("ERECIPE", `${where}: run needs a command`);
-      return { kind: "run", argv, env: overEnv(image.env, envList(step.env ?? {})), workdir: p(step.workdir ?? (image.workdir || "/"), "workdir") };
+      // Cache paths are in the key (what lands under them stays out of the layer, so they
+      // change what the layer holds); what the cache directories hold is not.
+      const cache = cachePaths(step.cache, where);
+      return { kind: "run", argv, env: overEnv(image.env, envList(step.env ?? {})), workdir: p(step.workdir ?? (image.workdir || "/"), "workdir"), ...(cache.length > 0 ? { cache } : {}) };
     }
     default:
       throw new MinicError("ERECIPE", `${where}: unknown step kind '${(step as { kind?: unknown })?.kind}'`, {
@@ -112,6 +115,26 @@ function notRoot(path: string, kind: string, where: string): string {
 /** Canonical steps of a recipe whose base image has the config `image` (its env and workdir reach run steps). */
 export function canonicalSteps(recipe: Recipe, image: StepImageDefaults = NO_IMAGE): CanonicalStep[] {
   return recipe.steps.map((s, i) => canonicalStep(s, `recipe '${recipe.name}' step ${i + 1}`, image));
+}
+
+/** Pure: a run step's cache paths, normalised, sorted and without repeats. Throws ERECIPE naming `where` for a bad one. */
+function cachePaths(cache: unknown, where: string): string[] {
+  if (cache === undefined) return [];
+  const hint = "give absolute directories of the image, e.g. run(cmd, { cache: [\"/var/cache/apt\", \"/root/.npm\"] })";
+  if (!Array.isArray(cache)) throw new MinicError("ERECIPE", `${where}: run cache must be a list of paths`, { hint });
+  const out = new Set<string>();
+  for (const c of cache) {
+    if (typeof c !== "string") throw new MinicError("ERECIPE", `${where}: run cache path ${JSON.stringify(c)} is not a string`, { hint });
+    let path: string;
+    try {
+      path = absoluteContainerPath(c, `${where}: run cache path`);
+    } catch (e) {
+      throw new MinicError("ERECIPE", (e as MinicError).message, { hint: (e as MinicError).hint ?? hint, cause: e });
+    }
+    if (path === "/") throw new MinicError("ERECIPE", `${where}: run cache path '/' is the image's root`, { hint });
+    out.add(path);
+  }
+  return [...out].sort();
 }
 
 /** Pure: `K=V` lists merged by name, `over` winning, sorted by name (the image's entries are taken as they are). */

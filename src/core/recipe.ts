@@ -53,6 +53,12 @@ export interface RunOptions {
   readonly timeout?: number | string;
   /** "none": no network for this step, whatever `minic build --network` says. Not part of the cache key. */
   readonly network?: StepNetwork;
+  /**
+   * Absolute directories of the image kept between builds (package caches such as
+   * /var/cache/apt, /root/.npm): a persistent directory of the store per recipe name and path,
+   * bound there for the step; what the step writes under them never enters the layer.
+   */
+  readonly cache?: readonly string[];
 }
 
 export interface RunStep extends RunOptions {

@@ -91,6 +91,30 @@ describe("run steps over the image's config", () => {
   });
 });
 
+describe("run cache paths", () => {
+  it("are normalised, sorted and kept once, and only in the canonical form of a step that has some (so the key of others stays)", () => {
+    expect(canonicalStep(run("true", { cache: ["/root/.npm/", "/var/cache//apt", "/root/.npm"] }), "s")).toMatchObject({ cache: ["/root/.npm", "/var/cache/apt"] });
+    expect(canonicalStep(run("true", { cache: [] }), "s")).toEqual(canonicalStep(run("true"), "s"));
+    expect(canonicalStep(run("true", { cache: ["/a"] }), "s")).not.toEqual(canonicalStep(run("true"), "s"));
+  });
+
+  it("refuses a relative path, '..', the root and a non-list with one ERECIPE line naming the step", () => {
+    const err = (cache: unknown) => {
+      try {
+        canonicalStep(run("true", { cache: cache as string[] }), "recipe 'a' step 2");
+      } catch (e) {
+        return `${(e as MinicError).code}: ${(e as MinicError).message}`;
+      }
+      return "no error";
+    };
+    expect(err(["var/cache/apt"])).toBe("ERECIPE: recipe 'a' step 2: run cache path 'var/cache/apt' is not absolute");
+    expect(err(["/a/../b"])).toBe("ERECIPE: recipe 'a' step 2: run cache path '/a/../b' contains '..'");
+    expect(err(["/"])).toBe("ERECIPE: recipe 'a' step 2: run cache path '/' is the image's root");
+    expect(err("/var/cache")).toBe("ERECIPE: recipe 'a' step 2: run cache must be a list of paths");
+    expect(err([3])).toBe("ERECIPE: recipe 'a' step 2: run cache path 3 is not a string");
+  });
+});
+
 describe("runUses (what a run step uses besides its command; not in its canonical form)", () => {
   it("the host's network unless the step says none; the canonical step (the cache key's part) is the same either way", () => {
     expect(runUses(run("true"), "s")).toEqual({ network: "host" });
