@@ -59,8 +59,9 @@ export function remove(path: string): RemoveStep {
 
 /**
  * Runs a command inside the image being built (needs root and systemd-nspawn), on the host's
- * network unless `network: "none"`, optionally with cgroup `limits` and a `timeout` (seconds or
- * "10m"); none of these is part of the cache key.
+ * network unless `network: "none"`, optionally with cgroup `limits`, a `timeout` (seconds or
+ * "10m"), `cache` directories kept between builds and never in the layer, and `secrets` of
+ * `minic build --secret` at /run/secrets/ID. Only the cache paths are part of the cache key.
  */
 export function run(command: string | readonly string[], opts: RunOptions = {}): RunStep {
   if (opts.workdir !== undefined) absoluteContainerPath(opts.workdir, "run workdir");

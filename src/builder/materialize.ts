@@ -22,6 +22,7 @@ import { cacheMountBinds } from "./cache-mounts.js";
 import { noteMountStubs, removeMountStubs } from "./mount-stubs.js";
 import { runStep } from "./run-step.js";
 import { hostNetworkBinds } from "./step-network.js";
+import { secretBinds, secretRedactor } from "./step-secrets.js";
 
 export interface MaterializeInput {
   name: string;
@@ -32,6 +33,8 @@ export interface MaterializeInput {
   controls: ReadonlyMap<number, RunControl>;
   /** What each run step uses (its network, the build's --network applied), by step index. */
   uses: ReadonlyMap<number, RunUses>;
+  /** The build's secrets: id → host file (a step gets those its uses name). */
+  secrets: ReadonlyMap<string, string>;
   /** The base image (for the run steps' records; name "" for scratch). */
   base: { name: string; manifestDigest: string };
   epoch: number;
@@ -145,13 +148,14 @@ async function applyStep(view: RootfsView, s: CanonicalStep, where: string, { st
           hint: "copy or install it in an earlier step (or in the base), or give its path in the image",
         });
       }
-      const network = job.uses.get(index)?.network ?? "none";
+      const { network, secrets } = job.uses.get(index) ?? { network: "none", secrets: [] };
       // Bound over the image's paths (resolved inside it): the cache mounts, the host network's
-      // resolv.conf and hosts. The mount points nspawn has to make for them are taken out of the
-      // upper dir again after the step.
+      // resolv.conf and hosts, the step's secrets. The mount points nspawn has to make for them
+      // are taken out of the upper dir again after the step.
       const wanted = [
         ...(await cacheMountBinds(store, job.name, s.cache ?? [])),
         ...(network === "host" ? await hostNetworkBinds(join(scratch, `net-${index + 1}`)) : []),
+        ...secretBinds(secrets, job.secrets),
       ];
       const binds = wanted.map((b) => resolveBindTarget(view, b));
       const stubs = noteMountStubs(view, binds);
@@ -159,6 +163,7 @@ async function applyStep(view: RootfsView, s: CanonicalStep, where: string, { st
       await runStep(store, {
         step: s, control: job.controls.get(index) ?? { limits: {} }, where, recipe: job.name, index: index + 1,
         base: job.base, dirs: { scratch, upper, lowers: base }, now: job.now(), security: job.security, network, binds,
+        redact: await secretRedactor(secrets, job.secrets),
       }, progress.output());
       await view.refreshUpper();
       await removeMountStubs(view, stubs);

@@ -62,6 +62,8 @@ export interface RunStepJob extends RunStepRuntime {
   dirs: RunStepDirs;
   /** Current time, ISO (passed in). */
   now: string;
+  /** Applied to each chunk of the step's output before it is shown or kept (its secrets become `***`). */
+  redact: (chunk: Buffer) => Buffer;
 }
 
 /**
@@ -129,7 +131,8 @@ export async function runStep(store: Store, job: RunStepJob, out: OutputSink): P
       stdin: "ignore", stdout: "pipe", stderr: "pipe", work: true, collect: false,
       // A session of its own: a closed terminal's hang-up reaches minic only, which stops the step.
       newSession: true,
-      onOutput: (chunk, stream) => {
+      onOutput: (raw, stream) => {
+        const chunk = job.redact(raw);
         tails[stream].push(chunk);
         return out.write(chunk, stream);
       },

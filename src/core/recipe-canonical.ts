@@ -80,14 +80,20 @@ export function canonicalStep(step: Step, where: string, image: StepImageDefault
 }
 
 /**
- * What a run step uses while it runs, besides its command: its network. Resolved and checked
- * here, but not part of the canonical step: it decides what the step may reach, not what it
- * makes from its inputs, so (as BuildKit's network mode) it is not in the cache key.
+ * What a run step uses while it runs, besides its command: its network and its secrets.
+ * Resolved and checked here, but not part of the canonical step: they decide what the step may
+ * reach, not what it makes from its inputs, so (as BuildKit's network mode and secret contents)
+ * they are not in the cache key. (Cache paths are: see canonicalStep.)
  */
 export interface RunUses {
   /** "host" unless the step asks for "none" (`minic build --network none` also gives none). */
   network: StepNetwork;
+  /** Ids of the build's secrets the step reads (at /run/secrets/ID), sorted, once each. */
+  secrets: string[];
 }
+
+/** What a secret id may be: it names a file under /run/secrets/. */
+export const SECRET_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 const NETWORKS: readonly StepNetwork[] = ["host", "none"];
 
@@ -97,7 +103,14 @@ export function runUses(step: RunStep, where: string): RunUses {
   if (!NETWORKS.includes(network)) {
     throw new MinicError("ERECIPE", `${where}: run network ${JSON.stringify(network)} is not one of ${NETWORKS.join(", ")}`, { hint: "run(cmd, { network: \"none\" }) for no network; leave it out for the host's" });
   }
-  return { network };
+  const secrets = step.secrets ?? [];
+  if (!Array.isArray(secrets)) throw new MinicError("ERECIPE", `${where}: run secrets must be a list of secret ids`, { hint: "run(cmd, { secrets: [\"token\"] }) with minic build --secret id=token,src=FILE" });
+  for (const id of secrets) {
+    if (typeof id !== "string" || !SECRET_ID_RE.test(id)) {
+      throw new MinicError("ERECIPE", `${where}: run secret id ${JSON.stringify(id)} is not a name of letters, digits, '_', '.' and '-'`, { hint: "run(cmd, { secrets: [\"token\"] }) with minic build --secret id=token,src=FILE" });
+    }
+  }
+  return { network, secrets: [...new Set(secrets)].sort() };
 }
 
 /** Whether `b` is base64 that decodes to bytes and back unchanged (line breaks and padding aside). */

@@ -59,6 +59,11 @@ export interface RunOptions {
    * bound there for the step; what the step writes under them never enters the layer.
    */
   readonly cache?: readonly string[];
+  /**
+   * Ids of `minic build --secret id=ID,src=FILE` this step reads, at /run/secrets/ID (read-only,
+   * this step only). Neither the ids nor the contents are part of the cache key.
+   */
+  readonly secrets?: readonly string[];
 }
 
 export interface RunStep extends RunOptions {

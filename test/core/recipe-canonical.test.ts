@@ -117,13 +117,20 @@ describe("run cache paths", () => {
 
 describe("runUses (what a run step uses besides its command; not in its canonical form)", () => {
   it("the host's network unless the step says none; the canonical step (the cache key's part) is the same either way", () => {
-    expect(runUses(run("true"), "s")).toEqual({ network: "host" });
-    expect(runUses(run("true", { network: "none" }), "s")).toEqual({ network: "none" });
+    expect(runUses(run("true"), "s")).toEqual({ network: "host", secrets: [] });
+    expect(runUses(run("true", { network: "none" }), "s")).toEqual({ network: "none", secrets: [] });
     expect(canonicalStep(run("true", { network: "none" }), "s")).toEqual(canonicalStep(run("true"), "s"));
   });
 
   it("an unknown network is one line naming the step", () => {
     expect(() => runUses(run("true", { network: "veth" as never }), "recipe 'a' step 2")).toThrow(/^recipe 'a' step 2: run network "veth" is not one of host, none$/);
+  });
+
+  it("secret ids: sorted, once each, not in the canonical step; a bad id is one line naming the step", () => {
+    expect(runUses(run("true", { secrets: ["tok", "npm.rc", "tok"] }), "s").secrets).toEqual(["npm.rc", "tok"]);
+    expect(canonicalStep(run("true", { secrets: ["tok"] }), "s")).toEqual(canonicalStep(run("true"), "s"));
+    expect(() => runUses(run("true", { secrets: ["../etc/passwd"] }), "recipe 'a' step 1")).toThrow(/^recipe 'a' step 1: run secret id "\.\.\/etc\/passwd" is not a name of letters/);
+    expect(() => runUses(run("true", { secrets: "tok" as never }), "recipe 'a' step 1")).toThrow(/^recipe 'a' step 1: run secrets must be a list of secret ids$/);
   });
 });
 
