@@ -40,16 +40,17 @@ const mountsDir = () => join(fx.store, "cache-mounts");
 
 describe("run step cache mounts", () => {
   it("what a step writes into its cache is there in the next build, and never in the layer", async () => {
-    const recipe = writeRecipe(dir(), "cm", `run("echo built >> /var/cache/demo/log && cat /var/cache/demo/log > /seen", { cache: ["/var/cache/demo"] })`);
+    const recipe = writeRecipe(dir(), "cm", `run("echo built >> /var/cache/demo/log && cat /var/cache/demo/log > /seen; grep -c ' /var/cache/demo ' /proc/self/mountinfo > /mounted", { cache: ["/var/cache/demo"] })`);
     const first = await build(recipe);
     expect(first.exitCode, first.out).toBe(0);
     expect(await cat("cm", "/seen")).toBe("built");
+    expect(await cat("cm", "/mounted")).toBe("1"); // a bind mount in the step's own mount namespace
     // bb has no /var/cache: nspawn's mount point for it, and the /var it copied up, are gone.
-    expect(layerEntries(first.top!.layer!.digest)).toEqual(["seen"]);
+    expect(layerEntries(first.top!.layer!.digest)).toEqual(["mounted", "seen"]);
     const second = await build(recipe, ["--no-cache"]);
     expect(second.exitCode, second.out).toBe(0);
     expect(await cat("cm", "/seen")).toBe("built\nbuilt");
-    expect(layerEntries(second.top!.layer!.digest)).toEqual(["seen"]);
+    expect(layerEntries(second.top!.layer!.digest)).toEqual(["mounted", "seen"]);
     expect(await cat("cm", "/var/cache/demo/log")).toBe("");
     // What the cache holds is not part of the cache key.
     expect((await build(recipe)).top?.cached).toBe(true);
