@@ -60,6 +60,9 @@ describe("run step secrets", () => {
     expect(r.exitCode, r.out).toBe(0);
     expect(await cat("sec", "/seen")).toBe("readable");
     expect(await cat("sec", "/seen2")).toBe("absent");
+    // Its mount point was on nspawn's /run tmpfs: nothing of /run is in the layer.
+    const blob = join(fx.store, "blobs", "sha256", r.top!.layer!.digest.replace(/^sha256:/, ""));
+    expect(execFileSync("sh", ["-c", `bzip2 -dc '${blob}' | cpio -t --quiet`], { encoding: "utf8" }).split("\n").filter(Boolean).sort()).toEqual(["seen", "seen2"]);
     expect(r.out).not.toContain(SECRET);
     expect(r.out).toContain("  | ***"); // what the step printed, with the secret replaced
     const inspect = await minic(["inspect", "--json", "--store", fx.store, "sec"]);
