@@ -2,13 +2,12 @@
 // Image paths are checked where the recipe writes them, so that an error names the recipe's line.
 import { absoluteContainerPath } from "./core/container-path.js";
 import { MinicError } from "./core/errors.js";
-import type { LimitsInput } from "./core/limits.js";
 import type {
-  CopyStep, DirStep, FileStep, Owner, Recipe, RecipeInput, RemoveStep, RunStep, SymlinkStep,
+  CopyStep, DirStep, FileStep, Owner, Recipe, RecipeInput, RemoveStep, RunOptions, RunStep, SymlinkStep,
 } from "./core/recipe.js";
 
 export type {
-  Base, CopyStep, DirStep, FileStep, ImageConfigInput, Owner, Recipe, RecipeInput, RemoveStep, RunStep, Step, SymlinkStep,
+  Base, CopyStep, DirStep, FileStep, ImageConfigInput, Owner, Recipe, RecipeInput, RemoveStep, RunOptions, RunStep, Step, StepNetwork, SymlinkStep,
 } from "./core/recipe.js";
 export type { LimitsInput } from "./core/limits.js";
 
@@ -59,10 +58,12 @@ export function remove(path: string): RemoveStep {
 }
 
 /**
- * Runs a command inside the image being built (needs root and systemd-nspawn), optionally with
- * cgroup `limits` and a `timeout` (seconds or "10m"); neither is part of the cache key.
+ * Runs a command inside the image being built (needs root and systemd-nspawn), on the host's
+ * network unless `network: "none"`, optionally with cgroup `limits`, a `timeout` (seconds or
+ * "10m"), `cache` directories kept between builds and never in the layer, and `secrets` of
+ * `minic build --secret` at /run/secrets/ID. Only the cache paths are part of the cache key.
  */
-export function run(command: string | readonly string[], opts: { env?: Record<string, string>; workdir?: string; limits?: LimitsInput; timeout?: number | string } = {}): RunStep {
+export function run(command: string | readonly string[], opts: RunOptions = {}): RunStep {
   if (opts.workdir !== undefined) absoluteContainerPath(opts.workdir, "run workdir");
   return { kind: "run", command: typeof command === "string" ? command : [...command], ...opts };
 }

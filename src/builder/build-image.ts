@@ -7,8 +7,8 @@ import { digestOf, type Digest } from "../core/digest.js";
 import { MinicError, withContext } from "../core/errors.js";
 import { defaultRunConfig, type LayerDescriptor, type LayerHistory } from "../core/image.js";
 import { parseLimits } from "../core/limits.js";
-import { isRecipe, type Recipe } from "../core/recipe.js";
-import { canonicalSteps, describeStep, mergeRunConfig, recipeHistory } from "../core/recipe-canonical.js";
+import { isRecipe, type Recipe, type StepNetwork } from "../core/recipe.js";
+import { canonicalSteps, describeStep, mergeRunConfig, recipeHistory, runUses, type RunUses } from "../core/recipe-canonical.js";
 import { formatRef, parseRef, type ImageRef } from "../core/reference.js";
 import { combineControl, stepControl, type RunControl } from "../core/run-control.js";
 import { putImage } from "../store/images.js";
@@ -36,6 +36,10 @@ export interface BuildOptions {
   now: () => string;
   /** The run steps' security profile (not part of the cache key: a cached layer is data, whoever made it). */
   security: SecurityProfile;
+  /** `minic build --network`: "none" takes every run step off the network (not part of the cache key). */
+  network: StepNetwork;
+  /** `minic build --secret`: id → the host file holding it (bound into the steps that name it; never in the key). */
+  secrets: ReadonlyMap<string, string>;
 }
 
 /** The image a recipe builds on, for its run steps' records. */
@@ -74,6 +78,7 @@ interface BuildRun {
  * is an error saying what to do.
  */
 export async function buildRecipe(store: Store, recipe: Recipe, opts: BuildOptions): Promise<BuildResult[]> {
+  checkSecrets(recipe, opts.secrets); // before any recipe of the graph is built: nothing is written
   const run: BuildRun = { seen: new Set(), verified: await VerifiedBlobs.open(store) };
   const results = await buildWithBases(store, recipe, opts, run, true);
   await run.verified.save(); // only after a build that succeeded: a failed one leaves the store as it was
@@ -110,14 +115,19 @@ async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, run: B
   const p = opts.progress;
   await holdBase(store, recipe.name, baseLayers);
   if (base.stored) await checkStoredBase(run.verified, recipe.name, base);
-  const steps = canonicalSteps(recipe);
+  // The base image's env and workdir reach its run steps (and so their cache key).
+  const steps = canonicalSteps(recipe, baseRun);
   const cpus = availableParallelism();
   const runConfig = mergeRunConfig(baseRun, recipe.config, (l, below) => parseLimits(l, cpus, below));
   // Checked before anything runs (also on a cache hit): a bad limit is the recipe's error.
   const controls = new Map<number, RunControl>();
+  const uses = new Map<number, RunUses>();
   recipe.steps.forEach((s, i) => {
     const where = `recipe '${recipe.name}' step ${i + 1}`;
-    if (s.kind === "run") controls.set(i, combineControl(stepControl(s, where, cpus), opts.control, where));
+    if (s.kind !== "run") return;
+    controls.set(i, combineControl(stepControl(s, where, cpus), opts.control, where));
+    const u = runUses(s, where);
+    uses.set(i, { ...u, network: opts.network === "none" ? "none" : u.network });
   });
   const recipeFile = recipe.source.startsWith("file:") ? fileURLToPath(recipe.source) : recipe.source;
   const recipeDir = dirname(recipeFile);
@@ -165,7 +175,7 @@ async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, run: B
     } else {
       p.start(`${recipe.name}: building ${steps.length} step(s)`);
       layer = steps.length === 0 ? null : await materialize(store, {
-        name: recipe.name, baseLayers, steps, inputs, controls, base: { name: base.name, manifestDigest: base.manifestDigest }, epoch: opts.epoch, now: opts.now, security: opts.security,
+        name: recipe.name, baseLayers, steps, inputs, controls, uses, secrets: opts.secrets, base: { name: base.name, manifestDigest: base.manifestDigest }, epoch: opts.epoch, now: opts.now, security: opts.security,
       }, p);
       const rec: CacheRecord = {
         key, parts, layer, recipe: { name: recipe.name, file: recipeFile },
@@ -182,6 +192,23 @@ async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, run: B
     const manifestDigest = await putImage(store, layers, runConfig, history, opts.epoch);
     const tag = await tagImage(store, ref, manifestDigest, recipeFile, top);
     return { ref, manifestDigest, layer, cached: hit !== undefined, recipeFile, tag };
+  }
+}
+
+/**
+ * Throws ERECIPE naming the recipe and step for the first run step, in `recipe` or a base recipe
+ * it stands on, that reads a secret the build was not given (or names one badly).
+ */
+function checkSecrets(recipe: Recipe, given: ReadonlyMap<string, string>): void {
+  const seen = new Set<Recipe>(); // a cycle is buildWithBases' error
+  for (let r: Recipe["base"] = recipe; isRecipe(r) && !seen.has(r); r = r.base) {
+    seen.add(r);
+    r.steps.forEach((s, i) => {
+      if (s.kind !== "run") return;
+      const where = `recipe '${r!.name}' step ${i + 1}`;
+      const missing = runUses(s, where).secrets.find((id) => !given.has(id));
+      if (missing) throw new MinicError("ERECIPE", `${where}: secret '${missing}' is not given to this build`, { hint: `minic build --secret id=${missing},src=FILE` });
+    });
   }
 }
 

@@ -2,7 +2,7 @@
 // upper dir into a layer. The only part of a build that touches the disk for real.
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { describeStep, type CanonicalStep } from "../core/recipe-canonical.js";
+import { describeStep, type CanonicalStep, type RunUses } from "../core/recipe-canonical.js";
 import type { RunControl } from "../core/run-control.js";
 import type { LayerDescriptor } from "../core/image.js";
 import { MinicError, withContext } from "../core/errors.js";
@@ -17,7 +17,12 @@ import { RootfsView, type NodeMeta } from "../rootfs/rootfs-view.js";
 import type { SecurityProfile } from "../runtime/security-profile.js";
 import { commandCandidates } from "../core/command-path.js";
 import { findCommand } from "../rootfs/find-command.js";
+import { resolveBindTarget } from "../runtime/bind-targets.js";
+import { cacheMountBinds } from "./cache-mounts.js";
+import { noteMountStubs, removeMountStubs } from "./mount-stubs.js";
 import { runStep } from "./run-step.js";
+import { hostNetworkBinds } from "./step-network.js";
+import { secretBinds, secretRedactor } from "./step-secrets.js";
 
 export interface MaterializeInput {
   name: string;
@@ -26,6 +31,10 @@ export interface MaterializeInput {
   inputs: ReadonlyMap<number, readonly CopyInput[]>;
   /** Limits and timeout of each run step, by step index. */
   controls: ReadonlyMap<number, RunControl>;
+  /** What each run step uses (its network, the build's --network applied), by step index. */
+  uses: ReadonlyMap<number, RunUses>;
+  /** The build's secrets: id → host file (a step gets those its uses name). */
+  secrets: ReadonlyMap<string, string>;
   /** The base image (for the run steps' records; name "" for scratch). */
   base: { name: string; manifestDigest: string };
   epoch: number;
@@ -139,12 +148,25 @@ async function applyStep(view: RootfsView, s: CanonicalStep, where: string, { st
           hint: "copy or install it in an earlier step (or in the base), or give its path in the image",
         });
       }
+      const { network, secrets } = job.uses.get(index) ?? { network: "none", secrets: [] };
+      // Bound over the image's paths (resolved inside it): the cache mounts, the host network's
+      // resolv.conf and hosts, the step's secrets. The mount points nspawn has to make for them
+      // are taken out of the upper dir again after the step.
+      const wanted = [
+        ...(await cacheMountBinds(store, job.name, s.cache ?? [])),
+        ...(network === "host" ? await hostNetworkBinds(join(scratch, `net-${index + 1}`)) : []),
+        ...secretBinds(secrets, job.secrets),
+      ];
+      const binds = wanted.map((b) => resolveBindTarget(view, b));
+      const stubs = noteMountStubs(view, binds);
       progress.log(`$ ${s.argv.join(" ")}`);
       await runStep(store, {
         step: s, control: job.controls.get(index) ?? { limits: {} }, where, recipe: job.name, index: index + 1,
-        base: job.base, dirs: { scratch, upper, lowers: base }, now: job.now(), security: job.security,
+        base: job.base, dirs: { scratch, upper, lowers: base }, now: job.now(), security: job.security, network, binds,
+        redact: await secretRedactor(secrets, job.secrets),
       }, progress.output());
       await view.refreshUpper();
+      await removeMountStubs(view, stubs);
       break;
     }
   }

@@ -1,19 +1,20 @@
 // Runs a recipe's run step as `minic run` starts a container (runtime/launch.ts): recorded in
 // the store's containers/ (so that the next minic, or `minic prune`, kills and removes what a
-// killed build left), in its own cgroups with the step's limits, under systemd-nspawn with no
-// network, in a private mount namespace where the build's upper dir is stacked over the base
+// killed build left), in its own cgroups with the step's limits, under systemd-nspawn on the
+// host's network or none, in a private mount namespace where the build's upper dir is stacked over the base
 // layers; what it changes lands in the upper dir. Its output streams to the build's progress;
 // only a bounded tail is kept, for the error message.
 import { randomBytes } from "node:crypto";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { MinicError, withContext } from "../core/errors.js";
+import type { StepNetwork } from "../core/recipe.js";
 import type { CanonicalStep } from "../core/recipe-canonical.js";
 import type { RunControl } from "../core/run-control.js";
 import { planCgroups, readCgroupHost } from "../runtime/cgroups.js";
 import { probeHost } from "../runtime/host.js";
 import { Launch, launchHost, requireRoot } from "../runtime/launch.js";
-import { startScript, wrapperArgv, type LaunchSpec } from "../runtime/runtime-argv.js";
+import { startScript, wrapperArgv, type Bind, type LaunchSpec } from "../runtime/runtime-argv.js";
 import type { SecurityProfile } from "../runtime/security-profile.js";
 import { makeLinkFarm, overlayStack } from "../runtime/stack-options.js";
 import { processStart } from "../runtime/state.js";
@@ -37,8 +38,18 @@ export interface RunStepDirs {
   lowers: readonly string[];
 }
 
+/** What a run step runs with besides its command. */
+export interface RunStepRuntime {
+  /** The container's security profile (the build's: the default unless --privileged/--cap-add). */
+  security: SecurityProfile;
+  /** The host's network, or none (private, loopback only). */
+  network: StepNetwork;
+  /** Binds for the step (the network's resolv.conf and hosts), targets resolved inside the image. */
+  binds: readonly Bind[];
+}
+
 /** One run step to run, with what its record says about it. */
-export interface RunStepJob {
+export interface RunStepJob extends RunStepRuntime {
   step: RunCanonical;
   control: RunControl;
   /** Names the step in messages: "recipe 'hello' step 3". */
@@ -51,18 +62,23 @@ export interface RunStepJob {
   dirs: RunStepDirs;
   /** Current time, ISO (passed in). */
   now: string;
-  /** The container's security profile (the build's: the default unless --privileged/--cap-add). */
-  security: SecurityProfile;
+  /** Applied to each chunk of the step's output before it is shown or kept (its secrets become `***`). */
+  redact: (chunk: Buffer) => Buffer;
 }
 
-/** Pure: the runtime spec of a run step (root, no network, killed at once when stopped). */
-export function runStepSpec(step: RunCanonical, rootfs: string, name: string, security: SecurityProfile): LaunchSpec {
+/**
+ * Pure: the runtime spec of a run step (root, the host's network or none, killed at once when
+ * stopped). nspawn never handles resolv.conf itself (it would copy the host's into the layer):
+ * a step on the host's network has it among its binds.
+ */
+export function runStepSpec(step: RunCanonical, rootfs: string, name: string, rt: RunStepRuntime): LaunchSpec {
   return {
     runtime: "nspawn", rootfs, machine: name, argv: step.argv, env: step.env, workdir: step.workdir,
-    user: "root", uid: 0, gid: 0, hostname: "", binds: [], readOnly: false, tty: false, network: { kind: "none" },
+    user: "root", uid: 0, gid: 0, hostname: "", binds: [...rt.binds], readOnly: false, tty: false, network: { kind: rt.network },
+    resolvConfOff: true,
     // An interrupted build stops its step at once: a shell as PID 1 would ignore SIGTERM.
     killSignal: "SIGKILL",
-    security,
+    security: rt.security,
   };
 }
 
@@ -103,7 +119,7 @@ export async function runStep(store: Store, job: RunStepJob, out: OutputSink): P
   makeLinkFarm(scratch, stack.links);
   const launch = Launch.create(store.layout.container(id), {
     id, name, image: job.base.name, manifestDigest: job.base.manifestDigest, command: job.step.argv,
-    driver: "overlay", runtime: "nspawn", net: "none", created: job.now,
+    driver: "overlay", runtime: "nspawn", net: job.network, created: job.now,
     minicPid: process.pid, minicStart: processStart(process.pid) ?? "", veths: [], ports: [],
     build: { recipe: job.recipe, step: job.index },
   }, cgroups);
@@ -111,17 +127,18 @@ export async function runStep(store: Store, job: RunStepJob, out: OutputSink): P
   let timer: NodeJS.Timeout | undefined;
   let timedOut = false;
   try {
-    launch.startWrapper(wrapperArgv({ runtime: "nspawn", hostname: "", netKind: "none" }, lh, launch.dir), {
+    launch.startWrapper(wrapperArgv({ runtime: "nspawn", hostname: "", netKind: job.network }, lh, launch.dir), {
       stdin: "ignore", stdout: "pipe", stderr: "pipe", work: true, collect: false,
       // A session of its own: a closed terminal's hang-up reaches minic only, which stops the step.
       newSession: true,
-      onOutput: (chunk, stream) => {
+      onOutput: (raw, stream) => {
+        const chunk = job.redact(raw);
         tails[stream].push(chunk);
         return out.write(chunk, stream);
       },
     });
     launch.applyLimits();
-    launch.go(startScript(runStepSpec(job.step, merged, name, job.security), lh, { dir: launch.dir, procs: cgroups.procs, stack, mountName: name }));
+    launch.go(startScript(runStepSpec(job.step, merged, name, job), lh, { dir: launch.dir, procs: cgroups.procs, stack, mountName: name }));
     if (control.timeoutMs !== undefined) {
       timer = setTimeout(() => {
         timedOut = true;

@@ -1,10 +1,13 @@
 // minic build: type-check and load a recipe, then build it and its bases into the store.
+import { accessSync, constants, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { parseDuration } from "../core/duration.js";
 import { MinicError } from "../core/errors.js";
 import { parseCpus, parseCpuset, parseMemory, parsePids, type Limits } from "../core/limits.js";
+import type { StepNetwork } from "../core/recipe.js";
 import type { RunControl } from "../core/run-control.js";
+import { parseSecretFlag } from "../core/secret-flag.js";
 import { formatRef, parseRef } from "../core/reference.js";
 import { buildRecipe, type BuildResult } from "../builder/build-image.js";
 import { checkRecipeFile, loadRecipe } from "../builder/load-recipe.js";
@@ -28,18 +31,49 @@ export function buildControl(values: Values, hostCpus: number): RunControl {
   return timeout === undefined ? { limits } : { limits, timeoutMs: parseDuration(timeout, "--timeout") };
 }
 
+/** Pure: `minic build --network` (host unless given). Throws EUSAGE for another value. */
+export function buildNetwork(values: Values): StepNetwork {
+  const v = str(values.network) ?? "host";
+  if (v !== "host" && v !== "none") throw new MinicError("EUSAGE", `unknown --network '${v}'`, { hint: "use --network host (the default) or --network none" });
+  return v;
+}
+
+/**
+ * `minic build --secret id=ID,src=FILE…`: id → the file's absolute path, each checked to be a
+ * readable regular file (never read here). Throws EUSAGE for a bad value or a repeated id,
+ * ENOTFOUND for a file that is not there; messages name the file, never its content.
+ */
+export function buildSecrets(values: Values, cwd: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const v of list(values.secret)) {
+    const { id, src } = parseSecretFlag(v);
+    if (out.has(id)) throw new MinicError("EUSAGE", `--secret id '${id}' is given twice`, { hint: "give each secret id once" });
+    const path = resolve(cwd, src);
+    try {
+      if (!statSync(path).isFile()) throw new Error("not a file");
+      accessSync(path, constants.R_OK);
+    } catch {
+      throw new MinicError("ENOTFOUND", `secret '${id}': ${src} is not a readable file`, { hint: `give the file that holds the secret: --secret id=${id},src=FILE` });
+    }
+    out.set(id, path);
+  }
+  return out;
+}
+
 const list = (v: Values[string]) => (Array.isArray(v) ? v.map(String) : typeof v === "string" ? [v] : []);
 
 export const buildCommand: Command = {
   name: "build",
   summary: "build a TypeScript recipe (and its base recipes) into layers and an image",
-  usage: "RECIPE.ts [-t NAME[:TAG]] [--no-cache] [--explain] [--json] [--quiet] [--memory 1G] [--cpus 1.5] [--cpuset 0-1] [--pids 512] [--timeout 10m] [--privileged] [--cap-add CAP] [--cap-drop CAP]",
+  usage: "RECIPE.ts [-t NAME[:TAG]] [--no-cache] [--explain] [--json] [--quiet] [--memory 1G] [--cpus 1.5] [--cpuset 0-1] [--pids 512] [--timeout 10m] [--network host|none] [--secret id=ID,src=FILE] [--privileged] [--cap-add CAP] [--cap-drop CAP]",
   options: {
     memory: { type: "string", short: "m" },
     cpus: { type: "string" },
     cpuset: { type: "string" },
     pids: { type: "string" },
     timeout: { type: "string" },
+    network: { type: "string" },
+    secret: { type: "string", multiple: true },
     tag: { type: "string", short: "t" },
     "no-cache": { type: "boolean" },
     explain: { type: "boolean" },
@@ -54,6 +88,8 @@ export const buildCommand: Command = {
     const file = positionals[0]!;
     const tag = typeof values.tag === "string" ? parseRef(values.tag) : undefined;
     const control = buildControl(values, availableParallelism());
+    const network = buildNetwork(values);
+    const secrets = buildSecrets(values, ctx.cwd);
     // Run steps get minic run's default profile; more only when the one building asks for it.
     const security = resolveSecurity({ privileged: values.privileged === true, capAdd: list(values["cap-add"]), capDrop: list(values["cap-drop"]) });
     const store = await ctx.store();
@@ -74,6 +110,8 @@ export const buildCommand: Command = {
         control,
         now: () => new Date().toISOString(),
         security,
+        network,
+        secrets,
       });
       await typechecked();
       const top = results[results.length - 1]!;

@@ -2,6 +2,7 @@
 // cache records that can no longer be used.
 import { join } from "node:path";
 import { pruneTagRecords } from "../builder/base-tags.js";
+import { listCacheMounts, removeCacheMounts } from "../builder/cache-mounts.js";
 import { pruneRecipeCache } from "../builder/compile-recipe.js";
 import { DIGEST_CACHE, DigestCache } from "../builder/digest-cache.js";
 import { pruneGlobCache } from "../builder/glob-cache.js";
@@ -17,8 +18,8 @@ import { reportDamage } from "./images.js";
 export const gcCommand: Command = {
   name: "gc",
   summary: "remove blobs, unpacked layers and cache records that no image references and no running container uses",
-  usage: "[--json]",
-  options: { json: { type: "boolean" } },
+  usage: "[--cache-mounts] [--json]",
+  options: { json: { type: "boolean" }, "cache-mounts": { type: "boolean" } },
   async run(values, _positionals, ctx) {
     const store = await ctx.store();
     // The images of running containers (even those without a name any more, after 'rmi -f')
@@ -32,8 +33,16 @@ export const gcCommand: Command = {
       + (await (await DigestCache.open(join(cache, DIGEST_CACHE))).prune()) + (await pruneTagRecords(store));
     // What was known of blobs gc removed (not counted: a memo of the store's own blobs, not a record).
     await (await VerifiedBlobs.open(store)).prune();
-    if (values.json) ctx.out(JSON.stringify(r));
-    else ctx.out(`removed ${r.blobs} blob(s) (${humanSize(r.bytes)}), ${r.unpacked} unpacked layer(s), ${r.cacheRecords} cache record(s)`);
+    // Run steps' cache mounts are kept unless asked: they are what makes the next build fast.
+    const removed = values["cache-mounts"] ? await removeCacheMounts(store) : [];
+    const kept = listCacheMounts(store.layout.cacheMountsDir);
+    const sum = (ms: typeof kept) => ms.reduce((n, m) => n + m.bytes, 0);
+    const cacheMounts = { removed: removed.length, removedBytes: sum(removed), kept: kept.map(({ recipe, path, bytes }) => ({ recipe, path, bytes })) };
+    if (values.json) ctx.out(JSON.stringify({ ...r, cacheMounts }));
+    else {
+      ctx.out(`removed ${r.blobs} blob(s) (${humanSize(r.bytes)}), ${r.unpacked} unpacked layer(s), ${r.cacheRecords} cache record(s)${removed.length > 0 ? `, ${removed.length} cache mount(s) (${humanSize(sum(removed))})` : ""}`);
+      if (kept.length > 0) ctx.out(`kept ${kept.length} cache mount(s) of run steps (${humanSize(sum(kept))}); 'minic gc --cache-mounts' removes them`);
+    }
     return reportDamage(ctx, r.damaged);
   },
 };

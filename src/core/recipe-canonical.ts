@@ -3,7 +3,7 @@ import { absoluteContainerPath } from "./container-path.js";
 import { MinicError } from "./errors.js";
 import type { LayerHistory, RunConfig } from "./image.js";
 import type { LimitsInput } from "./limits.js";
-import type { ImageConfigInput, Recipe, Step } from "./recipe.js";
+import type { ImageConfigInput, Recipe, RunStep, Step, StepNetwork } from "./recipe.js";
 
 /** A step with every default resolved; what the cache key and `--explain` are made of. */
 export type CanonicalStep =
@@ -12,10 +12,21 @@ export type CanonicalStep =
   | { kind: "symlink"; path: string; target: string }
   | { kind: "copy"; from: string[]; to: string; mode?: number; uid: number; gid: number }
   | { kind: "remove"; path: string }
-  | { kind: "run"; argv: string[]; env: string[]; workdir: string };
+  | { kind: "run"; argv: string[]; env: string[]; workdir: string; cache?: string[] };
 
-/** Normalises one step; `where` names it in errors (e.g. "step 3"). Throws ERECIPE/EPATH. */
-export function canonicalStep(step: Step, where: string): CanonicalStep {
+/** What a run step takes from the image it runs on: its config's env and workdir (as in Docker). */
+export type StepImageDefaults = Pick<RunConfig, "env" | "workdir">;
+
+/** For steps on no image's config: no env, workdir /. */
+const NO_IMAGE: StepImageDefaults = { env: [], workdir: "/" };
+
+/**
+ * Normalises one step; `where` names it in errors (e.g. "step 3"). A run step's env is the
+ * image's with the step's own over it (by name), its workdir the step's, else the image's:
+ * both are in the canonical step, so a base whose config env changes builds its run steps again.
+ * Throws ERECIPE/EPATH.
+ */
+export function canonicalStep(step: Step, where: string, image: StepImageDefaults = NO_IMAGE): CanonicalStep {
   const p = (x: string, what: string) => absoluteContainerPath(x, `${where}: ${step.kind} ${what}`);
   switch (step?.kind) {
     case "dir":
@@ -56,13 +67,50 @@ export function canonicalStep(step: Step, where: string): CanonicalStep {
     case "run": {
       const argv = typeof step.command === "string" ? ["/bin/sh", "-c", step.command] : [...step.command];
       if (argv.length === 0 || argv.some((a) => typeof a !== "string")) throw new MinicError("ERECIPE", `${where}: run needs a command`);
-      return { kind: "run", argv, env: envList(step.env ?? {}), workdir: p(step.workdir ?? "/", "workdir") };
+      // Cache paths are in the key (what lands under them stays out of the layer, so they
+      // change what the layer holds); what the cache directories hold is not.
+      const cache = cachePaths(step.cache, where);
+      return { kind: "run", argv, env: overEnv(image.env, envList(step.env ?? {})), workdir: p(step.workdir ?? (image.workdir || "/"), "workdir"), ...(cache.length > 0 ? { cache } : {}) };
     }
     default:
       throw new MinicError("ERECIPE", `${where}: unknown step kind '${(step as { kind?: unknown })?.kind}'`, {
         hint: "build steps with dir(), file(), symlink(), copy(), remove() or run() from \"minic\"",
       });
   }
+}
+
+/**
+ * What a run step uses while it runs, besides its command: its network and its secrets.
+ * Resolved and checked here, but not part of the canonical step: they decide what the step may
+ * reach, not what it makes from its inputs, so (as BuildKit's network mode and secret contents)
+ * they are not in the cache key. (Cache paths are: see canonicalStep.)
+ */
+export interface RunUses {
+  /** "host" unless the step asks for "none" (`minic build --network none` also gives none). */
+  network: StepNetwork;
+  /** Ids of the build's secrets the step reads (at /run/secrets/ID), sorted, once each. */
+  secrets: string[];
+}
+
+/** What a secret id may be: it names a file under /run/secrets/. */
+export const SECRET_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+const NETWORKS: readonly StepNetwork[] = ["host", "none"];
+
+/** Pure: a run step's uses, with defaults filled. Throws ERECIPE naming `where` for a bad value. */
+export function runUses(step: RunStep, where: string): RunUses {
+  const network = step.network ?? "host";
+  if (!NETWORKS.includes(network)) {
+    throw new MinicError("ERECIPE", `${where}: run network ${JSON.stringify(network)} is not one of ${NETWORKS.join(", ")}`, { hint: "run(cmd, { network: \"none\" }) for no network; leave it out for the host's" });
+  }
+  const secrets = step.secrets ?? [];
+  if (!Array.isArray(secrets)) throw new MinicError("ERECIPE", `${where}: run secrets must be a list of secret ids`, { hint: "run(cmd, { secrets: [\"token\"] }) with minic build --secret id=token,src=FILE" });
+  for (const id of secrets) {
+    if (typeof id !== "string" || !SECRET_ID_RE.test(id)) {
+      throw new MinicError("ERECIPE", `${where}: run secret id ${JSON.stringify(id)} is not a name of letters, digits, '_', '.' and '-'`, { hint: "run(cmd, { secrets: [\"token\"] }) with minic build --secret id=token,src=FILE" });
+    }
+  }
+  return { network, secrets: [...new Set(secrets)].sort() };
 }
 
 /** Whether `b` is base64 that decodes to bytes and back unchanged (line breaks and padding aside). */
@@ -77,9 +125,37 @@ function notRoot(path: string, kind: string, where: string): string {
   return path;
 }
 
-/** Canonical steps of a recipe. */
-export function canonicalSteps(recipe: Recipe): CanonicalStep[] {
-  return recipe.steps.map((s, i) => canonicalStep(s, `recipe '${recipe.name}' step ${i + 1}`));
+/** Canonical steps of a recipe whose base image has the config `image` (its env and workdir reach run steps). */
+export function canonicalSteps(recipe: Recipe, image: StepImageDefaults = NO_IMAGE): CanonicalStep[] {
+  return recipe.steps.map((s, i) => canonicalStep(s, `recipe '${recipe.name}' step ${i + 1}`, image));
+}
+
+/** Pure: a run step's cache paths, normalised, sorted and without repeats. Throws ERECIPE naming `where` for a bad one. */
+function cachePaths(cache: unknown, where: string): string[] {
+  if (cache === undefined) return [];
+  const hint = "give absolute directories of the image, e.g. run(cmd, { cache: [\"/var/cache/apt\", \"/root/.npm\"] })";
+  if (!Array.isArray(cache)) throw new MinicError("ERECIPE", `${where}: run cache must be a list of paths`, { hint });
+  const out = new Set<string>();
+  for (const c of cache) {
+    if (typeof c !== "string") throw new MinicError("ERECIPE", `${where}: run cache path ${JSON.stringify(c)} is not a string`, { hint });
+    let path: string;
+    try {
+      path = absoluteContainerPath(c, `${where}: run cache path`);
+    } catch (e) {
+      throw new MinicError("ERECIPE", (e as MinicError).message, { hint: (e as MinicError).hint ?? hint, cause: e });
+    }
+    if (path === "/") throw new MinicError("ERECIPE", `${where}: run cache path '/' is the image's root`, { hint });
+    out.add(path);
+  }
+  return [...out].sort();
+}
+
+/** Pure: `K=V` lists merged by name, `over` winning, sorted by name (the image's entries are taken as they are). */
+function overEnv(base: readonly string[], over: readonly string[]): string[] {
+  const name = (kv: string) => (kv.includes("=") ? kv.slice(0, kv.indexOf("=")) : kv);
+  const m = new Map(base.map((kv) => [name(kv), kv]));
+  for (const kv of over) m.set(name(kv), kv);
+  return [...m.keys()].sort().map((k) => m.get(k)!);
 }
 
 /** One line describing a step, for progress output and --explain. */

@@ -40,16 +40,36 @@ export interface RemoveStep {
   readonly path: string;
 }
 
-export interface RunStep {
-  readonly kind: "run";
-  /** A shell command (run with /bin/sh -c) or an argv. */
-  readonly command: string | readonly string[];
+/** A run step's network: the host's (the default, as `podman build`), or none (loopback only). */
+export type StepNetwork = "host" | "none";
+
+/** What `run(cmd, opts)` takes besides the command. */
+export interface RunOptions {
   readonly env?: Readonly<Record<string, string>>;
   readonly workdir?: string;
   /** cgroup limits for this step (under `minic build`'s own, where both give one the lower holds). */
   readonly limits?: LimitsInput;
   /** Time limit: seconds, or a duration such as "90s", "10m"; the step is killed after it. */
   readonly timeout?: number | string;
+  /** "none": no network for this step, whatever `minic build --network` says. Not part of the cache key. */
+  readonly network?: StepNetwork;
+  /**
+   * Absolute directories of the image kept between builds (package caches such as
+   * /var/cache/apt, /root/.npm): a persistent directory of the store per recipe name and path,
+   * bound there for the step; what the step writes under them never enters the layer.
+   */
+  readonly cache?: readonly string[];
+  /**
+   * Ids of `minic build --secret id=ID,src=FILE` this step reads, at /run/secrets/ID (read-only,
+   * this step only). Neither the ids nor the contents are part of the cache key.
+   */
+  readonly secrets?: readonly string[];
+}
+
+export interface RunStep extends RunOptions {
+  readonly kind: "run";
+  /** A shell command (run with /bin/sh -c) or an argv. */
+  readonly command: string | readonly string[];
 }
 
 /** One step of a recipe; steps apply in order on top of the base. */

@@ -50,6 +50,11 @@ export class RootfsView {
     this.opaque[0] = await opaqueDirs(this.upper);
   }
 
+  /** Whether the upper dir's directory `rel` is opaque (as last read: see refreshUpper). */
+  opaqueInUpper(rel: string): boolean {
+    return this.opaque[0]!.has(rel);
+  }
+
   private lstatIn(layer: number, rel: string): Stats | null {
     const path = join(this.layers[layer]!, rel);
     if (layer === 0) return lstatSync(path, { throwIfNoEntry: false }) ?? null;

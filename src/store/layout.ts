@@ -13,6 +13,8 @@ export class StoreLayout {
   get containersDir(): string { return join(this.root, "containers"); }
   get tmpDir(): string { return join(this.root, "tmp"); }
   get leasesDir(): string { return join(this.root, "leases"); }
+  /** Run steps' cache mounts (see builder/cache-mounts.ts). */
+  get cacheMountsDir(): string { return join(this.root, "cache-mounts"); }
   blob(d: Digest): string { return join(this.blobsDir, digestHex(d)); }
   ref(r: ImageRef): string { return join(this.refsDir, encodeURIComponent(r.name), r.tag); }
   cacheEntry(key: Digest): string { return join(this.cacheDir, `${digestHex(key)}.json`); }

@@ -45,7 +45,7 @@ describe("kill -9 of minic build during a run step", () => {
       if (trial === 0) {
         // While it runs, ps lists the step as what it builds.
         const ps = await minic(["ps", "--store", fx.store]);
-        expect(ps.stdout).toMatch(/^[0-9a-f]{12} +minic-step-[0-9a-f]{12} +k0 \(build step 1\) +\d+ +none /m);
+        expect(ps.stdout).toMatch(/^[0-9a-f]{12} +minic-step-[0-9a-f]{12} +k0 \(build step 1\) +\d+ +host /m);
       }
       child.kill("SIGKILL");
       await child;

@@ -5,6 +5,8 @@ import { stepFailure, type StepEnd } from "../../src/builder/run-step-outcome.js
 import { humanSize } from "../../src/core/size-text.js";
 import { runStepSpec } from "../../src/builder/run-step.js";
 import { oneLine } from "../../src/core/errors.js";
+import { nspawnArgv } from "../../src/runtime/runtime-argv.js";
+import { DEFAULT_PROFILE } from "../../src/runtime/security-profile.js";
 
 const end = (e: Partial<StepEnd>): StepEnd => ({ where: "recipe 'r' step 1", exitCode: 0, oomKills: 0, pidsRefused: 0, limits: {}, timedOut: false, tail: "", ...e });
 const line = (e: Partial<StepEnd>) => {
@@ -42,8 +44,17 @@ describe("run step outcomes", () => {
     expect([humanSize(32 << 20), humanSize(1.5 * 2 ** 30), humanSize(262144), humanSize(1000), humanSize(1536)]).toEqual(["32 MiB", "1.5 GiB", "256 KiB", "1000 B", "1.5 KiB"]);
   });
 
-  it("a step runs as root, without network, killed at once when stopped", () => {
-    const s = runStepSpec({ kind: "run", argv: ["/bin/sh", "-c", "true"], env: ["A=1"], workdir: "/src" }, "/m", "minic-step-x");
-    expect(s).toMatchObject({ runtime: "nspawn", rootfs: "/m", machine: "minic-step-x", user: "root", network: { kind: "none" }, killSignal: "SIGKILL", env: ["A=1"], workdir: "/src", binds: [] });
+  it("a step runs as root, killed at once when stopped; nspawn leaves resolv.conf alone (the host network's files are binds)", () => {
+    const step = { kind: "run" as const, argv: ["/bin/sh", "-c", "true"], env: ["A=1"], workdir: "/src" };
+    const none = runStepSpec(step, "/m", "minic-step-x", { security: DEFAULT_PROFILE, network: "none", binds: [] });
+    expect(none).toMatchObject({ runtime: "nspawn", rootfs: "/m", machine: "minic-step-x", user: "root", network: { kind: "none" }, killSignal: "SIGKILL", env: ["A=1"], workdir: "/src", binds: [], resolvConfOff: true, security: DEFAULT_PROFILE });
+    const resolv = { source: "/s/tmp/b/net-1/resolv.conf", target: "/etc/resolv.conf", readOnly: true, dir: false };
+    const host = runStepSpec(step, "/m", "minic-step-x", { security: DEFAULT_PROFILE, network: "host", binds: [resolv] });
+    expect(host).toMatchObject({ network: { kind: "host" }, binds: [resolv], resolvConfOff: true });
+    const argv = nspawnArgv(host, { keepUnit: true, nspawnTmpfs: true, masks: [], programs: { nspawn: "systemd-nspawn", mount: "mount", unshare: "unshare", ip: "ip", env: "env", nsenter: "nsenter", hostname: "hostname", setpriv: "setpriv" } });
+    expect(argv).toContain("--bind-ro=/s/tmp/b/net-1/resolv.conf:/etc/resolv.conf");
+    expect(argv).toContain("--resolv-conf=off");
+    expect(argv).not.toContain("--private-network");
+    expect(argv.filter((a) => a.startsWith("--drop-capability="))).toHaveLength(1); // the hardened profile holds on the host's network too
   });
 });

@@ -1,6 +1,6 @@
 // Pure recipe normalisation, run-config merging and the cache key's explanations.
 import { describe, expect, it } from "vitest";
-import { canonicalStep, describeStep, mergeRunConfig } from "../../src/core/recipe-canonical.js";
+import { canonicalStep, describeStep, mergeRunConfig, runUses } from "../../src/core/recipe-canonical.js";
 import { cacheKey, explainInputs, explainMiss, inputRecords, keyParts, type CopyInputKey } from "../../src/core/cache-key.js";
 import { defaultRunConfig } from "../../src/core/image.js";
 import { parseLimits } from "../../src/core/limits.js";
@@ -79,6 +79,58 @@ describe("canonicalStep", () => {
   it("describes steps in one line", () => {
     expect(describeStep(canonicalStep(copy(["a/**", "b"], "/x"), "s"))).toBe("copy a/** b -> /x");
     expect(describeStep(canonicalStep(run("make"), "s"))).toBe("run make");
+  });
+});
+
+describe("run steps over the image's config", () => {
+  it("take the image's env and workdir; the step's own env (by name) and workdir win", () => {
+    const image = { env: ["PATH=/bin", "FLAVOR=prod", "odd.name=kept as it is"], workdir: "/srv" };
+    expect(canonicalStep(run("true"), "s", image)).toEqual({ kind: "run", argv: ["/bin/sh", "-c", "true"], env: ["FLAVOR=prod", "PATH=/bin", "odd.name=kept as it is"], workdir: "/srv" });
+    expect(canonicalStep(run("true", { env: { FLAVOR: "dev", A: "1" }, workdir: "/tmp" }), "s", image)).toMatchObject({ env: ["A=1", "FLAVOR=dev", "PATH=/bin", "odd.name=kept as it is"], workdir: "/tmp" });
+    expect(canonicalStep(run("true"), "s", { env: [], workdir: "" })).toMatchObject({ workdir: "/" });
+  });
+});
+
+describe("run cache paths", () => {
+  it("are normalised, sorted and kept once, and only in the canonical form of a step that has some (so the key of others stays)", () => {
+    expect(canonicalStep(run("true", { cache: ["/root/.npm/", "/var/cache//apt", "/root/.npm"] }), "s")).toMatchObject({ cache: ["/root/.npm", "/var/cache/apt"] });
+    expect(canonicalStep(run("true", { cache: [] }), "s")).toEqual(canonicalStep(run("true"), "s"));
+    expect(canonicalStep(run("true", { cache: ["/a"] }), "s")).not.toEqual(canonicalStep(run("true"), "s"));
+  });
+
+  it("refuses a relative path, '..', the root and a non-list with one ERECIPE line naming the step", () => {
+    const err = (cache: unknown) => {
+      try {
+        canonicalStep(run("true", { cache: cache as string[] }), "recipe 'a' step 2");
+      } catch (e) {
+        return `${(e as MinicError).code}: ${(e as MinicError).message}`;
+      }
+      return "no error";
+    };
+    expect(err(["var/cache/apt"])).toBe("ERECIPE: recipe 'a' step 2: run cache path 'var/cache/apt' is not absolute");
+    expect(err(["/a/../b"])).toBe("ERECIPE: recipe 'a' step 2: run cache path '/a/../b' contains '..'");
+    expect(err(["/"])).toBe("ERECIPE: recipe 'a' step 2: run cache path '/' is the image's root");
+    expect(err("/var/cache")).toBe("ERECIPE: recipe 'a' step 2: run cache must be a list of paths");
+    expect(err([3])).toBe("ERECIPE: recipe 'a' step 2: run cache path 3 is not a string");
+  });
+});
+
+describe("runUses (what a run step uses besides its command; not in its canonical form)", () => {
+  it("the host's network unless the step says none; the canonical step (the cache key's part) is the same either way", () => {
+    expect(runUses(run("true"), "s")).toEqual({ network: "host", secrets: [] });
+    expect(runUses(run("true", { network: "none" }), "s")).toEqual({ network: "none", secrets: [] });
+    expect(canonicalStep(run("true", { network: "none" }), "s")).toEqual(canonicalStep(run("true"), "s"));
+  });
+
+  it("an unknown network is one line naming the step", () => {
+    expect(() => runUses(run("true", { network: "veth" as never }), "recipe 'a' step 2")).toThrow(/^recipe 'a' step 2: run network "veth" is not one of host, none$/);
+  });
+
+  it("secret ids: sorted, once each, not in the canonical step; a bad id is one line naming the step", () => {
+    expect(runUses(run("true", { secrets: ["tok", "npm.rc", "tok"] }), "s").secrets).toEqual(["npm.rc", "tok"]);
+    expect(canonicalStep(run("true", { secrets: ["tok"] }), "s")).toEqual(canonicalStep(run("true"), "s"));
+    expect(() => runUses(run("true", { secrets: ["../etc/passwd"] }), "recipe 'a' step 1")).toThrow(/^recipe 'a' step 1: run secret id "\.\.\/etc\/passwd" is not a name of letters/);
+    expect(() => runUses(run("true", { secrets: "tok" as never }), "recipe 'a' step 1")).toThrow(/^recipe 'a' step 1: run secrets must be a list of secret ids$/);
   });
 });
 
