@@ -8,7 +8,7 @@ import { checkoutRoot, installRoot, minicVersion } from "../util/install.js";
 import { startupSnapshotState } from "../util/startup-snapshot.js";
 import { findProgram } from "../util/which.js";
 import type { Command } from "./command.js";
-import { humanSize } from "./images.js";
+import { humanSize } from "../core/size-text.js";
 
 export const infoCommand: Command = {
   name: "info",
