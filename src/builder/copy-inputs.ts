@@ -1,7 +1,7 @@
 // Resolves a copy step's fast-glob patterns against the recipe's directory into the files,
 // symlinks and directories it brings in, hashing each file.
 import { createHash } from "node:crypto";
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, type Stats } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, realpathSync, type Stats } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { MinicError, withContext } from "../core/errors.js";
 import type { Digest } from "../core/digest.js";
@@ -45,19 +45,27 @@ export async function resolveCopyInputs(patterns: readonly string[], baseDir: st
   // Files with more than one link: their host inode (for linkGroups), and its digest (hashed once).
   const inodes = new Map<CopyInput, string>();
   const inodeDigests = new Map<string, { digest: Digest; size: number }>();
-  for (const pattern of patterns) {
+  const { includes, excluded } = await splitExcludes(patterns, baseDir, cacheDir, where);
+  for (const pattern of includes) {
     const absolute = pattern.startsWith("/");
     const cwd = absolute ? "/" : baseDir;
     const rel = normalisePattern(absolute ? pattern.slice(1) : pattern);
     const shown = (m: string) => (absolute ? `/${m}` : m);
-    const matches = (await globMatches(rel, cwd, cacheDir)).map((m) => m.replace(/\/+$/, "") || ".");
-    if (matches.length === 0) {
+    const all = (await globMatches(rel, cwd, cacheDir)).map((m) => m.replace(/\/+$/, "") || ".");
+    if (all.length === 0) {
       throw new MinicError("EINPUT", `${where}: copy source '${pattern}' matches no files${absolute ? "" : ` in ${baseDir}`}`, {
         hint: "patterns are relative to the recipe file; check the spelling and that the files exist",
       });
     }
-    const literal = matches.length === 1 && matches[0] === rel;
+    const literal = all.length === 1 && all[0] === rel;
+    const matches = all.filter((m) => !excluded(shown(m)));
+    if (matches.length === 0) {
+      throw new MinicError("EINPUT", `${where}: everything copy source '${pattern}' matches is excluded (by a '!' pattern or .minicignore)`, {
+        hint: "narrow the exclude, or drop the copy source",
+      });
+    }
     const add = (hostPath: string, name: string, dest: string, st: Stats) => {
+      if (excluded(shown(name))) return; // an excluded directory's tree stays out with it
       const id = st.isFile() && st.nlink > 1 ? `${st.dev}:${st.ino}` : undefined;
       const input = inputOf(hostPath, shown(name), dest, st, where, digests, id === undefined ? undefined : inodeDigests.get(id));
       if (id !== undefined) {
@@ -134,6 +142,64 @@ function inputOf(hostPath: string, shown: string, dest: string, st: Stats, where
 /** A pattern without leading `./` and trailing slashes ("." for the recipe's directory itself). */
 export function normalisePattern(p: string): string {
   return p.replace(/^(\.\/+)+/, "").replace(/\/+$/, "") || ".";
+}
+
+/**
+ * The patterns that bring files in, and what the `!` patterns among them exclude: a source name
+ * (as an include shows it: relative to the recipe's directory, or absolute) that an exclude
+ * matches, or that lies under a directory one matches. Excludes resolve as includes do
+ * (fast-glob, the same options), so `!site/.env` and `!**\/node_modules` mean what they say.
+ */
+async function splitExcludes(patterns: readonly string[], baseDir: string, cacheDir: string, where: string): Promise<{ includes: string[]; excluded: (name: string) => boolean }> {
+  const includes = patterns.filter((p) => !p.startsWith("!"));
+  if (includes.length === 0) {
+    throw new MinicError("ERECIPE", `${where}: copy has only '!' patterns, which exclude from what the others bring in`, { hint: "add what to copy, e.g. copy([\"site/**\", \"!site/.env\"], \"/srv\")" });
+  }
+  const out = new Set<string>();
+  const excludes = [...patterns.filter((q) => q.startsWith("!")).map((q) => q.slice(1)), ...readIgnoreFile(baseDir, where)];
+  for (const p of excludes) {
+    const absolute = p.startsWith("/");
+    for (const m of await globMatches(normalisePattern(absolute ? p.slice(1) : p), absolute ? "/" : baseDir, cacheDir)) {
+      const name = m.replace(/\/+$/, "") || ".";
+      out.add(absolute ? `/${name}` : name);
+    }
+  }
+  const excluded = (name: string) => out.size > 0 && (out.has(name) || underAny(name, out));
+  return { includes, excluded };
+}
+
+/** The file beside a recipe that lists what its copy steps leave out. */
+export const IGNORE_FILE = ".minicignore";
+
+/**
+ * The exclude patterns of `.minicignore` beside the recipe (none when there is none): one per
+ * line, `#` comments and blank lines skipped. As in .gitignore, a line without a slash matches at
+ * any depth (`node_modules`, `*.log`), a leading slash anchors it at the recipe's directory, and a
+ * trailing slash is dropped. `!` lines (re-including) are refused: minic's excludes only exclude.
+ */
+export function readIgnoreFile(baseDir: string, where: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(join(baseDir, IGNORE_FILE), "utf8");
+  } catch {
+    return [];
+  }
+  return ignorePatterns(text, (line) => {
+    throw new MinicError("ERECIPE", `${where}: ${join(baseDir, IGNORE_FILE)} line ${line}: '!' (re-include) is not supported`, { hint: "list only what to leave out; narrow the other lines instead" });
+  });
+}
+
+/** Pure: the fast-glob patterns of .minicignore text; `refuse(lineNumber)` is called for a `!` line. */
+export function ignorePatterns(text: string, refuse: (line: number) => never): string[] {
+  const out: string[] = [];
+  text.split("\n").forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) return;
+    if (line.startsWith("!")) refuse(i + 1);
+    const p = line.replace(/\/+$/, "");
+    out.push(p.startsWith("/") ? p.slice(1) : p.includes("/") ? p : `**/${p}`);
+  });
+  return out;
 }
 
 /** True when `m` lies under one of the directories in `dirs`. */
