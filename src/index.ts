@@ -27,6 +27,25 @@ export function defineRecipe(input: RecipeInput): Recipe {
   });
 }
 
+/** Where `minic build --arg` puts the build's arguments for arg() (set by the recipe loader). */
+const ARGS_KEY = Symbol.for("minic.buildArgs");
+
+/**
+ * A build argument: the value of `minic build --arg NAME=VALUE`, else `fallback`; without
+ * either, the build stops with one line saying how to give it. Use it to make steps, e.g.
+ * `run(\`apt-get install -y nginx=${arg("NGINX", "1.22.*")}\`)`: the steps it makes are the
+ * cache key, so a new value builds those steps again, and --explain names the changed step.
+ */
+export function arg(name: string, fallback?: string): string {
+  const args = (globalThis as Record<symbol, { values: Map<string, string>; read: Set<string> } | undefined>)[ARGS_KEY];
+  args?.read.add(name);
+  const value = args?.values.get(name) ?? fallback;
+  if (value === undefined) {
+    throw new MinicError("ERECIPE", `build argument '${name}' is not set and has no default`, { hint: `minic build RECIPE --arg ${name}=VALUE, or give arg("${name}", "default")` });
+  }
+  return value;
+}
+
 /** Makes a directory (and its parents) at `path`. */
 export function dir(path: string, owner: Owner = {}): DirStep {
   absoluteContainerPath(path, "dir path");

@@ -14,16 +14,21 @@ import { recipeLocation } from "./recipe-location.js";
  * file:line:col (relative to `cwd`) for syntax errors and load-time failures: for what a recipe
  * throws, the first place in the recipe sources on its stack. EINTERRUPTED when stopped by a signal.
  */
-export async function loadRecipe(file: string, cacheDir: string, cwd = process.cwd()): Promise<Recipe> {
+export async function loadRecipe(file: string, cacheDir: string, cwd = process.cwd(), args: ReadonlyMap<string, string> = new Map()): Promise<Recipe> {
   const path = await checkRecipeFile(file);
   const url = await compileRecipe(path, cacheDir, new URL("../index.js", import.meta.url).href);
-  let r: unknown;
+  let evaluated: { value: unknown; argsRead: string[] };
   try {
-    r = await evaluateRecipe(url, recipeSources());
+    evaluated = await evaluateRecipe(url, recipeSources(), args);
   } catch (e) {
     if (e instanceof MinicError && e.code === "EINTERRUPTED") throw e;
     throw loadError(relative(cwd, path), e, cwd);
   }
+  const unused = [...args.keys()].filter((n) => !evaluated.argsRead.includes(n));
+  if (unused.length > 0) {
+    throw new MinicError("EUSAGE", `--arg ${unused.join(", ")}: the recipe (and its bases) never ask for ${unused.length === 1 ? "it" : "them"}`, { hint: "check the name; recipes read arguments with arg(\"NAME\", \"default\")" });
+  }
+  const r = evaluated.value;
   if (!isRecipe(r)) {
     throw new MinicError("ERECIPE", `${relative(cwd, path)}: the default export is not a recipe`, { hint: "end the file with: export default defineRecipe({ ... })" });
   }

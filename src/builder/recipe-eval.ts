@@ -29,25 +29,26 @@ export function discardRecipeWorker(): void {
 }
 
 /**
- * Imports `url` in a worker thread and returns its default export, as data (structured clone).
+ * Imports `url` in a worker thread and returns its default export, as data (structured clone),
+ * and the names of the build arguments (`args`, for arg()) it asked for.
  * `sources` maps compiled module URLs to their source files (defineRecipe reads it). Throws
  * EINTERRUPTED when minic gets SIGINT, SIGTERM or SIGHUP meanwhile (the worker is ended, whatever
  * the recipe is doing); otherwise what the import threw, rebuilt in this thread (a MinicError
  * with its code and hint, or an Error with its code and esbuild `errors`; either with its stack).
  */
-export async function evaluateRecipe(url: string, sources: ReadonlyMap<string, string>): Promise<unknown> {
+export async function evaluateRecipe(url: string, sources: ReadonlyMap<string, string>, args: ReadonlyMap<string, string> = new Map()): Promise<{ value: unknown; argsRead: string[] }> {
   const worker = warm ?? startWorker();
   warm = undefined;
   const handlers: [NodeJS.Signals, () => void][] = [];
   try {
-    return await new Promise<unknown>((resolve, reject) => {
+    return await new Promise<{ value: unknown; argsRead: string[] }>((resolve, reject) => {
       for (const sig of STOP_SIGNALS) {
         const h = () => reject(new MinicError("EINTERRUPTED", `loading the recipe was stopped by ${sig}`));
         process.on(sig, h);
         handlers.push([sig, h]);
       }
       worker.once("message", (reply: EvalReply) => {
-        if (reply.ok) return resolve(reply.value);
+        if (reply.ok) return resolve({ value: reply.value, argsRead: reply.argsRead });
         const { name, message, stack, code, hint, errors } = reply.error;
         // The stack is the worker's: it names the recipe's frames (load-recipe's file:line:col).
         const withStack = <E extends Error>(err: E): E => (stack === undefined ? err : Object.assign(err, { stack }));
@@ -60,7 +61,7 @@ export async function evaluateRecipe(url: string, sources: ReadonlyMap<string, s
       worker.once("exit", (status) => reject(status === 0
         ? new MinicError("ERECIPE", "the recipe never finished loading (a top-level await that never settles, or process.exit)", { hint: "fix the recipe and build again" })
         : new MinicError("ERECIPE", `the recipe ended its thread (exit status ${status}) before it was loaded`, { hint: "a recipe must not call process.exit" })));
-      worker.postMessage({ url, sources: [...sources] } satisfies EvalRequest);
+      worker.postMessage({ url, sources: [...sources], args: [...args] } satisfies EvalRequest);
     });
   } finally {
     for (const [sig, h] of handlers) process.off(sig, h);

@@ -5,25 +5,31 @@ import { parentPort } from "node:worker_threads";
 
 /** compile-recipe.ts SOURCES_KEY, read by defineRecipe (not imported: this thread loads nothing else). */
 const SOURCES_KEY = Symbol.for("minic.recipeSources");
+/** index.ts ARGS_KEY, read by arg(). */
+const ARGS_KEY = Symbol.for("minic.buildArgs");
 
 /** What the main thread sends: the module to import and the compiled → source URLs. */
 export interface EvalRequest {
   url: string;
   sources: [string, string][];
+  /** minic build --arg NAME=VALUE, for the recipe API's arg(). */
+  args: [string, string][];
 }
 
 /** What the worker answers: the default export, or what the import threw (as plain data). */
 export type EvalReply =
-  | { ok: true; value: unknown }
+  | { ok: true; value: unknown; argsRead: string[] }
   | { ok: false; error: { name: string; message: string; stack?: string; code?: string; hint?: string; errors?: unknown[] } };
 
 parentPort?.once("message", async (req: EvalRequest) => {
   (globalThis as Record<symbol, unknown>)[SOURCES_KEY] = new Map(req.sources);
+  const args = { values: new Map(req.args), read: new Set<string>() };
+  (globalThis as Record<symbol, unknown>)[ARGS_KEY] = args;
   let reply: EvalReply;
   Error.stackTraceLimit = 100; // the recipe's frame may lie below many of node's own (recipe-location.ts)
   try {
     const mod = (await import(req.url)) as { default?: unknown };
-    reply = { ok: true, value: mod.default };
+    reply = { ok: true, value: mod.default, argsRead: [...args.read] };
   } catch (e) {
     const err = e as { name?: unknown; message?: unknown; stack?: unknown; code?: unknown; hint?: unknown; errors?: unknown };
     reply = {

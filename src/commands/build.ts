@@ -2,6 +2,7 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join, relative, resolve } from "node:path";
+import { parseBuildArgs } from "../core/build-args.js";
 import { parseDuration } from "../core/duration.js";
 import { MinicError } from "../core/errors.js";
 import { parseCpus, parseCpuset, parseMemory, parsePids, type Limits } from "../core/limits.js";
@@ -65,7 +66,7 @@ const list = (v: Values[string]) => (Array.isArray(v) ? v.map(String) : typeof v
 export const buildCommand: Command = {
   name: "build",
   summary: "build a TypeScript recipe (and its base recipes) into layers and an image",
-  usage: "RECIPE.ts [-t NAME[:TAG]] [--no-cache] [--explain] [--json] [--quiet] [--memory 1G] [--cpus 1.5] [--cpuset 0-1] [--pids 512] [--timeout 10m] [--network host|none] [--secret id=ID,src=FILE] [--privileged] [--cap-add CAP] [--cap-drop CAP]",
+  usage: "RECIPE.ts [-t NAME[:TAG]] [--no-cache] [--explain] [--json] [--quiet] [--memory 1G] [--cpus 1.5] [--cpuset 0-1] [--pids 512] [--timeout 10m] [--network host|none] [--secret id=ID,src=FILE] [--arg NAME=VALUE] [--privileged] [--cap-add CAP] [--cap-drop CAP]",
   options: {
     memory: { type: "string", short: "m" },
     cpus: { type: "string" },
@@ -74,6 +75,7 @@ export const buildCommand: Command = {
     timeout: { type: "string" },
     network: { type: "string" },
     secret: { type: "string", multiple: true },
+    arg: { type: "string", multiple: true },
     tag: { type: "string", short: "t" },
     "no-cache": { type: "boolean" },
     explain: { type: "boolean" },
@@ -91,6 +93,7 @@ export const buildCommand: Command = {
     const network = buildNetwork(values);
     const secrets = buildSecrets(values, ctx.cwd);
     // Run steps get minic run's default profile; more only when the one building asks for it.
+    const args = parseBuildArgs(list(values.arg));
     const security = resolveSecurity({ privileged: values.privileged === true, capAdd: list(values["cap-add"]), capDrop: list(values["cap-drop"]) });
     const store = await ctx.store();
     // Run steps of a killed build may still be running: stop them before this build sweeps scratch.
@@ -100,7 +103,7 @@ export const buildCommand: Command = {
     try {
       const path = await checkRecipeFile(resolve(ctx.cwd, file), file);
       const typechecked = await typecheckRecipe(path, store.layout.cacheDir, ctx.cwd);
-      const recipe = await loadRecipe(path, join(store.layout.cacheDir, "recipes"), ctx.cwd);
+      const recipe = await loadRecipe(path, join(store.layout.cacheDir, "recipes"), ctx.cwd, args);
       const results = await buildRecipe(store, recipe, {
         noCache: Boolean(values["no-cache"]),
         explain: Boolean(values.explain),
