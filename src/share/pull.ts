@@ -5,7 +5,7 @@ import type { Digest } from "../core/digest.js";
 import { MinicError } from "../core/errors.js";
 import type { ImageRef } from "../core/reference.js";
 import type { Store } from "../store/store.js";
-import { intakeOci, type IntakeResult } from "./image-intake.js";
+import { intakeOci, placeIntake, type IntakeResult } from "./image-intake.js";
 import type { MemberPolicy } from "./member-policy.js";
 import { parseShaped } from "../core/json-shape.js";
 import { OCI_CONFIG_SHAPE, OCI_INDEX_SHAPE, OCI_MANIFEST_SHAPE } from "../core/oci-shapes.js";
@@ -57,6 +57,7 @@ export async function pullImage(store: Store, client: RegistryClient, reference:
       ? await intakeWrapper(staging, m, policy)
       : await intakeOci(staging, await staging.readJson(m.config.digest, OCI_CONFIG_SHAPE, "image config"), m.layers.length, (i) => staging.open(m.layers[i]!.digest), policy);
     await staging.commit(result.blobs);
+    await placeIntake(store, result);
     await store.setRef(ref, result.manifestDigest);
     return { manifestDigest: result.manifestDigest, converted: !minic, fetched, reused, result };
   } finally {
