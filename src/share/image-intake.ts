@@ -120,10 +120,10 @@ export async function intakeOci(staging: BlobStaging, oci: OciConfig, layerCount
   }
   const mapped = fromOciConfig(oci, layerCount);
   const epoch = mapped.created ?? sourceDateEpoch();
-  const layers: LayerDescriptor[] = [];
-  const unpacked: PendingUnpack[] = [];
   const report = emptyReport();
-  for (let i = 0; i < layerCount; i++) {
+  // Side by side, as many as the machine has cores (each layer's decompressor and compressor are
+  // processes of their own); results in layer order, the lowest layer's error if any fails.
+  const converted = await mapLimit(Array.from({ length: layerCount }, (_, i) => i), availableParallelism(), async (i) => {
     const scratch = await staging.scratch();
     try {
       const collector = new TreeCollector(scratch, policy);
@@ -141,13 +141,13 @@ export async function intakeOci(staging: BlobStaging, oci: OciConfig, layerCount
       }
       for await (const m of readTarMembers(checked(await plainStream(openLayer(i), `layer ${i + 1}`)), { verified: true })) await collector.add(m);
       for (const k of Object.keys(report) as (keyof CollectReport)[]) report[k] += collector.report[k];
-      const { layer, pending } = await packUnpacked(staging.store, collector.finish(epoch, false), epoch, (s) => staging.put(s), staging.tempPath("unpack"));
-      layers.push(layer);
-      unpacked.push(pending);
+      return await packUnpacked(staging.store, collector.finish(epoch, false), epoch, (s) => staging.put(s), staging.tempPath("unpack"));
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
-  }
+  });
+  const layers = converted.map((c) => c.layer);
+  const unpacked = converted.map((c) => c.pending);
   const { config, manifest } = makeImage(layers, mapped.run, mapped.history, epoch, mapped.architecture);
   const c = await staging.putBytes(canonicalJson(config));
   const m = await staging.putBytes(canonicalJson(manifest));
