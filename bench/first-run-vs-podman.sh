@@ -87,8 +87,11 @@ fi
 
 # timed LABEL CMD…: runs CMD under GNU time; appends "seconds maxrss_kb" to $work/t/LABEL.
 mkdir -p "$work/t"
+# Each part starts with no dirty data of the parts before it waiting for writeback (`sync`, not
+# timed): the trees removed and written between parts otherwise make the next writer pay for them.
 timed() {
   local label=$1; shift
+  sync
   /usr/bin/time -f "%e %M" -o "$work/t/.last" "$@" >/dev/null 2>"$work/t/.err" || { echo "bench: failed: $*" >&2; cat "$work/t/.err" >&2; exit 1; }
   cat "$work/t/.last" >> "$work/t/$label"
 }
