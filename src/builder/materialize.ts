@@ -7,8 +7,8 @@ import type { RunControl } from "../core/run-control.js";
 import type { LayerDescriptor } from "../core/image.js";
 import { MinicError, withContext } from "../core/errors.js";
 import { walkTree, treeData } from "../archive/walk-tree.js";
-import { putLayer } from "../store/layers.js";
-import { unpackedLayer } from "../store/layers.js";
+import { putLayerUnpacked } from "../store/layers.js";
+import { overlayTarget, unpackedLayers } from "../store/layers.js";
 import type { Store } from "../store/store.js";
 import { makeScratch, sweepScratch } from "../store/scratch.js";
 import type { Progress } from "../util/progress.js";
@@ -51,8 +51,7 @@ export async function materialize(store: Store, job: MaterializeInput, progress:
   try {
     const upper = join(scratch, "upper");
     await mkdir(upper, { mode: 0o755 });
-    const base: string[] = [];
-    for (const l of job.baseLayers) base.push(await unpackedLayer(store, l, undefined, undefined, (line) => progress.log(line)));
+    const base = await unpackedLayers(store, job.baseLayers, (l) => overlayTarget(store, l), (line) => progress.log(line));
     const view = await RootfsView.open(upper, [...base].reverse());
     for (let i = 0; i < job.steps.length; i++) {
       const s = job.steps[i]!;
@@ -66,7 +65,7 @@ export async function materialize(store: Store, job: MaterializeInput, progress:
       }
     }
     const tree = await walkTree(upper, { overlay: true });
-    return await putLayer(store, tree.map((t) => ({ entry: t.entry, data: treeData(t) })), job.epoch);
+    return await putLayerUnpacked(store, tree.map((t) => ({ entry: t.entry, data: treeData(t) })), job.epoch);
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

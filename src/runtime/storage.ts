@@ -30,10 +30,11 @@ export function aufsLayerDir(store: Store, layer: LayerDescriptor): string {
 }
 
 /**
- * Prepares `dir` (the container's directory, existing) for `driver`. Layers are unpacked into
- * the store on first use (verified against their digests) and reused afterwards while they match
- * their seal (a changed one is unpacked again, and `note` is told); only then are the archive
- * modules loaded, so a run of an unpacked image stays cheap.
+ * Prepares `dir` (the container's directory, existing) for `driver`. Layers that load, pull,
+ * import or build did not unpack (an older store, a gc'd unpacked dir, the aufs form) are
+ * unpacked into the store on first use (verified against their digests, side by side) and
+ * reused afterwards while they match their seal (a changed one is unpacked again, and `note` is
+ * told); only then are the archive modules loaded, so a run of an unpacked image stays cheap.
  */
 export async function prepareRoot(store: Store, layers: readonly LayerDescriptor[], driver: StorageDriver, dir: string, note?: (line: string) => void): Promise<PreparedRoot> {
   if (driver === "copy") {
@@ -42,17 +43,15 @@ export async function prepareRoot(store: Store, layers: readonly LayerDescriptor
     await (await import("../store/layers.js")).flattenLayers(store, layers, rootfs);
     return { rootfs, layerDirs: [] };
   }
-  const layerDirs: string[] = [];
-  for (const l of layers) {
-    const want = driver === "overlay" ? store.layout.unpacked(l.diffId) : aufsLayerDir(store, l);
-    // Checked against its seal before every use: a changed tree is unpacked again.
-    if (existsSync(want) && unpackedProblem(want) === undefined) {
-      layerDirs.push(want);
-      continue;
-    }
-    const { trustedOptions, unpackedLayer } = await import("../store/layers.js");
-    layerDirs.push(await unpackedLayer(store, l, driver === "overlay" ? undefined : trustedOptions("keep"), want, note));
+  const want = (l: LayerDescriptor) => (driver === "overlay" ? store.layout.unpacked(l.diffId) : aufsLayerDir(store, l));
+  // Checked against its seal before every use: a changed tree is unpacked again.
+  const missing = layers.filter((l) => !(existsSync(want(l)) && unpackedProblem(want(l)) === undefined));
+  if (missing.length > 0) {
+    const { trustedOptions, unpackedLayers } = await import("../store/layers.js");
+    const opts = trustedOptions(driver === "overlay" ? "overlay" : "keep");
+    await unpackedLayers(store, missing, (l) => ({ opts, dest: want(l) }), note);
   }
+  const layerDirs = layers.map(want);
   // Each layer's opaque dirs (a small read per layer); a layer unpacked before records existed,
   // or whose record is damaged, gets one now (once, with getfattr).
   const records = new Map<string, Set<string>>();

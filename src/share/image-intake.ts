@@ -10,14 +10,17 @@ import { CONFIG_SHAPE, MANIFEST_SHAPE } from "../core/image-shapes.js";
 import { MinicError } from "../core/errors.js";
 import type { LayerDescriptor } from "../core/image.js";
 import { decompress } from "../archive/bzip2.js";
-import { readCpio } from "../archive/cpio-reader.js";
+import { readCpio, type CpioMember } from "../archive/cpio-reader.js";
+import { availableParallelism } from "node:os";
+import { mapLimit } from "../util/map-limit.js";
+import type { Store } from "../store/store.js";
 import type { EntryKind } from "../archive/entry.js";
 import { makeImage, sourceDateEpoch } from "../store/images.js";
 import { admitMember, type MemberPolicy } from "./member-policy.js";
 import { plainStream } from "./compression.js";
 import { fromOciConfig } from "./oci-config.js";
 import type { OciConfig } from "./oci-model.js";
-import { packLayer } from "../store/layers.js";
+import { isUnpacked, overlayTarget, packUnpacked, placeUnpacked, unpackToTemp, type PendingUnpack } from "../store/layers.js";
 import type { BlobStaging } from "./staging.js";
 import { readTarMembers } from "./tar-members.js";
 import { emptyReport, TreeCollector, type CollectReport } from "./tree-collector.js";
@@ -28,6 +31,17 @@ export interface IntakeResult {
   blobs: Digest[];
   /** What the member policy changed (summed over layers). */
   report: CollectReport;
+  /** Layers unpacked in the same read as their check, to put in place once `blobs` are committed (placeIntake). */
+  unpacked: PendingUnpack[];
+}
+
+/**
+ * Puts the layers an intake unpacked in place (see placeUnpacked), after its blobs were
+ * committed and before its image is named; held first, so a gc cannot take them meanwhile.
+ */
+export async function placeIntake(store: Store, result: IntakeResult): Promise<void> {
+  await store.hold({ layers: result.unpacked.map((p) => p.layer.diffId) });
+  for (const p of result.unpacked) await placeUnpacked(store, p);
 }
 
 /**
@@ -45,13 +59,21 @@ export async function intakeMinic(staging: BlobStaging, manifestDigest: Digest, 
   const report = emptyReport();
   for (const l of manifest.layers) {
     if (staging.size(l.digest) !== l.size) throw new MinicError("EDIGEST", `layer ${l.digest.slice(0, 19)}… has the wrong size`);
-    await checkMinicLayer(staging, l, policy);
   }
-  return { manifestDigest, blobs: [...manifest.layers.map((l) => l.digest), manifest.config.digest, manifestDigest], report };
+  // Side by side, as many as the machine has cores: each decompressor is a process of its own.
+  const unpacked = (await mapLimit(manifest.layers, availableParallelism(), (l) => checkMinicLayer(staging, l, policy))).filter((p) => p !== undefined);
+  return { manifestDigest, blobs: [...manifest.layers.map((l) => l.digest), manifest.config.digest, manifestDigest], report, unpacked };
 }
 
-/** Reads a staged minic layer once: diff id must match; every member must pass the policy unchanged. */
-async function checkMinicLayer(staging: BlobStaging, layer: LayerDescriptor, policy: MemberPolicy): Promise<void> {
+/**
+ * Reads a staged minic layer once: its blob digest and diff id must match, and every member must
+ * pass the policy unchanged. In the same read, unless the store has it unpacked already, it is
+ * unpacked into a temp dir of the staging area (decompressed once, the cpio hashed as it is
+ * unpacked): returned, to be put in place (placeUnpacked) once the blobs are committed. On a
+ * mismatch the temp dir is removed before the error is thrown, so none of its files is ever in
+ * unpacked/.
+ */
+async function checkMinicLayer(staging: BlobStaging, layer: LayerDescriptor, policy: MemberPolicy): Promise<PendingUnpack | undefined> {
   const diff = createHash("sha256");
   let ended = false;
   async function* plain(): AsyncGenerator<Buffer> {
@@ -60,19 +82,27 @@ async function checkMinicLayer(staging: BlobStaging, layer: LayerDescriptor, pol
       yield c as Buffer;
     }
     ended = true;
+    const got = `sha256:${diff.digest("hex")}`;
+    if (got !== layer.diffId) {
+      throw new MinicError("EDIGEST", `layer ${layer.digest.slice(0, 19)}… unpacks to diff id ${got.slice(0, 19)}…, not ${layer.diffId.slice(0, 19)}…`, { hint: "the archive is corrupt or was tampered with; nothing was stored" });
+    }
   }
   const kinds = new Map<string, EntryKind>();
   const strict: MemberPolicy = { ...policy, devices: policy.devices === "keep" ? "keep" : "refuse" };
-  for await (const m of readCpio(plain())) {
-    const a = admitMember(kinds, { rawName: m.entry.name, entry: m.entry }, strict);
-    if (a.action !== "skip") kinds.set(a.entry.name, a.entry.kind);
-    for await (const _ of m.data);
+  async function* admitted(): AsyncGenerator<CpioMember> {
+    for await (const m of readCpio(plain())) {
+      const a = admitMember(kinds, { rawName: m.entry.name, entry: m.entry }, strict);
+      if (a.action !== "skip") kinds.set(a.entry.name, a.entry.kind);
+      yield m;
+    }
+    if (!ended) throw new MinicError("EARCHIVE", `layer ${layer.digest.slice(0, 19)}… was not read to its end`);
   }
-  if (!ended) throw new MinicError("EARCHIVE", `layer ${layer.digest.slice(0, 19)}… was not read to its end`);
-  const got = `sha256:${diff.digest("hex")}`;
-  if (got !== layer.diffId) {
-    throw new MinicError("EDIGEST", `layer ${layer.digest.slice(0, 19)}… unpacks to diff id ${got.slice(0, 19)}…, not ${layer.diffId.slice(0, 19)}…`, { hint: "the archive is corrupt or was tampered with; nothing was stored" });
+  const target = overlayTarget(staging.store, layer);
+  if (await isUnpacked(staging.store, layer, target)) {
+    for await (const m of admitted()) for await (const _ of m.data);
+    return undefined;
   }
+  return unpackToTemp(admitted(), layer, target, staging.tempPath("unpack"));
 }
 
 /** Where the compressed (or plain) bytes of layer i of an OCI/docker image come from. */
@@ -90,9 +120,10 @@ export async function intakeOci(staging: BlobStaging, oci: OciConfig, layerCount
   }
   const mapped = fromOciConfig(oci, layerCount);
   const epoch = mapped.created ?? sourceDateEpoch();
-  const layers: LayerDescriptor[] = [];
   const report = emptyReport();
-  for (let i = 0; i < layerCount; i++) {
+  // Side by side, as many as the machine has cores (each layer's decompressor and compressor are
+  // processes of their own); results in layer order, the lowest layer's error if any fails.
+  const converted = await mapLimit(Array.from({ length: layerCount }, (_, i) => i), availableParallelism(), async (i) => {
     const scratch = await staging.scratch();
     try {
       const collector = new TreeCollector(scratch, policy);
@@ -110,16 +141,18 @@ export async function intakeOci(staging: BlobStaging, oci: OciConfig, layerCount
       }
       for await (const m of readTarMembers(checked(await plainStream(openLayer(i), `layer ${i + 1}`)), { verified: true })) await collector.add(m);
       for (const k of Object.keys(report) as (keyof CollectReport)[]) report[k] += collector.report[k];
-      layers.push(await packLayer(collector.finish(epoch, false), epoch, (s) => staging.put(s)));
+      return await packUnpacked(staging.store, collector.finish(epoch, false), epoch, (s) => staging.put(s), staging.tempPath("unpack"));
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
-  }
+  });
+  const layers = converted.map((c) => c.layer);
+  const unpacked = converted.map((c) => c.pending);
   const { config, manifest } = makeImage(layers, mapped.run, mapped.history, epoch, mapped.architecture);
   const c = await staging.putBytes(canonicalJson(config));
   const m = await staging.putBytes(canonicalJson(manifest));
   if (c.digest !== manifest.config.digest) throw new MinicError("ESTORE", "config digest mismatch (internal error)");
-  return { manifestDigest: m.digest, blobs: [...layers.map((l) => l.digest), c.digest, m.digest], report };
+  return { manifestDigest: m.digest, blobs: [...layers.map((l) => l.digest), c.digest, m.digest], report, unpacked };
 }
 
 /** One line saying what the policy changed, or "" when nothing. */

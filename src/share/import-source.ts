@@ -8,7 +8,7 @@ import { readCpio } from "../archive/cpio-reader.js";
 import { walkTree, treeData } from "../archive/walk-tree.js";
 import { tempName } from "../store/atomic.js";
 import type { LayerItem } from "../store/layers.js";
-import { putLayer } from "../store/layers.js";
+import { putLayerUnpacked } from "../store/layers.js";
 import type { LayerDescriptor } from "../core/image.js";
 import type { Store } from "../store/store.js";
 import { admitMember, type MemberPolicy } from "./member-policy.js";
@@ -32,7 +32,7 @@ export async function importSource(store: Store, path: string, policy: MemberPol
   if (!st) throw new MinicError("ENOTFOUND", `import source '${path}' does not exist`, { hint: "give a directory, a rootfs.cpio[.bz2|.gz] or a rootfs.tar[.gz|.bz2]" });
   if (st.isDirectory()) {
     const { items, report } = await directoryItems(path, policy);
-    return { layer: await putLayer(store, items, epoch), kind: "directory", report };
+    return { layer: await putLayerUnpacked(store, items, epoch), kind: "directory", report };
   }
   if (!st.isFile()) throw new MinicError("EUSAGE", `import source '${path}' is neither a directory nor a file`);
   const spool = tempName(store.layout.tmpDir, "import");
@@ -44,7 +44,7 @@ export async function importSource(store: Store, path: string, policy: MemberPol
     const collector = new TreeCollector(spool, policy);
     const members: AsyncIterable<IncomingMember> = kind === "cpio" ? cpioMembers(stream.bytes) : readTarMembers(stream.bytes);
     for await (const m of members) await collector.add(m);
-    return { layer: await putLayer(store, collector.finish(epoch, true), epoch), kind, report: collector.report };
+    return { layer: await putLayerUnpacked(store, collector.finish(epoch, true), epoch), kind, report: collector.report };
   } finally {
     await rm(spool, { recursive: true, force: true });
   }

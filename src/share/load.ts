@@ -11,7 +11,7 @@ import { foreignArchiveRef, ownArchiveRef } from "./archive-name.js";
 import type { Store } from "../store/store.js";
 import type { MemberPolicy } from "./member-policy.js";
 import { plainStream } from "./compression.js";
-import { intakeMinic, intakeOci, type IntakeResult } from "./image-intake.js";
+import { intakeMinic, intakeOci, placeIntake, type IntakeResult } from "./image-intake.js";
 import { DOCKER_ARCHIVE_SHAPE, OCI_CONFIG_SHAPE, OCI_INDEX_SHAPE, OCI_MANIFEST_SHAPE } from "../core/oci-shapes.js";
 import { parseShaped } from "../core/json-shape.js";
 import { digestOfBlobPath, DOCKER_MANIFEST, isIndexType, OCI_MANIFEST, REF_NAME_ANNOTATION, type Descriptor } from "./oci-model.js";
@@ -61,6 +61,7 @@ export async function loadTarball(store: Store, source: AsyncIterable<Buffer>, o
       out.push({ refs, manifestDigest: img.result.manifestDigest, converted: img.converted, report: img.result.report });
     }
     for (const img of images) await staging.commit(img.result.blobs);
+    for (const img of images) await placeIntake(store, img.result);
     for (const o of out) for (const r of o.refs) await store.setRef(r, o.manifestDigest);
     return out;
   } finally {

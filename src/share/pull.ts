@@ -5,7 +5,7 @@ import type { Digest } from "../core/digest.js";
 import { MinicError } from "../core/errors.js";
 import type { ImageRef } from "../core/reference.js";
 import type { Store } from "../store/store.js";
-import { intakeOci, type IntakeResult } from "./image-intake.js";
+import { intakeOci, placeIntake, type IntakeResult } from "./image-intake.js";
 import type { MemberPolicy } from "./member-policy.js";
 import { parseShaped } from "../core/json-shape.js";
 import { OCI_CONFIG_SHAPE, OCI_INDEX_SHAPE, OCI_MANIFEST_SHAPE } from "../core/oci-shapes.js";
@@ -73,6 +73,7 @@ export async function pullImage(store: Store, client: RegistryClient, reference:
       result = await intakeOci(staging, config, m.layers.length, (i) => staging.open(m.layers[i]!.digest), policy);
     }
     await staging.commit(result.blobs);
+    await placeIntake(store, result);
     await store.setRef(ref, result.manifestDigest);
     return { manifestDigest: result.manifestDigest, converted: !minic, fetched, reused, result, notes, ...(chosen === undefined ? {} : { chosen }) };
   } finally {

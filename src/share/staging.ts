@@ -26,7 +26,7 @@ export class BlobStaging {
   private readonly blobs = new Map<Digest, Staged>();
   private spools = 0;
 
-  private constructor(private readonly store: Store, readonly dir: string) {}
+  private constructor(readonly store: Store, readonly dir: string) {}
 
   /** Creates an empty staging area for `store`. Call discard() in a finally. */
   static async open(store: Store): Promise<BlobStaging> {
@@ -110,6 +110,11 @@ export class BlobStaging {
     const buf = b.inStore ? await this.store.readBlob(d) : await readFile(this.path(d));
     if (`sha256:${createHash("sha256").update(buf).digest("hex")}` !== d) throw new MinicError("EDIGEST", `staged blob ${d} changed on disk`);
     return parseShaped(shape, buf.toString("utf8"), `${what} ${d.slice(0, 19)}…`, MALFORMED_HINT);
+  }
+
+  /** A new name inside the staging area (nothing is made): removed with it unless moved out. */
+  tempPath(prefix: string): string {
+    return join(this.dir, `${prefix}-${this.spools++}`);
   }
 
   /** A fresh private directory inside the staging area (for spooled data). */

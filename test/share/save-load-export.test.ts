@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { minicOk, tempDir, BIN } from "../helpers/cli.js";
 import { parseRawCpio } from "../helpers/raw-cpio.js";
 import { Store } from "../../src/store/store.js";
+import { unpackedLayer } from "../../src/store/layers.js";
 import type { Digest } from "../../src/core/digest.js";
 import { appLayer, baseLayer, stackImage, storeWithApp } from "./images.js";
 import { ociArchive, sha, storeListing, tarBytes } from "./peers.js";
@@ -164,5 +165,26 @@ describe("export", () => {
     await minicOk(["export", "flat", "-o", flat, "--store", a]);
     const list = async (f: string) => (await execa("sh", ["-c", `bzip2 -dc '${f}' | cpio -it --quiet`])).stdout;
     expect(await list(flat)).toBe(await list(out));
+  });
+
+  // Issue 12: the one layer was decompressed once just to look for whiteouts before it was copied.
+  it("copies a one-layer image's blob without decompressing it (its sealed unpacked form says it has no whiteouts)", async () => {
+    const out = join(t.path, "again.cpio.bz2");
+    await minicOk(["export", "app:1", "-o", out, "--store", a]);
+    await minicOk(["import", out, "-t", "flat1", "--keep-setuid", "--store", a]);
+    const r = await minicOk(["export", "flat1", "-o", join(t.path, "flat1.cpio.bz2"), "--store", a], { env: { ...process.env, MINIC_DEBUG: "1" } });
+    expect(r.stderr).not.toMatch(/^\+ (lbzip2|pbzip2|bzip2) -d/m);
+    const st = await Store.open(a);
+    const layer = (await st.getImage("flat1")).manifest.layers[0]!;
+    expect(readFileSync(join(t.path, "flat1.cpio.bz2")).equals(readFileSync(join(a, "blobs/sha256", layer.digest.slice(7))))).toBe(true);
+    // A one-layer image whose layer has a whiteout is flattened (the deletion applied), not copied.
+    const whLayer = await appLayer(st, "x\n");
+    await stackImage(st, "wh1:1", [whLayer]);
+    await unpackedLayer(st, whLayer); // sealed in place: its 0/0 device says it has a whiteout
+    const e = await minicOk(["export", "wh1:1", "-o", join(t.path, "wh1.cpio.bz2"), "--store", a]);
+    expect(e.exitCode).toBe(0);
+    const names = (await execa("sh", ["-c", `bzip2 -dc '${join(t.path, "wh1.cpio.bz2")}' | cpio -it --quiet`])).stdout.split("\n");
+    expect(names.some((n) => n.split("/").pop()!.startsWith(".wh."))).toBe(false);
+    st.release();
   });
 });
