@@ -5,30 +5,20 @@
 // them (as does info); gc --cache-mounts removes them. A path that is not absolute is one line
 // naming the recipe and the step, before anything is made.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { minic, minicOk } from "../helpers/cli.js";
-import { startBuild, writeRecipe } from "../helpers/run-steps.js";
+import { buildJson, freshDirs, writeRecipe } from "../helpers/run-steps.js";
 import { runtimeSuite, stackedImage } from "../runtime/fixtures.js";
 
 const { fx, run } = runtimeSuite(async (fx) => {
   await stackedImage(fx.store, fx.tree, "bbcache", [{ "var/cache/apt/own": "the image's\n" }]);
 });
 
-let n = 0;
-const dir = () => {
-  const d = join(fx.root, `m${n++}`);
-  mkdirSync(d);
-  return d;
-};
+const dir = freshDirs(() => fx.root, "m");
 
-async function build(recipe: string, args: string[] = []) {
-  const r = await startBuild([recipe, "--store", fx.store, "--json", ...args]);
-  const out = String(r.all ?? "");
-  const json = r.exitCode === 0 ? (JSON.parse(out.slice(out.indexOf("{\n"))) as { images: { cached: boolean; layer: { digest: string } | null }[] }) : undefined;
-  return { exitCode: r.exitCode, out, top: json?.images.at(-1) };
-}
+const build = (recipe: string, args: string[] = []) => buildJson(fx.store, recipe, args);
 
 function layerEntries(digest: string): string[] {
   const blob = join(fx.store, "blobs", "sha256", digest.replace(/^sha256:/, ""));

@@ -4,29 +4,19 @@
 // ***) or an error message; an unknown id is one line naming the recipe and step, exit 1,
 // nothing written.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { minic } from "../helpers/cli.js";
-import { startBuild, writeRecipe } from "../helpers/run-steps.js";
+import { buildJson, freshDirs, writeRecipe } from "../helpers/run-steps.js";
 import { runtimeSuite } from "../runtime/fixtures.js";
 
 const SECRET = `s3cr3t-${Math.random().toString(36).slice(2)}-value`;
 const { fx, run } = runtimeSuite(async () => {});
 
-let n = 0;
-const dir = () => {
-  const d = join(fx.root, `s${n++}`);
-  mkdirSync(d);
-  return d;
-};
+const dir = freshDirs(() => fx.root, "s");
 
-async function build(recipe: string, args: string[] = []) {
-  const r = await startBuild([recipe, "--store", fx.store, "--json", ...args]);
-  const out = String(r.all ?? "");
-  const json = r.exitCode === 0 ? (JSON.parse(out.slice(out.indexOf("{\n"))) as { images: { cached: boolean; layer: { digest: string } | null }[] }) : undefined;
-  return { exitCode: r.exitCode, out, top: json?.images.at(-1) };
-}
+const build = (recipe: string, args: string[] = []) => buildJson(fx.store, recipe, args);
 
 /** Every file under `root` whose bytes contain `needle` (blobs decompressed: layers are bzip2). */
 function filesHolding(root: string, needle: string): string[] {

@@ -1,7 +1,7 @@
 // Helpers for tests of build run steps run for real: recipes on the runtime fixture's `bb`
 // image, the records a build's steps leave in the store, and the processes a step started.
 import { execa } from "execa";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BIN } from "./cli.js";
 
@@ -15,6 +15,24 @@ export function writeRecipe(dir: string, name: string, steps: string): string {
 /** Starts `node bin/minic.js build …` (minic's own pid, output in `all`). */
 export function startBuild(args: string[], env: NodeJS.ProcessEnv = {}) {
   return execa(process.execPath, [BIN, "build", ...args], { reject: false, all: true, encoding: "utf8", stdin: "ignore", forceKillAfterDelay: false, env: { ...process.env, ...env } });
+}
+
+/** A build with --json: its exit status, its whole output, and the top image's record when it succeeded. */
+export async function buildJson(store: string, recipe: string, args: string[] = []) {
+  const r = await startBuild([recipe, "--store", store, "--json", ...args]);
+  const out = String(r.all ?? "");
+  const json = r.exitCode === 0 ? (JSON.parse(out.slice(out.indexOf("{\n"))) as { images: { cached: boolean; layer: { digest: string } | null }[] }) : undefined;
+  return { exitCode: r.exitCode, out, top: json?.images.at(-1) };
+}
+
+/** A maker of fresh directories `root/PREFIX0`, `root/PREFIX1`, … */
+export function freshDirs(root: () => string, prefix: string): () => string {
+  let n = 0;
+  return () => {
+    const d = join(root(), `${prefix}${n++}`);
+    mkdirSync(d);
+    return d;
+  };
 }
 
 /** Pids of live processes whose command line contains `marker` (zombies have none). */
