@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Digest } from "../core/digest.js";
 import { shapedOrUndefined, type Shape } from "../core/json-shape.js";
-import { TAG_RECORD_SHAPE as SHAPE } from "../core/record-shapes.js";
+import { TAG_RECORD_SHAPE } from "../core/record-shapes.js";
 import { formatRef, parseRef, type ImageRef } from "../core/reference.js";
 import { writeFileAtomic } from "../store/atomic.js";
 import type { Store } from "../store/store.js";
@@ -17,7 +17,7 @@ interface TagRecord {
   recipe: string;
 }
 
-const TAG_RECORD_SHAPE: Shape<TagRecord> = SHAPE;
+const SHAPE: Shape<TagRecord> = TAG_RECORD_SHAPE;
 
 /** What tagImage did: tagged, or left the name to the image it holds (made by `holder`, when known). */
 export type TagResult = { tagged: true } | { tagged: false; holder: string | undefined };
@@ -46,7 +46,7 @@ export async function tagImage(store: Store, ref: ImageRef, manifest: Digest, re
 
 /** For gc: removes the records of names that no longer hold the image recorded. Returns how many. */
 export function pruneTagRecords(store: Store): Promise<number> {
-  return pruneRecords(dirOf(store), (n) => n.endsWith(".json"), TAG_RECORD_SHAPE, async (rec) => {
+  return pruneRecords(dirOf(store), (n) => n.endsWith(".json"), SHAPE, async (rec) => {
     if (!rec) return false;
     try {
       return (await store.resolveRef(parseRef(rec.ref))) === rec.manifest;
@@ -58,7 +58,7 @@ export function pruneTagRecords(store: Store): Promise<number> {
 
 async function readRecord(store: Store, ref: ImageRef): Promise<TagRecord | undefined> {
   try {
-    return shapedOrUndefined(TAG_RECORD_SHAPE, JSON.parse(await readFile(recordPath(store, ref), "utf8")));
+    return shapedOrUndefined(SHAPE, JSON.parse(await readFile(recordPath(store, ref), "utf8")));
   } catch {
     return undefined;
   }

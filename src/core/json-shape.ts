@@ -134,15 +134,6 @@ export function object<P extends Members>(members: P): Shape<Required<P> & Optio
   };
 }
 
-/** A shape with an extra check `ok` on the value it accepted (`what` says what ok wants). */
-export function refine<T>(s: Shape<T>, ok: (v: T) => boolean, what: string): Shape<T> {
-  return (v, at) => {
-    const x = s(v, at);
-    if (!ok(x)) throw new ShapeError(at, what, describeJson(v));
-    return x;
-  };
-}
-
 /**
  * Checks `value` against `shape`; a mismatch becomes one MinicError line saying which document
  * (`what`) and which member is wrong, with `hint` (what to do), code EINPUT unless given.

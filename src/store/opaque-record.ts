@@ -4,6 +4,8 @@
 // reading the image as a container sees it (runtime/storage.ts imageNode) reads no xattrs: Node
 // has no getxattr, and getfattr is a program to run.
 import { readFileSync } from "node:fs";
+import { shapedOrUndefined } from "../core/json-shape.js";
+import { OPAQUE_RECORD_SHAPE } from "../core/record-shapes.js";
 import { writeFileAtomic } from "./atomic.js";
 
 export const OPAQUE_RECORD_SUFFIX = ".opaque";
@@ -11,8 +13,8 @@ export const OPAQUE_RECORD_SUFFIX = ".opaque";
 /** The opaque directories recorded for `layerDir`, or undefined when it has no (readable) record. */
 export function readOpaqueRecord(layerDir: string): Set<string> | undefined {
   try {
-    const list: unknown = JSON.parse(readFileSync(layerDir + OPAQUE_RECORD_SUFFIX, "utf8"));
-    return Array.isArray(list) && list.every((d) => typeof d === "string") ? new Set(list) : undefined;
+    const list = shapedOrUndefined(OPAQUE_RECORD_SHAPE, JSON.parse(readFileSync(layerDir + OPAQUE_RECORD_SUFFIX, "utf8")));
+    return list === undefined ? undefined : new Set(list);
   } catch {
     return undefined;
   }
