@@ -196,14 +196,21 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     throw e;
   } finally {
     for (const [sig, h] of handlers) process.off(sig, h);
-    // A setup that failed (or was interrupted) half-way: the wrapper, still waiting, is told to
-    // exit, and has before anything is released.
-    await proxies?.close();
+    // Clean-up is short and must finish: a signal meanwhile (the container has ended, or never
+    // started) is ignored, not left to Node's default, which ended minic with the container's
+    // directory and cgroups still there.
+    const ignore = () => {};
+    for (const sig of STOP_SIGNALS) process.on(sig, ignore);
     try {
+      // A setup that failed (or was interrupted) half-way: the wrapper, still waiting, is told
+      // to exit, and has before anything is released.
+      await proxies?.close();
       await launch.release();
     } catch (e) {
       if (!failed) throw e;
       io.err(`minic: while cleaning up: ${(e as Error).message}`);
+    } finally {
+      for (const sig of STOP_SIGNALS) process.off(sig, ignore);
     }
   }
 }
