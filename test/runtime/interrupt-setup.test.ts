@@ -3,15 +3,20 @@
 import { describe, expect, it } from "vitest";
 import { execa } from "execa";
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { LAUNCHER } from "../helpers/cli.js";
 import { runtimeSuite, stackedImage } from "./fixtures.js";
+import { Store } from "../../src/store/store.js";
 
 let bigLayer = "";
 const { fx } = runtimeSuite(async (fx) => {
   // 64 MB of random data: its first unpack (bzip2 -d of incompressible data) takes seconds.
   await stackedImage(fx.store, fx.tree, "big", [{ "big.bin": randomBytes(64 << 20).toString("latin1") }]);
+  // Layers are unpacked when they are made: take the big one's tree away, so that the run unpacks it.
+  const store = await Store.open(fx.store, false);
+  const img = await store.getImage("big");
+  rmSync(store.layout.unpacked(img.manifest.layers.at(-1)!.diffId), { recursive: true, force: true });
   bigLayer = "big";
 });
 
