@@ -127,7 +127,9 @@ export async function runStep(store: Store, job: RunStepJob, out: OutputSink): P
   let timer: NodeJS.Timeout | undefined;
   let timedOut = false;
   try {
-    launch.startWrapper(wrapperArgv({ runtime: "nspawn", hostname: "", netKind: job.network }, lh, launch.dir), {
+    // The cgroups exist before the wrapper starts: it joins them first (see wrapperArgv).
+    launch.applyLimits();
+    launch.startWrapper(wrapperArgv({ runtime: "nspawn", hostname: "", netKind: job.network, procs: cgroups.procs }, lh, launch.dir), {
       stdin: "ignore", stdout: "pipe", stderr: "pipe", work: true, collect: false,
       // A session of its own: a closed terminal's hang-up reaches minic only, which stops the step.
       newSession: true,
@@ -137,8 +139,7 @@ export async function runStep(store: Store, job: RunStepJob, out: OutputSink): P
         return out.write(chunk, stream);
       },
     });
-    launch.applyLimits();
-    launch.go(startScript(runStepSpec(job.step, merged, name, job), lh, { dir: launch.dir, procs: cgroups.procs, stack, mountName: name }));
+    launch.go(startScript(runStepSpec(job.step, merged, name, job), lh, { dir: launch.dir, stack, mountName: name }));
     if (control.timeoutMs !== undefined) {
       timer = setTimeout(() => {
         timedOut = true;

@@ -109,7 +109,7 @@ export class Launch {
     this.record();
   }
 
-  /** Creates the cgroups and writes their limits (before `go`: the wrapper joins them first). */
+  /** Creates the cgroups and writes their limits (before the wrapper starts: it joins them first). */
   applyLimits(): void {
     applyCgroups(this.cgroups);
   }

@@ -98,11 +98,13 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
   // closes). With a network namespace it starts once that exists: its mount namespace is a copy
   // of the host's taken when it starts, and must hold /run/netns/NAME.
   const launchWrapper = (kind: LaunchSpec["network"]["kind"]) =>
-    launch.startWrapper(wrapperArgv({ runtime: spec.runtime, hostname, netKind: kind }, launchHost, dir), { stdin: "inherit", stdout: "inherit", stderr: "inherit", collect: false });
+    launch.startWrapper(wrapperArgv({ runtime: spec.runtime, hostname, netKind: kind, procs: cgPlan.procs }, launchHost, dir), { stdin: "inherit", stdout: "inherit", stderr: "inherit", collect: false });
   let net: NetPlan | undefined;
   let proxies: PortProxies | undefined;
   let failed = false;
   try {
+    // The cgroups exist before the wrapper starts: it joins them while the setup goes on.
+    launch.applyLimits();
     if (spec.net === "host" || spec.net === "none") launchWrapper(spec.net);
     // gc keeps the image of a recorded container (Launch.create wrote the record): from here on,
     // once a gc that missed the record has ended and the image is still there (store/lease.ts).
@@ -111,7 +113,6 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     if (spec.runtime === "nspawn") checkOsTree(root, imageName);
     await checkWorkdir(root, dir, spec, imageName);
     await checkCommand(root, dir, spec, imageName);
-    launch.applyLimits();
     if (spec.net === "veth" || spec.net === "bridge") {
       state.netns = `minic-${spec.id}`;
       launch.record(); // recorded before creation: a crash in between still gets it cleaned
@@ -162,7 +163,7 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
       return 128 + (constants.signals[setupSignal] ?? 0);
     }
     for (const [sig, h] of handlers.splice(0)) process.off(sig, h);
-    launch.go(startScript(spawnSpec, launchHost, { dir, procs: cgPlan.procs, stack: root.stack, mountName }));
+    launch.go(startScript(spawnSpec, launchHost, { dir, stack: root.stack, mountName }));
     let signalled = 0;
     let killTimer: NodeJS.Timeout | undefined;
     const secs = `${spec.stopTimeoutMs / 1000}s`;

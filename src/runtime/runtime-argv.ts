@@ -121,8 +121,6 @@ export function chrootArgv(s: LaunchSpec, h: LaunchHost): string[] {
 export interface WrapperPlan {
   /** Directory for setup.err (the container's directory). */
   dir: string;
-  /** cgroup.procs files to join. */
-  procs: string[];
   /** Layers to mount at `rootfs`, or undefined (copy driver: rootfs is a plain directory). */
   stack?: StackMount;
   /** Mount source name shown in the namespace's mount table. */
@@ -141,13 +139,17 @@ export const START_WORD = "start";
  * Pure: the argv of the wrapper, which minic starts before the container's setup is done, so
  * that starting `unshare` and sh and mounting nspawn's tmpfs overlap minic's own work:
  * `unshare` (new mount namespace; with `none` on chroot also a network namespace; with a
- * hostname a UTS namespace) running sh, which mounts what needs nothing from the setup, waits
- * for START_WORD on fd 3, then sources START_SCRIPT from `dir` (see startScript). A failing step
- * writes `STEP <what>` to setup.err and exits 125; so does a wrapper that is not let go on.
+ * hostname a UTS namespace) running sh, which joins the container's cgroups (`procs`, made
+ * before it starts), mounts what needs nothing from the setup, waits for START_WORD on fd 3,
+ * then sources START_SCRIPT from `dir` (see startScript). A failing step writes `STEP <what>`
+ * to setup.err and exits 125; so does a wrapper that is not let go on. The first cgroup v1
+ * move in a while waits for an RCU grace period in the kernel (~15 ms here): made here, it
+ * overlaps minic's setup instead of delaying the runtime's start.
  */
-export function wrapperArgv(s: { runtime: LaunchSpec["runtime"]; hostname: string; netKind: LaunchSpec["network"]["kind"] }, h: LaunchHost, dir: string): string[] {
+export function wrapperArgv(s: { runtime: LaunchSpec["runtime"]; hostname: string; netKind: LaunchSpec["network"]["kind"]; procs: readonly string[] }, h: LaunchHost, dir: string): string[] {
   const E = shQuote(`${dir}/${SETUP_ERR}`);
   const lines = [`fail() { printf 'STEP %s\\n' "$1" >>${E}; exit ${SETUP_FAILED_STATUS}; }`];
+  for (const p of s.procs) lines.push(`echo $$ >${shQuote(p)} 2>>${E} || fail ${shQuote(`joining cgroup ${p.slice(0, p.lastIndexOf("/"))}`)}`);
   if (s.runtime === "nspawn" && h.nspawnTmpfs) lines.push(...privateStateDirLines(h.programs.mount, dir, E));
   lines.push(`IFS= read -r go <&3 && [ "$go" = ${START_WORD} ] || exit ${SETUP_FAILED_STATUS}`);
   lines.push("exec 3<&-");
@@ -160,13 +162,12 @@ export function wrapperArgv(s: { runtime: LaunchSpec["runtime"]; hostname: strin
 }
 
 /**
- * Pure: the wrapper's start script (sourced by the sh of wrapperArgv, whose `fail` it uses):
- * join the cgroups, mount the layers, on chroot make the binds, then exec the runtime.
+ * Pure: the wrapper's start script (sourced by the sh of wrapperArgv, whose `fail` it uses, in
+ * the cgroups it joined): mount the layers, on chroot make the binds, then exec the runtime.
  */
 export function startScript(s: LaunchSpec, h: LaunchHost, w: WrapperPlan): string {
   const E = shQuote(`${w.dir}/${SETUP_ERR}`);
   const lines: string[] = [];
-  for (const p of w.procs) lines.push(`echo $$ >${shQuote(p)} 2>>${E} || fail ${shQuote(`joining cgroup ${p.slice(0, p.lastIndexOf("/"))}`)}`);
   const mount = shQuote(h.programs.mount);
   const root = shQuote(s.rootfs);
   // nodev: device nodes of the image cannot be opened (nspawn's /dev is a mount of its own).

@@ -161,10 +161,12 @@ describe("runtime argv", () => {
     const priv = chrootArgv({ ...spec, runtime: "chroot", security: resolveSecurity({ privileged: true, capAdd: [], capDrop: [] }) }, host);
     expect(priv).not.toContain("/sp");
   });
-  it("wrapper: mounts nspawn's tmpfs, waits for the start word, sources the start script", () => {
-    const argv = wrapperArgv({ ...spec, netKind: "netns" }, host, "/c");
+  it("wrapper: joins the cgroups, mounts nspawn's tmpfs, waits for the start word, sources the start script", () => {
+    const argv = wrapperArgv({ ...spec, netKind: "netns", procs: ["/cg/pids/minic-abc/cgroup.procs"] }, host, "/c");
     expect(argv.slice(0, 6)).toEqual(["/u", "--mount", "--propagation", "private", "/bin/sh", "-c"]);
-    const boot = argv[6]!.split("\n");
+    const joined = argv[6]!.split("\n");
+    expect(joined[1]).toBe("echo $$ >'/cg/pids/minic-abc/cgroup.procs' 2>>'/c/setup.err' || fail 'joining cgroup /cg/pids/minic-abc'");
+    const boot = wrapperArgv({ ...spec, netKind: "netns", procs: [] }, host, "/c")[6]!.split("\n");
     // nspawn's state dir: a tmpfs on it, or (missing on a fresh host) one on /run/systemd, or
     // (no /run/systemd either) over the nearest existing parent, its entries bound back.
     expect(boot[1]).toContain("if [ -d '/run/systemd/nspawn' ]; then '/m' -n -t tmpfs -o mode=0755,nosuid,nodev minic-nspawn '/run/systemd/nspawn'");
@@ -172,32 +174,33 @@ describe("runtime argv", () => {
     expect(boot).toContain(`  mkdir -p '/c/host-parent' 2>>'/c/setup.err' && '/m' -n --rbind "$p" '/c/host-parent' 3<&- 2>>'/c/setup.err' && '/m' -n -t tmpfs -o mode=0755,nosuid,nodev minic-nspawn "$p" 3<&- 2>>'/c/setup.err' || fail 'mounting a tmpfs on /run/systemd/nspawn'`);
     expect(boot.slice(boot.indexOf("fi") + 1)).toEqual([`IFS= read -r go <&3 && [ "$go" = ${START_WORD} ] || exit 125`, "exec 3<&-", `. '/c/${START_SCRIPT}'`, "exit 125"]);
     // chroot: no nspawn tmpfs; `none` and a hostname get their own namespaces.
-    const chroot = wrapperArgv({ runtime: "chroot", netKind: "none", hostname: "h" }, host, "/c");
+    const chroot = wrapperArgv({ runtime: "chroot", netKind: "none", hostname: "h", procs: [] }, host, "/c");
     expect(chroot.slice(0, 6)).toEqual(["/u", "--mount", "--propagation", "private", "--net", "--uts"]);
     expect(chroot.at(-1)).not.toContain("tmpfs");
   });
-  it("start script: joins cgroups, mounts the layers, then execs the runtime", () => {
-    const script = startScript(spec, host, { dir: "/c", procs: ["/cg/pids/minic-abc/cgroup.procs"], stack: { fstype: "overlay", cwd: "/c", options: "lowerdir=/l", links: [] }, mountName: "minic-abc" });
+  it("start script: mounts the layers, then execs the runtime", () => {
+    const script = startScript(spec, host, { dir: "/c", stack: { fstype: "overlay", cwd: "/c", options: "lowerdir=/l", links: [] }, mountName: "minic-abc" });
     const lines = script.trimEnd().split("\n");
-    expect(lines[0]).toContain("echo $$ >'/cg/pids/minic-abc/cgroup.procs'");
+    expect(lines[0]).toBe("cd '/c' || fail 'entering the layer directory'");
+    expect(script).not.toContain("cgroup.procs");
     expect(script).toContain("'/m' -t overlay -o 'nodev,lowerdir=/l' 'minic-abc' '/c/merged'");
     const priv = { ...spec, security: resolveSecurity({ privileged: true, capAdd: [], capDrop: [] }) };
-    expect(startScript(priv, host, { dir: "/c", procs: [], stack: { fstype: "overlay", cwd: "/c", options: "lowerdir=/l", links: [] }, mountName: "m" })).toContain("-o 'lowerdir=/l'");
+    expect(startScript(priv, host, { dir: "/c", stack: { fstype: "overlay", cwd: "/c", options: "lowerdir=/l", links: [] }, mountName: "m" })).toContain("-o 'lowerdir=/l'");
     // The copy driver's root (a plain directory) is bound onto itself to be made nodev.
-    expect(startScript(spec, host, { dir: "/c", procs: [], mountName: "m" })).toContain("'/m' --bind '/c/merged' '/c/merged' 2>>'/c/setup.err' && '/m' -o remount,bind,nodev '/c/merged'");
-    expect(startScript(priv, host, { dir: "/c", procs: [], mountName: "m" })).not.toContain("nodev");
+    expect(startScript(spec, host, { dir: "/c", mountName: "m" })).toContain("'/m' --bind '/c/merged' '/c/merged' 2>>'/c/setup.err' && '/m' -o remount,bind,nodev '/c/merged'");
+    expect(startScript(priv, host, { dir: "/c", mountName: "m" })).not.toContain("nodev");
     expect(lines.at(-1)).toMatch(/^exec '\/n' '--quiet'/);
     expect(script).toContain("export SYSTEMD_NSPAWN_TMPFS_TMP=0\n");
     expect(nspawnArgv({ ...spec, resolvConfOff: true }, host)).toContain("--resolv-conf=off");
     expect(nspawnArgv(spec, host).some((a) => a.startsWith("--resolv-conf"))).toBe(false);
-    const chroot = startScript({ ...spec, runtime: "chroot" }, host, { dir: "/c", procs: [], mountName: "m" });
+    const chroot = startScript({ ...spec, runtime: "chroot" }, host, { dir: "/c", mountName: "m" });
     expect(chroot).not.toContain("SYSTEMD_NSPAWN");
     expect(chroot).not.toContain("nodev"); // the chroot's /dev is the image's
     expect(chroot).toContain("'/m' --bind '/h:x' '/c/merged/d'");
   });
   it("start script: nspawn on a read-only root gets its missing bind mount points made first", () => {
     const binds = [{ source: "/h", target: "/d", readOnly: true, dir: true }, { source: "/c/getent", target: "/usr/bin/getent", readOnly: true, dir: false }];
-    const w = { dir: "/c", procs: [], stack: { fstype: "overlay", cwd: "/c", options: "lowerdir=/l", links: [] }, mountName: "minic-abc" };
+    const w = { dir: "/c", stack: { fstype: "overlay", cwd: "/c", options: "lowerdir=/l", links: [] }, mountName: "minic-abc" };
     const lines = startScript({ ...spec, binds }, host, w).trimEnd().split("\n");
     const layers = lines.findIndex((l) => l.includes("-t overlay"));
     const dirLine = lines.indexOf("mkdir -p '/c/merged/d' 2>>'/c/setup.err' || fail 'creating /d'");
