@@ -32,9 +32,9 @@ function recipe(d: string, name: string, source: string): string {
 }
 
 /** A builder stage on `bb` whose run step "compiles" /out/app (printing `msg`) beside an object file and sources. */
-function builder(d: string, name = "builder", msg = `arg("MSG", "hello from app")`): string {
+function builder(d: string, name = "builder", msg = `arg("MSG", "hello from app")`, noop = ""): string {
   return recipe(d, name, `export default defineRecipe({ name: "${name}", base: "bb", steps: [
-  run(\`mkdir -p /src /out && echo 'main() {}' > /src/main.c && echo obj > /out/app.o && (echo '#!/bin/sh'; echo "echo \${${msg}}") > /out/app && busybox chmod 755 /out/app\`),
+  run(\`${noop}mkdir -p /src /out && echo 'main() {}' > /src/main.c && echo obj > /out/app.o && (echo '#!/bin/sh'; echo "echo \${${msg}}") > /out/app && busybox chmod 755 /out/app\`),
 ] });`);
 }
 
@@ -96,7 +96,8 @@ export default defineRecipe({ name: "app", base: "bb", steps: [copy(from(builder
 
   it("a builder that makes other output builds the step again; an unchanged builder is a cache hit; --explain says what the step depends on", async () => {
     const d = dir();
-    builder(d, "cbuilder", `arg("MSG", "hello from capp")`); // not the first test's builder: its layer would come from the cache
+    // Not the first test's builder (its layer would come from the cache); NOISE changes the step, not what it makes.
+    builder(d, "cbuilder", `arg("MSG", "hello from capp")`, `: \${arg("NOISE", "")} && `);
     const app = recipe(d, "capp", `import builder from "./cbuilder.ts";
 export default defineRecipe({ name: "capp", base: "bb", steps: [copy(from(builder, "/out/app"), "/bin2")] });`);
     const first = await buildJson(fx.store, app);
@@ -111,6 +112,12 @@ export default defineRecipe({ name: "capp", base: "bb", steps: [copy(from(builde
     expect(changed.out).toMatch(/cbuilder: cache miss: step 1 \(run /);
     expect(changed.out).toMatch(/capp: cache miss: step 1 \(copy \/out\/app from stage cbuilder -> \/bin2\) changed/);
     expect(layerFile(changed.top!.layer!.digest, "bin2/app")).toBe("#!/bin/sh\necho goodbye\n");
+    // Another builder step that makes the same layer: the builder is built again, the copy is cached.
+    const noise = await buildJson(fx.store, app, ["--explain", "--arg", "NOISE=x"]);
+    expect(noise.exitCode, noise.out).toBe(0);
+    expect(noise.out).toMatch(/cbuilder: cache miss: step 1 \(run : x && mkdir/);
+    expect(noise.out).toMatch(/capp: cache hit/);
+    expect(noise.top!.layer!.digest).toBe(first.top!.layer!.digest);
     // Back to the first output: both layers come from the cache.
     const back = await buildJson(fx.store, app);
     expect(back.top!.cached).toBe(true);
