@@ -56,11 +56,12 @@ export async function materialize(store: Store, job: MaterializeInput, progress:
     await mkdir(upper, { mode: 0o755 });
     const base = await unpackedLayers(store, job.baseLayers, (l) => overlayTarget(store, l), (line) => progress.log(line));
     const view = await RootfsView.open(upper, [...base].reverse());
+    const stageViews = new Map<string, Promise<RootfsView>>();
     for (let i = 0; i < job.steps.length; i++) {
       const s = job.steps[i]!;
       const where = `recipe '${job.name}' step ${i + 1}`;
       try {
-        await applyStep(view, s, where, { store, job, index: i, inputs: job.inputs.get(i) ?? [], scratch, upper, base, progress });
+        await applyStep(view, s, where, { store, job, index: i, inputs: job.inputs.get(i) ?? [], scratch, upper, base, progress, stageViews });
       } catch (e) {
         // Errors of the image's tree (a file in the way, a link loop) say which step met them.
         if (e instanceof MinicError && !e.message.startsWith(where)) throw withContext(e, `${where} (${describeStep(s)})`);
@@ -85,10 +86,12 @@ interface StepContext {
   upper: string;
   base: readonly string[];
   progress: Progress;
+  /** The stages' views opened so far, by their layers' diff ids (steps copying from one stage share one). */
+  stageViews: Map<string, Promise<RootfsView>>;
 }
 
 /** Applies one canonical step to the build's view (a run step runs under nspawn over it). */
-async function applyStep(view: RootfsView, s: CanonicalStep, where: string, { store, job, index, inputs, scratch, upper, base, progress }: StepContext): Promise<void> {
+async function applyStep(view: RootfsView, s: CanonicalStep, where: string, { store, job, index, inputs, scratch, upper, base, progress, stageViews }: StepContext): Promise<void> {
   switch (s.kind) {
     case "dir":
       await view.putDir(view.resolve(s.path, true), s);
@@ -129,9 +132,16 @@ async function applyStep(view: RootfsView, s: CanonicalStep, where: string, { st
       }
       break;
     }
-    case "copy-from":
-      await copyFromStage(view, s, where, await stageView(store, job.stages.get(index) ?? [], join(scratch, `stage-${index + 1}`), progress));
+    case "copy-from": {
+      const id = s.layers.join(",");
+      let stage = stageViews.get(id);
+      if (!stage) {
+        stage = stageView(store, job.stages.get(index) ?? [], join(scratch, `stage-${index + 1}`), progress);
+        stageViews.set(id, stage);
+      }
+      await copyFromStage(view, s, where, await stage);
       break;
+    }
     case "remove":
       await view.remove(view.resolve(s.path));
       break;
