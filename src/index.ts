@@ -2,12 +2,13 @@
 // Image paths are checked where the recipe writes them, so that an error names the recipe's line.
 import { absoluteContainerPath } from "./core/container-path.js";
 import { MinicError } from "./core/errors.js";
+import { isRecipe, isStageSource } from "./core/recipe.js";
 import type {
-  CopyStep, DirStep, FileStep, Owner, Recipe, RecipeInput, RemoveStep, RunOptions, RunStep, SymlinkStep,
+  CopyFromStep, CopyStep, DirStep, FileStep, Owner, Recipe, RecipeInput, RemoveStep, RunOptions, RunStep, StageSource, SymlinkStep,
 } from "./core/recipe.js";
 
 export type {
-  Base, CopyStep, DirStep, FileStep, ImageConfigInput, Owner, Recipe, RecipeInput, RemoveStep, RunOptions, RunStep, Step, StepNetwork, SymlinkStep,
+  Base, CopyFromStep, CopyStep, DirStep, FileStep, ImageConfigInput, Owner, Recipe, RecipeInput, RemoveStep, RunOptions, RunStep, StageSource, Step, StepNetwork, SymlinkStep,
 } from "./core/recipe.js";
 export type { LimitsInput } from "./core/limits.js";
 
@@ -64,10 +65,32 @@ export function symlink(path: string, target: string): SymlinkStep {
   return { kind: "symlink", path, target };
 }
 
-/** Copies host files matched by fast-glob patterns (relative to the recipe file) into directory `to`. */
-export function copy(from: string | readonly string[], to: string, owner: Owner = {}): CopyStep {
+/**
+ * Copies host files matched by fast-glob patterns (relative to the recipe file) into directory
+ * `to`; or, given `from(stage, path)`, those paths of another image (a multi-stage build).
+ */
+export function copy(from: StageSource, to: string, owner?: Owner): CopyFromStep;
+export function copy(from: string | readonly string[], to: string, owner?: Owner): CopyStep;
+export function copy(from: string | readonly string[] | StageSource, to: string, owner: Owner = {}): CopyStep | CopyFromStep {
   absoluteContainerPath(to, "copy destination");
+  if (isStageSource(from)) return { kind: "copy-from", from, to, ...owner };
   return { kind: "copy", from: typeof from === "string" ? [from] : [...from], to, ...owner };
+}
+
+/**
+ * The source of a copy from another stage: `copy(from(builder, "/out/app"), "/usr/local/bin")`.
+ * `stage` is a recipe (imported, as a base is: built first, part of the build) or an image in
+ * the store ("busybox:latest", "sha256:…"); `path` one absolute path of its tree or several
+ * (`*` and `?` match within one name). Only what the paths name enters the layer.
+ */
+export function from(stage: Recipe | string, path: string | readonly string[]): StageSource {
+  if (!isRecipe(stage) && (typeof stage !== "string" || stage === "")) {
+    throw new MinicError("ERECIPE", "from() needs a recipe or the name of an image as its stage", { hint: "from(builder, \"/out/app\") with builder imported from its recipe file, or from(\"busybox:latest\", \"/bin/busybox\")" });
+  }
+  const paths = typeof path === "string" ? [path] : [...(path ?? [])];
+  if (paths.length === 0) throw new MinicError("ERECIPE", "from() needs at least one path of the stage", { hint: "from(builder, \"/out/app\")" });
+  for (const p of paths) absoluteContainerPath(p, "from() path");
+  return { kind: "stage", stage, paths };
 }
 
 /** Removes `path` from the image; the deletion survives stacking (a whiteout). */

@@ -7,8 +7,8 @@ import { digestOf, type Digest } from "../core/digest.js";
 import { MinicError, withContext } from "../core/errors.js";
 import { defaultRunConfig, type LayerDescriptor, type LayerHistory } from "../core/image.js";
 import { parseLimits } from "../core/limits.js";
-import { isRecipe, type Recipe, type StepNetwork } from "../core/recipe.js";
-import { canonicalSteps, describeStep, mergeRunConfig, recipeHistory, runUses, type RunUses } from "../core/recipe-canonical.js";
+import { isRecipe, isStageSource, type Recipe, type StepNetwork } from "../core/recipe.js";
+import { canonicalSteps, describeStep, mergeRunConfig, recipeHistory, runUses, type CanonicalStep, type RunUses } from "../core/recipe-canonical.js";
 import { formatRef, parseRef, type ImageRef } from "../core/reference.js";
 import { combineControl, stepControl, type RunControl } from "../core/run-control.js";
 import { putImage } from "../store/images.js";
@@ -64,36 +64,49 @@ export interface BuildResult {
   tag: TagResult;
 }
 
-/** Per build: the recipes seen (to find cycles) and the blobs checked. */
+/** Per build: the recipes under way (to find cycles), those built, their results in order, the blobs checked. */
 interface BuildRun {
-  seen: Set<Recipe>;
+  building: Set<Recipe>;
+  built: Map<Recipe, BuildResult>;
+  results: BuildResult[];
   verified: VerifiedBlobs;
 }
 
-/**
- * Builds `recipe` after its base recipes. The top image is tagged `tag` (default `name:latest`);
- * each base recipe's image `name:latest` when that name is free or holds an image of the same
- * recipe file, and is left untagged otherwise (see tagImage). A cached layer, manifest or config
- * that is missing or damaged is built (and written) again; a damaged base image from the store
- * is an error saying what to do.
- */
-export async function buildRecipe(store: Store, recipe: Recipe, opts: BuildOptions): Promise<BuildResult[]> {
-  checkSecrets(recipe, opts.secrets); // before any recipe of the graph is built: nothing is written
-  const run: BuildRun = { seen: new Set(), verified: await VerifiedBlobs.open(store) };
-  const results = await buildWithBases(store, recipe, opts, run, true);
-  await run.verified.save(); // only after a build that succeeded: a failed one leaves the store as it was
-  return results;
+/** An image a copy-from step reads: its name and layers, and whether it was taken from the store. */
+interface StageInfo {
+  name: string;
+  layers: LayerDescriptor[];
+  manifestDigest: string;
+  stored: boolean;
 }
 
-async function buildWithBases(store: Store, recipe: Recipe, opts: BuildOptions, run: BuildRun, top: boolean): Promise<BuildResult[]> {
-  if (run.seen.has(recipe)) throw new MinicError("ERECIPE", `recipe '${recipe.name}' is its own base`, { hint: "break the cycle of base imports" });
-  run.seen.add(recipe);
-  const results: BuildResult[] = [];
+/**
+ * Builds `recipe` after its base recipes and the recipes its copies from stages read (each
+ * built once per build, however many recipes stand on it or copy from it). The top image is
+ * tagged `tag` (default `name:latest`); each other recipe's image `name:latest` when that name
+ * is free or holds an image of the same recipe file, and is left untagged otherwise (see
+ * tagImage). A cached layer, manifest or config that is missing or damaged is built (and
+ * written) again; a damaged base or stage image from the store is an error saying what to do.
+ * Returns the results in build order, the top last.
+ */
+export async function buildRecipe(store: Store, recipe: Recipe, opts: BuildOptions): Promise<BuildResult[]> {
+  // Before any recipe of the graph is built: nothing is written.
+  checkSecrets(recipe, opts.secrets);
+  await checkStageImages(store, recipe);
+  const run: BuildRun = { building: new Set(), built: new Map(), results: [], verified: await VerifiedBlobs.open(store) };
+  await buildNode(store, recipe, opts, run, true);
+  await run.verified.save(); // only after a build that succeeded: a failed one leaves the store as it was
+  return run.results;
+}
+
+async function buildNode(store: Store, recipe: Recipe, opts: BuildOptions, run: BuildRun, top: boolean): Promise<BuildResult> {
+  const done = run.built.get(recipe);
+  if (done) return done;
+  if (run.building.has(recipe)) throw new MinicError("ERECIPE", `recipe '${recipe.name}' is its own base (or a stage of itself)`, { hint: "break the cycle of base imports and from() stages" });
+  run.building.add(recipe);
   let base: BaseInfo = { layers: [], run: defaultRunConfig(), history: [], name: "", manifestDigest: "", stored: false };
   if (isRecipe(recipe.base)) {
-    const below = await buildWithBases(store, recipe.base, { ...opts, tag: undefined }, run, false);
-    results.push(...below);
-    const under = below[below.length - 1]!;
+    const under = await buildNode(store, recipe.base, { ...opts, tag: undefined }, run, false);
     const img = await store.readImage(under.manifestDigest);
     base = { layers: img.manifest.layers, run: img.config.config, history: img.config.history, name: formatRef(under.ref), manifestDigest: under.manifestDigest, stored: false };
   } else if (typeof recipe.base === "string") {
@@ -105,18 +118,92 @@ async function buildWithBases(store: Store, recipe: Recipe, opts: BuildOptions, 
     });
     base = { layers: img.manifest.layers, run: img.config.config, history: img.config.history, name: recipe.base, manifestDigest: img.manifestDigest, stored: true };
   }
-  results.push(await buildOne(store, recipe, opts, run, base, top));
-  return results;
+  const stages = await resolveStages(store, recipe, opts, run);
+  const result = await buildOne(store, recipe, opts, run, base, stages, top);
+  run.building.delete(recipe);
+  run.built.set(recipe, result);
+  run.results.push(result);
+  return result;
 }
 
-async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, run: BuildRun, base: BaseInfo, top: boolean): Promise<BuildResult> {
+/**
+ * The images the copy-from steps of `recipe` read, by stage (a recipe, built here first, or an
+ * image reference, looked up in the store). A stage recipe that fails to build fails this step:
+ * its error, naming its own recipe and step, is told as this step's.
+ */
+async function resolveStages(store: Store, recipe: Recipe, opts: BuildOptions, run: BuildRun): Promise<Map<Recipe | string, StageInfo>> {
+  const out = new Map<Recipe | string, StageInfo>();
+  for (const [i, s] of recipe.steps.entries()) {
+    if (s?.kind !== "copy-from" || !isStageSource(s.from) || out.has(s.from.stage)) continue;
+    const where = `recipe '${recipe.name}' step ${i + 1}`;
+    const stage = s.from.stage;
+    if (isRecipe(stage)) {
+      const built = await buildNode(store, stage, { ...opts, tag: undefined }, run, false).catch((e: unknown) => {
+        if (e instanceof MinicError && e.code === "EINTERRUPTED") throw e;
+        throw withContext(e, `${where}: stage '${stage.name}'`);
+      });
+      const img = await store.readImage(built.manifestDigest);
+      out.set(stage, { name: stage.name, layers: img.manifest.layers, manifestDigest: built.manifestDigest, stored: false });
+    } else {
+      const img = await stageImage(store, stage, where);
+      out.set(stage, { name: stage, layers: img.manifest.layers, manifestDigest: img.manifestDigest, stored: true });
+    }
+  }
+  return out;
+}
+
+/** The stored image a from() stage names; ENOTFOUND naming `where` when the store has none by that name. */
+async function stageImage(store: Store, ref: string, where: string) {
+  return store.getImage(ref).catch((e: unknown) => {
+    if (e instanceof MinicError && e.code !== "ENOTFOUND") throw withContext(e, `${where}: stage image '${ref}'`);
+    throw new MinicError("ENOTFOUND", `${where}: stage image '${ref}' is not in the store`, {
+      hint: "build, load or pull it first (minic images lists the store), or give from() the recipe that builds it", cause: e,
+    });
+  });
+}
+
+/** Throws (see stageImage) for the first copy-from step in the graph of `recipe` whose stage image is not in the store. */
+async function checkStageImages(store: Store, recipe: Recipe): Promise<void> {
+  for (const r of graphRecipes(recipe)) {
+    for (const [i, s] of r.steps.entries()) {
+      if (s?.kind === "copy-from" && isStageSource(s.from) && typeof s.from.stage === "string") await stageImage(store, s.from.stage, `recipe '${r.name}' step ${i + 1}`);
+    }
+  }
+}
+
+/** Every recipe `recipe` stands on (bases, from() stages, theirs), itself first, each once (a cycle is buildNode's error). */
+function graphRecipes(recipe: Recipe): Recipe[] {
+  const seen = new Set<Recipe>();
+  const visit = (r: Recipe) => {
+    if (seen.has(r)) return;
+    seen.add(r);
+    if (isRecipe(r.base)) visit(r.base);
+    for (const s of r.steps) if (s?.kind === "copy-from" && isStageSource(s.from) && isRecipe(s.from.stage)) visit(s.from.stage);
+  };
+  visit(recipe);
+  return [...seen];
+}
+
+async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, run: BuildRun, base: BaseInfo, stages: ReadonlyMap<Recipe | string, StageInfo>, top: boolean): Promise<BuildResult> {
   const { layers: baseLayers, run: baseRun, history: baseHistory } = base;
   const ref = opts.tag ?? parseRef(recipe.name);
   const p = opts.progress;
   await holdBase(store, recipe.name, baseLayers);
   if (base.stored) await checkStoredBase(run.verified, recipe.name, base);
-  // The base image's env and workdir reach its run steps (and so their cache key).
-  const steps = canonicalSteps(recipe, baseRun);
+  for (const st of stages.values()) {
+    await holdBase(store, recipe.name, st.layers);
+    if (st.stored) await checkStoredBase(run.verified, recipe.name, { ...st, run: defaultRunConfig(), history: [] });
+  }
+  // The base image's env and workdir reach its run steps (and so their cache key); a copy from a
+  // stage has the stage's layers in its key.
+  const steps = canonicalSteps(recipe, baseRun, (stage) => {
+    const st = stages.get(stage);
+    return st && { name: st.name, layers: st.layers.map((l) => l.diffId) };
+  });
+  const stageLayers = new Map<number, LayerDescriptor[]>();
+  recipe.steps.forEach((s, i) => {
+    if (s.kind === "copy-from") stageLayers.set(i, stages.get(s.from.stage)!.layers);
+  });
   const cpus = availableParallelism();
   const runConfig = mergeRunConfig(baseRun, recipe.config, (l, below) => parseLimits(l, cpus, below));
   // Checked before anything runs (also on a cache hit): a bad limit is the recipe's error.
@@ -166,7 +253,10 @@ async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, run: B
         hit = undefined;
       }
     }
-    if (opts.explain) explain(p, recipe.name, hit, await lastBuildOf(store, recipe.name), parts, steps.map(describeStep), inputKeys, opts.noCache);
+    if (opts.explain) {
+      explain(p, recipe.name, hit, await lastBuildOf(store, recipe.name), parts, steps.map(describeStep), inputKeys, opts.noCache);
+      explainStages(p, recipe, steps, stages);
+    }
 
     let layer: LayerDescriptor | null;
     if (hit) {
@@ -175,7 +265,7 @@ async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, run: B
     } else {
       p.start(`${recipe.name}: building ${steps.length} step(s)`);
       layer = steps.length === 0 ? null : await materialize(store, {
-        name: recipe.name, baseLayers, steps, inputs, controls, uses, secrets: opts.secrets, base: { name: base.name, manifestDigest: base.manifestDigest }, epoch: opts.epoch, now: opts.now, security: opts.security,
+        name: recipe.name, baseLayers, steps, inputs, controls, uses, secrets: opts.secrets, stages: stageLayers, base: { name: base.name, manifestDigest: base.manifestDigest }, epoch: opts.epoch, now: opts.now, security: opts.security,
       }, p);
       const rec: CacheRecord = {
         key, parts, layer, recipe: { name: recipe.name, file: recipeFile },
@@ -196,16 +286,14 @@ async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, run: B
 }
 
 /**
- * Throws ERECIPE naming the recipe and step for the first run step, in `recipe` or a base recipe
- * it stands on, that reads a secret the build was not given (or names one badly).
+ * Throws ERECIPE naming the recipe and step for the first run step, in `recipe` or a recipe it
+ * stands on (a base, a from() stage), that reads a secret the build was not given (or names one badly).
  */
 function checkSecrets(recipe: Recipe, given: ReadonlyMap<string, string>): void {
-  const seen = new Set<Recipe>(); // a cycle is buildWithBases' error
-  for (let r: Recipe["base"] = recipe; isRecipe(r) && !seen.has(r); r = r.base) {
-    seen.add(r);
+  for (const r of graphRecipes(recipe)) {
     r.steps.forEach((s, i) => {
       if (s.kind !== "run") return;
-      const where = `recipe '${r!.name}' step ${i + 1}`;
+      const where = `recipe '${r.name}' step ${i + 1}`;
       const missing = runUses(s, where).secrets.find((id) => !given.has(id));
       if (missing) throw new MinicError("ERECIPE", `${where}: secret '${missing}' is not given to this build`, { hint: `minic build --secret id=${missing},src=FILE` });
     });
@@ -236,6 +324,16 @@ async function checkStoredBase(verified: VerifiedBlobs, name: string, base: Base
       hint: "load or pull the base image again, or build it from its recipe; 'minic fsck' lists what is damaged",
     });
   }
+}
+
+/** For --explain: what each copy from a stage depends on (the stage's image and its layers, which are in the step's key). */
+function explainStages(p: Progress, recipe: Recipe, steps: readonly CanonicalStep[], stages: ReadonlyMap<Recipe | string, StageInfo>): void {
+  recipe.steps.forEach((s, i) => {
+    if (s.kind !== "copy-from") return;
+    const st = stages.get(s.from.stage)!;
+    const layers = st.layers.map((l) => `${l.diffId.slice(0, 19)}…`).join(", ");
+    p.log(`${recipe.name}: step ${i + 1} (${describeStep(steps[i]!)}) depends on ${st.stored ? "image" : "stage"} '${st.name}': image ${st.manifestDigest.slice(0, 19)}…, layers ${layers || "none"}`);
+  });
 }
 
 function explain(p: Progress, name: string, hit: CacheRecord | undefined, last: CacheRecord | undefined, parts: ReturnType<typeof keyParts>, lines: string[], inputs: Map<number, CopyInputKey[]>, noCache: boolean): void {

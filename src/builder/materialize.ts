@@ -2,7 +2,7 @@
 // upper dir into a layer. The only part of a build that touches the disk for real.
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { describeStep, type CanonicalStep, type RunUses } from "../core/recipe-canonical.js";
+import { describeStep, type CanonicalCopyFrom, type CanonicalStep, type RunUses } from "../core/recipe-canonical.js";
 import type { RunControl } from "../core/run-control.js";
 import type { LayerDescriptor } from "../core/image.js";
 import { MinicError, withContext } from "../core/errors.js";
@@ -14,6 +14,7 @@ import { makeScratch, sweepScratch } from "../store/scratch.js";
 import type { Progress } from "../util/progress.js";
 import type { CopyInput } from "./copy-inputs.js";
 import { RootfsView, type NodeMeta } from "../rootfs/rootfs-view.js";
+import { stageNodes } from "../rootfs/stage-tree.js";
 import type { SecurityProfile } from "../runtime/security-profile.js";
 import { commandCandidates } from "../core/command-path.js";
 import { findCommand } from "../rootfs/find-command.js";
@@ -35,6 +36,8 @@ export interface MaterializeInput {
   uses: ReadonlyMap<number, RunUses>;
   /** The build's secrets: id → host file (a step gets those its uses name). */
   secrets: ReadonlyMap<string, string>;
+  /** The layers of the stage each copy from a stage reads (base first), by step index. */
+  stages: ReadonlyMap<number, readonly LayerDescriptor[]>;
   /** The base image (for the run steps' records; name "" for scratch). */
   base: { name: string; manifestDigest: string };
   epoch: number;
@@ -53,11 +56,12 @@ export async function materialize(store: Store, job: MaterializeInput, progress:
     await mkdir(upper, { mode: 0o755 });
     const base = await unpackedLayers(store, job.baseLayers, (l) => overlayTarget(store, l), (line) => progress.log(line));
     const view = await RootfsView.open(upper, [...base].reverse());
+    const stageViews = new Map<string, Promise<RootfsView>>();
     for (let i = 0; i < job.steps.length; i++) {
       const s = job.steps[i]!;
       const where = `recipe '${job.name}' step ${i + 1}`;
       try {
-        await applyStep(view, s, where, { store, job, index: i, inputs: job.inputs.get(i) ?? [], scratch, upper, base, progress });
+        await applyStep(view, s, where, { store, job, index: i, inputs: job.inputs.get(i) ?? [], scratch, upper, base, progress, stageViews });
       } catch (e) {
         // Errors of the image's tree (a file in the way, a link loop) say which step met them.
         if (e instanceof MinicError && !e.message.startsWith(where)) throw withContext(e, `${where} (${describeStep(s)})`);
@@ -82,10 +86,12 @@ interface StepContext {
   upper: string;
   base: readonly string[];
   progress: Progress;
+  /** The stages' views opened so far, by their layers' diff ids (steps copying from one stage share one). */
+  stageViews: Map<string, Promise<RootfsView>>;
 }
 
 /** Applies one canonical step to the build's view (a run step runs under nspawn over it). */
-async function applyStep(view: RootfsView, s: CanonicalStep, where: string, { store, job, index, inputs, scratch, upper, base, progress }: StepContext): Promise<void> {
+async function applyStep(view: RootfsView, s: CanonicalStep, where: string, { store, job, index, inputs, scratch, upper, base, progress, stageViews }: StepContext): Promise<void> {
   switch (s.kind) {
     case "dir":
       await view.putDir(view.resolve(s.path, true), s);
@@ -124,6 +130,16 @@ async function applyStep(view: RootfsView, s: CanonicalStep, where: string, { st
         await copyInputFile(view, rel, input, { mode: s.mode ?? (input.executable ? 0o755 : 0o644), uid: s.uid, gid: s.gid }, where);
         landed.set(input.rel, { rel, digest: input.digest });
       }
+      break;
+    }
+    case "copy-from": {
+      const id = s.layers.join(",");
+      let stage = stageViews.get(id);
+      if (!stage) {
+        stage = stageView(store, job.stages.get(index) ?? [], join(scratch, `stage-${index + 1}`), progress);
+        stageViews.set(id, stage);
+      }
+      await copyFromStage(view, s, where, await stage);
       break;
     }
     case "remove":
@@ -168,6 +184,48 @@ async function applyStep(view: RootfsView, s: CanonicalStep, where: string, { st
       await removeMountStubs(view, stubs);
       break;
     }
+  }
+}
+
+/**
+ * The merged tree of a stage's image, read-only, from its unpacked layers (unpacked here when
+ * they are not yet): a view over the empty dir `upper`, nothing mounted.
+ */
+async function stageView(store: Store, layers: readonly LayerDescriptor[], upper: string, progress: Progress): Promise<RootfsView> {
+  await mkdir(upper, { mode: 0o755 });
+  const dirs = await unpackedLayers(store, layers, (l) => overlayTarget(store, l), (line) => progress.log(line));
+  return RootfsView.open(upper, [...dirs].reverse());
+}
+
+/**
+ * Copies what a copy-from step names in `stage` into the build's view, under `s.to`: each node
+ * with the stage's owner and permission bits (the step's uid, gid and, for files, mode over
+ * them), symlinks as links, files that are hard links of each other in the stage as one file.
+ * Directories the image already has keep theirs; new parents of `to` are root's, 0755.
+ */
+export async function copyFromStage(view: RootfsView, s: CanonicalCopyFrom, where: string, stage: RootfsView): Promise<void> {
+  const nodes = stageNodes(stage, s.from, where, `'${s.stage}'`);
+  const to = view.resolve(s.to, true);
+  await view.ensureDir(to, { mode: 0o755, uid: s.uid ?? 0, gid: s.gid ?? 0 });
+  const landed = new Map<string, string>();
+  for (const n of nodes) {
+    const meta = { mode: n.kind === "file" && s.mode !== undefined ? s.mode : n.st.mode & 0o7777, uid: s.uid ?? n.st.uid, gid: s.gid ?? n.st.gid };
+    if (n.kind === "dir") {
+      await view.ensureDir(view.resolve(`/${to}/${n.rel}`, true), meta);
+      continue;
+    }
+    const rel = view.resolve(`/${to}/${n.rel}`);
+    await view.ensureDir(rel.includes("/") ? rel.slice(0, rel.lastIndexOf("/")) : "", { mode: 0o755, uid: s.uid ?? 0, gid: s.gid ?? 0 });
+    if (n.kind === "symlink") {
+      await view.putSymlink(rel, n.linkname!, meta.uid, meta.gid);
+      continue;
+    }
+    const first = n.linkKey === undefined ? undefined : landed.get(n.linkKey);
+    if (first !== undefined && (await view.putHardLink(rel, first))) continue;
+    await view.putFileFrom(rel, n.hostPath, meta).catch((e: unknown) => {
+      throw withContext(e, `${where}: copy from stage '${s.stage}'`);
+    });
+    if (n.linkKey !== undefined) landed.set(n.linkKey, rel);
   }
 }
 

@@ -3,7 +3,8 @@ import { absoluteContainerPath } from "./container-path.js";
 import { MinicError } from "./errors.js";
 import type { LayerHistory, RunConfig } from "./image.js";
 import type { LimitsInput } from "./limits.js";
-import type { ImageConfigInput, Recipe, RunStep, Step, StepNetwork } from "./recipe.js";
+import type { Digest } from "./digest.js";
+import { isRecipe, type ImageConfigInput, type Recipe, type RunStep, type StageSource, type Step, type StepNetwork } from "./recipe.js";
 
 /** A step with every default resolved; what the cache key and `--explain` are made of. */
 export type CanonicalStep =
@@ -11,8 +12,36 @@ export type CanonicalStep =
   | { kind: "file"; path: string; base64: string; mode: number; uid: number; gid: number }
   | { kind: "symlink"; path: string; target: string }
   | { kind: "copy"; from: string[]; to: string; mode?: number; uid: number; gid: number }
+  | CanonicalCopyFrom
   | { kind: "remove"; path: string }
   | { kind: "run"; argv: string[]; env: string[]; workdir: string; cache?: string[] };
+
+/**
+ * A copy from a stage: the stage's name (a recipe's, or the image reference as written) and the
+ * diff ids of its image's layers, base first, so that the cache key follows what the stage holds,
+ * not its recipe's text; owner and mode only when the step gives them (else the stage's are kept).
+ */
+export interface CanonicalCopyFrom {
+  kind: "copy-from";
+  stage: string;
+  layers: Digest[];
+  from: string[];
+  to: string;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+/** What a stage of the build is: its name and its image's layers (diff ids, base first). */
+export interface StageImage {
+  name: string;
+  layers: readonly Digest[];
+}
+
+/** Finds the image a from() stage stands for (built or looked up before the steps are made canonical). */
+export type StageLookup = (stage: StageSource["stage"]) => StageImage | undefined;
+
+const NO_STAGES: StageLookup = () => undefined;
 
 /** What a run step takes from the image it runs on: its config's env and workdir (as in Docker). */
 export type StepImageDefaults = Pick<RunConfig, "env" | "workdir">;
@@ -26,7 +55,7 @@ const NO_IMAGE: StepImageDefaults = { env: [], workdir: "/" };
  * both are in the canonical step, so a base whose config env changes builds its run steps again.
  * Throws ERECIPE/EPATH.
  */
-export function canonicalStep(step: Step, where: string, image: StepImageDefaults = NO_IMAGE): CanonicalStep {
+export function canonicalStep(step: Step, where: string, image: StepImageDefaults = NO_IMAGE, stages: StageLookup = NO_STAGES): CanonicalStep {
   const p = (x: string, what: string) => absoluteContainerPath(x, `${where}: ${step.kind} ${what}`);
   switch (step?.kind) {
     case "dir":
@@ -58,6 +87,21 @@ export function canonicalStep(step: Step, where: string, image: StepImageDefault
         }
       }
       return { kind: "copy", from, to: p(step.to, "destination"), ...(step.mode === undefined ? {} : { mode: mode(step.mode, 0, where) }), uid: id(step.uid, where), gid: id(step.gid, where) };
+    }
+    case "copy-from": {
+      const src = step.from;
+      const paths = Array.isArray(src?.paths) ? src.paths : [];
+      if (paths.length === 0 || paths.some((f) => typeof f !== "string")) {
+        throw new MinicError("ERECIPE", `${where}: copy from a stage needs at least one path`, { hint: "copy(from(builder, \"/out/app\"), \"/usr/local/bin\")" });
+      }
+      const found = stages(src.stage);
+      if (!found) throw new MinicError("ERECIPE", `${where}: stage ${stageLabel(src.stage)} of the copy was not resolved`, { hint: "give from() a recipe or the name of an image in the store" });
+      const owner = {
+        ...(step.mode === undefined ? {} : { mode: mode(step.mode, 0, where) }),
+        ...(step.uid === undefined ? {} : { uid: id(step.uid, where) }),
+        ...(step.gid === undefined ? {} : { gid: id(step.gid, where) }),
+      };
+      return { kind: "copy-from", stage: found.name, layers: [...found.layers], from: [...new Set(paths.map((f) => p(f, "source path")))], to: p(step.to, "destination"), ...owner };
     }
     case "remove": {
       const path = p(step.path, "path");
@@ -125,9 +169,17 @@ function notRoot(path: string, kind: string, where: string): string {
   return path;
 }
 
-/** Canonical steps of a recipe whose base image has the config `image` (its env and workdir reach run steps). */
-export function canonicalSteps(recipe: Recipe, image: StepImageDefaults = NO_IMAGE): CanonicalStep[] {
-  return recipe.steps.map((s, i) => canonicalStep(s, `recipe '${recipe.name}' step ${i + 1}`, image));
+/**
+ * Canonical steps of a recipe whose base image has the config `image` (its env and workdir reach
+ * run steps); `stages` gives the images its copies from stages read.
+ */
+export function canonicalSteps(recipe: Recipe, image: StepImageDefaults = NO_IMAGE, stages: StageLookup = NO_STAGES): CanonicalStep[] {
+  return recipe.steps.map((s, i) => canonicalStep(s, `recipe '${recipe.name}' step ${i + 1}`, image, stages));
+}
+
+/** How a stage is named in messages: `'builder'` for a recipe, `image 'busybox:latest'` for an image. */
+export function stageLabel(stage: StageSource["stage"]): string {
+  return isRecipe(stage) ? `'${stage.name}'` : `image '${String(stage)}'`;
 }
 
 /** Pure: a run step's cache paths, normalised, sorted and without repeats. Throws ERECIPE naming `where` for a bad one. */
@@ -165,6 +217,7 @@ export function describeStep(s: CanonicalStep): string {
     case "file": return `file ${s.path}`;
     case "symlink": return `symlink ${s.path} -> ${s.target}`;
     case "copy": return `copy ${s.from.join(" ")} -> ${s.to}`;
+    case "copy-from": return `copy ${s.from.join(" ")} from stage ${s.stage} -> ${s.to}`;
     case "remove": return `remove ${s.path}`;
     case "run": return `run ${s.argv[0] === "/bin/sh" && s.argv[1] === "-c" ? s.argv[2] : s.argv.join(" ")}`;
   }

@@ -35,6 +35,28 @@ export interface CopyStep extends Owner {
   readonly to: string;
 }
 
+/**
+ * What `copy(from(stage, path), to)` takes: absolute paths of another image's tree, that of a
+ * recipe (built first, as a base is) or of an image in the store (`name[:tag]` or a digest).
+ */
+export interface StageSource {
+  readonly kind: "stage";
+  readonly stage: Recipe | string;
+  /** Absolute paths in the stage's image; `*` and `?` match within one name. */
+  readonly paths: readonly string[];
+}
+
+/**
+ * A copy from another stage's image (a multi-stage build). Owner and permissions are the
+ * stage's (as Docker's COPY --from keeps them) unless the step gives `uid`, `gid` or `mode`.
+ */
+export interface CopyFromStep extends Owner {
+  readonly kind: "copy-from";
+  readonly from: StageSource;
+  /** Destination directory inside the image. */
+  readonly to: string;
+}
+
 export interface RemoveStep {
   readonly kind: "remove";
   readonly path: string;
@@ -73,7 +95,7 @@ export interface RunStep extends RunOptions {
 }
 
 /** One step of a recipe; steps apply in order on top of the base. */
-export type Step = DirStep | FileStep | SymlinkStep | CopyStep | RemoveStep | RunStep;
+export type Step = DirStep | FileStep | SymlinkStep | CopyStep | CopyFromStep | RemoveStep | RunStep;
 
 /** Runtime configuration stored in the image. */
 export interface ImageConfigInput {
@@ -106,6 +128,11 @@ export interface RecipeInput {
   base?: Base;
   steps?: readonly Step[];
   config?: ImageConfigInput;
+}
+
+/** Type guard for the source of a copy from a stage. */
+export function isStageSource(x: unknown): x is StageSource {
+  return typeof x === "object" && x !== null && !Array.isArray(x) && (x as { kind?: unknown }).kind === "stage";
 }
 
 /** Type guard for recipe objects. */

@@ -2,7 +2,7 @@
 // container's layers) with overlayfs semantics (whiteouts, opaque dirs), symlinks resolved
 // inside the image root only, and writes that go to the upper dir and never through a symlink.
 import { createHash } from "node:crypto";
-import { constants, lstatSync, readlinkSync, type Stats } from "node:fs";
+import { constants, lstatSync, readdirSync, readlinkSync, type Stats } from "node:fs";
 import { chmod, lchown, link, lutimes, mkdir, rm, symlink, unlink, open, type FileHandle } from "node:fs/promises";
 import type { Digest } from "../core/digest.js";
 import { join } from "node:path";
@@ -65,6 +65,14 @@ export class RootfsView {
 
   /** The node visible at real path `rel` (components already free of symlinks), or null. */
   visible(rel: string): Visible | null {
+    return this.lookup(rel)?.found ?? null;
+  }
+
+  /**
+   * The node visible at `rel` and the layers that make it up, top first: for a directory, each
+   * layer whose directory there merges into it (down to an opaque one); otherwise none.
+   */
+  private lookup(rel: string): { found: Visible; below: number[] } | null {
     const parts = rel === "" ? [] : rel.split("/");
     let active = this.layers.map((_, i) => i);
     let found: Visible | null = { layer: 0, rel: "", st: lstatSync(this.upper) };
@@ -86,7 +94,24 @@ export class RootfsView {
       if (j < parts.length - 1 && !found.st.isDirectory()) return null;
       active = next;
     }
-    return found;
+    return { found, below: active };
+  }
+
+  /**
+   * The names visible in the directory at real path `rel` (as `visible` says: whiteouts and what
+   * opaque directories hide left out), sorted; [] when `rel` is not a directory of the view.
+   */
+  children(rel: string): string[] {
+    const at = this.lookup(rel);
+    if (!at?.found.st.isDirectory()) return [];
+    const names = new Set<string>();
+    for (const i of at.below) for (const n of readdirSync(join(this.layers[i]!, rel))) names.add(n);
+    return [...names].filter((n) => this.visible(rel ? `${rel}/${n}` : n) !== null).sort();
+  }
+
+  /** The host path of the node `v` (in the layer dir that shows it), to read its data or link target from. */
+  hostPath(v: Visible): string {
+    return join(this.layers[v.layer]!, v.rel);
   }
 
   /**
