@@ -18,7 +18,7 @@ export interface Containerd {
   /** The containerd namespace the tests use (also the cgroup parent of its containers). */
   ns: string;
   /** Runs `ctr -a SOCK -n NS ...args`; the whole result, never throws on an exit code. */
-  ctr(args: string[], input?: string): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  ctr(args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   /** `ctr run --rm` of `image` as container `id` running `argv`, with fifos under the temp dir. */
   run(image: string, id: string, argv?: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   /** Like ctr() but throws with stderr on a non-zero exit; returns stdout. */
@@ -90,8 +90,8 @@ export async function startContainerd(dir: string): Promise<Containerd> {
   const inner = `mount -t tmpfs -o mode=0755,size=16m minic-containerd-run /run && exec containerd --config "$0"`;
   const child = spawn("unshare", ["--mount", "--propagation", "private", "sh", "-c", inner, cfg], { stdio: ["ignore", fd, fd] });
   closeSync(fd);
-  const ctr = async (args: string[], input?: string) => {
-    const r = await execa("ctr", ["-a", sock, "-n", ns, ...args], { reject: false, encoding: "utf8", input, stdin: input === undefined ? "ignore" : undefined });
+  const ctr = async (args: string[]) => {
+    const r = await execa("ctr", ["-a", sock, "-n", ns, ...args], { reject: false, encoding: "utf8", stdin: "ignore" });
     return { exitCode: r.exitCode ?? 128, stdout: String(r.stdout), stderr: String(r.stderr) };
   };
   const ctrOk = async (args: string[]) => {
