@@ -19,6 +19,16 @@ export const DOCKER_LAYER_TAR = "application/vnd.docker.image.rootfs.diff.tar";
 export const REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name";
 /** artifactType of the manifest that carries a minic image unchanged through a registry. */
 export const MINIC_ARTIFACT_TYPE = "application/vnd.minic.image.v1";
+/**
+ * The platform of that manifest's entry in a pushed index: "unknown/unknown", so that no runtime
+ * selects it. containerd (ctr pull, the CRI plugin Kubernetes uses) and containers/image (podman,
+ * CRI-O) keep an index entry only when its os and architecture equal the wanted ones, and keep an
+ * entry without a platform always (containerd then fetches its blobs too, and warns about their
+ * media type). BuildKit marks its attestation manifests the same way for the same reason; the
+ * image-spec asks (SHOULD, not MUST) for GOOS/GOARCH values, and every real one would make a
+ * runtime of that platform take the minic image.
+ */
+export const MINIC_ENTRY_PLATFORM = { architecture: "unknown", os: "unknown" } as const;
 /** Annotation on that manifest: the minic manifest's canonical JSON, byte for byte. */
 export const MINIC_MANIFEST_ANNOTATION = "io.minic.manifest";
 /** Labels that carry the minic run settings OCI has no field for. */

@@ -1,8 +1,8 @@
 // minic push: a stored image → an OCI registry. What is sent (--format):
 // - "both" (default): an OCI index whose entries are (1) the OCI image (tar+gzip layers converted
 //   from the cpio layers, platform linux/ARCH) that podman, skopeo, docker and Kubernetes pull,
-//   and (2) the minic image unchanged (artifactType application/vnd.minic.image.v1, no platform,
-//   so OCI clients never pick it), which `minic pull` prefers: same digests as the source store,
+//   and (2) the minic image unchanged (artifactType application/vnd.minic.image.v1, platform
+//   unknown/unknown, so that OCI clients never pick or fetch it), which `minic pull` prefers: same digests as the source store,
 //   no conversion. Costs both layer sets in the registry, and is why it is the default: a
 //   demanding user expects `podman pull` of what minic pushed to work, and minic users expect
 //   identical digests after a round trip.
@@ -15,7 +15,7 @@ import { tempName } from "../store/atomic.js";
 import type { StoredImage, Store } from "../store/store.js";
 import type { LayerCompression, TarLayerFile } from "./layer-to-tar.js";
 import { toOciImage } from "./oci-convert.js";
-import { MINIC_ARTIFACT_TYPE, OCI_INDEX, OCI_MANIFEST, type Descriptor, type OciIndex } from "./oci-model.js";
+import { MINIC_ARTIFACT_TYPE, MINIC_ENTRY_PLATFORM, OCI_INDEX, OCI_MANIFEST, type Descriptor, type OciIndex } from "./oci-model.js";
 import type { BlobBody, RegistryClient } from "./registry-client.js";
 import { wrapMinicManifest } from "./registry-image.js";
 
@@ -54,7 +54,7 @@ export async function pushImage(store: Store, image: StoredImage, client: Regist
       const c = image.manifest.config;
       blobs.set(c.digest, { digest: c.digest, size: c.size, body: { file: store.layout.blob(c.digest) } });
       const bytes = Buffer.from(canonicalJson(wrapMinicManifest(image.manifest, json)));
-      manifests.push({ bytes, descriptor: { mediaType: OCI_MANIFEST, digest: sha256(bytes), size: bytes.length, artifactType: MINIC_ARTIFACT_TYPE } });
+      manifests.push({ bytes, descriptor: { mediaType: OCI_MANIFEST, digest: sha256(bytes), size: bytes.length, artifactType: MINIC_ARTIFACT_TYPE, platform: { ...MINIC_ENTRY_PLATFORM } } });
     }
     let uploaded = 0;
     let skipped = 0;

@@ -10,7 +10,7 @@ import { intakeMinic, type IntakeResult } from "./image-intake.js";
 import { MANIFEST_SHAPE } from "../core/image-shapes.js";
 import { parseShaped } from "../core/json-shape.js";
 import type { MemberPolicy } from "./member-policy.js";
-import { MINIC_ARTIFACT_TYPE, MINIC_MANIFEST_ANNOTATION, OCI_MANIFEST, type Descriptor, type OciIndex, type OciManifest } from "./oci-model.js";
+import { MINIC_ARTIFACT_TYPE, MINIC_ENTRY_PLATFORM, MINIC_MANIFEST_ANNOTATION, OCI_MANIFEST, type Descriptor, type OciIndex, type OciManifest } from "./oci-model.js";
 import type { BlobStaging } from "./staging.js";
 
 /** Pure: the registry manifest that carries `manifest` (whose stored bytes are `json`). */
@@ -71,14 +71,14 @@ export interface ChosenManifest {
 /**
  * Which manifest of an index minic uses: the minic image if there is one (no conversion, same
  * digests), else the linux image for this host's architecture, else the one entry without a
- * platform. An entry without a platform may be a minic image whose artifactType a copy dropped:
- * `read` fetches such entries' manifests (small JSON) to find out.
+ * platform. An entry without a platform or with minic's unknown/unknown may be a minic image whose
+ * artifactType a copy dropped: `read` fetches such entries' manifests (small JSON) to find out.
  */
 export async function chooseManifest(index: OciIndex, read: (d: Descriptor) => Promise<OciManifest>, arch = hostArchitecture()): Promise<ChosenManifest> {
   const all = Array.isArray(index.manifests) ? index.manifests : [];
   const minic = all.find(isMinicEntry);
   if (minic) return { descriptor: minic, what: "minic image" };
-  const unlabelled = all.filter((d) => !d.platform && d.mediaType === OCI_MANIFEST);
+  const unlabelled = all.filter((d) => (!d.platform || isMinicEntryPlatform(d.platform)) && d.mediaType === OCI_MANIFEST);
   for (const d of unlabelled) if (isMinicManifest(await read(d))) return { descriptor: d, what: "minic image" };
   const linux = all.filter((d) => d.platform?.os === "linux" && d.platform.architecture === arch);
   if (linux.length > 0) return { descriptor: linux[0]!, what: platformName(linux[0]!.platform!) };
@@ -86,6 +86,11 @@ export async function chooseManifest(index: OciIndex, read: (d: Descriptor) => P
   if (bare.length === 1) return { descriptor: bare[0]!, what: "the one entry without a platform" };
   const offered = [...new Set(all.map((d) => (d.platform ? platformName(d.platform) : "none")))].join(", ");
   throw new MinicError("EINPUT", `no image for linux/${arch} among ${all.length} manifest(s) (platforms: ${offered || "none"})`, { hint: "the image was not built for this platform" });
+}
+
+/** Pure: true for the platform a minic entry of a pushed index has (unknown/unknown). */
+export function isMinicEntryPlatform(p: NonNullable<Descriptor["platform"]>): boolean {
+  return p.os === MINIC_ENTRY_PLATFORM.os && p.architecture === MINIC_ENTRY_PLATFORM.architecture;
 }
 
 /** Pure: "linux/arm64/v8". */

@@ -121,6 +121,21 @@ describe("minic image in a registry manifest", () => {
     expect((await chooseManifest(index, manifest("application/vnd.minic.config.v1+json"), "amd64")).descriptor).toBe(bare);
     expect((await chooseManifest(index, manifest("application/vnd.oci.image.config.v1+json"), "amd64")).descriptor).toBe(oci);
   });
+
+  it("finds the unknown/unknown minic entry of a pushed index after a copy dropped its artifactType, and reads no other entry", async () => {
+    const oci = { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: d("a"), size: 1, platform: { architecture: "amd64", os: "linux" } };
+    const mini = { mediaType: oci.mediaType, digest: d("c"), size: 1, platform: { architecture: "unknown", os: "unknown" } };
+    const read: string[] = [];
+    const manifest = (configType: string) => async (e: { digest: string }) => {
+      read.push(e.digest);
+      return { schemaVersion: 2 as const, mediaType: oci.mediaType, config: { mediaType: configType, digest: d("e"), size: 1 }, layers: [] };
+    };
+    const index = { schemaVersion: 2 as const, manifests: [oci, mini] };
+    expect(await chooseManifest(index, manifest("application/vnd.minic.config.v1+json"), "amd64")).toEqual({ descriptor: mini, what: "minic image" });
+    expect(read).toEqual([d("c")]);
+    // an unknown/unknown entry that is not minic's (BuildKit's attestation manifests) is passed over
+    expect((await chooseManifest(index, manifest("application/vnd.oci.image.config.v1+json"), "amd64")).descriptor).toBe(oci);
+  });
 });
 
 describe("OCI config mapping", () => {
