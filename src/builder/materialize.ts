@@ -21,6 +21,7 @@ import { resolveBindTarget } from "../runtime/bind-targets.js";
 import { cacheMountBinds } from "./cache-mounts.js";
 import { noteMountStubs, removeMountStubs } from "./mount-stubs.js";
 import { runStep } from "./run-step.js";
+import { copyXattrs } from "./copy-xattrs.js";
 import { hostNetworkBinds } from "./step-network.js";
 import { secretBinds, secretRedactor } from "./step-secrets.js";
 
@@ -104,6 +105,7 @@ async function applyStep(view: RootfsView, s: CanonicalStep, where: string, { st
       await view.ensureDir(to, dirMeta);
       // Where each file landed, by input rel, and what it held: its hard links link to it.
       const landed = new Map<string, { rel: string; digest: string }>();
+      const copied: { rel: string; hostPath: string }[] = [];
       for (const input of inputs) {
         if (input.kind === "dir") {
           await view.ensureDir(view.resolve(`/${to}/${input.rel}`, true), dirMeta);
@@ -123,7 +125,10 @@ async function applyStep(view: RootfsView, s: CanonicalStep, where: string, { st
         if (first && first.digest === input.digest && (await view.putHardLink(rel, first.rel))) continue;
         await copyInputFile(view, rel, input, { mode: s.mode ?? (input.executable ? 0o755 : 0o644), uid: s.uid, gid: s.gid }, where);
         landed.set(input.rel, { rel, digest: input.digest });
+        copied.push({ rel, hostPath: input.hostPath });
       }
+      const dropped = await copyXattrs(upper, copied);
+      if (dropped > 0) progress.log(`minic: ${where}: left out extended attributes of ${dropped} copied file(s) that minic layers do not carry (kept: security.capability and user.*)`);
       break;
     }
     case "remove":
