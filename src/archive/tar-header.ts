@@ -2,7 +2,8 @@
 // ustar cannot hold goes into a pax extended header ('x'), as GNU tar --format=posix, bsdtar and
 // Go's archive/tar write it: a name over ustar's 100+155 bytes, a link target over 100, a uid
 // or gid over 2097151 (7 octal digits), a size of 8 GiB or more, a negative mtime, and every
-// extended attribute (SCHILY.xattr.NAME, the value's raw bytes). Modes are
+// extended attribute (SCHILY.xattr.NAME, the value's raw bytes, `%` and `=` in NAME as %25 and %3D
+// as GNU tar writes them). Modes are
 // written as they are, 0000 included (tar-stream, which minic used before, wrote a mode of 0 as
 // 0644 or 0755 and clamped owners to 262143).
 
@@ -62,7 +63,7 @@ export function tarHeader(f: TarFields): Buffer {
     name: split ? Buffer.from(split.name) : truncate(name, 100), prefix: Buffer.from(split?.prefix ?? ""), mode: f.mode & 0o7777, uid, gid, size, mtime,
     typeflag: TYPEFLAG[f.type], linkname: truncate(link, 100), devmajor: f.devmajor ?? 0, devminor: f.devminor ?? 0,
   });
-  for (const x of f.xattrs ?? []) pax.push([`SCHILY.xattr.${x.name}`, x.value]);
+  for (const x of f.xattrs ?? []) pax.push([`SCHILY.xattr.${xattrKeyword(x.name)}`, x.value]);
   if (pax.length === 0) return block;
   const records = Buffer.concat(pax.map(([k, v]) => paxRecord(k, v)));
   const paxBlock = ustarBlock({
@@ -70,6 +71,14 @@ export function tarHeader(f: TarFields): Buffer {
     typeflag: "x", linkname: Buffer.alloc(0), devmajor: 0, devminor: 0,
   });
   return Buffer.concat([paxBlock, records, Buffer.alloc(padding(records.length)), block]);
+}
+
+/**
+ * An xattr name as a pax keyword part: `%` and `=` (which would end the keyword) written `%25`
+ * and `%3D`, as GNU tar writes (and reads) them.
+ */
+export function xattrKeyword(name: string): string {
+  return name.replace(/%/g, "%25").replace(/=/g, "%3D");
 }
 
 /** Zero bytes that bring `size` bytes of data to a whole block. */

@@ -99,7 +99,8 @@ export class PaxXattrScanner {
   }
 
   private records(type: "x" | "g", buf: Buffer): void {
-    const found: Xattr[] = [];
+    const schily: Xattr[] = [];
+    const libarchive: Xattr[] = [];
     let size: number | undefined;
     let at = 0;
     while (at < buf.length) {
@@ -113,12 +114,15 @@ export class PaxXattrScanner {
       if (eq < 0) continue;
       const key = rec.toString("utf8", 0, eq);
       const value = rec.subarray(eq + 1);
-      if (key.startsWith(SCHILY)) put(found, { name: key.slice(SCHILY.length), value: Buffer.from(value) }, true);
+      if (key.startsWith(SCHILY)) schily.push({ name: gnuDecode(key.slice(SCHILY.length)), value: Buffer.from(value) });
       else if (key.startsWith(LIBARCHIVE)) {
         const name = urlDecode(key.slice(LIBARCHIVE.length));
-        if (name !== undefined) put(found, { name, value: Buffer.from(value.toString("latin1"), "base64") }, false);
+        if (name !== undefined) libarchive.push({ name, value: Buffer.from(value.toString("latin1"), "base64") });
       } else if (key === "size" && type === "x") size = Number(value.toString("latin1"));
     }
+    // bsdtar writes both; its SCHILY keywords leave a '=' in a name as it is (then the record
+    // splits in the wrong place), its LIBARCHIVE ones are exact: when a header has those, they win.
+    const found = libarchive.length > 0 ? libarchive : schily;
     if (type === "g") this.global = found;
     else {
       this.local = found;
@@ -127,11 +131,9 @@ export class PaxXattrScanner {
   }
 }
 
-/** Adds `x`; a SCHILY record (the raw value) wins over a LIBARCHIVE one of the same name. */
-function put(list: Xattr[], x: Xattr, wins: boolean): void {
-  const i = list.findIndex((y) => y.name === x.name);
-  if (i < 0) list.push(x);
-  else if (wins) list[i] = x;
+/** GNU tar's xattr keyword: `%25` and `%3D` stand for `%` and `=`. */
+function gnuDecode(s: string): string {
+  return s.replace(/%3D/g, "=").replace(/%25/g, "%");
 }
 
 /** A ustar numeric field: octal digits, or base-256 (GNU) when the high bit of its first byte is set. */
