@@ -3,7 +3,27 @@
 import { MinicError } from "../core/errors.js";
 import { faultInText } from "../core/faults.js";
 import { encodeXattrTable, unquote, type Xattr, type XattrRow } from "../core/xattrs.js";
-import { ExecError, run, status } from "../util/exec.js";
+import { ExecError, run as exec, status as execStatus, type ExecOptions, type ExecResult } from "../util/exec.js";
+
+/** A getfattr or setfattr that is not installed: what to install (the attr package). */
+function withAttrHint(e: unknown): unknown {
+  if (e instanceof MinicError && e.code === "EHOST" && /(get|set)fattr is not installed/.test(e.message)) {
+    return new MinicError("EHOST", `${e.message.split(" ")[0]} is not installed: minic reads and sets extended attributes (file capabilities, user.*) with getfattr and setfattr`, { hint: "apt-get install attr", cause: e });
+  }
+  return e;
+}
+
+function status(argv: readonly string[], opts: ExecOptions): Promise<ExecResult> {
+  return execStatus(argv, opts).catch((e: unknown) => {
+    throw withAttrHint(e);
+  });
+}
+
+function run(argv: readonly string[], opts: ExecOptions): Promise<ExecResult> {
+  return exec(argv, opts).catch((e: unknown) => {
+    throw withAttrHint(e);
+  });
+}
 
 /**
  * Every extended attribute under `root` (root itself excluded), or only the one named `only`, by
