@@ -80,7 +80,7 @@ export async function* readCpio(source: AsyncIterable<Buffer | Uint8Array | stri
     first = false;
     if (name === XATTR_TABLE_NAME) {
       if (!wasFirst || part > 0 || kind !== "file") {
-        throw new MinicError("EARCHIVE", `member '${raw}' has the name reserved for a layer's xattr table but is not its first regular file`, { hint: "the archive is corrupt; rename that file" });
+        throw new MinicError("EARCHIVE", `member '${raw}' has the name reserved for a layer's xattr table but is not its first regular file`, { hint: "a minic layer's xattr table extracted as a file: apply it (setfattr -h --restore=.minic-xattrs in the tree) and leave it out, or rename it" });
       }
       if (header.filesize > MAX_XATTR_TABLE) throw new MinicError("EARCHIVE", `the layer's xattr table is ${header.filesize} bytes, over the ${MAX_XATTR_TABLE} minic reads`);
       table = decodeXattrTable(await r.readExact(header.filesize));

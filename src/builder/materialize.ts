@@ -66,6 +66,8 @@ export async function materialize(store: Store, job: MaterializeInput, progress:
       }
     }
     const tree = await walkTree(upper, { overlay: true });
+    const dropped = tree.filter((t) => t.droppedXattrs?.length).length;
+    if (dropped > 0) progress.log(`minic: recipe '${job.name}': left out extended attributes of ${dropped} file(s) that minic layers do not carry (kept: security.capability and user.*)`);
     return await putLayerUnpacked(store, tree.map((t) => ({ entry: t.entry, data: treeData(t) })), job.epoch);
   } finally {
     await rm(scratch, { recursive: true, force: true });

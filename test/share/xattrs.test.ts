@@ -3,7 +3,7 @@
 // CR, '=', '\'), a name getfattr has to quote, and a hard link to the capable file goes through
 // import (a directory, GNU tar --format=posix --xattrs, bsdtar), unpack, run (getcap and getfattr
 // inside the container), save/load (minic and OCI), export, build (a copy of host files, a run
-// step's setcap), push and pull, and the peers read minic's output: GNU tar --xattrs and bsdtar
+// step's setcap; its ACL is left out with a note), push and pull, and the peers read minic's output: GNU tar --xattrs and bsdtar
 // extract the OCI layer with the same xattrs, GNU cpio and bsdcpio extract a minic layer without
 // error (and `setfattr --restore=.minic-xattrs` gives them the attributes), podman sees the
 // capability. Namespaces minic does not carry are dropped with a note; too big is refused.
@@ -25,6 +25,8 @@ const store = join(t.path, "store");
 const BIN = Buffer.from([0x00, 0xff, 0x0a, 0x0d, 0x3d, 0x5c, 0x20, 0x00]);
 const WEIRD = "etc/we ird=\\name";
 const CAP = "usr/bin/capfile";
+/** A POSIX ACL (user::rw-, user:1000:r--, group::r--, mask::r--, other::r--) as system.posix_acl_access holds it. */
+const ACL = "0x0200000001000600ffffffff02000400e803000004000400ffffffff10000400ffffffff20000400ffffffff";
 
 const sh = (cmd: string, cwd = t.path) => execFileSync("sh", ["-c", cmd], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 
@@ -91,12 +93,12 @@ beforeAll(() => {
   makeBusyboxTree(tree);
   mkdirSync(join(tree, "lib/x86_64-linux-gnu"), { recursive: true });
   mkdirSync(join(tree, "lib64"), { recursive: true });
-  for (const [from, to] of [["/usr/sbin/getcap", "usr/sbin/getcap"], ["/usr/sbin/setcap", "usr/sbin/setcap"], ["/usr/bin/getfattr", "usr/bin/getfattr"],
+  for (const [from, to] of [["/usr/sbin/getcap", "usr/sbin/getcap"], ["/usr/sbin/setcap", "usr/sbin/setcap"], ["/usr/bin/getfattr", "usr/bin/getfattr"], ["/usr/bin/setfattr", "usr/bin/setfattr"],
     ["/lib/x86_64-linux-gnu/libcap.so.2", "lib/x86_64-linux-gnu/libcap.so.2"], ["/lib/x86_64-linux-gnu/libc.so.6", "lib/x86_64-linux-gnu/libc.so.6"], ["/lib64/ld-linux-x86-64.so.2", "lib64/ld-linux-x86-64.so.2"]]) {
     copyFileSync(from!, join(tree, to!));
   }
   copyFileSync("/bin/true", join(tree, CAP));
-  sh(`chmod 755 usr/sbin/getcap usr/sbin/setcap usr/bin/getfattr ${CAP} && setcap cap_net_raw+ep ${CAP}`, tree);
+  sh(`chmod 755 usr/sbin/getcap usr/sbin/setcap usr/bin/getfattr usr/bin/setfattr ${CAP} && setcap cap_net_raw+ep ${CAP}`, tree);
   linkSync(join(tree, CAP), join(tree, `${CAP}-link`));
   writeFileSync(join(tree, "etc/xfile"), "x\n");
   writeFileSync(join(tree, WEIRD), "w\n");
@@ -200,10 +202,12 @@ maybe("extended attributes through minic and its peers", () => {
     writeFileSync(join(rec, "app.ts"), `import { defineRecipe, run, copy } from "minic";
 export default defineRecipe({ name: "xapp", base: "x:dir", steps: [
   copy("in/*", "/opt"),
-  run(["/bin/sh", "-c", "cp /${CAP} /usr/bin/pinger && setcap cap_net_raw,cap_sys_time+ep /usr/bin/pinger"]),
+  run(["/bin/sh", "-c", "cp /${CAP} /usr/bin/pinger && setcap cap_net_raw,cap_sys_time+ep /usr/bin/pinger && echo a > /opt/acl && setfattr -n system.posix_acl_access -v ${ACL} /opt/acl"]),
 ] });
 `);
-    await minicOk(["build", join(rec, "app.ts"), "--store", store]);
+    const built = await minicOk(["build", join(rec, "app.ts"), "--store", store]);
+    // The run step's ACL (system.*) is not carried: said, not silent.
+    expect(built.stderr + built.stdout).toMatch(/left out extended attributes of 1 file\(s\) that minic layers do not carry/);
     const r = await minicOk(["run", "--store", store, "xapp", "/bin/sh", "-c", "getcap /usr/bin/pinger /opt/tool; getfattr -d -m user. -e hex /opt/conf 2>/dev/null"]);
     expect(r.stdout).toMatch(/^\/usr\/bin\/pinger cap_net_raw,cap_sys_time=ep$/m);
     expect(r.stdout).toMatch(/^\/opt\/tool cap_net_admin=ep$/m);
