@@ -1,7 +1,8 @@
 // Pure: turns a set of entries into the exact newc headers of a canonical archive.
 import { MinicError } from "../core/errors.js";
 import { compareNames, KIND_BITS, type Entry } from "./entry.js";
-import { TRAILER_NAME, type NewcHeader } from "./cpio-newc.js";
+import { TRAILER_NAME, XATTR_TABLE_NAME, type NewcHeader } from "./cpio-newc.js";
+import { encodeXattrTable } from "../core/xattrs.js";
 
 /** One archive member as planned: its header and whether its data is written. */
 export interface PlannedMember {
@@ -9,13 +10,17 @@ export interface PlannedMember {
   header: NewcHeader;
   /** False for all but the last name of a hard-linked file (GNU cpio's convention). */
   carriesData: boolean;
+  /** The member's data when the plan makes it (the xattr table); else the caller's source. */
+  data?: Buffer;
 }
 
 /**
  * Plans a canonical archive: entries sorted by name (bytes), inodes renumbered from 1 in that
  * order (hard links share one), nlink counted, mtimes clamped to `epoch`, device fields zero
- * except rdev of device nodes. Same entries in, same headers out, whatever order they came in.
- * Throws EARCHIVE on duplicate names or the reserved trailer name.
+ * except rdev of device nodes. When entries have xattrs, the first member is the xattr table
+ * (XATTR_TABLE_NAME, inode 1), a layer without any has none (its bytes are what they were before
+ * minic carried xattrs). Same entries in, same headers out, whatever order they came in.
+ * Throws EARCHIVE on duplicate names or the reserved trailer and table names.
  */
 export function planArchive(entries: readonly Entry[], epoch: number): PlannedMember[] {
   const sorted = [...entries].sort((a, b) => compareNames(a.name, b.name));
@@ -31,6 +36,11 @@ export function planArchive(entries: readonly Entry[], epoch: number): PlannedMe
         hint: "cpio readers stop at that name; rename the file",
       });
     }
+    if (e.name === XATTR_TABLE_NAME) {
+      throw new MinicError("EARCHIVE", `a file may not be named '${XATTR_TABLE_NAME}' at the root of a layer`, {
+        hint: "that name carries a layer's extended attributes; rename the file",
+      });
+    }
     if (e.kind === "file" && e.linkKey !== undefined) groups.set(e.linkKey, (groups.get(e.linkKey) ?? 0) + 1);
     if (e.kind === "dir") {
       const parent = parentOf(e.name);
@@ -40,7 +50,14 @@ export function planArchive(entries: readonly Entry[], epoch: number): PlannedMe
   const inoOfGroup = new Map<string, number>();
   const seenInGroup = new Map<string, number>();
   let nextIno = 1;
-  return sorted.map((entry) => {
+  const table = encodeXattrTable(sorted.filter((e) => e.xattrs?.length).map((e) => ({ path: e.name, xattrs: e.xattrs! })));
+  const head: PlannedMember[] = [];
+  if (table.length > 0) {
+    const entry: Entry = { name: XATTR_TABLE_NAME, kind: "file", mode: 0o644, uid: 0, gid: 0, mtime: 0, size: table.length };
+    const header: NewcHeader = { ...trailerHeader(), ino: nextIno++, mode: KIND_BITS.file | 0o644, filesize: table.length, name: XATTR_TABLE_NAME };
+    head.push({ entry, header, carriesData: true, data: table });
+  }
+  return head.concat(sorted.map((entry) => {
     let ino: number;
     let nlink = 1;
     let carriesData = true;
@@ -74,7 +91,7 @@ export function planArchive(entries: readonly Entry[], epoch: number): PlannedMe
       name: entry.name,
     };
     return { entry, header, carriesData };
-  });
+  }));
 }
 
 /** The trailer header that ends every archive. */

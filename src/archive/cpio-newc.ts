@@ -4,6 +4,12 @@ import { MinicError } from "../core/errors.js";
 export const NEWC_MAGIC = "070701";
 export const HEADER_SIZE = 110;
 export const TRAILER_NAME = "TRAILER!!!";
+/**
+ * The reserved root member that carries a layer's extended attributes: the first member of a
+ * layer that has any, a regular file holding the canonical xattr table (core/xattrs.ts). minic's
+ * readers apply it and never write it as a file; other cpio readers extract it as a file.
+ */
+export const XATTR_TABLE_NAME = ".minic-xattrs";
 const MAX_FIELD = 0xffffffff;
 
 /** Every field of a newc header, as numbers. */

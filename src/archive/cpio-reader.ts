@@ -2,7 +2,8 @@
 import { MinicError } from "../core/errors.js";
 import { safeMemberName } from "../core/container-path.js";
 import { ByteReader } from "./byte-reader.js";
-import { decodeFixed, HEADER_SIZE, pad4, TRAILER_NAME } from "./cpio-newc.js";
+import { decodeFixed, HEADER_SIZE, pad4, TRAILER_NAME, XATTR_TABLE_NAME } from "./cpio-newc.js";
+import { decodeXattrTable, type Xattr } from "../core/xattrs.js";
 import { kindOfMode, type Entry } from "./entry.js";
 import { utf8Name } from "./utf8-name.js";
 
@@ -17,6 +18,8 @@ export interface CpioMember {
 
 const MAX_NAME = 4096;
 const MAX_LINK = 4096;
+/** The largest xattr table minic reads (a layer of 100k files with capabilities needs ~7 MiB). */
+const MAX_XATTR_TABLE = 64 * 1024 * 1024;
 
 export interface ReadCpioOptions {
   /**
@@ -36,10 +39,15 @@ const PART_INODES = 2 ** 32;
  * Reads members until the trailer. Names are made relative and checked: an absolute name has its
  * leading `/` stripped, and a name with `..` is refused (EARCHIVE), as is an unknown file type.
  * Symlink targets are returned as stored; what they may point at is the unpacker's concern.
+ * A layer's xattr table (its first member, XATTR_TABLE_NAME) is not yielded: its rows become the
+ * `xattrs` of the members they name. A table anywhere else, malformed, or naming a member the
+ * archive does not have is refused (EARCHIVE).
  */
 export async function* readCpio(source: AsyncIterable<Buffer | Uint8Array | string>, opts: ReadCpioOptions = {}): AsyncGenerator<CpioMember> {
   const r = new ByteReader(source);
   let part = 0;
+  let first = true;
+  let table: Map<string, Xattr[]> | undefined;
   for (;;) {
     const fixed = await r.read(HEADER_SIZE);
     if (fixed === null) throw new MinicError("EARCHIVE", "cpio archive ends without a trailer", { hint: "the file is truncated" });
@@ -48,6 +56,8 @@ export async function* readCpio(source: AsyncIterable<Buffer | Uint8Array | stri
     const nameBuf = await r.readExact(namesize + pad4(HEADER_SIZE + namesize));
     const raw = utf8Name(nameBuf.subarray(0, namesize - 1), "cpio member name");
     if (raw === TRAILER_NAME) {
+      unclaimed(table);
+      table = undefined;
       if (opts.afterTrailer !== "archives") return r.drain();
       const next = await r.peekAfterZeros(6);
       if (next === null) return;
@@ -66,6 +76,17 @@ export async function* readCpio(source: AsyncIterable<Buffer | Uint8Array | stri
     }
     const kind = kindOfMode(header.mode);
     if (kind === undefined) throw new MinicError("EARCHIVE", `member '${raw}' has an unknown file type (mode ${header.mode.toString(8)})`);
+    const wasFirst = first;
+    first = false;
+    if (name === XATTR_TABLE_NAME) {
+      if (!wasFirst || part > 0 || kind !== "file") {
+        throw new MinicError("EARCHIVE", `member '${raw}' has the name reserved for a layer's xattr table but is not its first regular file`, { hint: "a minic layer's xattr table extracted as a file: apply it (setfattr -h --restore=.minic-xattrs in the tree) and leave it out, or rename it" });
+      }
+      if (header.filesize > MAX_XATTR_TABLE) throw new MinicError("EARCHIVE", `the layer's xattr table is ${header.filesize} bytes, over the ${MAX_XATTR_TABLE} minic reads`);
+      table = decodeXattrTable(await r.readExact(header.filesize));
+      await r.skip(pad4(header.filesize));
+      continue;
+    }
     const entry: Entry = {
       name,
       kind,
@@ -75,6 +96,11 @@ export async function* readCpio(source: AsyncIterable<Buffer | Uint8Array | stri
       mtime: header.mtime,
       size: kind === "file" ? header.filesize : 0,
     };
+    const xattrs = table?.get(name);
+    if (xattrs !== undefined) {
+      entry.xattrs = xattrs;
+      table!.delete(name);
+    }
     if (kind === "chardev" || kind === "blockdev") {
       entry.rdevMajor = header.rdevmajor;
       entry.rdevMinor = header.rdevminor;
@@ -109,6 +135,12 @@ export async function* readCpio(source: AsyncIterable<Buffer | Uint8Array | stri
 }
 
 async function* empty(): AsyncGenerator<Buffer> {}
+
+/** Refuses a table row no member claimed: the table names a file the archive does not have. */
+function unclaimed(table: Map<string, Xattr[]> | undefined): void {
+  const left = table?.keys().next();
+  if (left && !left.done) throw new MinicError("EARCHIVE", `the layer's xattr table names '${left.value}', which is not a member of the layer`, { hint: "the layer is corrupt" });
+}
 
 /** Pure: what bytes after a trailer look like, for the refusal. */
 function tailKind(head: Buffer): string {

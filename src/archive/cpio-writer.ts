@@ -48,7 +48,7 @@ export async function* writeCpio(members: readonly PlannedMember[], dataOf: (m: 
     if (m.entry.kind === "symlink") {
       push(Buffer.from(m.entry.linkname ?? "", "utf8"));
     } else {
-      const src = dataOf(m);
+      const src = m.data ?? dataOf(m);
       if (src === undefined) throw new MinicError("EARCHIVE", `no data source for '${m.entry.name}'`);
       if (Buffer.isBuffer(src)) {
         if (src.length !== size) throw new MinicError("EARCHIVE", `size mismatch for '${m.entry.name}'`);

@@ -1,4 +1,5 @@
 // An archive entry: one node of a file tree, as cpio and tar both describe it.
+import type { Xattr } from "../core/xattrs.js";
 
 export type EntryKind = "file" | "dir" | "symlink" | "chardev" | "blockdev" | "fifo" | "socket";
 
@@ -21,6 +22,8 @@ export interface Entry {
   rdevMinor?: number;
   /** Regular files that share one inode share one key (hard links). */
   linkKey?: string;
+  /** Extended attributes minic carries (core/xattrs.ts), sorted by name; absent when none. */
+  xattrs?: Xattr[];
 }
 
 /** The S_IFMT bits for each kind. */

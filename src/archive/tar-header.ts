@@ -1,7 +1,9 @@
 // Pure: tar (POSIX ustar + pax) headers that say exactly what an entry is. Every field that
 // ustar cannot hold goes into a pax extended header ('x'), as GNU tar --format=posix, bsdtar and
 // Go's archive/tar write it: a name over ustar's 100+155 bytes, a link target over 100, a uid
-// or gid over 2097151 (7 octal digits), a size of 8 GiB or more, a negative mtime. Modes are
+// or gid over 2097151 (7 octal digits), a size of 8 GiB or more, a negative mtime, and every
+// extended attribute (SCHILY.xattr.NAME, the value's raw bytes, `%` and `=` in NAME as %25 and %3D
+// as GNU tar writes them). Modes are
 // written as they are, 0000 included (tar-stream, which minic used before, wrote a mode of 0 as
 // 0644 or 0755 and clamped owners to 262143).
 
@@ -22,6 +24,8 @@ export interface TarFields {
   linkname?: string;
   devmajor?: number;
   devminor?: number;
+  /** Extended attributes (sorted by name): pax `SCHILY.xattr.NAME` records with the raw value, as GNU tar --xattrs writes them. */
+  xattrs?: readonly { name: string; value: Buffer }[];
 }
 
 export type TarType = "file" | "link" | "symlink" | "chardev" | "blockdev" | "dir" | "fifo";
@@ -37,7 +41,7 @@ const maxOctal = (width: number) => 8 ** (width - 1) - 1;
  * when some field does not fit ustar, then the ustar header block.
  */
 export function tarHeader(f: TarFields): Buffer {
-  const pax: [string, string][] = [];
+  const pax: [string, string | Buffer][] = [];
   const name = f.type === "dir" && !f.name.endsWith("/") ? `${f.name}/` : f.name;
   const split = splitName(name);
   if (!split) pax.push(["path", name]);
@@ -59,6 +63,7 @@ export function tarHeader(f: TarFields): Buffer {
     name: split ? Buffer.from(split.name) : truncate(name, 100), prefix: Buffer.from(split?.prefix ?? ""), mode: f.mode & 0o7777, uid, gid, size, mtime,
     typeflag: TYPEFLAG[f.type], linkname: truncate(link, 100), devmajor: f.devmajor ?? 0, devminor: f.devminor ?? 0,
   });
+  for (const x of f.xattrs ?? []) pax.push([`SCHILY.xattr.${xattrKeyword(x.name)}`, x.value]);
   if (pax.length === 0) return block;
   const records = Buffer.concat(pax.map(([k, v]) => paxRecord(k, v)));
   const paxBlock = ustarBlock({
@@ -66,6 +71,14 @@ export function tarHeader(f: TarFields): Buffer {
     typeflag: "x", linkname: Buffer.alloc(0), devmajor: 0, devminor: 0,
   });
   return Buffer.concat([paxBlock, records, Buffer.alloc(padding(records.length)), block]);
+}
+
+/**
+ * An xattr name as a pax keyword part: `%` and `=` (which would end the keyword) written `%25`
+ * and `%3D`, as GNU tar writes (and reads) them.
+ */
+export function xattrKeyword(name: string): string {
+  return name.replace(/%/g, "%25").replace(/=/g, "%3D");
 }
 
 /** Zero bytes that bring `size` bytes of data to a whole block. */
@@ -76,12 +89,13 @@ export function padding(size: number): number {
 /** The end of an archive: two zero blocks. */
 export const TAR_END = Buffer.alloc(2 * BLOCK);
 
-/** One pax record: "LEN KEY=VALUE\n", LEN counting itself. */
-export function paxRecord(key: string, value: string): Buffer {
-  const body = Buffer.byteLength(` ${key}=${value}\n`);
+/** One pax record: "LEN KEY=VALUE\n", LEN counting itself (a Buffer value is written as its raw bytes). */
+export function paxRecord(key: string, value: string | Buffer): Buffer {
+  const v = typeof value === "string" ? Buffer.from(value) : value;
+  const body = Buffer.byteLength(` ${key}=\n`) + v.length;
   let len = body + String(body).length;
   if (String(len).length !== String(body).length) len = body + String(len).length;
-  return Buffer.from(`${len} ${key}=${value}\n`);
+  return Buffer.concat([Buffer.from(`${len} ${key}=`), v, Buffer.from("\n")]);
 }
 
 /** ustar's name split: `prefix/name` with name ≤ 100 and prefix ≤ 155 bytes, or undefined. */

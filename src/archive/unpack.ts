@@ -16,6 +16,8 @@ async function run(argv: readonly string[], path = argv[argv.length - 1]!): Prom
   }
 }
 import { OPAQUE_MARKER, WHITEOUT_PREFIX, type Entry } from "./entry.js";
+import type { Xattr } from "../core/xattrs.js";
+import { setXattrs } from "./xattr-io.js";
 
 /** A member to unpack (cpio and tar readers both produce these). */
 export interface UnpackMember {
@@ -94,6 +96,8 @@ class Unpacker {
   private readonly dirMeta: Entry[] = [];
   private readonly byIno = new Map<number, { path?: string; waiting: string[]; entry: Entry }>();
   private readonly byName = new Map<string, string>();
+  /** Nodes written with xattrs, by name: set once every node and its owner are in place (finish). */
+  private readonly xattrs = new Map<string, Xattr[]>();
 
   constructor(private readonly dest: string, private readonly opts: UnpackOptions, private readonly fresh: boolean) {}
 
@@ -129,6 +133,7 @@ class Unpacker {
     } finally {
       this.written.add(e.name); // after: what was there before it is looked up in a fresh tree too
     }
+    if (e.xattrs?.length && e.kind !== "socket") this.xattrs.set(e.name, e.xattrs);
   }
 
   /** Writes member `m` (not a whiteout) at `path`, its parent being a safe directory. */
@@ -273,6 +278,7 @@ class Unpacker {
   private async clear(path: string, rel: string): Promise<void> {
     const st = this.present(path, rel);
     if (st === null) return;
+    if (this.xattrs.size > 0) for (const k of [...this.xattrs.keys()]) if (k === rel || k.startsWith(rel + "/")) this.xattrs.delete(k);
     if (st.isDirectory()) {
       await rm(path, { recursive: true, force: true });
       for (const d of this.safeDirs) if (d === rel || d.startsWith(rel + "/")) this.safeDirs.delete(d);
@@ -349,6 +355,24 @@ class Unpacker {
       const st = lstatOrNull(p);
       if (st !== null && st.isDirectory()) this.meta(d, p);
     }
+    await this.applyXattrs();
+  }
+
+  /**
+   * Sets the xattrs of the nodes written with them, last: a chown clears security.capability,
+   * so they come after every owner. One `setfattr --restore` for the whole tree (nothing runs
+   * for a tree without xattrs), with paths relative to dest and symlinks not followed (-h); a
+   * node whose directory a later member replaced, or that is gone, is refused as hostile.
+   */
+  private async applyXattrs(): Promise<void> {
+    if (this.xattrs.size === 0) return;
+    const rows = [...this.xattrs].map(([path, xattrs]) => ({ path, xattrs }));
+    for (const { path } of rows) {
+      if (!this.safeDirs.has(parentOf(path)) || lstatOrNull(this.abs(path)) === null) {
+        throw new MinicError("EARCHIVE", `cannot set the xattrs of '${path}': a later member replaced it or its directory`, { hint: "the archive is hostile or corrupt" });
+      }
+    }
+    await setXattrs(this.dest, rows);
   }
 }
 

@@ -5,9 +5,10 @@ import { join } from "node:path";
 import { isUtf8 } from "node:buffer";
 import { showBytes } from "./utf8-name.js";
 import { MinicError } from "../core/errors.js";
-import { status } from "../util/exec.js";
 import type { HostFile } from "./cpio-writer.js";
 import { kindOfMode, OPAQUE_MARKER, WHITEOUT_PREFIX, type Entry } from "./entry.js";
+import { splitXattrs } from "../core/xattrs.js";
+import { treeXattrs } from "./xattr-io.js";
 
 /** An entry and, for files, the host file its data is read from. */
 export interface TreeEntry {
@@ -15,6 +16,8 @@ export interface TreeEntry {
   hostPath?: string;
   /** `dev:ino` of the file when walked (see HostFile). */
   hostId?: string;
+  /** Names of its extended attributes that minic does not carry (the carried ones are `entry.xattrs`). */
+  droppedXattrs?: string[];
 }
 
 /** The data source of a walked entry: its host file, checked again when it is read. */
@@ -24,8 +27,9 @@ export function treeData(t: TreeEntry): HostFile | undefined {
 
 export interface WalkOptions {
   /**
-   * Read the tree as an overlayfs upper dir: a 0/0 char device becomes a `.wh.NAME` whiteout and
-   * a directory with `trusted.overlay.opaque=y` gets a `.wh..wh..opq` marker.
+   * Read the tree as an overlayfs upper dir: a 0/0 char device becomes a `.wh.NAME` whiteout, a
+   * directory with `trusted.overlay.opaque=y` gets a `.wh..wh..opq` marker, and overlayfs' other
+   * `trusted.overlay.*` attributes are its own (not the image's): passed over without a word.
    */
   overlay?: boolean;
   /** Force every entry's owner to 0:0 (imports of untrusted trees keep owners unless asked). */
@@ -34,9 +38,22 @@ export interface WalkOptions {
 
 const BATCH = 64;
 
-/** Walks `root` (which itself is not an entry), returning entries in no particular order. */
+/**
+ * Walks `root` (which itself is not an entry), returning entries in no particular order, with
+ * their extended attributes (read in one `getfattr -R` pass). Throws EARCHIVE for an xattr over
+ * the size limit (core/xattrs.ts).
+ */
 export async function walkTree(root: string, opts: WalkOptions = {}): Promise<TreeEntry[]> {
-  const opaque = opts.overlay ? await opaqueDirs(root) : new Set<string>();
+  const xattrs = await treeXattrs(root);
+  const opaque = new Set<string>();
+  if (opts.overlay) {
+    for (const [rel, list] of xattrs) {
+      if (list.some((x) => x.name === "trusted.overlay.opaque" && x.value.toString() === "y")) opaque.add(rel);
+      const own = list.filter((x) => !x.name.startsWith("trusted.overlay."));
+      if (own.length === 0) xattrs.delete(rel);
+      else xattrs.set(rel, own);
+    }
+  }
   const out: TreeEntry[] = [];
   const stack: { rel: string; ino: number }[] = [{ rel: "", ino: lstatSync(root).ino }];
   while (stack.length > 0) {
@@ -68,7 +85,14 @@ export async function walkTree(root: string, opts: WalkOptions = {}): Promise<Tr
           entry.rdevMinor = minor;
         }
         if (kind === "file" && st.nlink > 1) entry.linkKey = `${st.dev}:${st.ino}`;
-        out.push(kind === "file" ? { entry, hostPath, hostId: `${st.dev}:${st.ino}` } : { entry });
+        const t: TreeEntry = kind === "file" ? { entry, hostPath, hostId: `${st.dev}:${st.ino}` } : { entry };
+        const found = xattrs.get(name);
+        if (found !== undefined && kind !== "socket") {
+          const { carried, dropped } = splitXattrs(found, hostPath);
+          if (carried.length > 0) entry.xattrs = carried;
+          if (dropped.length > 0) t.droppedXattrs = dropped;
+        }
+        out.push(t);
         if (kind === "dir") {
           stack.push({ rel: name, ino: st.ino });
           if (opaque.has(name)) out.push({ entry: whiteoutEntry(`${name}/${OPAQUE_MARKER}`, entry.mtime) });
@@ -105,29 +129,9 @@ export function whiteoutEntry(name: string, mtime = 0): Entry {
 
 /** Directories under `root` marked opaque by overlayfs (relative names). */
 export async function opaqueDirs(root: string): Promise<Set<string>> {
-  const r = await status(["getfattr", "-R", "-P", "--absolute-names", "-n", "trusted.overlay.opaque", root], { stdout: "pipe", stderr: "pipe" });
   const out = new Set<string>();
-  let current: string | null = null;
-  for (const line of r.stdout.split("\n")) {
-    if (line.startsWith("# file: ")) current = unescapeGetfattr(line.slice(8));
-    else if (current !== null && line.startsWith("trusted.overlay.opaque=") && /"y"/.test(line)) {
-      const rel = current === root ? "" : current.slice(root.length + 1);
-      if (rel) out.add(rel);
-    }
-  }
+  for (const [rel, list] of await treeXattrs(root, "trusted.overlay.opaque")) if (list.some((x) => x.value.toString() === "y")) out.add(rel);
   return out;
-}
-
-function unescapeGetfattr(s: string): string {
-  const bytes: number[] = [];
-  for (let i = 0; i < s.length; i++) {
-    const m = /^\\([0-7]{3})/.exec(s.slice(i, i + 4));
-    if (m) {
-      bytes.push(parseInt(m[1]!, 8));
-      i += 3;
-    } else bytes.push(...Buffer.from(s[i]!, "utf8"));
-  }
-  return Buffer.from(bytes).toString("utf8");
 }
 
 /**

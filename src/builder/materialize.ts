@@ -22,6 +22,7 @@ import { resolveBindTarget } from "../runtime/bind-targets.js";
 import { cacheMountBinds } from "./cache-mounts.js";
 import { noteMountStubs, removeMountStubs } from "./mount-stubs.js";
 import { runStep } from "./run-step.js";
+import { copyXattrs } from "./copy-xattrs.js";
 import { hostNetworkBinds } from "./step-network.js";
 import { secretBinds, secretRedactor } from "./step-secrets.js";
 
@@ -69,6 +70,8 @@ export async function materialize(store: Store, job: MaterializeInput, progress:
       }
     }
     const tree = await walkTree(upper, { overlay: true });
+    const dropped = tree.filter((t) => t.droppedXattrs?.length).length;
+    if (dropped > 0) progress.log(`minic: recipe '${job.name}': left out extended attributes of ${dropped} file(s) that minic layers do not carry (kept: security.capability and user.*)`);
     return await putLayerUnpacked(store, tree.map((t) => ({ entry: t.entry, data: treeData(t) })), job.epoch);
   } finally {
     await rm(scratch, { recursive: true, force: true });
@@ -110,6 +113,7 @@ async function applyStep(view: RootfsView, s: CanonicalStep, where: string, { st
       await view.ensureDir(to, dirMeta);
       // Where each file landed, by input rel, and what it held: its hard links link to it.
       const landed = new Map<string, { rel: string; digest: string }>();
+      const copied: { rel: string; hostPath: string }[] = [];
       for (const input of inputs) {
         if (input.kind === "dir") {
           await view.ensureDir(view.resolve(`/${to}/${input.rel}`, true), dirMeta);
@@ -129,7 +133,10 @@ async function applyStep(view: RootfsView, s: CanonicalStep, where: string, { st
         if (first && first.digest === input.digest && (await view.putHardLink(rel, first.rel))) continue;
         await copyInputFile(view, rel, input, { mode: s.mode ?? (input.executable ? 0o755 : 0o644), uid: s.uid, gid: s.gid }, where);
         landed.set(input.rel, { rel, digest: input.digest });
+        copied.push({ rel, hostPath: input.hostPath });
       }
+      const dropped = await copyXattrs(upper, copied);
+      if (dropped > 0) progress.log(`minic: ${where}: left out extended attributes of ${dropped} copied file(s) that minic layers do not carry (kept: security.capability and user.*)`);
       break;
     }
     case "copy-from": {

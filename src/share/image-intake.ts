@@ -162,7 +162,7 @@ export function describeReport(r: CollectReport): string {
   if (r["cleared-setuid"]) parts.push(`cleared setuid/setgid on ${r["cleared-setuid"]} file(s) (--keep-setuid keeps them)`);
   if (r["skipped-socket"]) parts.push(`skipped ${r["skipped-socket"]} socket(s)`);
   if (r["dropped-xattrs"]) {
-    parts.push(`dropped the extended attributes of ${r["dropped-xattrs"]} member(s): minic layers cannot hold them yet (file capabilities, such as ping's cap_net_raw, are lost)`);
+    parts.push(`dropped extended attributes of ${r["dropped-xattrs"]} member(s) that minic layers do not carry (security.selinux and other security labels, system.* ACLs, trusted.*; kept: security.capability and user.*)`);
   }
   return parts.join("; ");
 }

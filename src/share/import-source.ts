@@ -95,7 +95,7 @@ async function directoryItems(root: string, policy: MemberPolicy): Promise<{ ite
   const report: CollectReport = emptyReport();
   const items: LayerItem[] = [];
   for (const t of tree) {
-    const a = admitMember(kinds, { rawName: t.entry.name, entry: t.entry }, policy);
+    const a = admitMember(kinds, { rawName: t.entry.name, entry: t.entry, ...(t.droppedXattrs ? { droppedXattrs: t.droppedXattrs } : {}) }, policy);
     for (const n of a.notes) if (n !== "root-entry") report[n]++;
     if (a.action === "skip") continue;
     kinds.set(a.entry.name, a.entry.kind);

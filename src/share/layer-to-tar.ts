@@ -39,6 +39,7 @@ export function tarFields(e: Entry, linkTo?: string): TarFields {
     size: linkTo === undefined && e.kind === "file" ? e.size : 0,
   };
   if (linkTo !== undefined) f.linkname = linkTo;
+  if (e.xattrs?.length) f.xattrs = e.xattrs;
   if (e.kind === "symlink") f.linkname = e.linkname ?? "";
   if (e.kind === "chardev" || e.kind === "blockdev") {
     f.devmajor = e.rdevMajor ?? 0;

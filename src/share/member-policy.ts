@@ -2,7 +2,7 @@
 // every check looks only at the member and at the kinds of the members admitted before it.
 import { LINK_TARGET_MAX, memberNameProblem, safeMemberName } from "../core/container-path.js";
 import { MinicError } from "../core/errors.js";
-import { TRAILER_NAME } from "../archive/cpio-newc.js";
+import { TRAILER_NAME, XATTR_TABLE_NAME } from "../archive/cpio-newc.js";
 import { OPAQUE_MARKER, WHITEOUT_PREFIX, type Entry, type EntryKind } from "../archive/entry.js";
 
 /** How untrusted content is neutralised. Resolved once per command (no undefined fields). */
@@ -27,8 +27,8 @@ export interface MemberHeader {
   entry: Entry;
   /** tar: this member is a hard link to an earlier member of that (raw) name. */
   hardlinkTo?: string;
-  /** Extended attributes the archive gives the member (names only: minic layers cannot hold them yet). */
-  xattrs?: string[];
+  /** Names of the member's extended attributes that minic does not carry (core/xattrs.ts); the carried ones are `entry.xattrs`. */
+  droppedXattrs?: string[];
 }
 
 /** What happens to a member. `entry.name` is the safe, relative name. */
@@ -55,6 +55,7 @@ export function admitMember(kinds: ReadonlyMap<string, EntryKind>, m: MemberHead
   if (name === null) refuse(m.rawName, "its name climbs out of the tree");
   if (name === ".") return { action: "skip", notes: ["root-entry"] };
   if (name === TRAILER_NAME) refuse(m.rawName, `'${TRAILER_NAME}' is the cpio end marker and cannot be a file at the root`);
+  if (name === XATTR_TABLE_NAME) refuse(m.rawName, `'${XATTR_TABLE_NAME}' at the root is the name that carries a minic layer's extended attributes`);
   const tooLong = memberNameProblem(name);
   if (tooLong) refuse(m.rawName, tooLong);
   if (m.entry.kind === "symlink" && Buffer.byteLength(m.entry.linkname ?? "") > LINK_TARGET_MAX) {
@@ -72,7 +73,7 @@ export function admitMember(kinds: ReadonlyMap<string, EntryKind>, m: MemberHead
     if (policy.devices === "drop") return { action: "skip", notes: ["dropped-device"] };
   }
   if (policy.owners === "root") entry = { ...entry, uid: 0, gid: 0 };
-  if (m.xattrs?.length) notes.push("dropped-xattrs");
+  if (m.droppedXattrs?.length) notes.push("dropped-xattrs");
   if (policy.setuid === "clear" && entry.kind === "file" && (entry.mode & 0o6000) !== 0) {
     entry = { ...entry, mode: entry.mode & ~0o6000 };
     notes.push("cleared-setuid");

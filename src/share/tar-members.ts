@@ -4,6 +4,8 @@ import tar from "tar-stream";
 import { MinicError } from "../core/errors.js";
 import type { Entry, EntryKind } from "../archive/entry.js";
 import { utf8Name } from "../archive/utf8-name.js";
+import { PaxXattrScanner } from "../archive/tar-pax-xattrs.js";
+import { splitXattrs } from "../core/xattrs.js";
 import type { IncomingMember } from "./tree-collector.js";
 
 const KINDS: Record<string, EntryKind> = {
@@ -25,16 +27,19 @@ const KINDS: Record<string, EntryKind> = {
 export async function* readTarMembers(source: AsyncIterable<Buffer>, opts: { verified?: boolean } = {}): AsyncGenerator<IncomingMember> {
   // Names as raw bytes (latin1 keeps every byte), decoded here: one that is not UTF-8 is refused.
   const extract = tar.extract({ filenameEncoding: "latin1" } as Parameters<typeof tar.extract>[0]);
-  const input = Readable.from(opts.verified ? withEndBlocks(source) : source);
+  // xattrs are read from the raw pax records as the bytes go by (tar-stream decodes them as UTF-8).
+  const pax = new PaxXattrScanner();
+  const input = Readable.from(pax.tap(opts.verified ? withEndBlocks(source) : source));
   input.on("error", (e) => extract.destroy(e));
   input.pipe(extract as unknown as NodeJS.WritableStream);
   try {
     for await (const stream of extract) {
       const h = stream.header;
-      const pax = (h.pax ?? {}) as Record<string, string | undefined>;
+      const found = pax.next();
+      const paxRecords = (h.pax ?? {}) as Record<string, string | undefined>;
       // A pax path or linkpath is UTF-8 already (tar-stream decoded it); the ustar fields are bytes.
-      if (pax.path === undefined) h.name = utf8Name(Buffer.from(h.name, "latin1"), "tar member name");
-      if (h.linkname && pax.linkpath === undefined) h.linkname = utf8Name(Buffer.from(h.linkname, "latin1"), `link target of tar member '${h.name}'`);
+      if (paxRecords.path === undefined) h.name = utf8Name(Buffer.from(h.name, "latin1"), "tar member name");
+      if (h.linkname && paxRecords.linkpath === undefined) h.linkname = utf8Name(Buffer.from(h.linkname, "latin1"), `link target of tar member '${h.name}'`);
       const type = h.type ?? "file";
       const kind = KINDS[type];
       if (kind === undefined) {
@@ -47,9 +52,9 @@ export async function* readTarMembers(source: AsyncIterable<Buffer>, opts: { ver
         name: h.name,
         kind,
         mode: (h.mode ?? 0o644) & 0o7777,
-        uid: paxId(pax.uid, h.name, "uid") ?? h.uid ?? 0,
-        gid: paxId(pax.gid, h.name, "gid") ?? h.gid ?? 0,
-        mtime: Math.max(0, Math.floor(paxTime(pax.mtime) ?? (h.mtime?.getTime() ?? 0) / 1000)),
+        uid: paxId(paxRecords.uid, h.name, "uid") ?? h.uid ?? 0,
+        gid: paxId(paxRecords.gid, h.name, "gid") ?? h.gid ?? 0,
+        mtime: Math.max(0, Math.floor(paxTime(paxRecords.mtime) ?? (h.mtime?.getTime() ?? 0) / 1000)),
         size: kind === "file" && type !== "link" ? h.size ?? 0 : 0,
       };
       if (kind === "symlink") entry.linkname = h.linkname ?? "";
@@ -62,8 +67,11 @@ export async function* readTarMembers(source: AsyncIterable<Buffer>, opts: { ver
       const data = kind === "file" && type !== "link" ? guarded(stream as AsyncIterable<Buffer>) : none();
       const m: IncomingMember = { rawName: h.name, entry, data };
       if (type === "link") m.hardlinkTo = h.linkname ?? "";
-      const xattrs = Object.keys(pax).filter((k) => XATTR_KEY.test(k));
-      if (xattrs.length > 0) m.xattrs = xattrs.map((k) => k.replace(XATTR_KEY, ""));
+      if (found.length > 0) {
+        const { carried, dropped } = splitXattrs(found, h.name);
+        if (carried.length > 0) entry.xattrs = carried;
+        if (dropped.length > 0) m.droppedXattrs = dropped;
+      }
       yield m;
       stream.resume();
     }
@@ -90,9 +98,6 @@ async function* withEndBlocks(source: AsyncIterable<Buffer>): AsyncGenerator<Buf
 }
 
 async function* none(): AsyncGenerator<Buffer> {}
-
-/** pax keys of extended attributes (GNU tar and star: SCHILY.xattr.NAME; bsdtar: LIBARCHIVE.xattr.NAME). */
-const XATTR_KEY = /^(?:SCHILY|LIBARCHIVE)\.xattr\./;
 
 /** A pax uid or gid: a decimal number up to 2^32 - 1 (what Linux and newc cpio hold). */
 function paxId(v: string | undefined, name: string, what: string): number | undefined {

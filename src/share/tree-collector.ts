@@ -70,7 +70,9 @@ export class TreeCollector {
       } else {
         target.entry.linkKey ??= `t:${a.target}`;
         const data = target.data ?? undefined;
-        this.put({ entry: { ...e, kind: "file", size: target.entry.size, linkKey: target.entry.linkKey }, data, group: target.group });
+        // One inode, one set of xattrs: a link member without its own takes its target's.
+        const xattrs = e.xattrs ?? target.entry.xattrs;
+        this.put({ entry: { ...e, kind: "file", size: target.entry.size, linkKey: target.entry.linkKey, ...(xattrs ? { xattrs } : {}) }, data, group: target.group });
       }
       return;
     }

@@ -27,11 +27,11 @@ describe("minic import DIR", () => {
     const tree = join(t.path, "tree");
     mkdirSync(tree);
     makeBusyboxTree(tree);
-    // A PATH with node and the other bzip2 tools, but no lbzip2.
+    // A PATH with node, the other bzip2 tools and getfattr/setfattr (xattrs), but no lbzip2.
     const bin = join(t.path, "bin");
     mkdirSync(bin);
     symlinkSync(process.execPath, join(bin, "node"));
-    for (const tool of ["bzip2", "pbzip2"]) symlinkSync(findProgram(tool)!, join(bin, tool));
+    for (const tool of ["bzip2", "pbzip2", "getfattr", "setfattr"]) symlinkSync(findProgram(tool)!, join(bin, tool));
     const env = { ...process.env, PATH: bin };
     const store = join(t.path, "s");
     const r = await minic(["import", tree, "-t", "bb", "--store", store], { env });
@@ -41,6 +41,23 @@ describe("minic import DIR", () => {
     expect(readdirSync(join(store, "blobs", "sha256"))).toEqual([]);
     // Asked for, another tool packs (other bytes than lbzip2's, still a valid layer).
     await minicOk(["import", tree, "-t", "bb", "--store", store], { env: { ...env, MINIC_BZIP2: "bzip2" } });
+  });
+
+  it("without getfattr refuses to read a directory (its xattrs would be lost unsaid), saying what to install", async () => {
+    const t = tempDir();
+    dirs.push(t);
+    const tree = join(t.path, "tree");
+    mkdirSync(tree);
+    makeBusyboxTree(tree);
+    const bin = join(t.path, "bin");
+    mkdirSync(bin);
+    symlinkSync(process.execPath, join(bin, "node"));
+    symlinkSync(findProgram("lbzip2")!, join(bin, "lbzip2"));
+    const store = join(t.path, "s");
+    const r = await minic(["import", tree, "-t", "bb", "--store", store], { env: { ...process.env, PATH: bin } });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^minic: getfattr is not installed: minic reads and sets extended attributes .* \(hint: apt-get install attr\)$/);
+    expect(readdirSync(join(store, "blobs", "sha256"))).toEqual([]);
   });
 
   it("refuses a missing source with a one-line error and exit 1", async () => {
