@@ -140,25 +140,24 @@ export function tidyAction(name: string): "drop" | "empty" | "keep" {
 
 /**
  * The one-line error for a debootstrap run that failed, from what it printed (its `E:` line says
- * why). `where` names the recipe.
+ * why). `where` names the recipe and the base.
  */
 export function debootstrapFailure(where: string, base: DebootstrapBase, output: string): MinicError {
   const e = output.split("\n").map((l) => l.trim()).filter((l) => l.startsWith("E: ")).pop()?.slice(3) ?? "";
-  const name = distroBaseName(base);
   const missing = /^Couldn't find these debs: (.+)$/.exec(e);
   if (missing) {
-    return new MinicError("EINPUT", `${where}: ${name}: ${base.mirror} has no package ${missing[1]!.trim().split(/\s+/).join(", ")} in ${base.suite}`, {
+    return new MinicError("EINPUT", `${where}: ${base.mirror} has no package ${missing[1]!.trim().split(/\s+/).join(", ")} in ${base.suite}`, {
       hint: "check the package names (apt-cache policy NAME on a machine of that suite); debootstrap takes names from the main component",
     });
   }
   if (/^(Failed getting release file|Failed getting release signature file|Couldn't download|Couldn't retrieve|Failed to retrieve|Couldn't download packages)/i.test(e) || /^Failed getting/.test(e)) {
-    return new MinicError("EHOST", `${where}: ${name}: debootstrap could not download from ${base.mirror} (${e})`, {
+    return new MinicError("EHOST", `${where}: debootstrap could not download from ${base.mirror} (${e})`, {
       hint: "check that the network reaches the mirror and that it has that suite (old releases live on http://archive.debian.org/debian)",
     });
   }
   if (/^No such script/.test(e)) return unknownSuite(where, base);
   const last = e || output.trim().split("\n").pop()?.trim() || "no output";
-  return new MinicError("EEXEC", `${where}: ${name}: debootstrap failed: ${last}`, { hint: "run it with MINIC_DEBUG=1 to see the command; its log is lost with the tree" });
+  return new MinicError("EEXEC", `${where}: debootstrap failed: ${last}`, { hint: "run it with MINIC_DEBUG=1 to see the command; its log is lost with the tree" });
 }
 
 /** The error for a suite debootstrap has no script for. */
