@@ -7,8 +7,8 @@
 # rebuild after a change in the later step (a cache hit for the apt layer in both). Each timed
 # build changes the line (a new `echo N`), so each is a cache miss of that step. Prints the times
 # (median of ROUNDS, interleaved) and the ratios. Needs root, network to deb.debian.org, podman.
-# Removes what it made: its temp dir (minic's store, podman's storage under /tmp/peers), the
-# podman images, and buildah's cache-mount dir when the run made it.
+# Removes what it made: its temp dir (minic's store, a podman storage of its own, buildah's
+# cache-mount dirs: TMPDIR is in it), the podman images, any mount left under it.
 set -euo pipefail
 HERE=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 PEERS_DIR=${PEERS_DIR:-$HERE/../shared/bench/peers}
@@ -52,6 +52,16 @@ minic_build "$(minic_recipe nocache 0)" warm
 # podman: the same tree, imported.
 guard_var_lib_containers
 podman_env
+# podman's storage of its own under $W: the intermediate images of --layers go with it.
+cat > "$W/storage.conf" <<EOC
+[storage]
+driver = "overlay"
+graphroot = "$W/podman/root"
+runroot = "$W/podman/run"
+EOC
+export CONTAINERS_STORAGE_CONF=$W/storage.conf
+on_exit "awk -v w='$W/' 'index(\$2, w) == 1 { print \$2 }' /proc/mounts | sort -r | xargs -r -n1 umount -l"
+on_exit "podman rmi -a -f >/dev/null 2>&1"
 BASE_IMG=localhost/minic-bench-debian:bookworm
 mkdir -p "$W/tree"
 "$MINIC" export bench-debian --store "$STORE" -o - | lbzip2 -dc | (cd "$W/tree" && cpio -idm --quiet --no-absolute-filenames)
