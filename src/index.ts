@@ -1,6 +1,7 @@
 // The recipe API, imported by recipes as "minic": types and step constructors, nothing that acts.
 // Image paths are checked where the recipe writes them, so that an error names the recipe's line.
 import { absoluteContainerPath } from "./core/container-path.js";
+import { debianBase, type DebianOptions, type DebootstrapBase } from "./core/distro-base.js";
 import { MinicError } from "./core/errors.js";
 import { isRecipe, isStageSource } from "./core/recipe.js";
 import type {
@@ -11,6 +12,7 @@ export type {
   Base, CopyFromStep, CopyStep, DirStep, FileStep, ImageConfigInput, Owner, Recipe, RecipeInput, RemoveStep, RunOptions, RunStep, StageSource, Step, StepNetwork, SymlinkStep,
 } from "./core/recipe.js";
 export type { LimitsInput } from "./core/limits.js";
+export type { DebianOptions, DebootstrapBase, DebootstrapVariant } from "./core/distro-base.js";
 
 /** Declares a recipe. Returns a frozen plain object; nothing runs until `minic build`. */
 export function defineRecipe(input: RecipeInput): Recipe {
@@ -26,6 +28,17 @@ export function defineRecipe(input: RecipeInput): Recipe {
     config: input.config ?? {},
     source: callerUrl(),
   });
+}
+
+/**
+ * A Debian base made by debootstrap from a package archive, for `base:`. Checked here (a bad suite
+ * or package name is the recipe's error at this line); built at `minic build` into one layer,
+ * cached by its inputs (suite, variant, packages, mirror, architecture, debootstrap's version,
+ * SOURCE_DATE_EPOCH), so a rebuild needs no network. Returns frozen data.
+ */
+export function debian(options: DebianOptions): DebootstrapBase {
+  const b = debianBase(options);
+  return Object.freeze({ ...b, packages: Object.freeze([...b.packages]) });
 }
 
 /** Where `minic build --arg` puts the build's arguments for arg() (set by the recipe loader). */

@@ -8,6 +8,7 @@ import { MinicError, withContext } from "../core/errors.js";
 import { defaultRunConfig, type LayerDescriptor, type LayerHistory } from "../core/image.js";
 import { parseLimits } from "../core/limits.js";
 import { isRecipe, isStageSource, type Recipe, type StepNetwork } from "../core/recipe.js";
+import { distroBaseName, isDistroBase } from "../core/distro-base.js";
 import { canonicalSteps, describeStep, mergeRunConfig, recipeHistory, runUses, type CanonicalStep, type RunUses } from "../core/recipe-canonical.js";
 import { formatRef, parseRef, type ImageRef } from "../core/reference.js";
 import { combineControl, stepControl, type RunControl } from "../core/run-control.js";
@@ -20,6 +21,7 @@ import type { SecurityProfile } from "../runtime/security-profile.js";
 import { tagImage, type TagResult } from "./base-tags.js";
 import { lastBuildOf, lookupCache, saveCache } from "./build-cache.js";
 import { resolveCopyInputs, type CopyInput } from "./copy-inputs.js";
+import { distroBaseImage } from "./distro-base.js";
 import { DIGEST_CACHE, DigestCache } from "./digest-cache.js";
 import { materialize, StaleInputError } from "./materialize.js";
 
@@ -109,6 +111,11 @@ async function buildNode(store: Store, recipe: Recipe, opts: BuildOptions, run: 
     const under = await buildNode(store, recipe.base, { ...opts, tag: undefined }, run, false);
     const img = await store.readImage(under.manifestDigest);
     base = { layers: img.manifest.layers, run: img.config.config, history: img.config.history, name: formatRef(under.ref), manifestDigest: under.manifestDigest, stored: false };
+  } else if (isDistroBase(recipe.base)) {
+    const made = await distroBaseImage(store, recipe.name, recipe.base, {
+      noCache: opts.noCache, explain: opts.explain, epoch: opts.epoch, progress: opts.progress, verified: run.verified, recipeFile: recipeFileOf(recipe),
+    });
+    base = { layers: [made.layer], run: made.run, history: made.history, name: distroBaseName(recipe.base), manifestDigest: made.manifestDigest, stored: false };
   } else if (typeof recipe.base === "string") {
     const img = await store.getImage(recipe.base).catch((e: unknown) => {
       if (e instanceof MinicError && e.code !== "ENOTFOUND") throw withContext(e, `recipe '${recipe.name}': base image '${recipe.base}'`);
@@ -216,7 +223,7 @@ async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, run: B
     const u = runUses(s, where);
     uses.set(i, { ...u, network: opts.network === "none" ? "none" : u.network });
   });
-  const recipeFile = recipe.source.startsWith("file:") ? fileURLToPath(recipe.source) : recipe.source;
+  const recipeFile = recipeFileOf(recipe);
   const recipeDir = dirname(recipeFile);
   const digests = steps.some((s) => s.kind === "copy") ? await DigestCache.open(join(store.layout.cacheDir, DIGEST_CACHE)) : undefined;
   for (let attempt = 1; ; attempt++) {
@@ -283,6 +290,11 @@ async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, run: B
     const tag = await tagImage(store, ref, manifestDigest, recipeFile, top);
     return { ref, manifestDigest, layer, cached: hit !== undefined, recipeFile, tag };
   }
+}
+
+/** The file a recipe was defined in. */
+function recipeFileOf(recipe: Recipe): string {
+  return recipe.source.startsWith("file:") ? fileURLToPath(recipe.source) : recipe.source;
 }
 
 /**

@@ -1,4 +1,5 @@
 // The recipe model: what a recipe file exports, as plain data that can be hashed and printed.
+import type { DebootstrapBase } from "./distro-base.js";
 import type { LimitsInput } from "./limits.js";
 
 /** Ownership and permissions of a node the recipe creates. */
@@ -109,8 +110,11 @@ export interface ImageConfigInput {
   labels?: Readonly<Record<string, string>>;
 }
 
-/** The base of a recipe: another recipe, an image in the store (`name[:tag]`), or scratch. */
-export type Base = Recipe | string | null;
+/**
+ * The base of a recipe: another recipe, a distribution tree made by debootstrap (`debian({...})`),
+ * an image in the store (`name[:tag]`), or scratch.
+ */
+export type Base = Recipe | DebootstrapBase | string | null;
 
 /** What `defineRecipe` returns and a recipe file default-exports. */
 export interface Recipe {

@@ -88,17 +88,34 @@ async function* cpioMembers(bytes: AsyncIterable<Buffer>): AsyncGenerator<Incomi
   for await (const m of readCpio(bytes, { afterTrailer: "archives" })) yield { rawName: m.entry.name, entry: m.entry, data: m.data, ino: m.ino, nlink: m.nlink };
 }
 
-/** A directory's entries after the policy (a walked tree has no escaping names or symlinked parents). */
-async function directoryItems(root: string, policy: MemberPolicy): Promise<{ items: LayerItem[]; report: CollectReport }> {
+/** What happens to a walked entry before the policy: left out, kept as an empty file, or kept. */
+export type TreeTidy = (name: string) => "drop" | "empty" | "keep";
+
+/**
+ * A directory's entries after the policy (a walked tree has no escaping names or symlinked
+ * parents). `tidy` (a distribution base's) leaves entries out, with everything under them, or
+ * empties files, before the policy sees them.
+ */
+export async function directoryItems(root: string, policy: MemberPolicy, tidy: TreeTidy = () => "keep"): Promise<{ items: LayerItem[]; report: CollectReport }> {
   const tree = await walkTree(root);
   const kinds = new Map<string, EntryKind>();
   const report: CollectReport = emptyReport();
   const items: LayerItem[] = [];
+  const dropped = (name: string) => {
+    for (let i = name.indexOf("/"); i >= 0; i = name.indexOf("/", i + 1)) if (tidy(name.slice(0, i)) === "drop") return true;
+    return tidy(name) === "drop";
+  };
   for (const t of tree) {
+    if (dropped(t.entry.name)) continue;
     const a = admitMember(kinds, { rawName: t.entry.name, entry: t.entry, ...(t.droppedXattrs ? { droppedXattrs: t.droppedXattrs } : {}) }, policy);
     for (const n of a.notes) if (n !== "root-entry") report[n]++;
     if (a.action === "skip") continue;
     kinds.set(a.entry.name, a.entry.kind);
+    if (a.entry.kind === "file" && tidy(a.entry.name) === "empty") {
+      const { linkKey: _, ...entry } = a.entry;
+      items.push({ entry: { ...entry, size: 0 }, data: Buffer.alloc(0) });
+      continue;
+    }
     items.push(t.hostPath === undefined ? { entry: a.entry } : { entry: a.entry, data: treeData(t) });
   }
   report.entries = items.length;

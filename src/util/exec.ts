@@ -53,6 +53,12 @@ export interface ExecOptions {
    * need no terminal: a SIGHUP killed a build step's nspawn outright and left its container).
    */
   newSession?: boolean;
+  /**
+   * What a signal minic passes on (forwardSignal) becomes for this program: for one that ignores
+   * SIGINT and SIGTERM on purpose, e.g. `unshare --fork --kill-child`, which ends its namespace
+   * only when it is killed.
+   */
+  stopSignal?: NodeJS.Signals;
 }
 
 /** Thrown when a program fails; `exitCode`/`signal` tell how. */
@@ -86,8 +92,8 @@ function notInstalled(argv: readonly string[], cause: unknown): MinicError {
   return new MinicError("EHOST", `${argv[0]} is not installed`, { hint: "install it (see 'minic doctor')", cause });
 }
 
-/** Children still running, so that a signal minic receives can be passed on to them. */
-const live = new Set<ChildProcess>();
+/** Children still running, so that a signal minic receives can be passed on to them (as their stopSignal, if any). */
+const live = new Map<ChildProcess, NodeJS.Signals | undefined>();
 
 /**
  * Sends `signal` to every program minic has started and not yet reaped. The CLI calls this on
@@ -96,7 +102,7 @@ const live = new Set<ChildProcess>();
  */
 export function forwardSignal(signal: NodeJS.Signals): void {
   interruptedBy = signal;
-  for (const c of live) c.kill(signal);
+  for (const [c, stop] of live) c.kill(stop ?? signal);
 }
 
 let interruptedBy: NodeJS.Signals | undefined;
@@ -125,7 +131,7 @@ export function spawn(argv: readonly string[], opts: ExecOptions & { collect?: b
   const stdio: StdioOptions = [opts.input !== undefined ? "pipe" : opts.stdin ?? "ignore", opts.stdout ?? "pipe", opts.stderr ?? "pipe"];
   if (opts.fd3) stdio.push("pipe");
   const child = nodeSpawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: opts.env, stdio, detached: opts.newSession ?? false });
-  live.add(child);
+  live.set(child, opts.stopSignal);
   const collect = opts.collect ?? true;
   const out: Buffer[] = [];
   const err = new TailBuffer(STDERR_TAIL_BYTES);
