@@ -23,6 +23,8 @@ import { cacheMountBinds } from "./cache-mounts.js";
 import { noteMountStubs, removeMountStubs } from "./mount-stubs.js";
 import { runStep } from "./run-step.js";
 import { copyXattrs } from "./copy-xattrs.js";
+import { setXattrs } from "../archive/xattr-io.js";
+import { splitXattrs, type XattrRow } from "../core/xattrs.js";
 import { hostNetworkBinds } from "./step-network.js";
 import { secretBinds, secretRedactor } from "./step-secrets.js";
 
@@ -146,7 +148,8 @@ async function applyStep(view: RootfsView, s: CanonicalStep, where: string, { st
         stage = stageView(store, job.stages.get(index) ?? [], join(scratch, `stage-${index + 1}`), progress);
         stageViews.set(id, stage);
       }
-      await copyFromStage(view, s, where, await stage);
+      const dropped = await copyFromStage(view, s, where, await stage);
+      if (dropped > 0) progress.log(`minic: ${where}: left out extended attributes of ${dropped} file(s) copied from stage '${s.stage}' that minic layers do not carry (kept: security.capability and user.*)`);
       break;
     }
     case "remove":
@@ -196,22 +199,28 @@ async function applyStep(view: RootfsView, s: CanonicalStep, where: string, { st
 
 /**
  * The merged tree of a stage's image, read-only, from its unpacked layers (unpacked here when
- * they are not yet): a view over the empty dir `upper`, nothing mounted.
+ * they are not yet): a view over the empty dir `upper`, nothing mounted, with the layers'
+ * xattrs (read in the one getfattr per layer that finds its opaque directories).
  */
 async function stageView(store: Store, layers: readonly LayerDescriptor[], upper: string, progress: Progress): Promise<RootfsView> {
   await mkdir(upper, { mode: 0o755 });
   const dirs = await unpackedLayers(store, layers, (l) => overlayTarget(store, l), (line) => progress.log(line));
-  return RootfsView.open(upper, [...dirs].reverse());
+  return RootfsView.open(upper, [...dirs].reverse(), { xattrs: true });
 }
 
 /**
  * Copies what a copy-from step names in `stage` into the build's view, under `s.to`: each node
  * with the stage's owner and permission bits (the step's uid, gid and, for files, mode over
  * them), symlinks as links, files that are hard links of each other in the stage as one file.
- * Directories the image already has keep theirs; new parents of `to` are root's, 0755.
+ * Directories the image already has keep theirs; new parents of `to` are root's, 0755. Files keep
+ * the xattrs minic carries (security.capability, user.*) that they have in the stage, set in one
+ * setfattr after every owner (nothing runs when none has any). Returns how many copied files had
+ * xattrs minic does not carry (left out; overlayfs' trusted.overlay.* are not counted).
  */
-export async function copyFromStage(view: RootfsView, s: CanonicalCopyFrom, where: string, stage: RootfsView): Promise<void> {
+export async function copyFromStage(view: RootfsView, s: CanonicalCopyFrom, where: string, stage: RootfsView): Promise<number> {
   const nodes = stageNodes(stage, s.from, where, `'${s.stage}'`);
+  const rows: XattrRow[] = [];
+  let dropped = 0;
   const to = view.resolve(s.to, true);
   await view.ensureDir(to, { mode: 0o755, uid: s.uid ?? 0, gid: s.gid ?? 0 });
   const landed = new Map<string, string>();
@@ -233,7 +242,14 @@ export async function copyFromStage(view: RootfsView, s: CanonicalCopyFrom, wher
       throw withContext(e, `${where}: copy from stage '${s.stage}'`);
     });
     if (n.linkKey !== undefined) landed.set(n.linkKey, rel);
+    const found = n.xattrs?.filter((x) => !x.name.startsWith("trusted.overlay."));
+    if (!found?.length) continue;
+    const split = splitXattrs(found, n.hostPath);
+    if (split.carried.length > 0) rows.push({ path: rel, xattrs: split.carried });
+    if (split.dropped.length > 0) dropped++;
   }
+  await setXattrs(view.upper, rows);
+  return dropped;
 }
 
 /**
