@@ -4,6 +4,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { describeStep, type CanonicalCopyFrom, type CanonicalStep, type RunUses } from "../core/recipe-canonical.js";
 import type { RunControl } from "../core/run-control.js";
+import type { Digest } from "../core/digest.js";
 import type { LayerDescriptor } from "../core/image.js";
 import { MinicError, withContext } from "../core/errors.js";
 import { walkTree, treeData } from "../archive/walk-tree.js";
@@ -23,6 +24,7 @@ import { cacheMountBinds } from "./cache-mounts.js";
 import { noteMountStubs, removeMountStubs } from "./mount-stubs.js";
 import { runStep } from "./run-step.js";
 import { copyXattrs } from "./copy-xattrs.js";
+import { StaleInputError } from "./stale-input.js";
 import { setXattrs } from "../archive/xattr-io.js";
 import { splitXattrs, type XattrRow } from "../core/xattrs.js";
 import { hostNetworkBinds } from "./step-network.js";
@@ -115,7 +117,7 @@ async function applyStep(view: RootfsView, s: CanonicalStep, where: string, { st
       await view.ensureDir(to, dirMeta);
       // Where each file landed, by input rel, and what it held: its hard links link to it.
       const landed = new Map<string, { rel: string; digest: string }>();
-      const copied: { rel: string; hostPath: string }[] = [];
+      const copied: { rel: string; hostPath: string; xattrs?: Digest }[] = [];
       for (const input of inputs) {
         if (input.kind === "dir") {
           await view.ensureDir(view.resolve(`/${to}/${input.rel}`, true), dirMeta);
@@ -135,9 +137,9 @@ async function applyStep(view: RootfsView, s: CanonicalStep, where: string, { st
         if (first && first.digest === input.digest && (await view.putHardLink(rel, first.rel))) continue;
         await copyInputFile(view, rel, input, { mode: s.mode ?? (input.executable ? 0o755 : 0o644), uid: s.uid, gid: s.gid }, where);
         landed.set(input.rel, { rel, digest: input.digest });
-        copied.push({ rel, hostPath: input.hostPath });
+        copied.push({ rel, hostPath: input.hostPath, ...(input.xattrs === undefined ? {} : { xattrs: input.xattrs }) });
       }
-      const dropped = await copyXattrs(upper, copied);
+      const dropped = await copyXattrs(upper, copied, where);
       if (dropped > 0) progress.log(`minic: ${where}: left out extended attributes of ${dropped} copied file(s) that minic layers do not carry (kept: security.capability and user.*)`);
       break;
     }
@@ -261,16 +263,4 @@ export async function copyInputFile(view: RootfsView, rel: string, input: CopyIn
     throw withContext(e, `${where}: copy source`);
   });
   if (got.digest !== input.digest) throw new StaleInputError(where, input.hostPath);
-}
-
-/**
- * A copied file did not hold what the cache key was computed from: it changed during the build,
- * or the digest remembered for it was wrong. The build hashes its inputs again once.
- */
-export class StaleInputError extends MinicError {
-  constructor(where: string, readonly hostPath: string) {
-    super("EINPUT", `${where}: copy source '${hostPath}' changed during the build (its content no longer matches the digest in the cache key)`, {
-      hint: "do not modify copied files while minic builds; run it again",
-    });
-  }
 }
