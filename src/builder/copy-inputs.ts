@@ -50,7 +50,9 @@ export async function resolveCopyInputs(patterns: readonly string[], baseDir: st
   const byRel = new Map<string, CopyInput>();
   // Files with more than one link: their host inode (for linkGroups), and its digest (hashed once).
   const inodes = new Map<CopyInput, string>();
-  const inodeDigests = new Map<string, { digest: Digest; size: number }>();
+  const inodeDigests = new Map<string, { digest: Digest; size: number; first: CopyInput }>();
+  // A name of an inode hashed under another name: that name (its xattrs are the inode's too).
+  const sameInode = new Map<CopyInput, CopyInput>();
   // Each hashed file's identity when it was hashed: what its remembered xattrs digest is tied to.
   const idents = new Map<CopyInput, BigIntStats>();
   const { includes, excluded } = await splitExcludes(patterns, baseDir, cacheDir, where);
@@ -78,7 +80,9 @@ export async function resolveCopyInputs(patterns: readonly string[], baseDir: st
       const input = inputOf(hostPath, shown(name), dest, st, where, digests, id === undefined ? undefined : inodeDigests.get(id), idents);
       if (id !== undefined) {
         inodes.set(input, id);
-        inodeDigests.set(id, { digest: input.digest, size: input.size });
+        const first = inodeDigests.get(id)?.first;
+        if (first) sameInode.set(input, first);
+        else inodeDigests.set(id, { digest: input.digest, size: input.size, first: input });
       }
       byRel.set(dest, input);
       if (st.isDirectory()) walk(hostPath, name, dest);
@@ -108,7 +112,10 @@ export async function resolveCopyInputs(patterns: readonly string[], baseDir: st
     }
   }
   const sorted = [...byRel.values()].sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-  await addXattrDigests(sorted, idents, digests);
+  const listed = new Set(sorted);
+  const borrows = (i: CopyInput) => listed.has(sameInode.get(i)!);
+  await addXattrDigests(sorted.filter((i) => !sameInode.has(i) || !borrows(i)), idents, digests);
+  for (const [i, first] of sameInode) if (listed.has(i) && borrows(i) && first.xattrs !== undefined) i.xattrs = first.xattrs;
   return linkGroups(sorted, (i) => inodes.get(i));
 }
 
