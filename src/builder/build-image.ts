@@ -23,7 +23,8 @@ import { lastBuildOf, lookupCache, saveCache } from "./build-cache.js";
 import { resolveCopyInputs, type CopyInput } from "./copy-inputs.js";
 import { distroBaseImage } from "./distro-base.js";
 import { DIGEST_CACHE, DigestCache } from "./digest-cache.js";
-import { materialize, StaleInputError } from "./materialize.js";
+import { materialize } from "./materialize.js";
+import { StaleInputError } from "./stale-input.js";
 
 export interface BuildOptions {
   noCache: boolean;
@@ -247,7 +248,7 @@ async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, run: B
       if (s.kind !== "copy") continue;
       const found = await resolveCopyInputs(s.from, recipeDir, `recipe '${recipe.name}' step ${i + 1}`, join(store.layout.cacheDir, "globs"), digests);
       inputs.set(i, found);
-      inputKeys.set(i, found.map((f) => ({ rel: f.rel, digest: f.digest, executable: f.executable, kind: f.kind, ...(f.linkOf === undefined ? {} : { linkOf: f.linkOf }) })));
+      inputKeys.set(i, found.map((f) => ({ rel: f.rel, digest: f.digest, executable: f.executable, kind: f.kind, ...(f.linkOf === undefined ? {} : { linkOf: f.linkOf }), ...(f.xattrs === undefined ? {} : { xattrs: f.xattrs }) })));
     }
     await digests?.save();
     const parts = keyParts(baseLayers.map((l) => l.diffId), stepDigests(steps, inputKeys), opts.epoch);

@@ -1,10 +1,12 @@
 // Resolves a copy step's fast-glob patterns against the recipe's directory into the files,
-// symlinks and directories it brings in, hashing each file.
+// symlinks and directories it brings in, hashing each file and reading its xattrs.
 import { createHash } from "node:crypto";
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, realpathSync, type Stats } from "node:fs";
+import { closeSync, constants, fstatSync, type BigIntStats, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, realpathSync, type Stats } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { MinicError, withContext } from "../core/errors.js";
 import type { Digest } from "../core/digest.js";
+import { splitXattrs, xattrsDigest } from "../core/xattrs.js";
+import { filesXattrs } from "../archive/xattr-io.js";
 import { encodeHeader } from "../archive/cpio-newc.js";
 import type { DigestCache } from "./digest-cache.js";
 import { globMatches } from "./glob-cache.js";
@@ -27,6 +29,8 @@ export interface CopyInput {
    * step brings in, as `cp -a` does; a host link not matched by the patterns stays outside.
    */
   linkOf?: string;
+  /** A file's carried xattrs (security.capability, user.*): their digest (xattrsDigest); absent when it has none. */
+  xattrs?: Digest;
 }
 
 /**
@@ -36,15 +40,21 @@ export interface CopyInput {
  * match lands under `to` relative to the pattern's static part, a matched directory with its
  * whole tree. Relative patterns resolve under `baseDir` (the recipe's directory) and may not
  * reach outside it through a symlinked directory (EPATH); absolute patterns name host files on
- * purpose (e.g. /bin/busybox). Throws EINPUT when a pattern matches nothing or reaches a fifo,
- * socket or device, EARCHIVE when a file is too large for a layer.
+ * purpose (e.g. /bin/busybox). Files get the digest of their carried xattrs (taken from `digests`
+ * for a file whose identity it remembers, else read in one getfattr per 512 files). Throws EINPUT
+ * when a pattern matches nothing or reaches a fifo, socket or device, EARCHIVE when a file is too
+ * large for a layer or has an xattr over the size limit.
  */
 export async function resolveCopyInputs(patterns: readonly string[], baseDir: string, where: string, cacheDir: string, digests?: DigestCache): Promise<CopyInput[]> {
   const realBase = realpathSync(baseDir);
   const byRel = new Map<string, CopyInput>();
   // Files with more than one link: their host inode (for linkGroups), and its digest (hashed once).
   const inodes = new Map<CopyInput, string>();
-  const inodeDigests = new Map<string, { digest: Digest; size: number }>();
+  const inodeDigests = new Map<string, { digest: Digest; size: number; first: CopyInput }>();
+  // A name of an inode hashed under another name: that name (its xattrs are the inode's too).
+  const sameInode = new Map<CopyInput, CopyInput>();
+  // Each hashed file's identity when it was hashed: what its remembered xattrs digest is tied to.
+  const idents = new Map<CopyInput, BigIntStats>();
   const { includes, excluded } = await splitExcludes(patterns, baseDir, cacheDir, where);
   for (const pattern of includes) {
     const absolute = pattern.startsWith("/");
@@ -67,10 +77,12 @@ export async function resolveCopyInputs(patterns: readonly string[], baseDir: st
     const add = (hostPath: string, name: string, dest: string, st: Stats) => {
       if (excluded(shown(name))) return; // an excluded directory's tree stays out with it
       const id = st.isFile() && st.nlink > 1 ? `${st.dev}:${st.ino}` : undefined;
-      const input = inputOf(hostPath, shown(name), dest, st, where, digests, id === undefined ? undefined : inodeDigests.get(id));
+      const input = inputOf(hostPath, shown(name), dest, st, where, digests, id === undefined ? undefined : inodeDigests.get(id), idents);
       if (id !== undefined) {
         inodes.set(input, id);
-        inodeDigests.set(id, { digest: input.digest, size: input.size });
+        const first = inodeDigests.get(id)?.first;
+        if (first) sameInode.set(input, first);
+        else inodeDigests.set(id, { digest: input.digest, size: input.size, first: input });
       }
       byRel.set(dest, input);
       if (st.isDirectory()) walk(hostPath, name, dest);
@@ -100,7 +112,37 @@ export async function resolveCopyInputs(patterns: readonly string[], baseDir: st
     }
   }
   const sorted = [...byRel.values()].sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  const listed = new Set(sorted);
+  const borrows = (i: CopyInput) => listed.has(sameInode.get(i)!);
+  await addXattrDigests(sorted.filter((i) => !sameInode.has(i) || !borrows(i)), idents, digests);
+  for (const [i, first] of sameInode) if (listed.has(i) && borrows(i) && first.xattrs !== undefined) i.xattrs = first.xattrs;
   return linkGroups(sorted, (i) => inodes.get(i));
+}
+
+/**
+ * Sets `xattrs` on each file input with carried xattrs: remembered by `digests` for the identity
+ * the file had when hashed, or read (one getfattr per 512 files, none when all are remembered)
+ * and then remembered. Throws EARCHIVE for an xattr over the size limit.
+ */
+async function addXattrDigests(inputs: readonly CopyInput[], idents: ReadonlyMap<CopyInput, BigIntStats>, digests?: DigestCache): Promise<void> {
+  const unknown: CopyInput[] = [];
+  for (const i of inputs) {
+    if (i.kind !== "file") continue;
+    const st = idents.get(i);
+    const known = st && digests?.lookupXattrs(i.hostPath, st);
+    if (known === undefined) unknown.push(i);
+    else if (known !== null) i.xattrs = known;
+  }
+  if (unknown.length === 0) return;
+  const found = await filesXattrs(unknown.map((i) => i.hostPath));
+  for (const i of unknown) {
+    const list = found.get(i.hostPath);
+    const carried = list === undefined ? [] : splitXattrs(list, i.hostPath).carried;
+    const d = carried.length > 0 ? xattrsDigest(carried) : null;
+    if (d !== null) i.xattrs = d;
+    const st = idents.get(i);
+    if (st) digests?.rememberXattrs(i.hostPath, st, d);
+  }
 }
 
 /**
@@ -122,7 +164,7 @@ export function linkGroups(inputs: readonly CopyInput[], inodeOf: (i: CopyInput)
 }
 
 /** The input for one host node (`known`: its inode's digest, hashed under another name); fifos, sockets and devices are refused (EINPUT). */
-function inputOf(hostPath: string, shown: string, dest: string, st: Stats, where: string, digests?: DigestCache, known?: { digest: Digest; size: number }): CopyInput {
+function inputOf(hostPath: string, shown: string, dest: string, st: Stats, where: string, digests?: DigestCache, known?: { digest: Digest; size: number }, idents?: Map<CopyInput, BigIntStats>): CopyInput {
   if (st.isSymbolicLink()) {
     const linkname = readlinkSync(hostPath);
     return { rel: dest, hostPath, kind: "symlink", digest: sha(Buffer.from(linkname)), executable: false, size: 0, linkname };
@@ -130,8 +172,11 @@ function inputOf(hostPath: string, shown: string, dest: string, st: Stats, where
   if (st.isDirectory()) return { rel: dest, hostPath, kind: "dir", digest: sha(Buffer.alloc(0)), executable: false, size: 0 };
   if (st.isFile()) {
     assertFitsLayer(shown, st.size, where);
-    const { digest, size } = known ?? hashFile(hostPath, where, digests);
-    return { rel: dest, hostPath, kind: "file", digest, executable: (st.mode & 0o111) !== 0, size };
+    const hashed = known ? undefined : hashFileIdentity(hostPath, where, digests);
+    const { digest, size } = known ?? hashed!;
+    const input: CopyInput = { rel: dest, hostPath, kind: "file", digest, executable: (st.mode & 0o111) !== 0, size };
+    if (hashed) idents?.set(input, hashed.st);
+    return input;
   }
   const type = st.isFIFO() ? "fifo" : st.isSocket() ? "socket" : st.isCharacterDevice() ? "character device" : st.isBlockDevice() ? "block device" : "special file";
   throw new MinicError("EINPUT", `${where}: copy source '${shown}' is a ${type}, which copy() does not take`, {
@@ -243,6 +288,12 @@ let hashBuf: Buffer | undefined;
  * is not a regular file (it was replaced since it was listed).
  */
 export function hashFile(path: string, where: string, digests?: DigestCache): { digest: Digest; size: number } {
+  const { digest, size } = hashFileIdentity(path, where, digests);
+  return { digest, size };
+}
+
+/** hashFile, with the file's (fstat) identity taken before it was read. */
+function hashFileIdentity(path: string, where: string, digests?: DigestCache): { digest: Digest; size: number; st: BigIntStats } {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -253,7 +304,7 @@ export function hashFile(path: string, where: string, digests?: DigestCache): { 
     const st = fstatSync(fd, { bigint: true });
     if (!st.isFile()) throw new MinicError("EINPUT", `${where}: copy source '${path}' is no longer a regular file`, { hint: "do not modify copied files while minic builds; run it again" });
     const known = digests?.lookup(path, st);
-    if (known) return { digest: known, size: Number(st.size) };
+    if (known) return { digest: known, size: Number(st.size), st };
     const buf = (hashBuf ??= Buffer.allocUnsafe(HASH_CHUNK));
     const h = createHash("sha256");
     let size = 0;
@@ -261,7 +312,7 @@ export function hashFile(path: string, where: string, digests?: DigestCache): { 
     const digest: Digest = `sha256:${h.digest("hex")}`;
     // The identity taken before reading: a change while reading moves ctime, so it is not reused.
     if (size === Number(st.size)) digests?.remember(path, st, digest);
-    return { digest, size };
+    return { digest, size, st };
   } finally {
     closeSync(fd);
   }

@@ -3,7 +3,9 @@
 // ~1 s of hashing). ctime cannot be set from user space: every write or metadata change moves
 // it. File timestamps come from a coarse clock, though, so a write in the same tick as an earlier
 // one may not move them: a file changed in the last two seconds is not remembered (git's rule
-// for racily clean files), and a later change then always shows.
+// for racily clean files), and a later change then always shows. Beside a file's content digest
+// it keeps the digest of its carried xattrs (setting or removing one moves ctime too), so that a
+// no-op build runs no getfattr either.
 import type { BigIntStats } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { statSync } from "node:fs";
@@ -16,6 +18,8 @@ interface Remembered {
   /** `dev:ino:size:mtimeNs:ctimeNs` */
   id: string;
   digest: Digest;
+  /** Digest of the carried xattrs; null: none; absent: not known (an older record). */
+  xattrs?: Digest | null;
 }
 
 const RACY_NS = 2_000_000_000n;
@@ -52,6 +56,27 @@ export class DigestCache {
   lookup(path: string, st: BigIntStats): Digest | undefined {
     const r = this.byPath.get(path);
     return r && r.id === identity(st) ? r.digest : undefined;
+  }
+
+  /**
+   * The digest of the carried xattrs of the file at `path` whose identity is `st`: null when it
+   * has none, undefined when that is not remembered.
+   */
+  lookupXattrs(path: string, st: BigIntStats): Digest | null | undefined {
+    const r = this.byPath.get(path);
+    return r && r.id === identity(st) ? r.xattrs : undefined;
+  }
+
+  /**
+   * Remembers the digest of the carried xattrs (null: none) of `path`, read after `st` was
+   * taken, beside its content digest remembered for that same identity (else nothing: a file
+   * changed too recently, or since, is not remembered).
+   */
+  rememberXattrs(path: string, st: BigIntStats, xattrs: Digest | null): void {
+    const r = this.byPath.get(path);
+    if (!r || r.id !== identity(st) || r.xattrs === xattrs) return;
+    r.xattrs = xattrs;
+    this.dirty = true;
   }
 
   /** Remembers `digest` for `path` as it was when `st` was taken, unless it changed too recently. */

@@ -4,6 +4,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { describeStep, type CanonicalCopyFrom, type CanonicalStep, type RunUses } from "../core/recipe-canonical.js";
 import type { RunControl } from "../core/run-control.js";
+import type { Digest } from "../core/digest.js";
 import type { LayerDescriptor } from "../core/image.js";
 import { MinicError, withContext } from "../core/errors.js";
 import { walkTree, treeData } from "../archive/walk-tree.js";
@@ -23,6 +24,9 @@ import { cacheMountBinds } from "./cache-mounts.js";
 import { noteMountStubs, removeMountStubs } from "./mount-stubs.js";
 import { runStep } from "./run-step.js";
 import { copyXattrs } from "./copy-xattrs.js";
+import { StaleInputError } from "./stale-input.js";
+import { setXattrs } from "../archive/xattr-io.js";
+import { splitXattrs, type XattrRow } from "../core/xattrs.js";
 import { hostNetworkBinds } from "./step-network.js";
 import { secretBinds, secretRedactor } from "./step-secrets.js";
 
@@ -113,7 +117,7 @@ async function applyStep(view: RootfsView, s: CanonicalStep, where: string, { st
       await view.ensureDir(to, dirMeta);
       // Where each file landed, by input rel, and what it held: its hard links link to it.
       const landed = new Map<string, { rel: string; digest: string }>();
-      const copied: { rel: string; hostPath: string }[] = [];
+      const copied: { rel: string; hostPath: string; xattrs?: Digest }[] = [];
       for (const input of inputs) {
         if (input.kind === "dir") {
           await view.ensureDir(view.resolve(`/${to}/${input.rel}`, true), dirMeta);
@@ -133,9 +137,9 @@ async function applyStep(view: RootfsView, s: CanonicalStep, where: string, { st
         if (first && first.digest === input.digest && (await view.putHardLink(rel, first.rel))) continue;
         await copyInputFile(view, rel, input, { mode: s.mode ?? (input.executable ? 0o755 : 0o644), uid: s.uid, gid: s.gid }, where);
         landed.set(input.rel, { rel, digest: input.digest });
-        copied.push({ rel, hostPath: input.hostPath });
+        copied.push({ rel, hostPath: input.hostPath, ...(input.xattrs === undefined ? {} : { xattrs: input.xattrs }) });
       }
-      const dropped = await copyXattrs(upper, copied);
+      const dropped = await copyXattrs(upper, copied, where);
       if (dropped > 0) progress.log(`minic: ${where}: left out extended attributes of ${dropped} copied file(s) that minic layers do not carry (kept: security.capability and user.*)`);
       break;
     }
@@ -146,7 +150,8 @@ async function applyStep(view: RootfsView, s: CanonicalStep, where: string, { st
         stage = stageView(store, job.stages.get(index) ?? [], join(scratch, `stage-${index + 1}`), progress);
         stageViews.set(id, stage);
       }
-      await copyFromStage(view, s, where, await stage);
+      const dropped = await copyFromStage(view, s, where, await stage);
+      if (dropped > 0) progress.log(`minic: ${where}: left out extended attributes of ${dropped} file(s) copied from stage '${s.stage}' that minic layers do not carry (kept: security.capability and user.*)`);
       break;
     }
     case "remove":
@@ -196,22 +201,28 @@ async function applyStep(view: RootfsView, s: CanonicalStep, where: string, { st
 
 /**
  * The merged tree of a stage's image, read-only, from its unpacked layers (unpacked here when
- * they are not yet): a view over the empty dir `upper`, nothing mounted.
+ * they are not yet): a view over the empty dir `upper`, nothing mounted, with the layers'
+ * xattrs (read in the one getfattr per layer that finds its opaque directories).
  */
 async function stageView(store: Store, layers: readonly LayerDescriptor[], upper: string, progress: Progress): Promise<RootfsView> {
   await mkdir(upper, { mode: 0o755 });
   const dirs = await unpackedLayers(store, layers, (l) => overlayTarget(store, l), (line) => progress.log(line));
-  return RootfsView.open(upper, [...dirs].reverse());
+  return RootfsView.open(upper, [...dirs].reverse(), { xattrs: true });
 }
 
 /**
  * Copies what a copy-from step names in `stage` into the build's view, under `s.to`: each node
  * with the stage's owner and permission bits (the step's uid, gid and, for files, mode over
  * them), symlinks as links, files that are hard links of each other in the stage as one file.
- * Directories the image already has keep theirs; new parents of `to` are root's, 0755.
+ * Directories the image already has keep theirs; new parents of `to` are root's, 0755. Files keep
+ * the xattrs minic carries (security.capability, user.*) that they have in the stage, set in one
+ * setfattr after every owner (nothing runs when none has any). Returns how many copied files had
+ * xattrs minic does not carry (left out; overlayfs' trusted.overlay.* are not counted).
  */
-export async function copyFromStage(view: RootfsView, s: CanonicalCopyFrom, where: string, stage: RootfsView): Promise<void> {
+export async function copyFromStage(view: RootfsView, s: CanonicalCopyFrom, where: string, stage: RootfsView): Promise<number> {
   const nodes = stageNodes(stage, s.from, where, `'${s.stage}'`);
+  const rows: XattrRow[] = [];
+  let dropped = 0;
   const to = view.resolve(s.to, true);
   await view.ensureDir(to, { mode: 0o755, uid: s.uid ?? 0, gid: s.gid ?? 0 });
   const landed = new Map<string, string>();
@@ -233,7 +244,14 @@ export async function copyFromStage(view: RootfsView, s: CanonicalCopyFrom, wher
       throw withContext(e, `${where}: copy from stage '${s.stage}'`);
     });
     if (n.linkKey !== undefined) landed.set(n.linkKey, rel);
+    const found = n.xattrs?.filter((x) => !x.name.startsWith("trusted.overlay."));
+    if (!found?.length) continue;
+    const split = splitXattrs(found, n.hostPath);
+    if (split.carried.length > 0) rows.push({ path: rel, xattrs: split.carried });
+    if (split.dropped.length > 0) dropped++;
   }
+  await setXattrs(view.upper, rows);
+  return dropped;
 }
 
 /**
@@ -245,16 +263,4 @@ export async function copyInputFile(view: RootfsView, rel: string, input: CopyIn
     throw withContext(e, `${where}: copy source`);
   });
   if (got.digest !== input.digest) throw new StaleInputError(where, input.hostPath);
-}
-
-/**
- * A copied file did not hold what the cache key was computed from: it changed during the build,
- * or the digest remembered for it was wrong. The build hashes its inputs again once.
- */
-export class StaleInputError extends MinicError {
-  constructor(where: string, readonly hostPath: string) {
-    super("EINPUT", `${where}: copy source '${hostPath}' changed during the build (its content no longer matches the digest in the cache key)`, {
-      hint: "do not modify copied files while minic builds; run it again",
-    });
-  }
 }

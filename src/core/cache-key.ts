@@ -13,6 +13,8 @@ export interface CopyInputKey {
   kind: "file" | "symlink" | "dir";
   /** A hard link of that other input of the step (absent otherwise, so older keys still match). */
   linkOf?: string;
+  /** The digest of a file's carried xattrs (xattrsDigest; absent without any, so older keys still match). */
+  xattrs?: Digest;
 }
 
 /** What a build remembers of one copy input for `--explain` (a bare digest in older records). */
@@ -20,14 +22,14 @@ export type InputRecord = Omit<CopyInputKey, "rel"> | Digest;
 
 /** The inputs of one copy step as a cache record keeps them: destination → record. */
 export function inputRecords(inputs: readonly CopyInputKey[]): Record<string, InputRecord> {
-  return Object.fromEntries(inputs.map((k) => [k.rel, { kind: k.kind, digest: k.digest, executable: k.executable, ...(k.linkOf === undefined ? {} : { linkOf: k.linkOf }) }]));
+  return Object.fromEntries(inputs.map((k) => [k.rel, { kind: k.kind, digest: k.digest, executable: k.executable, ...(k.linkOf === undefined ? {} : { linkOf: k.linkOf }), ...(k.xattrs === undefined ? {} : { xattrs: k.xattrs }) }]));
 }
 
 /**
  * One phrase per input that differs between two builds of a copy step, in name order:
  * "a.txt is new", "b was removed", "c content changed", "d mode changed" (only the executable
  * bit), "e is now a symlink", "f target changed" (a symlink's), "g is now a hard link of a.txt",
- * "h is no longer a hard link of a.txt".
+ * "h is no longer a hard link of a.txt", "i extended attributes changed" (the carried ones).
  */
 export function explainInputs(before: Readonly<Record<string, InputRecord>>, now: readonly CopyInputKey[]): string[] {
   const after = inputRecords(now);
@@ -41,7 +43,7 @@ export function explainInputs(before: Readonly<Record<string, InputRecord>>, now
       if (b !== a.digest) out.push(`${f} content changed`);
     } else if (b.kind !== a.kind) out.push(`${f} is now ${a.kind === "dir" ? "a directory" : `a ${a.kind}`}`);
     else {
-      const what = [b.digest !== a.digest ? (a.kind === "symlink" ? "target" : "content") : "", b.executable !== a.executable ? "mode" : ""].filter(Boolean);
+      const what = [b.digest !== a.digest ? (a.kind === "symlink" ? "target" : "content") : "", b.executable !== a.executable ? "mode" : "", b.xattrs !== a.xattrs ? "extended attributes" : ""].filter(Boolean);
       if (what.length > 0) out.push(`${f} ${what.join(" and ")} changed`);
       if (b.linkOf !== a.linkOf) out.push(a.linkOf !== undefined ? `${f} is now a hard link of ${a.linkOf}` : `${f} is no longer a hard link of ${b.linkOf}`);
     }

@@ -11,6 +11,7 @@ const INPUT_RECORD_SHAPE = oneOf("a digest or an input record", digest, object({
   digest,
   executable: bool,
   linkOf: optional(str()),
+  xattrs: optional(digest),
 }));
 
 /** A build cache record: cache key → layer, with what --explain needs. */
@@ -23,8 +24,11 @@ export const CACHE_RECORD_SHAPE = object({
   steps: arrayOf(str()),
 });
 
-/** The remembered digests of copied host files: path → identity and digest. */
-export const DIGEST_CACHE_SHAPE = object({ version: literal(2), files: recordOf(object({ id: str(), digest })) });
+/**
+ * The remembered digests of copied host files: path → identity, digest and the digest of its
+ * carried xattrs (null: none; absent: not read yet, as in records of an older minic).
+ */
+export const DIGEST_CACHE_SHAPE = object({ version: literal(2), files: recordOf(object({ id: str(), digest, xattrs: optional(nullable(digest)) })) });
 
 /** The blobs found intact, and how each looked then: digest → identity. */
 export const VERIFIED_BLOBS_SHAPE = object({ version: literal(1), blobs: recordOf(str()) });

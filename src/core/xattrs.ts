@@ -1,5 +1,6 @@
 // Pure: extended attributes as minic layers carry them: which namespaces, the one size limit,
 // and the canonical text of a layer's xattr table (the getfattr/setfattr dump format).
+import { digestOf, type Digest } from "./digest.js";
 import { MinicError } from "./errors.js";
 
 /** One extended attribute: its full name (`security.capability`) and its value, as bytes. */
@@ -58,6 +59,14 @@ export function xattrProblem(x: Xattr): string | undefined {
   if (n > XATTR_NAME_MAX) return `has a ${n}-byte name, over the ${XATTR_NAME_MAX} bytes minic carries`;
   if (x.value.length > XATTR_VALUE_MAX) return `has a ${x.value.length}-byte value, over the ${XATTR_VALUE_MAX} bytes minic carries`;
   return undefined;
+}
+
+/**
+ * The digest of a file's carried xattrs (as splitXattrs sorts them), for a copy step's cache key:
+ * the same attributes, the same digest.
+ */
+export function xattrsDigest(carried: readonly Xattr[]): Digest {
+  return digestOf(carried.map((x) => [x.name, x.value.toString("base64")]));
 }
 
 /** A layer member's carried xattrs, for the table. */

@@ -10,7 +10,16 @@ import { pathParts } from "../core/container-path.js";
 import { atPath } from "../core/faults.js";
 import { MinicError, withContext } from "../core/errors.js";
 import { opaqueDirs } from "../archive/walk-tree.js";
+import { treeXattrs } from "../archive/xattr-io.js";
+import type { Xattr } from "../core/xattrs.js";
 import { run } from "../util/exec.js";
+
+/** The directories marked opaque (trusted.overlay.opaque=y) in a layer's xattrs by name. */
+function opaqueIn(xattrs: ReadonlyMap<string, Xattr[]>): Set<string> {
+  const out = new Set<string>();
+  for (const [rel, list] of xattrs) if (list.some((x) => x.name === "trusted.overlay.opaque" && x.value.toString() === "y")) out.add(rel);
+  return out;
+}
 
 /** A visible node: which layer shows it (0 = upper) and its lstat there. */
 export interface Visible {
@@ -32,6 +41,8 @@ const ZERO_CHUNK = Buffer.alloc(COPY_CHUNK);
 export class RootfsView {
   private readonly layers: string[];
   private opaque: Set<string>[] = [];
+  /** Every xattr of each lower layer's nodes, by relative name (only when opened with `xattrs`). */
+  private xattrs: Map<string, Xattr[]>[] = [];
   private readonly lowerCache = new Map<string, Stats | null>();
 
   /** `lowers` top first. The upper dir must exist. */
@@ -39,10 +50,29 @@ export class RootfsView {
     this.layers = [upper, ...lowers];
   }
 
-  static async open(upper: string, lowers: readonly string[]): Promise<RootfsView> {
+  /**
+   * The view of `upper` over `lowers`. Each layer's opaque directories are read with one
+   * `getfattr -R` per layer; with `xattrs` that same call reads every xattr of the lower layers
+   * too (as fast: getfattr lists and reads each node's attributes either way), for xattrsOf.
+   */
+  static async open(upper: string, lowers: readonly string[], opts: { xattrs?: boolean } = {}): Promise<RootfsView> {
     const v = new RootfsView(upper, lowers);
-    v.opaque = await Promise.all(v.layers.map((l) => opaqueDirs(l)));
+    if (!opts.xattrs) {
+      v.opaque = await Promise.all(v.layers.map((l) => opaqueDirs(l)));
+      return v;
+    }
+    const all = await Promise.all(v.layers.map((l, i) => (i === 0 ? new Map<string, Xattr[]>() : treeXattrs(l))));
+    v.opaque = await Promise.all(all.map((m, i) => (i === 0 ? opaqueDirs(upper) : opaqueIn(m))));
+    v.xattrs = all;
     return v;
+  }
+
+  /**
+   * Every xattr of the lower-layer node `v` as its layer dir has it (trusted.overlay.* included),
+   * or undefined when it has none or the view was not opened with `xattrs`.
+   */
+  xattrsOf(v: Visible): Xattr[] | undefined {
+    return v.layer === 0 ? undefined : this.xattrs[v.layer]?.get(v.rel);
   }
 
   /** Re-reads the upper dir's opaque markers (after a run step changed it under overlayfs). */

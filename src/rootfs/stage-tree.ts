@@ -4,6 +4,7 @@
 import { readlinkSync, type Stats } from "node:fs";
 import { pathParts } from "../core/container-path.js";
 import { MinicError } from "../core/errors.js";
+import type { Xattr } from "../core/xattrs.js";
 import type { RootfsView, Visible } from "./rootfs-view.js";
 
 /** One node of the stage that a copy brings in. */
@@ -19,6 +20,8 @@ export interface StageNode {
   linkname?: string;
   /** Files sharing one inode of one layer share one key: they are hard links of each other. */
   linkKey?: string;
+  /** A file's xattrs in its layer dir, all of them (a view opened with `xattrs`); absent when none. */
+  xattrs?: Xattr[];
 }
 
 /** Whether a path component holds a glob (`*` or `?`). */
@@ -102,7 +105,10 @@ function nodeOf(view: RootfsView, v: Visible, rel: string, shown: string, where:
   const st = v.st;
   if (st.isDirectory()) return { rel, kind: "dir", st, hostPath };
   if (st.isSymbolicLink()) return { rel, kind: "symlink", st, hostPath, linkname: readlinkSync(hostPath) };
-  if (st.isFile()) return { rel, kind: "file", st, hostPath, ...(st.nlink > 1 ? { linkKey: `${v.layer}:${st.ino}` } : {}) };
+  if (st.isFile()) {
+    const xattrs = view.xattrsOf(v);
+    return { rel, kind: "file", st, hostPath, ...(st.nlink > 1 ? { linkKey: `${v.layer}:${st.ino}` } : {}), ...(xattrs ? { xattrs } : {}) };
+  }
   const type = st.isFIFO() ? "fifo" : st.isSocket() ? "socket" : st.isCharacterDevice() ? "character device" : st.isBlockDevice() ? "block device" : "special file";
   throw new MinicError("EINPUT", `${where}: '${shown}' in stage ${stage} is a ${type}, which a copy does not take`, {
     hint: "copy files, directories and symlinks only; leave it out of the path, or make it in a run step (mkfifo, mknod)",

@@ -32,6 +32,30 @@ describe("DigestCache", () => {
     expect(statSync(path).mtimeMs).toBe(mtime);
   });
 
+  it("remembers a file's xattrs digest (or none) beside its content digest, for the same identity only", async () => {
+    const f = join(t.path, "fx");
+    writeFileSync(f, "x");
+    const path = join(t.path, "digests-x.json");
+    const c = await DigestCache.open(path);
+    const st = statSync(f, { bigint: true });
+    const other = { ...st, ctimeNs: st.ctimeNs + 1n } as typeof st;
+    c.rememberXattrs(f, st, D); // no content digest remembered: nothing
+    expect(c.lookupXattrs(f, st)).toBeUndefined();
+    c.remember(f, st, D, later(st));
+    expect(c.lookupXattrs(f, st)).toBeUndefined(); // not read yet
+    c.rememberXattrs(f, other, null); // another identity: nothing
+    expect(c.lookupXattrs(f, st)).toBeUndefined();
+    c.rememberXattrs(f, st, null);
+    expect(c.lookupXattrs(f, st)).toBeNull();
+    expect(c.lookupXattrs(f, other)).toBeUndefined();
+    await c.save();
+    const again = await DigestCache.open(path);
+    expect(again.lookupXattrs(f, st)).toBeNull();
+    again.rememberXattrs(f, st, D);
+    await again.save();
+    expect((await DigestCache.open(path)).lookupXattrs(f, st)).toBe(D);
+  });
+
   it("a damaged cache is an empty one", async () => {
     for (const text of ["null", "[1]", "{\"x\": 1}", "{"]) {
       writeFileSync(join(t.path, "bad.json"), text);

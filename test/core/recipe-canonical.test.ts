@@ -1,7 +1,8 @@
 // Pure recipe normalisation, run-config merging and the cache key's explanations.
 import { describe, expect, it } from "vitest";
 import { canonicalStep, describeStep, mergeRunConfig, runUses } from "../../src/core/recipe-canonical.js";
-import { cacheKey, explainInputs, explainMiss, inputRecords, keyParts, type CopyInputKey } from "../../src/core/cache-key.js";
+import { cacheKey, explainInputs, explainMiss, inputRecords, keyParts, stepDigests, type CopyInputKey } from "../../src/core/cache-key.js";
+import { digestOf } from "../../src/core/digest.js";
 import { defaultRunConfig } from "../../src/core/image.js";
 import { parseLimits } from "../../src/core/limits.js";
 import { staticPrefix } from "../../src/builder/copy-inputs.js";
@@ -191,6 +192,16 @@ describe("cache key", () => {
     expect(explainInputs(inputRecords([k("a"), k("b", "a")]), [k("a"), k("b", "a")])).toEqual([]);
     // No link: the record (and so the cache key) is what it was before links were kept.
     expect(inputRecords([k("a")])).toEqual({ a: { kind: "file", digest: d("1"), executable: false } });
+  });
+
+  it("names a file whose carried xattrs changed; a file without any keeps the key it had before xattrs were covered", () => {
+    const k = (rel: string, xattrs?: Digest): CopyInputKey => ({ rel, digest: d("1"), executable: false, kind: "file", ...(xattrs ? { xattrs } : {}) });
+    expect(explainInputs(inputRecords([k("a"), k("b", d("2")), k("c", d("3"))]), [k("a", d("4")), k("b"), k("c", d("3"))])).toEqual(["a extended attributes changed", "b extended attributes changed"]);
+    expect(inputRecords([k("a")])).toEqual({ a: { kind: "file", digest: d("1"), executable: false } });
+    // The key of a copy step whose files have no xattrs: the same digest as before this change.
+    const step = canonicalStep(copy("a", "/x"), "/r");
+    expect(stepDigests([step], new Map([[0, [k("a")]]]))).toEqual([digestOf({ step, inputs: [{ rel: "a", digest: d("1"), executable: false, kind: "file" }] })]);
+    expect(stepDigests([step], new Map([[0, [k("a", d("2"))]]]))).not.toEqual(stepDigests([step], new Map([[0, [k("a")]]])));
   });
 
   it("reads the bare digests of records written before modes were kept", () => {
