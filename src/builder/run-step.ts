@@ -100,7 +100,7 @@ export async function runStep(store: Store, job: RunStepJob, out: OutputSink): P
   const name = `minic-step-${id}`;
   let cgroups;
   try {
-    cgroups = planCgroups(control.limits, readCgroupHost(host.cgroups, control.limits), name, job.security.devices);
+    cgroups = planCgroups(control.limits, readCgroupHost(host.cgroups, control.limits, host.systemdInit), name, job.security.devices);
   } catch (e) {
     throw withContext(e, where);
   }
@@ -137,7 +137,7 @@ export async function runStep(store: Store, job: RunStepJob, out: OutputSink): P
         return out.write(chunk, stream);
       },
     });
-    launch.applyLimits();
+    await launch.applyLimits();
     launch.go(startScript(runStepSpec(job.step, merged, name, job), lh, { dir: launch.dir, procs: cgroups.procs, stack, mountName: name }));
     if (control.timeoutMs !== undefined) {
       timer = setTimeout(() => {

@@ -80,7 +80,8 @@ export class Launch {
     } catch (e) {
       throw atPath(e, dir);
     }
-    const launch = new Launch(dir, { ...state, cgroups: cgroups.dirs }, cgroups);
+    const scope = cgroups.scope ? { scope: { unit: cgroups.scope.unit, dir: cgroups.scope.dir } } : {};
+    const launch = new Launch(dir, { ...state, cgroups: cgroups.dirs, ...scope }, cgroups);
     try {
       launch.record();
     } catch (e) {
@@ -109,9 +110,12 @@ export class Launch {
     this.record();
   }
 
-  /** Creates the cgroups and writes their limits (before `go`: the wrapper joins them first). */
-  applyLimits(): void {
-    applyCgroups(this.cgroups);
+  /**
+   * Creates the cgroups and writes their limits (after startWrapper, before `go`: the wrapper
+   * joins them first; on a systemd host the wrapper is what systemd puts in the scope).
+   */
+  async applyLimits(): Promise<void> {
+    await applyCgroups(this.cgroups, this.state.pid);
   }
 
   /** Lets the wrapper go on: it sources `script` (runtime-argv's startScript) and execs the runtime. */

@@ -75,7 +75,7 @@ const STOP_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", 
  */
 export async function runContainer(store: Store, image: StoredImage, imageName: string, spec: ContainerSpec, host: HostFacts, io: RunIo): Promise<number> {
   const launchHost = checkHost(spec, host);
-  const cgPlan = planCgroups(spec.limits, readCgroupHost(host.cgroups, spec.limits), `minic-${spec.id}`, spec.security.devices);
+  const cgPlan = planCgroups(spec.limits, readCgroupHost(host.cgroups, spec.limits, host.systemdInit), `minic-${spec.id}`, spec.security.devices);
   const hostname = spec.runtime === "chroot" && spec.hostname === spec.name ? "" : spec.hostname;
   const launch = Launch.create(store.layout.container(spec.id), {
     id: spec.id, name: spec.name, image: imageName, manifestDigest: image.manifestDigest, command: spec.argv,
@@ -111,7 +111,6 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     if (spec.runtime === "nspawn") checkOsTree(root, imageName);
     await checkWorkdir(root, dir, spec, imageName);
     await checkCommand(root, dir, spec, imageName);
-    launch.applyLimits();
     if (spec.net === "veth" || spec.net === "bridge") {
       state.netns = `minic-${spec.id}`;
       launch.record(); // recorded before creation: a crash in between still gets it cleaned
@@ -157,6 +156,9 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     };
     // The mount is made in the wrapper's private mount namespace: it goes when the container does.
     const mountName = `minic-${spec.id}`;
+    // The limits go on once the wrapper runs (with a network namespace it starts late): on a
+    // systemd host it is the process systemd puts in the container's scope.
+    await launch.applyLimits();
     if (setupSignal) {
       io.err(`minic: interrupted by ${setupSignal} before the container started; nothing was left behind`);
       return 128 + (constants.signals[setupSignal] ?? 0);
