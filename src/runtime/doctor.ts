@@ -35,8 +35,8 @@ export interface DoctorFacts {
   /** minic runs from its git checkout (else: an installed npm package). */
   checkout: boolean;
   store: { location: StoreLocation; status: StoreStatus };
-  /** busctl is installed (minic asks systemd for delegated scopes with it). */
-  busctl: boolean;
+  /** systemd-run is installed (minic starts containers in delegated scopes with it). */
+  systemdRun: boolean;
 }
 
 export interface DoctorLine {
@@ -90,10 +90,10 @@ export function doctorReport(f: DoctorFacts): DoctorReport {
   if (v1.length > 0) add("ok", `cgroup v1 controllers: ${v1.map((c) => `${c} (${h.cgroups.v1[c]})`).join(", ")}`);
   if (h.cgroups.v2) add("ok", `cgroup v2 at ${h.cgroups.v2}: controllers ${f.v2Controllers.join(" ") || "none"}; delegated to children: ${f.v2Delegated.join(" ") || "none"}`);
   if (manager === "systemd") {
-    add(f.busctl ? "ok" : "missing", f.busctl
+    add(f.systemdRun ? "ok" : "missing", f.systemdRun
       ? `cgroups: managed by systemd; each container runs in a transient scope ${SCOPE_SLICE}/minic-ID.scope with Delegate=yes, where minic enables ${v2.join(" ") || "no controller"} for its limits (usable: ${v2.join(" ") || "none"})`
-      : "busctl: not installed (minic asks systemd for a delegated scope with it; without it minic run fails on this host)");
-    if (!f.busctl) install.add("systemd");
+      : "systemd-run: not installed (minic starts each container in a delegated scope with it; without it minic run fails on this host)");
+    if (!f.systemdRun) install.add("systemd");
   } else if (h.cgroups.v2 && v2.length > 0) {
     add("ok", `cgroups: no cgroup manager but minic on cgroup v2; minic enables ${notDelegated.join(" ") || "what a limit needs"} in ${h.cgroups.v2}/cgroup.subtree_control when a limit needs it (usable: ${v2.join(" ")})`);
   }
@@ -174,6 +174,6 @@ export async function gatherDoctorFacts(location: StoreLocation, cwd: string): P
     snapshot: startupSnapshotState(join(installRoot(), "dist", "snapshot"), findProgram("node") ?? process.execPath),
     checkout: checkoutRoot() !== undefined,
     store: { location, status: readStoreStatus(location, cwd) },
-    busctl: findProgram("busctl") !== null,
+    systemdRun: findProgram("systemd-run") !== null,
   };
 }

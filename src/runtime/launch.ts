@@ -13,6 +13,7 @@ import { applyCgroups, cgroupPids, killCgroups, readOomKills, readPidsRefused, t
 import { maskTargets, type HostFacts } from "./host.js";
 import { SETUP_ERR, SETUP_FAILED_STATUS, setupFailure, type LaunchHost } from "./runtime-argv.js";
 import { processStart, writeState, type ContainerState } from "./state.js";
+import { scopeRunArgv, systemdProgram } from "./systemd-scope.js";
 import { releaseContainer } from "./teardown.js";
 import { startWrapper, type GatedWrapper } from "./wrapper.js";
 
@@ -104,7 +105,11 @@ export class Launch {
   /** Starts the wrapper `argv` (it waits for `go`) and records its pid. */
   startWrapper(argv: readonly string[], opts: ExecOptions & { collect?: boolean }): void {
     if (this.wrapper) throw new Error("Launch.startWrapper: the wrapper was already started");
-    this.wrapper = startWrapper(argv, this.dir, opts);
+    // On a systemd host the wrapper starts in the container's delegated scope (systemd-run makes
+    // it, then execs the wrapper: same pid, same fds).
+    const scope = this.cgroups.scope;
+    const full = scope ? [...scopeRunArgv(systemdProgram("systemd-run"), scope, `minic container ${this.state.id}`), ...argv] : argv;
+    this.wrapper = startWrapper(full, this.dir, opts);
     const pid = this.wrapper.running.child.pid;
     if (pid !== undefined) Object.assign(this.state, { pid, pidStart: processStart(pid) });
     this.record();

@@ -10,7 +10,7 @@ const facts = (over: Partial<DoctorFacts> = {}): DoctorFacts => ({
     cgroups: { v1: { cpu: "/cg/cpu", cpuset: "/cg/cpuset", memory: "/cg/memory", pids: "/cg/pids" }, v1Devices: "/cg/devices" },
     programs: { "systemd-nspawn": "/usr/bin/systemd-nspawn", mount: "/usr/bin/mount", unshare: "/usr/bin/unshare", ip: "/usr/sbin/ip" },
   },
-  root: true, v2Controllers: [], v2Delegated: [], netns: true, seccomp: true, maxUserNamespaces: 1000, masked: 6, bzip2: ["lbzip2", "pbzip2"], subnet: "10.231", snapshot: "used", checkout: true, busctl: true,
+  root: true, v2Controllers: [], v2Delegated: [], netns: true, seccomp: true, maxUserNamespaces: 1000, masked: 6, bzip2: ["lbzip2", "pbzip2"], subnet: "10.231", snapshot: "used", checkout: true, systemdRun: true,
   store: { location: { root: "/var/lib/minic", source: "machine", why: "the machine's store, root's default" }, status: { exists: true, notDir: false, mode: 0o700, owner: 0, fsType: "ext4" } },
   ...over,
 });
@@ -71,7 +71,7 @@ describe("doctor report", () => {
     ]));
     expect(r.lines.filter((l) => l.level === "warn").map((l) => l.text)).toEqual([expect.stringMatching(/overlaps a route on eth0: set MINIC_SUBNET/)]);
   });
-  it("on a systemd cgroup v2 host: says containers run in delegated scopes, usable controllers, and needs busctl", () => {
+  it("on a systemd cgroup v2 host: says containers run in delegated scopes, usable controllers, and needs systemd-run", () => {
     const f = facts();
     const sd = { ...f, host: { ...f.host, systemdInit: true, cgroups: { v1: {}, v2: "/sys/fs/cgroup" } }, v2Controllers: ["cpuset", "cpu", "io", "memory", "pids"], v2Delegated: ["memory", "pids"] };
     const r = doctorReport(sd);
@@ -81,9 +81,9 @@ describe("doctor report", () => {
       { level: "ok", text: "cgroups: managed by systemd; each container runs in a transient scope machine.slice/minic-ID.scope with Delegate=yes, where minic enables cpu cpuset memory pids for its limits (usable: cpu cpuset memory pids)" },
     ]));
     expect(r.lines.filter((l) => l.level === "warn" || l.level === "missing")).toEqual([]);
-    const noBusctl = doctorReport({ ...sd, busctl: false });
-    expect(noBusctl.lines.find((l) => l.level === "missing")?.text).toMatch(/^busctl: not installed/);
-    expect(noBusctl.install).toEqual(["systemd"]);
+    const noRun = doctorReport({ ...sd, systemdRun: false });
+    expect(noRun.lines.find((l) => l.level === "missing")?.text).toMatch(/^systemd-run: not installed/);
+    expect(noRun.install).toEqual(["systemd"]);
     const noCpu = doctorReport({ ...sd, v2Controllers: ["memory", "pids"] });
     expect(noCpu.lines.filter((l) => l.level === "warn").map((l) => l.text)).toEqual(["no cpu cgroup controller: limits needing it (--cpus) fail with an error", "no cpuset cgroup controller: limits needing it (--cpuset) fail with an error"]);
   });
