@@ -2,7 +2,7 @@
 // store, written before anything is made on the host (so that a later minic finds and releases
 // what a killed one left), its cgroups, the gated wrapper, the start, the wait, the kill and the
 // release. Callers plan (limits, storage, network, argv) and hand the plan's parts to a Launch.
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, watch, type FSWatcher } from "node:fs";
 import { join } from "node:path";
 import { MinicError } from "../core/errors.js";
 import { atPath } from "../core/faults.js";
@@ -68,6 +68,9 @@ export interface LaunchExit {
 /** A container being launched; every host object it makes is in its record from the start. */
 export class Launch {
   private wrapper: GatedWrapper | undefined;
+  /** OOM kills and refused forks seen while the container ran (see watchEvents). */
+  private seen = { oomKills: 0, pidsRefused: 0 };
+  private watchers: FSWatcher[] = [];
 
   private constructor(readonly dir: string, readonly state: ContainerState, readonly cgroups: CgroupPlan) {}
 
@@ -121,6 +124,34 @@ export class Launch {
    */
   async applyLimits(): Promise<void> {
     await applyCgroups(this.cgroups, this.state.pid);
+    this.watchEvents();
+  }
+
+  /**
+   * Counts OOM kills and refused forks as the kernel reports them (it notifies a change of
+   * memory.events and pids.events), not only once the container has ended: on a systemd host
+   * systemd removes the scope's cgroups as soon as its last process exits, possibly before minic
+   * reads them.
+   */
+  private watchEvents(): void {
+    const note = () => {
+      this.seen.oomKills = Math.max(this.seen.oomKills, readOomKills(this.cgroups));
+      this.seen.pidsRefused = Math.max(this.seen.pidsRefused, readPidsRefused(this.cgroups));
+    };
+    for (const f of [this.cgroups.oomEvents, this.cgroups.pidsEvents]) {
+      if (!f) continue;
+      try {
+        const w = watch(f, { persistent: false }, note);
+        w.on("error", () => {});
+        this.watchers.push(w);
+      } catch {
+        /* no inotify on this file: the count is read once the container has ended */
+      }
+    }
+  }
+
+  private unwatch(): void {
+    for (const w of this.watchers.splice(0)) w.close();
   }
 
   /** Lets the wrapper go on: it sources `script` (runtime-argv's startScript) and execs the runtime. */
@@ -148,7 +179,10 @@ export class Launch {
         /* none: the command's own status */
       }
     }
-    return { exitCode: r.exitCode, stderr: r.stderr, ...(failure ? { setupFailure: failure } : {}), oomKills: readOomKills(this.cgroups), pidsRefused: readPidsRefused(this.cgroups) };
+    const oomKills = Math.max(this.seen.oomKills, readOomKills(this.cgroups));
+    const pidsRefused = Math.max(this.seen.pidsRefused, readPidsRefused(this.cgroups));
+    this.unwatch();
+    return { exitCode: r.exitCode, stderr: r.stderr, ...(failure ? { setupFailure: failure } : {}), oomKills, pidsRefused };
   }
 
   /**
@@ -157,6 +191,7 @@ export class Launch {
    * Idempotent; throws the first error after trying every step.
    */
   async release(): Promise<void> {
+    this.unwatch();
     if (this.wrapper) {
       this.wrapper.stop();
       await this.wrapper.running.done.catch(() => {});
