@@ -191,9 +191,11 @@ test_pids() {
 
 test_sigterm() {
   # PID 1 of the container gets the signal (a PID 1 without a handler would ignore it).
-  minic run vm-app -- sh -c 'trap "exit 143" TERM; sleep 60 & wait' &
+  minic run vm-app -- sh -c 'trap "exit 143" TERM; sleep 61 & wait' &
   pid=$!
   wait_running
+  # Signalled once its trap is set (its sleep runs), not while nspawn is still starting it.
+  for _ in $(seq 600); do pgrep -f 'sleep 61' >/dev/null && break; sleep 0.1; done
   kill -TERM $pid
   wait $pid
   expect "exit status after SIGTERM" "$?" 143
