@@ -52,11 +52,23 @@ function getentFacts(root: PreparedRoot): GetentFacts {
   return { usrBinGetent: !usr ? "none" : usr.st.isFile() ? "file" : "other", binGetent: Boolean(imageNode(root, "bin/getent")), binSh: Boolean(imageNode(root, "bin/sh")), arch: process.arch };
 }
 
-/** Pid of the container's PID 1: the runtime's child under nspawn, the process itself under chroot. */
+/**
+ * Pid of the container's PID 1: the runtime's child that is PID 1 of its own PID namespace under
+ * nspawn (nspawn may have a helper child too, e.g. "(sd-namespace)" on cgroup v2 without
+ * systemd, which is not the container), the process itself under chroot.
+ */
 function containerInit(pid: number): number {
   try {
     if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "systemd-nspawn") {
       const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
+      const init = kids.find((k) => {
+        try {
+          return /^NSpid:.*\s1$/m.test(readFileSync(`/proc/${k}/status`, "utf8"));
+        } catch {
+          return false;
+        }
+      });
+      if (init !== undefined) return Number(init);
       if (kids.length > 0) return Number(kids[0]);
     }
   } catch {
