@@ -196,6 +196,8 @@ test_sigterm() {
   wait_running
   # Signalled once its trap is set (its sleep runs), not while nspawn is still starting it.
   for _ in $(seq 600); do pgrep -f 'sleep 61' >/dev/null && break; sleep 0.1; done
+  ps -eo pid,ppid,comm,args | grep -E 'nspawn|sleep 61|trap|sd-' | grep -v grep
+  for k in $(pgrep -f 'systemd-nspawn'); do echo "nspawn $k children: $(cat /proc/$k/task/$k/children)"; for c in $(cat /proc/$k/task/$k/children); do grep -E 'NSpid|Name' /proc/$c/status | tr '\n' ' '; echo; done; done
   kill -TERM $pid
   wait $pid
   expect "exit status after SIGTERM" "$?" 143
