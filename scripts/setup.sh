@@ -6,9 +6,11 @@ cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 
 # Debian packages: the tutorial's tools (busybox, nspawn, cpio, bzip2 family), what the runtime
 # needs (iproute2 for netns/veth, attr for overlayfs xattrs), what tests call on the host, and the peers the
-# sharing tests talk to (skopeo, umoci, podman + runc, containerd (ctr), docker-registry, bsdtar of libarchive-tools).
+# sharing tests talk to (skopeo, umoci, podman + runc, containerd (ctr), docker-registry, bsdtar of
+# libarchive-tools), and the VM suite's qemu, kernel, debootstrap and ext4 tools (scripts/test-vm.sh).
 APT_PACKAGES=(busybox-static systemd-container cpio bzip2 lbzip2 pbzip2 attr iproute2 iputils-ping wget gzip tar bsdutils procps
-  zstd xz-utils skopeo umoci podman runc containerd docker-registry libarchive-tools hyperfine jq debootstrap)
+  zstd xz-utils skopeo umoci podman runc containerd docker-registry libarchive-tools hyperfine jq debootstrap
+  qemu-system-x86 linux-image-amd64 e2fsprogs)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

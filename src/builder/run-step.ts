@@ -100,7 +100,7 @@ export async function runStep(store: Store, job: RunStepJob, out: OutputSink): P
   const name = `minic-step-${id}`;
   let cgroups;
   try {
-    cgroups = planCgroups(control.limits, readCgroupHost(host.cgroups, control.limits), name, job.security.devices);
+    cgroups = planCgroups(control.limits, readCgroupHost(host.cgroups, control.limits, host.systemdInit), name, job.security.devices);
   } catch (e) {
     throw withContext(e, where);
   }
@@ -127,9 +127,9 @@ export async function runStep(store: Store, job: RunStepJob, out: OutputSink): P
   let timer: NodeJS.Timeout | undefined;
   let timedOut = false;
   try {
-    // The cgroups exist before the wrapper starts: it joins them first (see wrapperArgv).
-    launch.applyLimits();
-    launch.startWrapper(wrapperArgv({ runtime: "nspawn", hostname: "", netKind: job.network, procs: cgroups.procs }, lh, launch.dir), {
+    // The cgroups exist before the wrapper starts, which joins them first (Launch.limitsFirst).
+    if (launch.limitsFirst) await launch.applyLimits();
+    launch.startWrapper(wrapperArgv({ runtime: "nspawn", hostname: "", netKind: job.network, procs: launch.wrapperProcs }, lh, launch.dir), {
       stdin: "ignore", stdout: "pipe", stderr: "pipe", work: true, collect: false,
       // A session of its own: a closed terminal's hang-up reaches minic only, which stops the step.
       newSession: true,
@@ -139,6 +139,7 @@ export async function runStep(store: Store, job: RunStepJob, out: OutputSink): P
         return out.write(chunk, stream);
       },
     });
+    if (!launch.limitsFirst) await launch.applyLimits();
     launch.go(startScript(runStepSpec(job.step, merged, name, job), lh, { dir: launch.dir, stack, mountName: name }));
     if (control.timeoutMs !== undefined) {
       timer = setTimeout(() => {

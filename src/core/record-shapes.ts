@@ -52,6 +52,7 @@ export const CONTAINER_STATE_SHAPE = object({
   pid: optional(int(1)),
   pidStart: optional(str()),
   cgroups: arrayOf(str()),
+  scope: optional(object({ unit: str(), dir: str() })),
   netns: optional(str()),
   veths: arrayOf(str()),
   address: optional(str()),

@@ -1,18 +1,27 @@
 // cgroup limits, written by minic itself into cgroupfs (v1 hierarchies and/or cgroup2):
 // a pure plan (dirs, file writes, procs files) and a thin executor that applies and removes it.
+// Where systemd manages cgroup2 (PID 1 and the unified hierarchy), minic's cgroups live in a
+// transient scope systemd delegates to it (systemd-scope.ts), as systemd documents for other
+// cgroup managers; elsewhere minic manages the hierarchy itself.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { MinicError } from "../core/errors.js";
 import type { Limits } from "../core/limits.js";
 import { deviceWrites } from "./device-policy.js";
 import type { CgroupMounts, Controller } from "./host.js";
 import type { DeviceAccess } from "./security-profile.js";
+import { startScope, type CgroupScope } from "./systemd-scope.js";
 
 export interface CgroupWrite {
   path: string;
   value: string;
   /** Skipped when the file does not exist (memory.swap.max without swap accounting). */
   optional?: boolean;
+  /** A `cgroup.subtree_control` write: the cgroup2 controllers it enables (for its error). */
+  enables?: Controller[];
 }
+
+/** The slice minic's scopes go in (as podman's and nspawn's: containers and VMs). */
+export const SCOPE_SLICE = "machine.slice";
 
 /** Everything to do for a container's cgroups, as data. */
 export interface CgroupPlan {
@@ -26,6 +35,12 @@ export interface CgroupPlan {
   oomEvents?: string;
   /** Where forks refused by the pids limit are counted (`max N`), when pids are limited. */
   pidsEvents?: string;
+  /**
+   * On a systemd host: the delegated scope the cgroups are made in. The executor has systemd
+   * create it around the container's first process and moves that process into `scope.leaf`
+   * (the scope's own cgroup must hold no process for its controllers to be enabled below it).
+   */
+  scope?: CgroupScope;
 }
 
 /** Host facts the plan depends on (read by `readCgroupHost`). */
@@ -38,6 +53,12 @@ export interface CgroupHost {
   cpusetMems: string;
   /** v1 swap accounting present (memory.memsw.*): limit swap too. */
   memsw: boolean;
+  /**
+   * Who manages cgroup2: `systemd` (PID 1, unified hierarchy: minic asks it for a delegated
+   * scope), or `minic` (no systemd, or systemd on v1/hybrid, where minic writes cgroupfs alone
+   * and enables cgroup2 controllers in the root's subtree_control itself, as runc does).
+   */
+  manager: "systemd" | "minic";
 }
 
 const PERIOD_US = 100_000;
@@ -64,16 +85,16 @@ export function planCgroups(limits: Limits, host: CgroupHost, name: string, devi
   const { mounts } = host;
   const dirs: string[] = [];
   const writes: CgroupWrite[] = [];
-  const v2dir = mounts.v2 ? `${mounts.v2}/${name}` : undefined;
+  const scope = host.manager === "systemd" && mounts.v2 ? scopeFor(mounts.v2, name) : undefined;
+  const v2dir = scope ? scope.leaf : mounts.v2 ? `${mounts.v2}/${name}` : undefined;
+  // cgroup2 controllers to enable for the container's cgroup: in the scope's subtree_control
+  // (systemd delegated the scope), or in the root's (no manager but minic).
+  const enable: Controller[] = [];
   const dirFor = (c: Controller): string => {
     const v1 = mounts.v1[c];
     if (v1) return add(`${v1}/${name}`);
     if (v2dir && host.v2Controllers.has(c)) {
-      if (!host.v2Delegated.has(c)) {
-        throw new MinicError("EHOST", `cgroup v2 controller '${c}' is not delegated in ${mounts.v2}/cgroup.subtree_control`, {
-          hint: `enable it: echo +${c} > ${mounts.v2}/cgroup.subtree_control`,
-        });
-      }
+      if (scope || !host.v2Delegated.has(c)) enable.push(c);
       return add(v2dir);
     }
     throw new MinicError("EHOST", `this host has no '${c}' cgroup controller, needed for the ${limitName(c)} limit`, {
@@ -121,15 +142,40 @@ export function planCgroups(limits: Limits, host: CgroupHost, name: string, devi
     add(`${mounts.v1Named}/${name}`);
   }
   if (devices === "minimal" && mounts.v1Devices) writes.push(...deviceWrites(add(`${mounts.v1Devices}/${name}`)));
-  return { dirs, writes, procs: dirs.map((d) => `${d}/cgroup.procs`), ...(oomEvents ? { oomEvents } : {}), ...(pidsEvents ? { pidsEvents } : {}) };
+  if (enable.length > 0) {
+    const at = scope ? scope.dir : mounts.v2!;
+    writes.unshift({ path: `${at}/cgroup.subtree_control`, value: enable.map((c) => `+${c}`).join(" "), enables: enable });
+  }
+  return {
+    dirs, writes, procs: dirs.map((d) => `${d}/cgroup.procs`),
+    ...(oomEvents ? { oomEvents } : {}), ...(pidsEvents ? { pidsEvents } : {}), ...(scope ? { scope } : {}),
+  };
 }
 
+/** Pure: the delegated scope for cgroup `name` under the cgroup2 mount `v2`. */
+export function scopeFor(v2: string, name: string): CgroupScope {
+  const unit = `${name}.scope`;
+  const dir = `${v2}/${SCOPE_SLICE}/${unit}`;
+  return { unit, slice: SCOPE_SLICE, dir, leaf: `${dir}/container` };
+}
+
+const LIMIT_FLAGS: Record<Controller, string> = { cpu: "--cpus", cpuset: "--cpuset", memory: "--memory", pids: "--pids" };
+
 function limitName(c: Controller): string {
-  return { cpu: "--cpus", cpuset: "--cpuset", memory: "--memory", pids: "--pids" }[c];
+  return LIMIT_FLAGS[c];
+}
+
+/**
+ * Pure: who manages cgroup2 here. systemd does when it is PID 1 on the unified hierarchy (no v1
+ * hierarchy at all); then minic asks it for a delegated scope.
+ */
+export function cgroupManager(mounts: CgroupMounts, systemdInit: boolean): CgroupHost["manager"] {
+  const v1 = Object.keys(mounts.v1).length > 0 || mounts.v1Named !== undefined || mounts.v1Devices !== undefined;
+  return systemdInit && mounts.v2 !== undefined && !v1 ? "systemd" : "minic";
 }
 
 /** Reads what `planCgroups` needs; reads cgroup2 and cpuset files only when `limits` need them. */
-export function readCgroupHost(mounts: CgroupMounts, limits: Limits): CgroupHost {
+export function readCgroupHost(mounts: CgroupMounts, limits: Limits, systemdInit: boolean): CgroupHost {
   const read = (p: string) => {
     try {
       return readFileSync(p, "utf8").trim();
@@ -145,16 +191,32 @@ export function readCgroupHost(mounts: CgroupMounts, limits: Limits): CgroupHost
     v2Delegated: needV2 ? words(read(`${mounts.v2}/cgroup.subtree_control`)) : new Set(),
     cpusetMems: limits.cpuset !== undefined && mounts.v1.cpuset ? read(`${mounts.v1.cpuset}/cpuset.mems`) || "0" : "0",
     memsw: limits.memoryBytes !== undefined && mounts.v1.memory ? existsSync(`${mounts.v1.memory}/memory.memsw.limit_in_bytes`) : false,
+    manager: cgroupManager(mounts, systemdInit),
   };
 }
 
-/** Creates the plan's cgroups and writes its limits. On failure the caller removes `plan.dirs`. */
-export function applyCgroups(plan: CgroupPlan): void {
+/**
+ * Creates the plan's cgroups and writes its limits; with a scope, has systemd make it around
+ * `pid` (the container's first process) first and moves `pid` into the scope's leaf. On failure
+ * the caller removes `plan.dirs` and stops the scope (teardown.ts).
+ */
+export async function applyCgroups(plan: CgroupPlan, pid: number | undefined): Promise<void> {
+  if (plan.scope) {
+    if (pid === undefined) throw new Error("applyCgroups: a scope needs the container's first process");
+    await startScope(plan.scope, pid);
+  }
   for (const d of plan.dirs) {
     try {
       mkdirSync(d);
     } catch (e) {
-      throw new MinicError("EHOST", `cannot create cgroup ${d}: ${(e as Error).message}`, { hint: "minic must run as root with cgroupfs mounted read-write", cause: e });
+      throw mkdirError(plan, d, e);
+    }
+  }
+  if (plan.scope) {
+    try {
+      writeFileSync(`${plan.scope.leaf}/cgroup.procs`, String(pid));
+    } catch (e) {
+      throw new MinicError("EHOST", `cannot move the container into ${plan.scope.leaf}: ${(e as Error).message}`, { hint: "see 'minic doctor'", cause: e });
     }
   }
   for (const w of plan.writes) {
@@ -162,9 +224,46 @@ export function applyCgroups(plan: CgroupPlan): void {
     try {
       writeFileSync(w.path, w.value);
     } catch (e) {
+      if (w.enables) throw enableError(w, e);
       throw new MinicError("EHOST", `cannot set ${w.path} to ${w.value}: ${(e as Error).message}`, { hint: "the kernel refused this limit; see 'minic doctor'", cause: e });
     }
   }
+}
+
+/** Pure: the controllers whose files the plan writes in cgroup `dir` (cpu.max → cpu). */
+export function controllersWritten(plan: CgroupPlan, dir: string): string[] {
+  const out = new Set<string>();
+  for (const w of plan.writes) {
+    if (w.path.startsWith(`${dir}/`) && !w.path.slice(dir.length + 1).includes("/")) out.add(w.path.slice(dir.length + 1).split(".")[0]!);
+  }
+  return [...out];
+}
+
+function mkdirError(plan: CgroupPlan, d: string, e: unknown): MinicError {
+  const cs = controllersWritten(plan, d);
+  const what = cs.length > 0 ? `for the ${cs.join(", ")} controller${cs.length > 1 ? "s" : ""}` : "to track the container's processes";
+  const flags = cs.filter((c): c is Controller => c in LIMIT_FLAGS).map(limitName);
+  const code = (e as NodeJS.ErrnoException).code;
+  const parent = d.slice(0, d.lastIndexOf("/"));
+  const hint = code === "EROFS"
+    ? `cgroupfs is mounted read-only here: remount it read-write (mount -o remount,rw ${parent})${flags.length > 0 ? `, or run without ${flags.join(", ")}` : ""}`
+    : code === "EACCES" || code === "EPERM"
+      ? "minic must run as root, with the cgroup hierarchy writable (see 'minic doctor')"
+      : "see 'minic doctor'";
+  return new MinicError("EHOST", `cannot create cgroup ${d} (${what}): ${(e as Error).message}`, { hint, cause: e });
+}
+
+function enableError(w: CgroupWrite, e: unknown): MinicError {
+  const cs = w.enables!;
+  const list = cs.map((c) => `'${c}'`).join(", ");
+  const code = (e as NodeJS.ErrnoException).code;
+  const at = w.path.slice(0, w.path.lastIndexOf("/"));
+  const hint = code === "EROFS"
+    ? `cgroupfs is mounted read-only: remount it read-write (mount -o remount,rw ${at}), or drop ${cs.map(limitName).join(", ")}`
+    : code === "EBUSY"
+      ? `${at} holds processes (so no controller can be enabled below it): have its cgroup manager delegate ${list} to minic, or drop ${cs.map(limitName).join(", ")}`
+      : `enable ${list} for ${at} (see 'minic doctor'), or drop ${cs.map(limitName).join(", ")}`;
+  return new MinicError("EHOST", `cannot enable the cgroup v2 controller${cs.length > 1 ? "s" : ""} ${list} in ${w.path}: ${(e as Error).message}`, { hint, cause: e });
 }
 
 /**
@@ -227,7 +326,8 @@ export async function removeCgroups(dirs: readonly string[]): Promise<void> {
         break;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if (code === "ENOENT") break;
+        // ENOENT, or EROFS for a cgroup never made on a read-only cgroupfs: nothing to remove.
+        if (code === "ENOENT" || !existsSync(d)) break;
         if (code !== "EBUSY" || attempt >= 300) {
           throw new MinicError("EHOST", `cannot remove cgroup ${d}: ${(e as Error).message}`, { hint: "kill what is left in it, then run 'minic prune'", cause: e });
         }

@@ -9,6 +9,7 @@ import { checkoutRoot, installRoot } from "../util/install.js";
 import { startupSnapshotState, type SnapshotState } from "../util/startup-snapshot.js";
 import { findProgram } from "../util/which.js";
 import { conflictingRoute, parseRoutes, subnetPrefix } from "./network.js";
+import { cgroupManager, SCOPE_SLICE } from "./cgroups.js";
 import { CONTROLLERS, maskTargets, probeHost, type HostFacts } from "./host.js";
 import { DEFAULT_CAPS, MASKED_PATHS } from "./security-profile.js";
 
@@ -34,6 +35,8 @@ export interface DoctorFacts {
   /** minic runs from its git checkout (else: an installed npm package). */
   checkout: boolean;
   store: { location: StoreLocation; status: StoreStatus };
+  /** systemd-run is installed (minic starts containers in delegated scopes with it). */
+  systemdRun: boolean;
 }
 
 export interface DoctorLine {
@@ -65,7 +68,10 @@ export function doctorReport(f: DoctorFacts): DoctorReport {
     add("missing", "systemd-nspawn: not installed (the default runtime; --runtime chroot works without it)");
     install.add("systemd-container");
   }
-  add("note", h.systemdInit ? "PID 1 is systemd" : "PID 1 is not systemd: minic runs nspawn with --register=no --keep-unit");
+  const manager = cgroupManager(h.cgroups, h.systemdInit);
+  add("note", h.systemdInit
+    ? `PID 1 is systemd${manager === "systemd" ? "" : " (cgroup v1 or hybrid: minic writes the v1 hierarchies itself)"}`
+    : "PID 1 is not systemd: minic runs nspawn with --register=no --keep-unit");
   add("note", h.systemdInit && h.nspawnRunOnTmpfs
     ? "/run/systemd/nspawn is systemd's (on a tmpfs)"
     : "/run/systemd/nspawn is not systemd's: each container gets a private one in its own mount namespace (nothing is created on the host)");
@@ -79,10 +85,19 @@ export function doctorReport(f: DoctorFacts): DoctorReport {
   const v2 = CONTROLLERS.filter((c) => !h.cgroups.v1[c] && f.v2Controllers.includes(c));
   const notDelegated = v2.filter((c) => !f.v2Delegated.includes(c));
   const absent = CONTROLLERS.filter((c) => !h.cgroups.v1[c] && !f.v2Controllers.includes(c));
+  const version = v1.length === 0 && h.cgroups.v2 ? "v2 (unified)" : h.cgroups.v2 && v2.length > 0 ? "v1 and v2 (hybrid)" : v1.length > 0 ? "v1" : "none";
+  add(version === "none" ? "warn" : "ok", `cgroup version: ${version}`);
   if (v1.length > 0) add("ok", `cgroup v1 controllers: ${v1.map((c) => `${c} (${h.cgroups.v1[c]})`).join(", ")}`);
   if (h.cgroups.v2) add("ok", `cgroup v2 at ${h.cgroups.v2}: controllers ${f.v2Controllers.join(" ") || "none"}; delegated to children: ${f.v2Delegated.join(" ") || "none"}`);
-  for (const c of notDelegated) add("warn", `cgroup v2 controller ${c} is not delegated: echo +${c} > ${h.cgroups.v2}/cgroup.subtree_control`);
-  for (const c of absent) add("warn", `no ${c} cgroup controller: limits needing it fail with an error`);
+  if (manager === "systemd") {
+    add(f.systemdRun ? "ok" : "missing", f.systemdRun
+      ? `cgroups: managed by systemd; each container runs in a transient scope ${SCOPE_SLICE}/minic-ID.scope with Delegate=yes, where minic enables ${v2.join(" ") || "no controller"} for its limits (usable: ${v2.join(" ") || "none"})`
+      : "systemd-run: not installed (minic starts each container in a delegated scope with it; without it minic run fails on this host)");
+    if (!f.systemdRun) install.add("systemd");
+  } else if (h.cgroups.v2 && v2.length > 0) {
+    add("ok", `cgroups: no cgroup manager but minic on cgroup v2; minic enables ${notDelegated.join(" ") || "what a limit needs"} in ${h.cgroups.v2}/cgroup.subtree_control when a limit needs it (usable: ${v2.join(" ")})`);
+  }
+  for (const c of absent) add("warn", `no ${c} cgroup controller: limits needing it (${({ cpu: "--cpus", cpuset: "--cpuset", memory: "--memory", pids: "--pids" } as const)[c]}) fail with an error`);
   add(f.netns ? "ok" : "missing", f.netns ? "network namespaces: supported" : "network namespaces: not supported by this kernel (--net none|veth|bridge unavailable)");
   if (h.programs.ip) add("ok", `ip (iproute2): ${h.programs.ip}`);
   else {
@@ -159,5 +174,6 @@ export async function gatherDoctorFacts(location: StoreLocation, cwd: string): P
     snapshot: startupSnapshotState(join(installRoot(), "dist", "snapshot"), findProgram("node") ?? process.execPath),
     checkout: checkoutRoot() !== undefined,
     store: { location, status: readStoreStatus(location, cwd) },
+    systemdRun: findProgram("systemd-run") !== null,
   };
 }

@@ -2,7 +2,7 @@
 // store, written before anything is made on the host (so that a later minic finds and releases
 // what a killed one left), its cgroups, the gated wrapper, the start, the wait, the kill and the
 // release. Callers plan (limits, storage, network, argv) and hand the plan's parts to a Launch.
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, watch, type FSWatcher } from "node:fs";
 import { join } from "node:path";
 import { MinicError } from "../core/errors.js";
 import { atPath } from "../core/faults.js";
@@ -13,6 +13,7 @@ import { applyCgroups, cgroupPids, killCgroups, readOomKills, readPidsRefused, t
 import { maskTargets, type HostFacts } from "./host.js";
 import { SETUP_ERR, SETUP_FAILED_STATUS, setupFailure, type LaunchHost } from "./runtime-argv.js";
 import { processStart, writeState, type ContainerState } from "./state.js";
+import { scopeRunArgv, systemdProgram } from "./systemd-scope.js";
 import { releaseContainer } from "./teardown.js";
 import { startWrapper, type GatedWrapper } from "./wrapper.js";
 
@@ -67,6 +68,9 @@ export interface LaunchExit {
 /** A container being launched; every host object it makes is in its record from the start. */
 export class Launch {
   private wrapper: GatedWrapper | undefined;
+  /** OOM kills and refused forks seen while the container ran (see watchEvents). */
+  private seen = { oomKills: 0, pidsRefused: 0 };
+  private watchers: FSWatcher[] = [];
 
   private constructor(readonly dir: string, readonly state: ContainerState, readonly cgroups: CgroupPlan) {}
 
@@ -80,7 +84,8 @@ export class Launch {
     } catch (e) {
       throw atPath(e, dir);
     }
-    const launch = new Launch(dir, { ...state, cgroups: cgroups.dirs }, cgroups);
+    const scope = cgroups.scope ? { scope: { unit: cgroups.scope.unit, dir: cgroups.scope.dir } } : {};
+    const launch = new Launch(dir, { ...state, cgroups: cgroups.dirs, ...scope }, cgroups);
     try {
       launch.record();
     } catch (e) {
@@ -103,15 +108,65 @@ export class Launch {
   /** Starts the wrapper `argv` (it waits for `go`) and records its pid. */
   startWrapper(argv: readonly string[], opts: ExecOptions & { collect?: boolean }): void {
     if (this.wrapper) throw new Error("Launch.startWrapper: the wrapper was already started");
-    this.wrapper = startWrapper(argv, this.dir, opts);
+    // On a systemd host the wrapper starts in the container's delegated scope (systemd-run makes
+    // it, then execs the wrapper: same pid, same fds).
+    const scope = this.cgroups.scope;
+    const full = scope ? [...scopeRunArgv(systemdProgram("systemd-run"), scope, `minic container ${this.state.id}`), ...argv] : argv;
+    this.wrapper = startWrapper(full, this.dir, opts);
     const pid = this.wrapper.running.child.pid;
     if (pid !== undefined) Object.assign(this.state, { pid, pidStart: processStart(pid) });
     this.record();
   }
 
-  /** Creates the cgroups and writes their limits (before the wrapper starts: it joins them first). */
-  applyLimits(): void {
-    applyCgroups(this.cgroups);
+  /**
+   * The cgroups are made before the wrapper starts, which joins them as it starts (the first
+   * cgroup v1 move in a while waits for an RCU grace period: it overlaps the setup). Not with a
+   * systemd scope: systemd makes that around the running wrapper (startWrapper), and
+   * applyLimits moves the wrapper into the scope's leaf.
+   */
+  get limitsFirst(): boolean {
+    return !this.cgroups.scope;
+  }
+
+  /** The cgroup.procs files the wrapper joins as it starts (see limitsFirst). */
+  get wrapperProcs(): string[] {
+    return this.limitsFirst ? this.cgroups.procs : [];
+  }
+
+  /**
+   * Creates the cgroups and writes their limits: before startWrapper when limitsFirst, else
+   * after it (and before `go`): on a systemd host the wrapper is what systemd puts in the scope.
+   */
+  async applyLimits(): Promise<void> {
+    await applyCgroups(this.cgroups, this.state.pid);
+    this.watchEvents();
+  }
+
+  /**
+   * Counts OOM kills and refused forks as the kernel reports them (it notifies a change of
+   * memory.events and pids.events), not only once the container has ended: on a systemd host
+   * systemd removes the scope's cgroups as soon as its last process exits, possibly before minic
+   * reads them.
+   */
+  private watchEvents(): void {
+    const note = () => {
+      this.seen.oomKills = Math.max(this.seen.oomKills, readOomKills(this.cgroups));
+      this.seen.pidsRefused = Math.max(this.seen.pidsRefused, readPidsRefused(this.cgroups));
+    };
+    for (const f of [this.cgroups.oomEvents, this.cgroups.pidsEvents]) {
+      if (!f) continue;
+      try {
+        const w = watch(f, { persistent: false }, note);
+        w.on("error", () => {});
+        this.watchers.push(w);
+      } catch {
+        /* no inotify on this file: the count is read once the container has ended */
+      }
+    }
+  }
+
+  private unwatch(): void {
+    for (const w of this.watchers.splice(0)) w.close();
   }
 
   /** Lets the wrapper go on: it sources `script` (runtime-argv's startScript) and execs the runtime. */
@@ -139,7 +194,10 @@ export class Launch {
         /* none: the command's own status */
       }
     }
-    return { exitCode: r.exitCode, stderr: r.stderr, ...(failure ? { setupFailure: failure } : {}), oomKills: readOomKills(this.cgroups), pidsRefused: readPidsRefused(this.cgroups) };
+    const oomKills = Math.max(this.seen.oomKills, readOomKills(this.cgroups));
+    const pidsRefused = Math.max(this.seen.pidsRefused, readPidsRefused(this.cgroups));
+    this.unwatch();
+    return { exitCode: r.exitCode, stderr: r.stderr, ...(failure ? { setupFailure: failure } : {}), oomKills, pidsRefused };
   }
 
   /**
@@ -148,6 +206,7 @@ export class Launch {
    * Idempotent; throws the first error after trying every step.
    */
   async release(): Promise<void> {
+    this.unwatch();
     if (this.wrapper) {
       this.wrapper.stop();
       await this.wrapper.running.done.catch(() => {});

@@ -52,11 +52,23 @@ function getentFacts(root: PreparedRoot): GetentFacts {
   return { usrBinGetent: !usr ? "none" : usr.st.isFile() ? "file" : "other", binGetent: Boolean(imageNode(root, "bin/getent")), binSh: Boolean(imageNode(root, "bin/sh")), arch: process.arch };
 }
 
-/** Pid of the container's PID 1: the runtime's child under nspawn, the process itself under chroot. */
+/**
+ * Pid of the container's PID 1: the runtime's child that is PID 1 of its own PID namespace under
+ * nspawn (nspawn may have a helper child too, e.g. "(sd-namespace)" on cgroup v2 without
+ * systemd, which is not the container), the process itself under chroot.
+ */
 function containerInit(pid: number): number {
   try {
     if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "systemd-nspawn") {
       const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
+      const init = kids.find((k) => {
+        try {
+          return /^NSpid:.*\s1$/m.test(readFileSync(`/proc/${k}/status`, "utf8"));
+        } catch {
+          return false;
+        }
+      });
+      if (init !== undefined) return Number(init);
       if (kids.length > 0) return Number(kids[0]);
     }
   } catch {
@@ -75,7 +87,7 @@ const STOP_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", 
  */
 export async function runContainer(store: Store, image: StoredImage, imageName: string, spec: ContainerSpec, host: HostFacts, io: RunIo): Promise<number> {
   const launchHost = checkHost(spec, host);
-  const cgPlan = planCgroups(spec.limits, readCgroupHost(host.cgroups, spec.limits), `minic-${spec.id}`, spec.security.devices);
+  const cgPlan = planCgroups(spec.limits, readCgroupHost(host.cgroups, spec.limits, host.systemdInit), `minic-${spec.id}`, spec.security.devices);
   const hostname = spec.runtime === "chroot" && spec.hostname === spec.name ? "" : spec.hostname;
   const launch = Launch.create(store.layout.container(spec.id), {
     id: spec.id, name: spec.name, image: imageName, manifestDigest: image.manifestDigest, command: spec.argv,
@@ -98,13 +110,14 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
   // closes). With a network namespace it starts once that exists: its mount namespace is a copy
   // of the host's taken when it starts, and must hold /run/netns/NAME.
   const launchWrapper = (kind: LaunchSpec["network"]["kind"]) =>
-    launch.startWrapper(wrapperArgv({ runtime: spec.runtime, hostname, netKind: kind, procs: cgPlan.procs }, launchHost, dir), { stdin: "inherit", stdout: "inherit", stderr: "inherit", collect: false });
+    launch.startWrapper(wrapperArgv({ runtime: spec.runtime, hostname, netKind: kind, procs: launch.wrapperProcs }, launchHost, dir), { stdin: "inherit", stdout: "inherit", stderr: "inherit", collect: false });
   let net: NetPlan | undefined;
   let proxies: PortProxies | undefined;
   let failed = false;
   try {
-    // The cgroups exist before the wrapper starts: it joins them while the setup goes on.
-    launch.applyLimits();
+    // The cgroups exist before the wrapper starts: it joins them while the setup goes on
+    // (Launch.limitsFirst; not with a systemd scope, made around the wrapper: see below).
+    if (launch.limitsFirst) await launch.applyLimits();
     if (spec.net === "host" || spec.net === "none") launchWrapper(spec.net);
     // gc keeps the image of a recorded container (Launch.create wrote the record): from here on,
     // once a gc that missed the record has ended and the image is still there (store/lease.ts).
@@ -158,6 +171,9 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     };
     // The mount is made in the wrapper's private mount namespace: it goes when the container does.
     const mountName = `minic-${spec.id}`;
+    // With a systemd scope the limits go on once the wrapper runs (with a network namespace it
+    // starts late): it is the process systemd puts in the container's scope.
+    if (!launch.limitsFirst) await launch.applyLimits();
     if (setupSignal) {
       io.err(`minic: interrupted by ${setupSignal} before the container started; nothing was left behind`);
       return 128 + (constants.signals[setupSignal] ?? 0);

@@ -28,6 +28,8 @@ export interface ContainerState {
   pidStart?: string;
   /** cgroup directories. */
   cgroups: string[];
+  /** The delegated systemd scope the cgroups are in (systemd hosts), stopped on release. */
+  scope?: { unit: string; dir: string };
   netns?: string;
   veths: string[];
   address?: string;

@@ -5,6 +5,7 @@ import { MinicError } from "../core/errors.js";
 import { removeTreeSync } from "../util/remove-tree.js";
 import { killCgroups, removeCgroups } from "./cgroups.js";
 import { teardownNetwork } from "./network.js";
+import { stopScope } from "./systemd-scope.js";
 import { listContainers, processStart, supervisorAlive, type ContainerState } from "./state.js";
 
 /** Pure: mount points at or below `dir` in mountinfo text. */
@@ -46,6 +47,7 @@ export async function releaseContainer(dir: string, s: Partial<ContainerState>):
   await step(() => killCgroups(cgroups));
   if (s.pid && s.pidStart && processStart(s.pid) === s.pidStart) await step(() => process.kill(s.pid!, "SIGKILL"));
   await step(() => removeCgroups(cgroups));
+  if (s.scope) await step(() => stopScope(s.scope!));
   if (s.netns || (s.veths ?? []).length > 0) await step(() => teardownNetwork({ netns: s.netns, hostVeth: s.veths?.[0], mode: s.net }));
   await step(() => removeContainerDir(dir));
   if (errors.length > 0) throw errors[0];

@@ -10,7 +10,7 @@ const facts = (over: Partial<DoctorFacts> = {}): DoctorFacts => ({
     cgroups: { v1: { cpu: "/cg/cpu", cpuset: "/cg/cpuset", memory: "/cg/memory", pids: "/cg/pids" }, v1Devices: "/cg/devices" },
     programs: { "systemd-nspawn": "/usr/bin/systemd-nspawn", mount: "/usr/bin/mount", unshare: "/usr/bin/unshare", ip: "/usr/sbin/ip" },
   },
-  root: true, v2Controllers: [], v2Delegated: [], netns: true, seccomp: true, maxUserNamespaces: 1000, masked: 6, bzip2: ["lbzip2", "pbzip2"], subnet: "10.231", snapshot: "used", checkout: true,
+  root: true, v2Controllers: [], v2Delegated: [], netns: true, seccomp: true, maxUserNamespaces: 1000, masked: 6, bzip2: ["lbzip2", "pbzip2"], subnet: "10.231", snapshot: "used", checkout: true, systemdRun: true,
   store: { location: { root: "/var/lib/minic", source: "machine", why: "the machine's store, root's default" }, status: { exists: true, notDir: false, mode: 0o700, owner: 0, fsType: "ext4" } },
   ...over,
 });
@@ -60,13 +60,32 @@ describe("doctor report", () => {
     expect(v2.lines.find((l) => l.text.startsWith("device policy"))).toEqual({ level: "note", text: expect.stringMatching(/none .*CAP_MKNOD is dropped, nspawn's \/dev holds no host device and the image root is nodev/) });
     expect(doctorReport(facts({ seccomp: false })).lines.find((l) => l.text.startsWith("seccomp"))?.level).toBe("warn");
   });
-  it("warns about an undelegated cgroup v2 controller and a subnet that clashes", () => {
+  it("on cgroup v2 without systemd: says minic enables the controllers at the root itself; warns about a subnet that clashes", () => {
     const f = facts();
     const r = doctorReport({ ...f, host: { ...f.host, cgroups: { v1: {}, v2: "/sys/fs/cgroup" } }, v2Controllers: ["cpu", "cpuset", "memory", "pids"], v2Delegated: ["cpu"], subnetClash: "eth0" });
-    expect(r.lines.filter((l) => l.level === "warn").map((l) => l.text)).toEqual(expect.arrayContaining([
-      expect.stringMatching(/controller memory is not delegated: echo \+memory > \/sys\/fs\/cgroup\/cgroup.subtree_control/),
-      expect.stringMatching(/overlaps a route on eth0: set MINIC_SUBNET/),
+    const texts = r.lines.map((l) => l.text);
+    expect(texts).toEqual(expect.arrayContaining([
+      "cgroup version: v2 (unified)",
+      "PID 1 is not systemd: minic runs nspawn with --register=no --keep-unit",
+      "cgroups: no cgroup manager but minic on cgroup v2; minic enables cpuset memory pids in /sys/fs/cgroup/cgroup.subtree_control when a limit needs it (usable: cpu cpuset memory pids)",
     ]));
+    expect(r.lines.filter((l) => l.level === "warn").map((l) => l.text)).toEqual([expect.stringMatching(/overlaps a route on eth0: set MINIC_SUBNET/)]);
+  });
+  it("on a systemd cgroup v2 host: says containers run in delegated scopes, usable controllers, and needs systemd-run", () => {
+    const f = facts();
+    const sd = { ...f, host: { ...f.host, systemdInit: true, cgroups: { v1: {}, v2: "/sys/fs/cgroup" } }, v2Controllers: ["cpuset", "cpu", "io", "memory", "pids"], v2Delegated: ["memory", "pids"] };
+    const r = doctorReport(sd);
+    expect(r.lines).toEqual(expect.arrayContaining([
+      { level: "ok", text: "cgroup version: v2 (unified)" },
+      { level: "note", text: "PID 1 is systemd" },
+      { level: "ok", text: "cgroups: managed by systemd; each container runs in a transient scope machine.slice/minic-ID.scope with Delegate=yes, where minic enables cpu cpuset memory pids for its limits (usable: cpu cpuset memory pids)" },
+    ]));
+    expect(r.lines.filter((l) => l.level === "warn" || l.level === "missing")).toEqual([]);
+    const noRun = doctorReport({ ...sd, systemdRun: false });
+    expect(noRun.lines.find((l) => l.level === "missing")?.text).toMatch(/^systemd-run: not installed/);
+    expect(noRun.install).toEqual(["systemd"]);
+    const noCpu = doctorReport({ ...sd, v2Controllers: ["memory", "pids"] });
+    expect(noCpu.lines.filter((l) => l.level === "warn").map((l) => l.text)).toEqual(["no cpu cgroup controller: limits needing it (--cpus) fail with an error", "no cpuset cgroup controller: limits needing it (--cpuset) fail with an error"]);
   });
 });
 
@@ -76,6 +95,7 @@ describe("minic doctor on this host", () => {
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(/^ok +overlayfs: available/m);
     expect(r.stdout).toMatch(/^ok +systemd-nspawn: \/\S+ \(systemd \d+/m);
+    expect(r.stdout).toMatch(/^ok +cgroup version: v1$/m);
     expect(r.stdout).toMatch(/^ok +cgroup v1 controllers: cpu .*cpuset .*memory .*pids /m);
     expect(r.stdout).toMatch(/^ok +startup snapshot: bin\/minic starts run/m);
     expect(r.stdout).toMatch(/^ok +device policy: cgroup v1 devices controller \(\/sys\/fs\/cgroup\/devices\)/m);

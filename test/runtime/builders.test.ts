@@ -2,7 +2,7 @@
 // nspawn/chroot argv, the wrapper script, spec resolution and host parsers.
 import { describe, expect, it } from "vitest";
 import { aufsStack, escapeOverlayPath, MOUNT_DATA_MAX, overlayStack } from "../../src/runtime/stack-options.js";
-import { oomKills, pidsMaxEvents, planCgroups, type CgroupHost } from "../../src/runtime/cgroups.js";
+import { cgroupManager, oomKills, pidsMaxEvents, planCgroups, type CgroupHost } from "../../src/runtime/cgroups.js";
 import { conflictingRoute, parseRoutes, planNetwork } from "../../src/runtime/network.js";
 import { chrootArgv, escapeBindPath, nspawnArgv, setupFailure, START_SCRIPT, START_WORD, startScript, wrapperArgv, type LaunchHost, type LaunchSpec } from "../../src/runtime/runtime-argv.js";
 import { mergeEnv, resolveSpec } from "../../src/runtime/run-spec.js";
@@ -45,7 +45,7 @@ describe("stack options", () => {
 describe("cgroup plans", () => {
   const v1: CgroupHost = {
     mounts: { v1: { cpu: "/cg/cpu", cpuset: "/cg/cpuset", memory: "/cg/memory", pids: "/cg/pids" }, v2: "/cg/unified" },
-    v2Controllers: new Set(["hugetlb"]), v2Delegated: new Set(), cpusetMems: "0", memsw: true,
+    v2Controllers: new Set(["hugetlb"]), v2Delegated: new Set(), cpusetMems: "0", memsw: true, manager: "minic",
   };
   it("v1: one cgroup per limited controller, cpuset.mems before cpus, memsw with memory", () => {
     const p = planCgroups({ cpuset: "0", cpus: 0.5, memoryBytes: 1 << 26, pids: 32 }, v1, "minic-x", "minimal");
@@ -62,13 +62,36 @@ describe("cgroup plans", () => {
   it("always makes a pids cgroup to find the container's processes", () => {
     expect(planCgroups({}, v1, "minic-x", "minimal")).toEqual({ dirs: ["/cg/pids/minic-x"], writes: [], procs: ["/cg/pids/minic-x/cgroup.procs"] });
   });
-  it("v2: one cgroup; a controller not delegated is an error, never a no-op", () => {
-    const v2: CgroupHost = { mounts: { v1: {}, v2: "/sys/fs/cgroup" }, v2Controllers: new Set(["cpu", "memory", "pids", "cpuset"]), v2Delegated: new Set(["cpu", "memory", "pids"]), cpusetMems: "0", memsw: false };
+  it("v2 without systemd: one cgroup; a controller not enabled at the root is enabled there first, a missing one is an error", () => {
+    const v2: CgroupHost = { mounts: { v1: {}, v2: "/sys/fs/cgroup" }, v2Controllers: new Set(["cpu", "memory", "pids", "cpuset"]), v2Delegated: new Set(["cpu", "memory", "pids"]), cpusetMems: "0", memsw: false, manager: "minic" };
     const p = planCgroups({ cpus: 1.5, memoryBytes: 1 << 20, pids: 8 }, v2, "minic-y", "minimal");
     expect(p.dirs).toEqual(["/sys/fs/cgroup/minic-y"]);
     expect(p.writes.map((w) => `${w.path.split("/").pop()}=${w.value}`)).toEqual(["cpu.max=150000 100000", "memory.max=1048576", "memory.swap.max=0", "pids.max=8"]);
-    expect(() => planCgroups({ cpuset: "0" }, v2, "minic-y", "minimal")).toThrow(/'cpuset' is not delegated.*/);
+    expect(p.scope).toBeUndefined();
+    const c = planCgroups({ cpuset: "0", pids: 8 }, v2, "minic-y", "minimal");
+    expect(c.writes.map((w) => `${w.path}=${w.value}`)).toEqual(["/sys/fs/cgroup/cgroup.subtree_control=+cpuset", "/sys/fs/cgroup/minic-y/cpuset.cpus=0", "/sys/fs/cgroup/minic-y/pids.max=8"]);
+    expect(c.writes[0]!.enables).toEqual(["cpuset"]);
     expect(() => planCgroups({ memoryBytes: 1 << 20 }, { ...v2, v2Controllers: new Set() }, "minic-y", "minimal")).toThrow(/no 'memory' cgroup controller/);
+  });
+  it("v2 under systemd: the cgroup is the leaf of a delegated scope in machine.slice, its controllers enabled in the scope", () => {
+    const sd: CgroupHost = { mounts: { v1: {}, v2: "/sys/fs/cgroup" }, v2Controllers: new Set(["cpu", "memory", "pids", "cpuset"]), v2Delegated: new Set(["memory", "pids"]), cpusetMems: "0", memsw: false, manager: "systemd" };
+    const s = "/sys/fs/cgroup/machine.slice/minic-z.scope";
+    const p = planCgroups({ cpus: 0.5, cpuset: "1", memoryBytes: 1 << 20, pids: 8 }, sd, "minic-z", "minimal");
+    expect(p.scope).toEqual({ unit: "minic-z.scope", slice: "machine.slice", dir: s, leaf: `${s}/container` });
+    expect(p.dirs).toEqual([`${s}/container`]);
+    expect(p.procs).toEqual([`${s}/container/cgroup.procs`]);
+    expect(p.writes.map((w) => `${w.path.slice(s.length + 1)}=${w.value}`)).toEqual([
+      "cgroup.subtree_control=+cpuset +cpu +memory +pids", "container/cpuset.cpus=1", "container/cpu.max=50000 100000",
+      "container/memory.max=1048576", "container/memory.swap.max=0", "container/pids.max=8",
+    ]);
+    expect(p.oomEvents).toBe(`${s}/container/memory.events`);
+    expect(planCgroups({}, sd, "minic-z", "minimal")).toEqual({ dirs: [`${s}/container`], writes: [], procs: [`${s}/container/cgroup.procs`], scope: p.scope });
+  });
+  it("systemd manages cgroup2 only as PID 1 on the unified hierarchy", () => {
+    expect(cgroupManager({ v1: {}, v2: "/sys/fs/cgroup" }, true)).toBe("systemd");
+    expect(cgroupManager({ v1: {}, v2: "/sys/fs/cgroup" }, false)).toBe("minic");
+    expect(cgroupManager({ v1: { memory: "/sys/fs/cgroup/memory" }, v2: "/sys/fs/cgroup/unified" }, true)).toBe("minic");
+    expect(cgroupManager({ v1: {}, v1Named: "/sys/fs/cgroup/systemd", v2: "/sys/fs/cgroup/unified" }, true)).toBe("minic");
   });
   it("v1 devices: deny all, then allow nspawn's /dev nodes; none when privileged or on cgroup2 only", () => {
     const host = { ...v1, mounts: { ...v1.mounts, v1Devices: "/cg/devices" } };
@@ -81,7 +104,7 @@ describe("cgroup plans", () => {
       "devices.allow=c 10:200 rwm",
     ]);
     expect(planCgroups({}, host, "minic-x", "all").dirs).toEqual(["/cg/pids/minic-x"]);
-    const v2only: CgroupHost = { mounts: { v1: {}, v2: "/sys/fs/cgroup" }, v2Controllers: new Set(), v2Delegated: new Set(), cpusetMems: "0", memsw: false };
+    const v2only: CgroupHost = { mounts: { v1: {}, v2: "/sys/fs/cgroup" }, v2Controllers: new Set(), v2Delegated: new Set(), cpusetMems: "0", memsw: false, manager: "minic" };
     expect(planCgroups({}, v2only, "minic-y", "minimal")).toEqual({ dirs: ["/sys/fs/cgroup/minic-y"], writes: [], procs: ["/sys/fs/cgroup/minic-y/cgroup.procs"] });
   });
   it("reads OOM kill counts", () => {
