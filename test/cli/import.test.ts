@@ -9,6 +9,20 @@ describe("minic import DIR", () => {
   const dirs: { remove(): void }[] = [];
   afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
 
+  /** A temp dir with a busybox tree in it and a bin dir holding node and only `tools` (for PATH). */
+  const treeAndPath = (tools: string[]) => {
+    const t = tempDir();
+    dirs.push(t);
+    const tree = join(t.path, "tree");
+    mkdirSync(tree);
+    makeBusyboxTree(tree);
+    const bin = join(t.path, "bin");
+    mkdirSync(bin);
+    symlinkSync(process.execPath, join(bin, "node"));
+    for (const tool of tools) symlinkSync(findProgram(tool)!, join(bin, tool));
+    return { tree, bin, store: join(t.path, "s") };
+  };
+
   it("gives the same digest in two empty stores", async () => {
     const t = tempDir();
     dirs.push(t);
@@ -22,18 +36,9 @@ describe("minic import DIR", () => {
   });
 
   it("without lbzip2 refuses to pack (its bytes are the canonical ones), saying what to install", async () => {
-    const t = tempDir();
-    dirs.push(t);
-    const tree = join(t.path, "tree");
-    mkdirSync(tree);
-    makeBusyboxTree(tree);
     // A PATH with node, the other bzip2 tools and getfattr/setfattr (xattrs), but no lbzip2.
-    const bin = join(t.path, "bin");
-    mkdirSync(bin);
-    symlinkSync(process.execPath, join(bin, "node"));
-    for (const tool of ["bzip2", "pbzip2", "getfattr", "setfattr"]) symlinkSync(findProgram(tool)!, join(bin, tool));
+    const { tree, bin, store } = treeAndPath(["bzip2", "pbzip2", "getfattr", "setfattr"]);
     const env = { ...process.env, PATH: bin };
-    const store = join(t.path, "s");
     const r = await minic(["import", tree, "-t", "bb", "--store", store], { env });
     expect(r.exitCode).toBe(1);
     expect(r.stderr.trim()).toMatch(/^minic: lbzip2 is not installed: .*same bytes on every machine \(hint: apt-get install lbzip2 \(or set MINIC_BZIP2=pbzip2 or bzip2/);
@@ -44,16 +49,7 @@ describe("minic import DIR", () => {
   });
 
   it("without getfattr refuses to read a directory (its xattrs would be lost unsaid), saying what to install", async () => {
-    const t = tempDir();
-    dirs.push(t);
-    const tree = join(t.path, "tree");
-    mkdirSync(tree);
-    makeBusyboxTree(tree);
-    const bin = join(t.path, "bin");
-    mkdirSync(bin);
-    symlinkSync(process.execPath, join(bin, "node"));
-    symlinkSync(findProgram("lbzip2")!, join(bin, "lbzip2"));
-    const store = join(t.path, "s");
+    const { tree, bin, store } = treeAndPath(["lbzip2"]);
     const r = await minic(["import", tree, "-t", "bb", "--store", store], { env: { ...process.env, PATH: bin } });
     expect(r.exitCode).toBe(1);
     expect(r.stderr.trim()).toMatch(/^minic: getfattr is not installed: minic reads and sets extended attributes .* \(hint: apt-get install attr\)$/);
