@@ -5,6 +5,8 @@
 // fixed /run/containerd (the shims' sockets in s/, runc's state) never reaches the host's /run.
 // `ctr run` gets --fifo-dir under the temp dir (the client makes the fifos, in /run/containerd by default). stop() removes containers, tasks, the daemon (by PID), its shims (by
 // PID: the processes whose command line names this daemon's socket), its cgroups and its dirs.
+// inView() shows the host what containerd unpacked (a snapshot view mounted in a private mount
+// namespace, so no mount outlives the look).
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, rmSync, writeFileSync, closeSync } from "node:fs";
@@ -23,6 +25,14 @@ export interface Containerd {
   run(image: string, id: string, argv?: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   /** Like ctr() but throws with stderr on a non-zero exit; returns stdout. */
   ctrOk(args: string[]): Promise<string>;
+  /**
+   * What containerd unpacked for an image, seen from the host: a read-only view (`ctr snapshots
+   * view`) of committed snapshot `parent` (an image's top chain id) mounted, as containerd gives
+   * it to a container (overlay of its lowerdirs), in a private mount namespace of its own (the
+   * mount goes with it), where `sh -c script` runs in the mount; returns its stdout. The view is
+   * removed after, also when the script fails.
+   */
+  inView(parent: string, script: string): Promise<string>;
   /** The daemon's log so far. */
   log(): string;
   /** Idempotent; never throws. */
@@ -102,6 +112,25 @@ export async function startContainerd(dir: string): Promise<Containerd> {
   const fifos = join(dir, "fifo");
   mkdirSync(fifos, { mode: 0o700 });
   const run = (image: string, id: string, argv: string[] = []) => ctr(["run", "--rm", "--fifo-dir", fifos, image, id, ...argv]);
+  let views = 0;
+  const inView = async (parent: string, script: string) => {
+    const key = `minic-view-${++views}`;
+    const target = join(dir, key);
+    mkdirSync(target);
+    try {
+      // containerd's mount.Mount, printed without JSON tags.
+      const mounts = JSON.parse(await ctrOk(["snapshots", "--snapshotter", "overlayfs", "view", "--mounts", key, parent])) as { Type: string; Source: string; Options: string[] }[];
+      if (mounts.length !== 1) throw new Error(`view of ${parent} has ${mounts.length} mounts`);
+      const m = mounts[0]!;
+      const argv = ["--mount", "--propagation", "private", "sh", "-c", `mount -t "$1" -o "$2" "$3" "$4" && cd "$4" && ${script}`, "sh", m.Type, m.Options.join(","), m.Source, target];
+      const r = await execa("unshare", argv, { reject: false, encoding: "utf8", stdin: "ignore" });
+      if (r.exitCode !== 0) throw new Error(`the view of ${parent} (${JSON.stringify(m)}): exit ${r.exitCode}: ${String(r.stderr)}`);
+      return String(r.stdout);
+    } finally {
+      await ctr(["snapshots", "--snapshotter", "overlayfs", "rm", key]);
+      rmdirSync(target);
+    }
+  };
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
@@ -132,7 +161,7 @@ export async function startContainerd(dir: string): Promise<Containerd> {
   };
   for (let i = 0; i < 200; i++) {
     if (exited(child)) break;
-    if (existsSync(sock) && (await ctr(["version"])).exitCode === 0) return { sock, ns, ctr, run, ctrOk, log: () => readFileSync(logFile, "utf8"), stop };
+    if (existsSync(sock) && (await ctr(["version"])).exitCode === 0) return { sock, ns, ctr, run, ctrOk, inView, log: () => readFileSync(logFile, "utf8"), stop };
     await new Promise((r) => setTimeout(r, 50));
   }
   const log = existsSync(logFile) ? readFileSync(logFile, "utf8").slice(-2000) : "";
