@@ -1,4 +1,4 @@
-// Builds the startup snapshot bin/minic starts run, ps, rm and prune from: dist/snapshot/minic.blob
+// Builds the startup snapshot bin/minic starts run, build, ps, rm and prune from: dist/snapshot/minic.blob
 // from dist/snapshot/minic.cjs (written by scripts/bundle.mjs), for the node running this script,
 // plus node.stamp, whose mtime is that node binary's (bin/minic uses the blob only with the node
 // whose mtime matches: a snapshot loads only into the Node build that wrote it). Run by
