@@ -66,14 +66,21 @@ describe("bin/minic", () => {
 
   it("routes exactly the snapshot's commands to it; the snapshot itself hands others on", async () => {
     const launcher = readFileSync(LAUNCHER, "utf8");
-    const routed = /^(\S.*)\) # SNAPSHOT_COMMANDS/m.exec(launcher)?.[1]?.split("|").map((w) => w.trim());
-    const carried = [...readFileSync(join(ROOT, "src", "snapshot.ts"), "utf8").matchAll(/^ {2}(\w+): async \(\) => \w+Command,$/gm)].map((m) => m[1]);
-    expect(routed).toEqual(carried);
-    expect(carried).toEqual(["run", "build", "ps", "rm", "prune"]);
+    // Each snapshot's commands, as the launcher routes them and as its entry carries them.
+    const routes = [...launcher.matchAll(/^(\S.*)\) blob=(\w+) ;; # SNAPSHOT_COMMANDS in (src\/[\w-]+\.ts)$/gm)];
+    expect(routes.map((m) => [m[2], m[3]])).toEqual([["minic", "src/snapshot.ts"], ["build", "src/snapshot-build.ts"]]);
+    for (const [, words, , entry] of routes) {
+      const carried = [...readFileSync(join(ROOT, entry!), "utf8").matchAll(/^ {2}(\w+): async \(\) => \w+Command,$/gm)].map((m) => m[1]);
+      expect(words!.split("|").map((w) => w.trim())).toEqual(carried);
+    }
+    expect(routes.flatMap((m) => m[1]!.split("|").map((w) => w.trim()))).toEqual(["run", "ps", "rm", "prune", "build"]);
     // Started from the snapshot directly (as the launcher does for its commands), `images` still works.
     const direct = await execa(process.execPath, ["--snapshot-blob", join(ROOT, "dist", "snapshot", "minic.blob"), ROOT, "images", "--store", fx.store], { reject: false, encoding: "utf8" });
     expect(direct.exitCode).toBe(0);
     expect(direct.stdout).toMatch(/^bb:latest /m);
+    const fromBuild = await execa(process.execPath, ["--snapshot-blob", join(ROOT, "dist", "snapshot", "build.blob"), ROOT, "images", "--store", fx.store], { reject: false, encoding: "utf8" });
+    expect(fromBuild.exitCode).toBe(0);
+    expect(fromBuild.stdout).toBe(direct.stdout);
   });
 
   it("gives the same one-line error from the snapshot as from the bundle", async () => {
