@@ -36,5 +36,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 # Compile src/ to dist/, bundle the CLI (dist/bundle/, run by bin/minic.js) and build the startup
-# snapshot bin/minic starts run, ps, rm and prune from (dist/snapshot/).
+# snapshot bin/minic starts run, build, ps, rm and prune from (dist/snapshot/).
 npm run -s build

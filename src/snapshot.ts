@@ -1,61 +1,21 @@
-// Entry of minic's V8 startup snapshot (dist/snapshot/minic.blob, made by scripts/bundle.mjs),
-// which bin/minic starts Node from. The commands that must start fast (run and the container
-// commands) are loaded and evaluated while the snapshot is built, so `minic run` begins with its
-// code ready instead of resolving, reading and evaluating ~30 modules (~20 ms). Every other
-// command is handed to the ordinary ESM bundle (dist/bundle/entry.js) unchanged.
-//
-// What is evaluated here ends up frozen in the snapshot: modules on this path must not read the
-// environment, the clock, the pid or random bytes at load time (only inside functions).
-import { createRequire } from "node:module";
-import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import { parseArgs } from "node:util";
-import { startupSnapshot } from "node:v8";
-import { commandName, main, type Registry } from "./cli.js";
-import { stderr } from "./util/stdio.js";
+// Entry of minic's V8 startup snapshot for the container commands (dist/snapshot/minic.blob,
+// made by scripts/bundle.mjs), which bin/minic starts run, ps, rm and prune from: their code is
+// loaded and evaluated while the snapshot is built, so `minic run` begins with it ready instead
+// of resolving, reading and evaluating ~30 modules (~20 ms). `build` has a snapshot of its own
+// (snapshot-build.ts): carried here, its code made this one ~1.3 MB bigger, and every `minic
+// run` ~6-10 ms slower to deserialize it. Nothing here may read the environment, the clock, the
+// pid or random bytes at load time (snapshot-main.ts).
+import { snapshotMain } from "./snapshot-main.js";
 import { pruneCommand } from "./commands/prune.js";
 import { psCommand } from "./commands/ps.js";
 import { rmCommand } from "./commands/rm.js";
 import { runCommand } from "./commands/run.js";
 import "./store/store.js"; // opened by every one of them: evaluated now, not per run
 
-declare global {
-  /** The snapshot bundle's stand-in for `import.meta.url` (set before any command runs). */
-  var __minicBundleUrl: string | undefined;
-}
-
-/** The commands the snapshot carries (not exported: the snapshot script has no `module`). */
-const SNAPSHOT_COMMANDS: Registry = {
+// The commands this snapshot carries (bin/minic routes exactly these to it).
+snapshotMain({
   run: async () => runCommand,
   ps: async () => psCommand,
   rm: async () => rmCommand,
   prune: async () => pruneCommand,
-};
-
-async function start(root: string, argv: string[]): Promise<number> {
-  const entry = pathToFileURL(join(root, "dist", "bundle", "entry.js")).href;
-  const name = commandName(argv);
-  if (name !== undefined && Object.hasOwn(SNAPSHOT_COMMANDS, name)) {
-    globalThis.__minicBundleUrl = entry;
-    if (process.env.MINIC_DEBUG) stderr().write(`+ ${name}: started from the startup snapshot\n`);
-    return main(argv, SNAPSHOT_COMMANDS);
-  }
-  // Code in a snapshot cannot import() (Node gives it no dynamic-import hook); a module Node
-  // loads now can, so a one-line CommonJS helper imports the ESM bundle.
-  const importer = createRequire(join(root, "dist", "snapshot", "import.cjs"))("./import.cjs") as (url: string) => Promise<{ run(argv: string[]): Promise<number> }>;
-  return (await importer(entry)).run(argv);
-}
-
-if (startupSnapshot.isBuildingSnapshot()) {
-  // Node loads parseArgs's module on first use; every command uses it: load it into the snapshot.
-  parseArgs({ args: [], options: {} });
-  startupSnapshot.setDeserializeMainFunction(() => {
-    // bin/minic runs `node --snapshot-blob BLOB ROOT ARG…`: ROOT is the minic checkout.
-    const root = resolve(process.argv[1] ?? ".");
-    const argv = process.argv.slice(2);
-    process.argv.splice(1, 1, join(root, "bin", "minic"));
-    void start(root, argv).then((code) => {
-      process.exitCode = code;
-    });
-  });
-}
+});

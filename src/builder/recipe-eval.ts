@@ -2,17 +2,22 @@
 // act on SIGINT, SIGTERM and SIGHUP: a recipe that loops forever (`while (true) {}`) blocked
 // minic's only thread, which then ignored every signal but SIGKILL. The worker is started ahead
 // (warmUpRecipeWorker) so that its start overlaps the type-check and the compile.
-import { Worker } from "node:worker_threads";
+import { createRequire } from "node:module";
+import type { Worker } from "node:worker_threads";
 import { MinicError } from "../core/errors.js";
 import type { EvalReply, EvalRequest } from "./recipe-worker.js";
 
-const WORKER = new URL("../builder/recipe-worker.js", import.meta.url);
 const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 let warm: Worker | undefined;
 
 function startWorker(): Worker {
-  const w = new Worker(WORKER, { stdout: false, stderr: false });
+  // node:worker_threads is loaded here, not imported at load: the startup snapshot (which
+  // carries `build`) would hold the module as evaluated when the snapshot was made, whose
+  // shared memory (its cwd counter) does not survive it, and every Worker would then fail. The
+  // URL is made here too: in the snapshot, import.meta.url is set only when minic starts.
+  const { Worker } = createRequire(import.meta.url)("node:worker_threads") as typeof import("node:worker_threads");
+  const w = new Worker(new URL("../builder/recipe-worker.js", import.meta.url), { stdout: false, stderr: false });
   w.on("error", () => {}); // reported through evaluateRecipe
   return w;
 }

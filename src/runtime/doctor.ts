@@ -125,7 +125,7 @@ export function doctorReport(f: DoctorFacts): DoctorReport {
   // npm runs scripts/snapshot.mjs when it installs the package; `npm rebuild` runs it again.
   const remake = f.checkout ? "run 'npm run build'" : "run 'npm rebuild -g minic' (or 'npm rebuild minic' in the project that depends on it)";
   const later = `bin/minic works without it, each command starting ~20 ms slower: ${remake}`;
-  if (f.snapshot === "used") add("ok", "startup snapshot: bin/minic starts run, ps, rm and prune from dist/snapshot/minic.blob");
+  if (f.snapshot === "used") add("ok", "startup snapshot: bin/minic starts run, ps, rm and prune from dist/snapshot/minic.blob, build from build.blob");
   else if (f.snapshot === "node-options") add("note", "startup snapshot: unused while NODE_OPTIONS is set (V8 loads a snapshot only with the flags that made it); each command starts ~20 ms slower");
   else add("warn", f.snapshot === "stale" ? `startup snapshot: made by another node binary, so unused (${later})` : `startup snapshot: none (${later})`);
   for (const l of storeFindings(f.store.location, f.store.status)) add(l.level, l.text);

@@ -1,5 +1,5 @@
 // Runs the real minic CLI as a child process: bin/minic, the launcher users run (it starts Node
-// from the startup snapshot for run/ps/rm/prune, from the ESM bundle for the rest).
+// from the startup snapshot for run/build/ps/rm/prune, from the ESM bundle for the rest).
 import { execa, type Options } from "execa";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

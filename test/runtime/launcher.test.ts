@@ -2,13 +2,14 @@
 // snapshot was made by the node on PATH, hands the commands the snapshot does not carry to the
 // ESM bundle, and falls back to bin/minic.js when the snapshot is missing or another node's.
 import { execa } from "execa";
-import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BIN, LAUNCHER, minic, ROOT } from "../helpers/cli.js";
 import { runtimeSuite } from "./fixtures.js";
 
 const SNAPSHOT_LINE = /^\+ (run|ps): started from the startup snapshot$/m;
+const BUILD_SNAPSHOT_LINE = /^\+ build: started from the startup snapshot$/m;
 const { fx, run } = runtimeSuite(async () => {});
 
 /** An install of minic in `dir` whose dist/snapshot/ is a copy the test can spoil. */
@@ -30,6 +31,30 @@ describe("bin/minic", () => {
     expect(r.stderr).toMatch(SNAPSHOT_LINE);
   });
 
+  it("starts build from the startup snapshot: the recipe's worker, esbuild and a cache hit work as from bin/minic.js", async () => {
+    const dir = join(fx.root, "snap-build");
+    mkdirSync(dir);
+    const recipe = join(dir, "app.ts");
+    writeFileSync(recipe, 'import { defineRecipe, file } from "minic";\nexport default defineRecipe({ name: "snapapp", steps: [file("/hi", "hi\\n")] });\n');
+    const store = join(dir, "store");
+    // The first build compiles the recipe (esbuild, loaded on first use) and makes the layer.
+    const first = await minic(["build", recipe, "--store", store], { env: { MINIC_DEBUG: "1" } });
+    expect(first.exitCode).toBe(0);
+    expect(first.stderr).toMatch(BUILD_SNAPSHOT_LINE);
+    expect(first.stderr).toMatch(/^snapapp: built layer sha256:/m);
+    expect((await minic(["build", recipe, "--store", store], { env: { MINIC_DEBUG: "1" } })).stderr).toMatch(BUILD_SNAPSHOT_LINE);
+    const hit = await minic(["build", recipe, "--store", store, "--explain"]);
+    const viaNode = await execa(process.execPath, [BIN, "build", recipe, "--store", store, "--explain"], { reject: false, encoding: "utf8", stdin: "ignore" });
+    expect({ code: hit.exitCode, out: hit.stdout, err: hit.stderr }).toEqual({ code: 0, out: viaNode.stdout, err: viaNode.stderr });
+    expect(hit.stderr).toMatch(/snapapp: cache hit/);
+    // A recipe error is the same one line from the snapshot as from the bundle.
+    writeFileSync(recipe, 'import { defineRecipe } from "minic";\nthrow new Error("no");\nexport default defineRecipe({ name: "snapapp", steps: [] });\n');
+    const bad = await minic(["build", recipe, "--store", store]);
+    const badNode = await execa(process.execPath, [BIN, "build", recipe, "--store", store], { reject: false, encoding: "utf8", stdin: "ignore" });
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toBe(badNode.stderr);
+  });
+
   it("hands other commands to the ESM bundle, with the same output as bin/minic.js", async () => {
     for (const args of [["images", "--store", fx.store], ["help", "run"], ["--version"], ["inspect", "nosuch", "--store", fx.store]]) {
       const viaLauncher = await minic(args);
@@ -41,14 +66,21 @@ describe("bin/minic", () => {
 
   it("routes exactly the snapshot's commands to it; the snapshot itself hands others on", async () => {
     const launcher = readFileSync(LAUNCHER, "utf8");
-    const routed = /^(\S.*)\) # SNAPSHOT_COMMANDS/m.exec(launcher)?.[1]?.split("|").map((w) => w.trim());
-    const carried = [...readFileSync(join(ROOT, "src", "snapshot.ts"), "utf8").matchAll(/^ {2}(\w+): async \(\) => \w+Command,$/gm)].map((m) => m[1]);
-    expect(routed).toEqual(carried);
-    expect(carried).toEqual(["run", "ps", "rm", "prune"]);
+    // Each snapshot's commands, as the launcher routes them and as its entry carries them.
+    const routes = [...launcher.matchAll(/^(\S.*)\) blob=(\w+) ;; # SNAPSHOT_COMMANDS in (src\/[\w-]+\.ts)$/gm)];
+    expect(routes.map((m) => [m[2], m[3]])).toEqual([["minic", "src/snapshot.ts"], ["build", "src/snapshot-build.ts"]]);
+    for (const [, words, , entry] of routes) {
+      const carried = [...readFileSync(join(ROOT, entry!), "utf8").matchAll(/^ {2}(\w+): async \(\) => \w+Command,$/gm)].map((m) => m[1]);
+      expect(words!.split("|").map((w) => w.trim())).toEqual(carried);
+    }
+    expect(routes.flatMap((m) => m[1]!.split("|").map((w) => w.trim()))).toEqual(["run", "ps", "rm", "prune", "build"]);
     // Started from the snapshot directly (as the launcher does for its commands), `images` still works.
     const direct = await execa(process.execPath, ["--snapshot-blob", join(ROOT, "dist", "snapshot", "minic.blob"), ROOT, "images", "--store", fx.store], { reject: false, encoding: "utf8" });
     expect(direct.exitCode).toBe(0);
     expect(direct.stdout).toMatch(/^bb:latest /m);
+    const fromBuild = await execa(process.execPath, ["--snapshot-blob", join(ROOT, "dist", "snapshot", "build.blob"), ROOT, "images", "--store", fx.store], { reject: false, encoding: "utf8" });
+    expect(fromBuild.exitCode).toBe(0);
+    expect(fromBuild.stdout).toBe(direct.stdout);
   });
 
   it("gives the same one-line error from the snapshot as from the bundle", async () => {
