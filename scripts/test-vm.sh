@@ -51,7 +51,7 @@ mkdir -p "$s/minic" "$s/bin" "$s/out"
 cp -a bin dist recipes package.json "$s/minic/"
 cp -a node_modules "$s/minic/"
 mkdir "$s/minic/scripts" && cp -a scripts/snapshot.mjs "$s/minic/scripts/"
-rm -f "$s/minic/dist/snapshot/minic.blob" "$s/minic/dist/snapshot/node.stamp" # made in the guest: V8's snapshot depends on the CPU
+rm -f "$s/minic/dist/snapshot/"*.blob "$s/minic/dist/snapshot/node.stamp" # made in the guest: V8's snapshot depends on the CPU
 cp -a test/vm/guest "$s/guest"
 cp -a "$(readlink -f "$(command -v node)")" "$s/bin/node"
 echo "$kind" >"$s/kind"

@@ -17,7 +17,6 @@ import { putLayerUnpacked } from "../store/layers.js";
 import { makeScratch, sweepScratch } from "../store/scratch.js";
 import type { Store } from "../store/store.js";
 import type { VerifiedBlobs } from "../store/verified-blobs.js";
-import { directoryItems } from "../share/import-source.js";
 import { LAYER_POLICY } from "../share/member-policy.js";
 import { interrupted, run, spawn } from "../util/exec.js";
 import type { Progress } from "../util/progress.js";
@@ -127,6 +126,9 @@ async function debootstrapLayer(store: Store, where: string, base: DebootstrapBa
       if (sig) throw new MinicError("EINTERRUPTED", `${where}: debootstrap stopped by ${sig}`);
       throw debootstrapFailure(where, base, `${r.stdout}\n${r.stderr}`);
     }
+    // Loaded here: its archive readers pull in tar-stream, which build's startup snapshot cannot
+    // hold (an npm package); a cache hit never needs them.
+    const { directoryItems } = await import("../share/import-source.js");
     const { items } = await directoryItems(target, LAYER_POLICY, tidyAction);
     return await putLayerUnpacked(store, items, epoch);
   } finally {
