@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { LAUNCHER, minic, minicOk, tempDir } from "../helpers/cli.js";
 import { makeBusyboxTree } from "../helpers/busybox-tree.js";
+import { withHostLock } from "../runtime/fixtures.js";
 
 const root = process.getuid?.() === 0;
 const maybe = root ? describe : describe.skip;
@@ -85,7 +86,7 @@ export default defineRecipe({ name: "xfinal", base: "xb:1", steps: [
       `# file: usr/bin/pinger\nsecurity.capability=0s${cap}\nuser.origin=0s${b64("stage")}\n`,
       "",
     ].join("\n"));
-    const run = await minicOk(["run", "--store", store, "xfinal", "/bin/sh", "-c", "getcap /opt/pinger /opt/pinger2 /usr/bin/pinger /opt/plain; stat -c '%i %u' /opt/pinger /opt/pinger2 /usr/bin/pinger; getfattr -d -m user. -e hex /opt/data /usr/bin/pinger 2>/dev/null"]);
+    const run = await withHostLock(() => minicOk(["run", "--store", store, "xfinal", "/bin/sh", "-c", "getcap /opt/pinger /opt/pinger2 /usr/bin/pinger /opt/plain; stat -c '%i %u' /opt/pinger /opt/pinger2 /usr/bin/pinger; getfattr -d -m user. -e hex /opt/data /usr/bin/pinger 2>/dev/null"]));
     expect(run.stdout).toMatch(/^\/opt\/pinger cap_net_raw=ep$/m);
     expect(run.stdout).toMatch(/^\/opt\/pinger2 cap_net_raw=ep$/m);
     expect(run.stdout).toMatch(/^\/usr\/bin\/pinger cap_net_raw=ep$/m); // set after its new owner

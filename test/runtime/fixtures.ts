@@ -129,6 +129,19 @@ export async function lockHost(): Promise<() => void> {
   }
 }
 
+/**
+ * Runs `f` holding the host lock: for a test outside the runtime project that starts a
+ * container, which the runtime suites' leak checks (running meanwhile) would otherwise see.
+ */
+export async function withHostLock<T>(f: () => Promise<T>): Promise<T> {
+  const unlock = await lockHost();
+  try {
+    return await f();
+  } finally {
+    unlock();
+  }
+}
+
 /** Removes an empty dir, ignoring errors. */
 export function rmdirQuiet(d: string): void {
   try {

@@ -13,6 +13,7 @@ import { copyFileSync, linkSync, mkdirSync, readFileSync, writeFileSync } from "
 import { join } from "node:path";
 import { LAUNCHER, minic, minicOk, tempDir } from "../helpers/cli.js";
 import { makeBusyboxTree } from "../helpers/busybox-tree.js";
+import { withHostLock } from "../runtime/fixtures.js";
 import { findProgram } from "../../src/util/which.js";
 import { guardVarLibContainers, peer, podmanEnv, startRegistry, storeListing, type Registry } from "./peers.js";
 
@@ -75,7 +76,7 @@ function layerOf(storeDir: string, image: string): { blob: string; diffId: strin
 
 /** getcap and getfattr run inside a container of `image`. */
 async function inside(storeDir: string, image: string): Promise<string> {
-  const r = await minicOk(["run", "--store", storeDir, image, "/bin/sh", "-c", `getcap /${CAP} /${CAP}-link; getfattr -d -m user. -e hex /etc/xfile '/${WEIRD}' 2>/dev/null`]);
+  const r = await withHostLock(() => minicOk(["run", "--store", storeDir, image, "/bin/sh", "-c", `getcap /${CAP} /${CAP}-link; getfattr -d -m user. -e hex /etc/xfile '/${WEIRD}' 2>/dev/null`]));
   return r.stdout;
 }
 
@@ -208,7 +209,7 @@ export default defineRecipe({ name: "xapp", base: "x:dir", steps: [
     const built = await minicOk(["build", join(rec, "app.ts"), "--store", store]);
     // The run step's ACL (system.*) is not carried: said, not silent.
     expect(built.stderr + built.stdout).toMatch(/left out extended attributes of 1 file\(s\) that minic layers do not carry/);
-    const r = await minicOk(["run", "--store", store, "xapp", "/bin/sh", "-c", "getcap /usr/bin/pinger /opt/tool; getfattr -d -m user. -e hex /opt/conf 2>/dev/null"]);
+    const r = await withHostLock(() => minicOk(["run", "--store", store, "xapp", "/bin/sh", "-c", "getcap /usr/bin/pinger /opt/tool; getfattr -d -m user. -e hex /opt/conf 2>/dev/null"]));
     expect(r.stdout).toMatch(/^\/usr\/bin\/pinger cap_net_raw,cap_sys_time=ep$/m);
     expect(r.stdout).toMatch(/^\/opt\/tool cap_net_admin=ep$/m);
     expect(r.stdout).toContain(`user.test=0x${BIN.toString("hex")}\n`);
