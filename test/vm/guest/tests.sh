@@ -194,8 +194,10 @@ test_sigterm() {
   minic run vm-app -- sh -c 'trap "exit 143" TERM; sleep 61 & wait' &
   pid=$!
   wait_running
-  # Signalled once its trap is set (its sleep runs), not while nspawn is still starting it.
-  for _ in $(seq 600); do pgrep -f 'sleep 61' >/dev/null && break; sleep 0.1; done
+  # Signalled once its trap is set (its sleep runs), not while nspawn is still starting it: a
+  # PID 1 without a handler ignores SIGTERM. The sleep itself (-x), not any process whose
+  # command line holds 'sleep 61' (minic's and the wrapper's do from the start).
+  for _ in $(seq 600); do pgrep -a -x sleep | grep -q 'sleep 61' && break; sleep 0.1; done
   ps -eo pid,ppid,comm,args | grep -E 'nspawn|sleep 61|trap|sd-' | grep -v grep
   for k in $(pgrep -f 'systemd-nspawn'); do echo "nspawn $k children: $(cat /proc/$k/task/$k/children)"; for c in $(cat /proc/$k/task/$k/children); do grep -E 'NSpid|Name' /proc/$c/status | tr '\n' ' '; echo; done; done
   kill -TERM $pid
