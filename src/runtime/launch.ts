@@ -139,14 +139,14 @@ export class Launch {
    */
   async applyLimits(): Promise<void> {
     await applyCgroups(this.cgroups, this.state.pid);
-    this.watchEvents();
+    if (this.cgroups.scope) this.watchEvents();
   }
 
   /**
    * Counts OOM kills and refused forks as the kernel reports them (it notifies a change of
-   * memory.events and pids.events), not only once the container has ended: on a systemd host
-   * systemd removes the scope's cgroups as soon as its last process exits, possibly before minic
-   * reads them.
+   * memory.events and pids.events), not only once the container has ended: systemd removes a
+   * scope's cgroups as soon as its last process exits, possibly before minic reads them. Without
+   * a scope the cgroups are minic's until release, and are read once the container has ended.
    */
   private watchEvents(): void {
     const note = () => {
