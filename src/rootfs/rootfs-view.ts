@@ -54,9 +54,16 @@ export class RootfsView {
    * The view of `upper` over `lowers`. Each layer's opaque directories are read with one
    * `getfattr -R` per layer; with `xattrs` that same call reads every xattr of the lower layers
    * too (as fast: getfattr lists and reads each node's attributes either way), for xattrsOf.
+   * With `opaque`, the caller already knows them (upper first, one set per layer: a container's
+   * fresh upper dir and the store's opaque records of its layers), and no getfattr runs.
    */
-  static async open(upper: string, lowers: readonly string[], opts: { xattrs?: boolean } = {}): Promise<RootfsView> {
+  static async open(upper: string, lowers: readonly string[], opts: { xattrs?: boolean; opaque?: readonly ReadonlySet<string>[] } = {}): Promise<RootfsView> {
     const v = new RootfsView(upper, lowers);
+    if (opts.opaque && !opts.xattrs) {
+      if (opts.opaque.length !== v.layers.length) throw new Error(`RootfsView.open: ${opts.opaque.length} opaque sets for ${v.layers.length} layers`);
+      v.opaque = opts.opaque.map((s) => new Set(s));
+      return v;
+    }
     if (!opts.xattrs) {
       v.opaque = await Promise.all(v.layers.map((l) => opaqueDirs(l)));
       return v;

@@ -1,7 +1,7 @@
 // Resolves bind destinations inside the image root before the container starts: a symlink of
 // the image (/d1 -> /tmp/x) is followed inside the root, never on the host, and the wrapper
 // mounts on the real path it resolved to.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { RootfsView } from "../rootfs/rootfs-view.js";
 import { MinicError } from "../core/errors.js";
@@ -55,7 +55,9 @@ export async function resolveBinds(root: PreparedRoot, dir: string, binds: reado
 /**
  * A RootfsView of the container's image before it starts: its layers (top first) under the
  * still-empty upper dir, or for the copy driver the flattened tree under an empty dir made in
- * `dir`. Opening it reads every layer's opaque markers.
+ * `dir`. Overlay layers' opaque directories come from the store's records (prepareRoot read
+ * them), the upper dir being empty; otherwise opening it reads every layer's opaque markers
+ * (one getfattr per layer, ~0.2 s for a 7,000-entry Debian tree).
  */
 export async function openImageView(root: PreparedRoot, dir: string): Promise<RootfsView> {
   let upper = root.upper;
@@ -64,5 +66,9 @@ export async function openImageView(root: PreparedRoot, dir: string): Promise<Ro
     mkdirSync(upper, { recursive: true, mode: 0o755 });
   }
   const lowers = root.layerDirs.length > 0 ? [...root.layerDirs].reverse() : [root.rootfs];
+  const records = root.opaqueDirs;
+  if (records && root.layerDirs.length > 0 && readdirSync(upper).length === 0) {
+    return RootfsView.open(upper, lowers, { opaque: [new Set<string>(), ...lowers.map((l) => records(l))] });
+  }
   return RootfsView.open(upper, lowers);
 }
