@@ -44,8 +44,9 @@ export async function prepareRoot(store: Store, layers: readonly LayerDescriptor
     return { rootfs, layerDirs: [] };
   }
   const want = (l: LayerDescriptor) => (driver === "overlay" ? store.layout.unpacked(l.diffId) : aufsLayerDir(store, l));
-  // Checked against its seal before every use: a changed tree is unpacked again.
-  const missing = layers.filter((l) => !(existsSync(want(l)) && unpackedProblem(want(l)) === undefined));
+  // Checked against its seal before every use: a changed tree is unpacked again. From inside
+  // each tree (see unpackedProblem): nothing else of minic run is under way meanwhile.
+  const missing = layers.filter((l) => !(existsSync(want(l)) && unpackedProblem(want(l), { fromInside: true }) === undefined));
   if (missing.length > 0) {
     const { trustedOptions, unpackedLayers } = await import("../store/layers.js");
     const opts = trustedOptions(driver === "overlay" ? "overlay" : "keep");
