@@ -9,18 +9,16 @@ import { canonicalJson, isDigest, type Digest } from "../core/digest.js";
 import { CONFIG_SHAPE, MANIFEST_SHAPE } from "../core/image-shapes.js";
 import { MinicError } from "../core/errors.js";
 import type { LayerDescriptor } from "../core/image.js";
-import { decompress } from "../archive/bzip2.js";
-import { readCpio, type CpioMember } from "../archive/cpio-reader.js";
 import { availableParallelism } from "node:os";
 import { mapLimit } from "../util/map-limit.js";
 import type { Store } from "../store/store.js";
-import type { EntryKind } from "../archive/entry.js";
 import { makeImage, sourceDateEpoch } from "../store/images.js";
-import { admitMember, type MemberPolicy } from "./member-policy.js";
+import type { MemberPolicy } from "./member-policy.js";
 import { plainStream } from "./compression.js";
 import { fromOciConfig } from "./oci-config.js";
 import type { OciConfig } from "./oci-model.js";
-import { isUnpacked, overlayTarget, packUnpacked, placeUnpacked, unpackToTemp, type PendingUnpack } from "../store/layers.js";
+import { isUnpacked, overlayTarget, packUnpacked, placeUnpacked, type PendingUnpack } from "../store/layers.js";
+import { readMinicLayer } from "./minic-layer-read.js";
 import type { BlobStaging } from "./staging.js";
 import { readTarMembers } from "./tar-members.js";
 import { emptyReport, TreeCollector, type CollectReport } from "./tree-collector.js";
@@ -69,40 +67,21 @@ export async function intakeMinic(staging: BlobStaging, manifestDigest: Digest, 
  * Reads a staged minic layer once: its blob digest and diff id must match, and every member must
  * pass the policy unchanged. In the same read, unless the store has it unpacked already, it is
  * unpacked into a temp dir of the staging area (decompressed once, the cpio hashed as it is
- * unpacked): returned, to be put in place (placeUnpacked) once the blobs are committed. On a
- * mismatch the temp dir is removed before the error is thrown, so none of its files is ever in
- * unpacked/.
+ * unpacked): returned, to be put in place (placeUnpacked) once the blobs are committed. A layer
+ * that putLayer read while it was staged is not read again: what that read found is checked. On
+ * a mismatch the temp dir is removed before the error is thrown, so none of its files is ever
+ * in unpacked/.
  */
 async function checkMinicLayer(staging: BlobStaging, layer: LayerDescriptor, policy: MemberPolicy): Promise<PendingUnpack | undefined> {
-  const diff = createHash("sha256");
-  let ended = false;
-  async function* plain(): AsyncGenerator<Buffer> {
-    for await (const c of decompress(staging.open(layer.digest))) {
-      diff.update(c as Buffer);
-      yield c as Buffer;
-    }
-    ended = true;
-    const got = `sha256:${diff.digest("hex")}`;
-    if (got !== layer.diffId) {
-      throw new MinicError("EDIGEST", `layer ${layer.digest.slice(0, 19)}… unpacks to diff id ${got.slice(0, 19)}…, not ${layer.diffId.slice(0, 19)}…`, { hint: "the archive is corrupt or was tampered with; nothing was stored" });
-    }
-  }
-  const kinds = new Map<string, EntryKind>();
-  const strict: MemberPolicy = { ...policy, devices: policy.devices === "keep" ? "keep" : "refuse" };
-  async function* admitted(): AsyncGenerator<CpioMember> {
-    for await (const m of readCpio(plain())) {
-      const a = admitMember(kinds, { rawName: m.entry.name, entry: m.entry }, strict);
-      if (a.action !== "skip") kinds.set(a.entry.name, a.entry.kind);
-      yield m;
-    }
-    if (!ended) throw new MinicError("EARCHIVE", `layer ${layer.digest.slice(0, 19)}… was not read to its end`);
-  }
   const target = overlayTarget(staging.store, layer);
-  if (await isUnpacked(staging.store, layer, target)) {
-    for await (const m of admitted()) for await (const _ of m.data);
-    return undefined;
+  const what = `${layer.digest.slice(0, 19)}…`;
+  const read = (await staging.takeLayerRead(layer.digest))
+    ?? (await readMinicLayer(staging.open(layer.digest), policy, what, (await isUnpacked(staging.store, layer, target)) ? undefined : staging.tempPath("unpack")));
+  if (read.diffId !== layer.diffId) {
+    if (read.tmp) await rm(read.tmp, { recursive: true, force: true });
+    throw new MinicError("EDIGEST", `layer ${what} unpacks to diff id ${read.diffId.slice(0, 19)}…, not ${layer.diffId.slice(0, 19)}…`, { hint: "the archive is corrupt or was tampered with; nothing was stored" });
   }
-  return unpackToTemp(admitted(), layer, target, staging.tempPath("unpack"));
+  return read.tmp === undefined ? undefined : { layer, tmp: read.tmp, target, opaque: read.opaque };
 }
 
 /** Where the compressed (or plain) bytes of layer i of an OCI/docker image come from. */

@@ -50,7 +50,7 @@ interface TarContents {
 export async function loadTarball(store: Store, source: AsyncIterable<Buffer>, opts: LoadOptions): Promise<LoadedImage[]> {
   const staging = await BlobStaging.open(store);
   try {
-    const contents = await stageTar(staging, source);
+    const contents = await stageTar(staging, source, opts.policy);
     const images = await intakeAll(staging, contents, opts);
     if (images.length === 0) throw new MinicError("EINPUT", "the tarball holds no image", { hint: "give a tar made by 'minic save', 'podman save' or 'skopeo copy … oci-archive:'" });
     if (opts.tag && images.length > 1) throw new MinicError("EUSAGE", `the tarball holds ${images.length} images; -t names only one`, { hint: "load without -t" });
@@ -69,7 +69,7 @@ export async function loadTarball(store: Store, source: AsyncIterable<Buffer>, o
   }
 }
 
-async function stageTar(staging: BlobStaging, source: AsyncIterable<Buffer>): Promise<TarContents> {
+async function stageTar(staging: BlobStaging, source: AsyncIterable<Buffer>, policy: MemberPolicy): Promise<TarContents> {
   const c: TarContents = { paths: new Map(), small: new Map(), links: new Map() };
   for await (const m of readTarMembers(await plainStream(source, "tarball"))) {
     const name = safeMemberName(m.rawName);
@@ -95,11 +95,16 @@ async function stageTar(staging: BlobStaging, source: AsyncIterable<Buffer>): Pr
       c.small.set(name, Buffer.concat(parts));
       continue;
     }
-    const info = await staging.put(m.data, expected);
+    // A large blob named by its digest may be a minic layer (minic save puts them before the
+    // index): read as one while it is staged (see putLayer).
+    const info = expected !== undefined && m.entry.size >= LAYER_SIZED ? await staging.putLayer(m.data, expected, policy) : await staging.put(m.data, expected);
     c.paths.set(name, info.digest);
   }
   return c;
 }
+
+/** Blobs at least this large are read as minic layers while they are staged. */
+const LAYER_SIZED = 64 << 10;
 
 interface Found {
   refs: ImageRef[];

@@ -59,7 +59,9 @@ export async function pullImage(store: Store, client: RegistryClient, reference:
         reused++;
         continue;
       }
-      const info = await staging.put(await client.getBlob(d.digest), d.digest);
+      // A minic layer is decompressed and unpacked as it downloads (see putLayer).
+      const body = await client.getBlob(d.digest);
+      const info = minic && d !== m.config ? await staging.putLayer(body, d.digest, policy) : await staging.put(body, d.digest);
       if (info.size !== d.size) throw new MinicError("EDIGEST", `blob ${d.digest.slice(0, 19)}… has ${info.size} bytes, not ${d.size}`);
       fetched++;
     }

@@ -12,6 +12,9 @@ import { tempName } from "../store/atomic.js";
 import type { BlobInfo, Store } from "../store/store.js";
 import { verifyingStream } from "../store/verify-stream.js";
 import { hashWrite, type ByteSource } from "../store/hash-write.js";
+import { ByteChannel } from "../util/byte-channel.js";
+import type { MemberPolicy } from "./member-policy.js";
+import { readMinicLayer, type LayerRead } from "./minic-layer-read.js";
 
 /** What to do about a malformed document in a tarball or registry. */
 export const MALFORMED_HINT = "the image is malformed or was made by a tool minic does not understand; nothing was stored";
@@ -24,6 +27,9 @@ interface Staged {
 
 export class BlobStaging {
   private readonly blobs = new Map<Digest, Staged>();
+  /** Side reads of putLayer by blob digest (each never rejects: undefined when it failed), and every one started. */
+  private readonly layerReads = new Map<Digest, Promise<LayerRead | undefined>>();
+  private readonly pending: Promise<unknown>[] = [];
   private spools = 0;
 
   private constructor(readonly store: Store, readonly dir: string) {}
@@ -57,6 +63,38 @@ export class BlobStaging {
     } finally {
       await rm(tmp, { force: true });
     }
+  }
+
+  /**
+   * put for a blob that may be a minic layer: while it is hashed and written, the same bytes are
+   * also read as one (readMinicLayer: decompressed, hashed for the diff id, unpacked into a temp
+   * dir of this area), side by side, so that decompressing and unpacking overlap the download or
+   * the tarball's read instead of following it. What that read found is kept for takeLayerRead,
+   * by blob digest, once the blob is staged and verified; nothing is in place until the intake
+   * compared the diff id and the image is committed. Bytes that are not bzip2, not a minic
+   * layer, or not taken by `policy` leave nothing (the intake then reads the staged blob, and
+   * says what is wrong); so does a blob this area or the store already has. The side read is
+   * let go if it fails and never slows the blob's own write beyond its bounded queue.
+   */
+  async putLayer(source: ByteSource, expected: Digest, policy: MemberPolicy): Promise<BlobInfo> {
+    if (this.blobs.has(expected) || this.layerReads.has(expected) || (await this.stored(expected))) return this.put(source, expected);
+    const side = new ByteChannel();
+    const read = readLayerSide(side, policy, expected, this.tempPath("unpack"));
+    this.pending.push(read);
+    const info = await this.put(feeding(source as AsyncIterable<Buffer>, side), expected);
+    this.layerReads.set(info.digest, read);
+    return info;
+  }
+
+  /**
+   * What the side read of putLayer found for the staged blob `d` (at most once: the caller owns
+   * its temp dir from then on), or undefined when there was none or it failed.
+   */
+  async takeLayerRead(d: Digest): Promise<LayerRead | undefined> {
+    const read = this.layerReads.get(d);
+    if (!read) return undefined;
+    this.layerReads.delete(d);
+    return read;
   }
 
   /**
@@ -140,8 +178,9 @@ export class BlobStaging {
     }
   }
 
-  /** Removes the staging area and everything left in it. */
+  /** Removes the staging area and everything left in it, once no side read writes into it. */
   async discard(): Promise<void> {
+    await Promise.all(this.pending);
     await rm(this.dir, { recursive: true, force: true });
   }
 
@@ -156,3 +195,51 @@ export class BlobStaging {
   }
 }
 
+/**
+ * Yields `source` unchanged while feeding each chunk to `side` first (waiting while its queue is
+ * full); a side reader that gave up is let go and the source goes on. `side` ends with the
+ * source, and fails when the source fails or is not read to its end.
+ */
+async function* feeding(source: AsyncIterable<Buffer>, side: ByteChannel): AsyncGenerator<Buffer> {
+  let attached = true;
+  let done = false;
+  try {
+    for await (const c of source) {
+      if (attached) {
+        try {
+          await side.write(c);
+        } catch {
+          attached = false;
+        }
+      }
+      yield c;
+    }
+    done = true;
+    side.end();
+  } finally {
+    if (!done) side.fail(new MinicError("EARCHIVE", "the blob was not read to its end"));
+  }
+}
+
+/** The side read of putLayer: undefined unless `bytes` are bzip2 and read as a minic layer; its channel is let go either way. */
+async function readLayerSide(bytes: ByteChannel, policy: MemberPolicy, digest: Digest, tmp: string): Promise<LayerRead | undefined> {
+  const it = bytes[Symbol.asyncIterator]();
+  try {
+    const first = await it.next();
+    if (first.done || !isBzip2(first.value)) return undefined;
+    async function* all(): AsyncGenerator<Buffer> {
+      yield first.value as Buffer;
+      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+    }
+    return await readMinicLayer(all(), policy, `${digest.slice(0, 19)}…`, tmp);
+  } catch {
+    return undefined;
+  } finally {
+    bytes.abort(new MinicError("EARCHIVE", "the side read of the layer ended"));
+  }
+}
+
+/** A bzip2 stream's magic: "BZh" and a block size digit. */
+function isBzip2(b: Buffer): boolean {
+  return b.length >= 4 && b[0] === 0x42 && b[1] === 0x5a && b[2] === 0x68 && b[3]! >= 0x31 && b[3]! <= 0x39;
+}

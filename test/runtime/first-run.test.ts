@@ -76,6 +76,42 @@ describe("load unpacks in the same read as it verifies", () => {
     rmSync(store, { recursive: true, force: true });
   });
 
+  it("a layer is decompressed and unpacked while the tarball is still being read, and nothing is in place before the end", async () => {
+    const store = join(fx.root, "s-overlap");
+    const tar = readFileSync(join(fx.root, "big.tar"));
+    const files = tarFiles(tar);
+    const index = JSON.parse(files.get("index.json")!.toString());
+    const manifest = JSON.parse(files.get(`blobs/sha256/${index.manifests[0].digest.slice(7)}`)!.toString());
+    // minic save writes the layer before the index: hold back the tarball's last part (the index
+    // and the tar's end) until the layer's files are being written in the staging area.
+    const layerBytes = files.get(`blobs/sha256/${manifest.layers[0].digest.slice(7)}`)!;
+    const cut = tar.indexOf(layerBytes.subarray(0, 4096)) + layerBytes.length;
+    expect(cut).toBeGreaterThan(layerBytes.length);
+    const child = execa(process.execPath, [BIN, "load", "-", "--store", store], { reject: false, stdin: "pipe" });
+    child.stdin!.write(tar.subarray(0, cut));
+    const deadline = Date.now() + 60_000;
+    let unpacking = false;
+    while (!unpacking && Date.now() < deadline) {
+      for (const s of existsSync(join(store, "tmp")) ? tmpEntries(store) : []) {
+        for (const u of readdirSync(join(store, "tmp", s)).filter((n) => n.startsWith("unpack-"))) {
+          if (existsSync(join(store, "tmp", s, u, "data", "marker"))) unpacking = true;
+        }
+      }
+      if (!unpacking) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(unpacking, "nothing was unpacked before the tarball's end").toBe(true);
+    expect(layerDirs(store)).toEqual([]);
+    expect(readdirSync(join(store, "refs"))).toEqual([]);
+    child.stdin!.end(tar.subarray(cut));
+    const r = await child;
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(layerDirs(store)).toHaveLength(1);
+    expect(tmpEntries(store)).toEqual([]);
+    const run1 = await minic(["run", "--store", store, "big:1", "--", "cat", "/data/marker"]);
+    expect([run1.exitCode, run1.stdout, run1.stderr]).toEqual([0, MARK.trim(), ""]);
+    rmSync(store, { recursive: true, force: true });
+  });
+
   // Cannot fail before issue 12's change (load unpacked nothing then): it guards the one-pass unpack.
   it("a tampered layer (diff id mismatch, blob digest fixed up) is refused before any of its files is visible in unpacked/", async () => {
     const store = join(fx.root, "s-tamper");
