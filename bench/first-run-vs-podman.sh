@@ -30,6 +30,8 @@ source "$SHARED/bench/peers/_common.sh"   # podman_env, on_exit, guard_var_lib_c
 on_exit "rm -rf '$work'"
 # Mounts podman (overlay) or a killed container left under $work: unmounted before it is removed.
 on_exit "grep -o ' $work[^ ]*' /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount -l \"\$m\" 2>/dev/null; done"
+need=$(( RUNS * 1400 + 1500 )); free=$(df -Pm "$work" | awk 'NR == 2 {print $4}')
+[ "$free" -ge "$need" ] || { echo "bench: needs ~$need MB free under /tmp for $RUNS rounds (nothing is removed before the end), has $free MB" >&2; exit 1; }
 cd "$ROOT"
 [ -d node_modules ] || npm ci --no-audit --no-fund >/dev/null
 [ -f dist/bundle/entry.js ] || npm run -s build >/dev/null
@@ -55,11 +57,8 @@ podman_env
 on_exit "podman rmi -a -f >/dev/null 2>&1; podman system reset -f >/dev/null 2>&1"
 podman import -q "$work/tree.tar" "$IMG" >/dev/null
 podman save -q -o "$work/podman.tar" "$IMG"
-podman rmi -f "$IMG" >/dev/null
 PODMAN_NET=(--network host)
-podman load -q -i "$work/podman.tar" >/dev/null
 podman run --rm "${PODMAN_NET[@]}" "$IMG" /bin/true >/dev/null 2>&1 || PODMAN_NET=(--network none)
-podman rmi -f "$IMG" >/dev/null
 
 if [ "$PULL" = 1 ]; then
   PORT=${REG_PORT:-5077}
@@ -85,10 +84,17 @@ EOC
   skopeo copy -q --dest-tls-verify=false "docker-archive:$work/podman.tar" "docker://$REG/podman/deb:1"
 fi
 
+# This machine's root file system is ext4 without a journal, where the kernel skips every inode
+# freed recently (30 s, 180 s while its inode table block is dirty) when it allocates a new one
+# (ext4's recently_deleted(), one buffer lookup per skipped inode): right after a 200 MB tree was
+# removed, `tar -xf` of the same tree took 3.8-6.9 s instead of 0.7-1.1 s, all of it kernel
+# time, and so did whichever tool wrote next. So nothing is removed while parts are timed: each
+# part writes into a store, a podman root or a directory of its own, and all of them are removed
+# at exit (about 1.2 GB per round).
 # timed LABEL CMD…: runs CMD under GNU time; appends "seconds maxrss_kb" to $work/t/LABEL.
 mkdir -p "$work/t"
 # Each part starts with no dirty data of the parts before it waiting for writeback (`sync`, not
-# timed): the trees removed and written between parts otherwise make the next writer pay for them.
+# timed): the trees written between parts otherwise make the next writer pay for them.
 timed() {
   local label=$1; shift
   sync
@@ -105,32 +111,30 @@ await unpackMembers(readCpio(createReadStream(cpio)), dest, { whiteouts: "overla
 EOJS
 )
 
+# pod NAME: sets POD to podman with a storage root of its own under $work (nothing is removed
+# between parts, see above); short paths, for its run state's sockets.
+pod() { POD=(podman --root "$work/pr/$1" --runroot "$work/pq/$1"); }
 for ((i = 0; i < RUNS; i++)); do
-  S=$work/store
-  timed minic-load "${MINIC[@]}" load "$work/minic.tar" --store "$S"
-  timed minic-run1 "${MINIC[@]}" run "$IMG" --store "$S" /bin/true
-  timed minic-run2 "${MINIC[@]}" run "$IMG" --store "$S" /bin/true
-  rm -rf "$S"
+  timed minic-load "${MINIC[@]}" load "$work/minic.tar" --store "$work/s-load-$i"
+  timed minic-run1 "${MINIC[@]}" run "$IMG" --store "$work/s-load-$i" /bin/true
+  timed minic-run2 "${MINIC[@]}" run "$IMG" --store "$work/s-load-$i" /bin/true
 
-  timed podman-load podman load -q -i "$work/podman.tar"
-  timed podman-run1 podman run --rm "${PODMAN_NET[@]}" "$IMG" /bin/true
-  timed podman-run2 podman run --rm "${PODMAN_NET[@]}" "$IMG" /bin/true
-  podman rmi -f "$IMG" >/dev/null
+  pod "l$i"
+  timed podman-load "${POD[@]}" load -q -i "$work/podman.tar"
+  timed podman-run1 "${POD[@]}" run --rm "${PODMAN_NET[@]}" "$IMG" /bin/true
+  timed podman-run2 "${POD[@]}" run --rm "${PODMAN_NET[@]}" "$IMG" /bin/true
 
   if [ "$PULL" = 1 ]; then
-    timed minic-pull "${MINIC[@]}" pull "$REG/minic/deb:1" -t "$IMG" --store "$S"
-    timed minic-prun1 "${MINIC[@]}" run "$IMG" --store "$S" /bin/true
-    rm -rf "$S"
-    timed podman-pull podman pull -q --tls-verify=false "$REG/podman/deb:1"
-    timed podman-prun1 podman run --rm "${PODMAN_NET[@]}" "$REG/podman/deb:1" /bin/true
-    podman rmi -f "$REG/podman/deb:1" >/dev/null
+    timed minic-pull "${MINIC[@]}" pull "$REG/minic/deb:1" -t "$IMG" --store "$work/s-pull-$i"
+    timed minic-prun1 "${MINIC[@]}" run "$IMG" --store "$work/s-pull-$i" /bin/true
+    pod "p$i"
+    timed podman-pull "${POD[@]}" pull -q --tls-verify=false "$REG/podman/deb:1"
+    timed podman-prun1 "${POD[@]}" run --rm "${PODMAN_NET[@]}" "$REG/podman/deb:1" /bin/true
   fi
 
   timed lbzip2-dc sh -c 'lbzip2 -dc < "$1" > /dev/null' sh "$layer"
-  timed tar-xf sh -c 'mkdir "$1" && tar -C "$1" -xf "$2"' sh "$work/x" "$work/tree.tar"
-  rm -rf "$work/x"
-  timed minic-unpack node --input-type=module -e "$UNPACK_JS" "$ROOT" "$work/layer.cpio" "$work/x"
-  rm -rf "$work/x"
+  timed tar-xf sh -c 'mkdir "$1" && tar -C "$1" -xf "$2"' sh "$work/x-tar-$i" "$work/tree.tar"
+  timed minic-unpack node --input-type=module -e "$UNPACK_JS" "$ROOT" "$work/layer.cpio" "$work/x-minic-$i"
 done
 
 # best LABEL / median LABEL / rss LABEL (MB, largest of the rounds)
