@@ -77,7 +77,7 @@ export class BlobStaging {
    * let go if it fails and never slows the blob's own write beyond its bounded queue.
    */
   async putLayer(source: ByteSource, expected: Digest, policy: MemberPolicy): Promise<BlobInfo> {
-    if (this.blobs.has(expected) || this.layerReads.has(expected) || (await this.stored(expected))) return this.put(source, expected);
+    if (this.blobs.has(expected) || (await this.stored(expected))) return this.put(source, expected);
     const side = new ByteChannel();
     const read = readLayerSide(side, policy, expected, this.tempPath("unpack"));
     this.pending.push(read);
