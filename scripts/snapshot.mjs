@@ -1,8 +1,9 @@
 // Builds the startup snapshots bin/minic starts commands from: dist/snapshot/minic.blob (run, ps,
 // rm, prune) and build.blob (build) from minic.cjs and build.cjs (written by
 // scripts/bundle.mjs), for the node running this script, plus node.stamp, whose mtime is that
-// node binary's (bin/minic uses a blob only with the node whose mtime matches: a snapshot loads
-// only into the Node build that wrote it). Run by `npm run build` in a checkout and by npm when
+// node binary's and whose first line names this machine's CPU (bin/minic uses a blob only with
+// the node whose mtime matches, on that CPU: a snapshot loads only into the Node build and the
+// CPU features that wrote it). Run by `npm run build` in a checkout and by npm when
 // the package is installed (postinstall): npm resets every packed file's mtime, so a packed
 // stamp could never match; none is packed.
 // Never fails the install: without a snapshot bin/minic runs bin/minic.js, ~20 ms slower.
@@ -30,7 +31,9 @@ try {
     });
   }
   for (const n of NAMES) renameSync(`${snap}${n}.blob.tmp-${process.pid}`, `${snap}${n}.blob`);
-  writeFileSync(`${stamp}.tmp`, `${process.execPath} ${process.version}\n`);
+  // The CPU goes in it too (bin/minic compares it): the one place that says how is dist's own.
+  const { cpuIdentity, snapshotStamp } = await import("../dist/util/startup-snapshot.js");
+  writeFileSync(`${stamp}.tmp`, snapshotStamp(cpuIdentity(), process.execPath, process.version));
   const { atime, mtime } = statSync(process.execPath);
   utimesSync(`${stamp}.tmp`, atime, mtime);
   renameSync(`${stamp}.tmp`, stamp);

@@ -127,7 +127,10 @@ export function doctorReport(f: DoctorFacts): DoctorReport {
   const later = `bin/minic works without it, each command starting ~20 ms slower: ${remake}`;
   if (f.snapshot === "used") add("ok", "startup snapshot: bin/minic starts run, ps, rm and prune from dist/snapshot/minic.blob, build from build.blob");
   else if (f.snapshot === "node-options") add("note", "startup snapshot: unused while NODE_OPTIONS is set (V8 loads a snapshot only with the flags that made it); each command starts ~20 ms slower");
-  else add("warn", f.snapshot === "stale" ? `startup snapshot: made by another node binary, so unused (${later})` : `startup snapshot: none (${later})`);
+  else {
+    const why = { stale: "made by another node binary, so unused", "other-cpu": "made on another CPU (V8 refuses it), so unused", missing: "none" }[f.snapshot];
+    add("warn", `startup snapshot: ${why} (${later})`);
+  }
   for (const l of storeFindings(f.store.location, f.store.status)) add(l.level, l.text);
   const storeUsable = !f.store.status.notDir && f.store.status.fsType !== "overlayfs";
   const runnable = f.root && storeUsable && h.filesystems.has("overlay") && Boolean(h.programs["systemd-nspawn"] && h.programs.unshare && h.programs.mount);

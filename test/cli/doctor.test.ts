@@ -29,7 +29,7 @@ describe("doctor report", () => {
     expect(r.lines.find((l) => l.text.startsWith("overlayfs"))?.level).toBe("missing");
   });
   it("warns when bin/minic cannot use the startup snapshot, and says how to make it: in a checkout, and for an installed package", () => {
-    for (const snapshot of ["stale", "missing"] as const) {
+    for (const snapshot of ["stale", "other-cpu", "missing"] as const) {
       const line = doctorReport(facts({ snapshot })).lines.find((l) => l.text.startsWith("startup snapshot"));
       expect(line?.level).toBe("warn");
       expect(line?.text).toMatch(/npm run build/);

@@ -1,11 +1,13 @@
 // bin/minic, the launcher: it starts Node from the startup snapshot (dist/snapshot/) when the
 // snapshot was made by the node on PATH, hands the commands the snapshot does not carry to the
-// ESM bundle, and falls back to bin/minic.js when the snapshot is missing or another node's.
+// ESM bundle, and falls back to bin/minic.js when the snapshot is missing, another node's or
+// another CPU's.
 import { execa } from "execa";
-import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BIN, LAUNCHER, minic, ROOT } from "../helpers/cli.js";
+import { cpuIdentity, startupSnapshotState } from "../../src/util/startup-snapshot.js";
 import { runtimeSuite } from "./fixtures.js";
 
 const SNAPSHOT_LINE = /^\+ (run|ps): started from the startup snapshot$/m;
@@ -122,6 +124,34 @@ describe("bin/minic", () => {
     expect(none.exitCode).toBe(0);
     expect(none.stdout).toBe("fallback");
     expect(none.stderr).not.toMatch(SNAPSHOT_LINE);
+  });
+
+  it("runs bin/minic.js when the snapshot was made on another CPU (V8 refuses it: node exits 14); doctor's state says other-cpu", async () => {
+    const dir = join(fx.root, "install-cpu");
+    const bin = install(dir);
+    const snap = join(dir, "dist", "snapshot");
+    const stamp = join(snap, "node.stamp");
+    // The stamp names this machine's CPU, first, as the launcher reads it.
+    expect(readFileSync(stamp, "utf8").split("\n")[0]).toBe(cpuIdentity() === "" ? "cpu" : `cpu ${cpuIdentity()}`);
+    expect(startupSnapshotState(snap, process.execPath)).toBe("used");
+    // Blobs as another CPU's are to this node: made with other V8 flags, which a CPU's features
+    // set (the same refusal, exit 14, as an install copied from a machine with other features).
+    for (const n of ["minic", "build"]) {
+      rmSync(join(snap, `${n}.blob`));
+      await execa(process.execPath, ["--no-opt", "--snapshot-blob", join(snap, `${n}.blob`), "--build-snapshot", join(snap, `${n}.cjs`)], { cwd: snap });
+    }
+    const go = () => execa(bin, ["run", "--store", fx.store, "bb", "--", "/bin/sh", "-c", "echo other-cpu"], { reject: false, encoding: "utf8", stdin: "ignore", env: { MINIC_DEBUG: "1" } });
+    const refused = await go(); // the stamp still says this CPU: the launcher uses the blob
+    expect(refused.exitCode).toBe(14);
+    expect(refused.stderr).toMatch(/Failed to load the startup snapshot/);
+    const { atime, mtime } = statSync(stamp);
+    writeFileSync(stamp, "cpu cpu:type:x86,ven0000fam0006mod0001:feature:,0000\nnode v0\n"); // another CPU's
+    utimesSync(stamp, atime, mtime); // the same node binary
+    expect(startupSnapshotState(snap, process.execPath)).toBe("other-cpu");
+    const other = await go();
+    expect(other.exitCode).toBe(0);
+    expect(other.stdout).toBe("other-cpu");
+    expect(other.stderr).not.toMatch(SNAPSHOT_LINE);
   });
 
   it("with NODE_OPTIONS set starts without the snapshot (V8 would refuse it) and still works", async () => {
