@@ -10,6 +10,7 @@ import { MinicError, withContext } from "../core/errors.js";
 import { walkTree, treeData } from "../archive/walk-tree.js";
 import { putLayerUnpacked } from "../store/layers.js";
 import { overlayTarget, unpackedLayers } from "../store/layers.js";
+import { ensureOpaqueRecord } from "../store/opaque-record.js";
 import type { Store } from "../store/store.js";
 import { makeScratch, sweepScratch } from "../store/scratch.js";
 import type { Progress } from "../util/progress.js";
@@ -60,7 +61,10 @@ export async function materialize(store: Store, job: MaterializeInput, progress:
     const upper = join(scratch, "upper");
     await mkdir(upper, { mode: 0o755 });
     const base = await unpackedLayers(store, job.baseLayers, (l) => overlayTarget(store, l), (line) => progress.log(line));
-    const view = await RootfsView.open(upper, [...base].reverse());
+    // The base layers' opaque dirs from the store's records (the upper dir is new: none), not a
+    // getfattr -R over each layer (~0.15 s for a Debian base, every build).
+    const lowers = [...base].reverse();
+    const view = await RootfsView.open(upper, lowers, { opaque: [new Set<string>(), ...(await Promise.all(lowers.map(ensureOpaqueRecord)))] });
     const stageViews = new Map<string, Promise<RootfsView>>();
     for (let i = 0; i < job.steps.length; i++) {
       const s = job.steps[i]!;
