@@ -36,6 +36,18 @@ export async function saveCache(store: Store, rec: CacheRecord): Promise<void> {
   await writeFileAtomic(lastPath(store, rec.recipe.name), json);
 }
 
+/**
+ * After a cache hit: makes `hit` (for `recipe`) the recipe's last build unless it already is, so
+ * that --explain of its next miss compares with what it last built: a hit on a layer another
+ * recipe made, or on an earlier version of this one, wrote no record of its own before. Nothing
+ * is written on the usual no-op build (its last build is the hit).
+ */
+export async function noteCacheHit(store: Store, hit: CacheRecord, recipe: CacheRecord["recipe"]): Promise<void> {
+  const last = await readRecord(lastPath(store, recipe.name));
+  if (last?.key === hit.key) return;
+  await writeFileAtomic(lastPath(store, recipe.name), JSON.stringify(sealRecord({ ...hit, recipe })));
+}
+
 function lastPath(store: Store, name: string): string {
   return join(store.layout.cacheDir, "last", `${encodeURIComponent(name)}.json`);
 }

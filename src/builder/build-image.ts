@@ -19,7 +19,7 @@ import type { Progress } from "../util/progress.js";
 import type { CacheRecord } from "../core/cache-record.js";
 import type { SecurityProfile } from "../runtime/security-profile.js";
 import { tagImage, type TagResult } from "./base-tags.js";
-import { lastBuildOf, lookupCache, saveCache } from "./build-cache.js";
+import { lastBuildOf, lookupCache, noteCacheHit, saveCache } from "./build-cache.js";
 import { resolveCopyInputs, type CopyInput } from "./copy-inputs.js";
 import { distroBaseImage } from "./distro-base.js";
 import { DIGEST_CACHE, DigestCache } from "./digest-cache.js";
@@ -269,6 +269,7 @@ async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, run: B
     let layer: LayerDescriptor | null;
     if (hit) {
       layer = hit.layer;
+      await noteCacheHit(store, hit, { name: recipe.name, file: recipeFile });
       p.succeed(`${recipe.name}: cached (${layer ? layer.diffId.slice(0, 19) : "no layer"})`);
     } else {
       p.start(`${recipe.name}: building ${steps.length} step(s)`);

@@ -21,7 +21,7 @@ import { LAYER_POLICY } from "../share/member-policy.js";
 import { interrupted, run, spawn } from "../util/exec.js";
 import type { Progress } from "../util/progress.js";
 import { findProgram } from "../util/which.js";
-import { lastBuildOf, lookupCache, saveCache } from "./build-cache.js";
+import { lastBuildOf, lookupCache, noteCacheHit, saveCache } from "./build-cache.js";
 
 /** Where debootstrap keeps its suite scripts (a suite without one is unknown to it). */
 const SCRIPTS_DIR = "/usr/share/debootstrap/scripts";
@@ -77,6 +77,7 @@ export async function distroBaseImage(store: Store, recipeName: string, base: De
   let layer: LayerDescriptor;
   if (hit?.layer) {
     layer = hit.layer;
+    await noteCacheHit(store, hit, { name: recordName, file: opts.recipeFile });
     p.succeed(`${distroBaseName(base)}: cached (${layer.diffId.slice(0, 19)})`);
   } else {
     p.start(`${distroBaseName(base)}: ${described}`);

@@ -160,6 +160,28 @@ describe("the build cache key", () => {
     expect(e.stdout).toBe(d.stdout);
   });
 
+  it("--explain compares a miss with the recipe's last build also when that build was a cache hit (another recipe's layer, or its own earlier version)", async () => {
+    const other = join(t.path, "lasthit");
+    mkdirSync(other);
+    const step = (v: string) => `import { defineRecipe, file } from "minic";\nexport default defineRecipe({ name: "NAME", steps: [file("/v", "${v}")] });\n`;
+    writeFileSync(join(other, "x.ts"), step("1").replace("NAME", "lastx"));
+    writeFileSync(join(other, "y.ts"), step("1").replace("NAME", "lasty"));
+    const s = join(t.path, "s-lasthit");
+    await minicOk(["build", join(other, "x.ts"), "--store", s]);
+    // y's steps are x's: a hit on x's layer, y's first build.
+    expect((await minicOk(["build", join(other, "y.ts"), "--store", s, "--explain"])).stderr).toMatch(/lasty: cache hit/);
+    writeFileSync(join(other, "y.ts"), step("2").replace("NAME", "lasty"));
+    const changed = await minicOk(["build", join(other, "y.ts"), "--store", s, "--explain"]);
+    expect(changed.stderr).toMatch(/lasty: cache miss: step 1 \(file \/v\) changed/);
+    expect(changed.stderr).not.toMatch(/no earlier build/);
+    // Back to its first version (a hit), then a third: the miss is told against the first.
+    writeFileSync(join(other, "y.ts"), step("1").replace("NAME", "lasty"));
+    expect((await minicOk(["build", join(other, "y.ts"), "--store", s, "--explain"])).stderr).toMatch(/lasty: cache hit/);
+    writeFileSync(join(other, "y.ts"), step("1").replace("NAME", "lasty").replace("steps: [", 'steps: [file("/w", "3"), '));
+    const third = await minicOk(["build", join(other, "y.ts"), "--store", s, "--explain"]);
+    expect(third.stderr).toMatch(/lasty: cache miss: .*step 1 \(file \/w\)/);
+  });
+
   it("--explain says 'mode changed' when only the executable bit changed", async () => {
     const before = await minicOk(["build", join(dir, "app.ts"), "--store", store]);
     chmodSync(join(dir, "files/a.txt"), 0o755);
