@@ -12,7 +12,8 @@ export const doctorCommand: Command = {
     const tag = { ok: "ok     ", note: "note   ", warn: "warn   ", missing: "MISSING" } as const;
     for (const l of r.lines) ctx.out(`${tag[l.level]}  ${l.text}`);
     ctx.out(r.install.length > 0 ? `to install: apt-get install ${r.install.join(" ")}` : "nothing to install");
-    ctx.out(r.runnable ? "minic run: ready" : "minic run: not ready (see MISSING above)");
+    const missing = r.lines.some((l) => l.level === "missing");
+    ctx.out(r.runnable ? "minic run: ready" : `minic run: not ready (see ${missing ? "MISSING" : "warn"} above)`);
     return r.runnable ? 0 : 1;
   },
 };

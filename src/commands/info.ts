@@ -27,7 +27,7 @@ export const infoCommand: Command = {
       snapshot: startupSnapshotState(join(root, "dist", "snapshot"), node),
       store: { root: loc.root, source: loc.source, why: loc.why, exists: status.exists, mode: status.mode?.toString(8).padStart(4, "0"), owner: status.owner, filesystem: status.fsType },
       // Run steps' cache mounts (gc keeps them; 'minic gc --cache-mounts' removes them).
-      cacheMounts: status.exists ? listCacheMounts(new StoreLayout(loc.root).cacheMountsDir).map(({ recipe, path, bytes }) => ({ recipe, path, bytes })) : [],
+      cacheMounts: status.exists && !status.notDir ? listCacheMounts(new StoreLayout(loc.root).cacheMountsDir).map(({ recipe, path, bytes }) => ({ recipe, path, bytes })) : [],
     };
     if (values.json) {
       ctx.out(JSON.stringify(info, null, 2));

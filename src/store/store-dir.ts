@@ -3,7 +3,7 @@
 // containers' upper dirs hold their files: a store other users can traverse lets them run
 // those binaries as root (the class of moby CVE-2021-41091). So the store root is 0700, as
 // podman's /var/lib/containers/storage is, and an older, looser one is tightened when opened.
-import { accessSync, chmodSync, constants, mkdirSync, rmSync, statfsSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, chmodSync, constants, mkdirSync, readdirSync, rmSync, statfsSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { MinicError } from "../core/errors.js";
 import { status } from "../util/exec.js";
@@ -23,7 +23,8 @@ export interface StoreDirResult {
 }
 
 /**
- * Makes `root` ready as a store: refuses a path that is not a directory; with `create`, makes a
+ * Makes `root` ready as a store: refuses a path that is not a directory, and an existing
+ * directory that is neither a store nor empty; with `create`, makes a
  * missing root (mode 0700; parents as usual) and `subdirs`, and on a new store checks that its
  * filesystem can hold overlayfs layers; tightens a root other users can enter to 0700.
  * Without `create` a missing root is left missing (`absent`), and an unreadable one is an error.
@@ -40,6 +41,10 @@ export async function prepareStoreDir(root: string, create: boolean, subdirs: re
     throw new MinicError("ESTORE", `store ${root} is not a directory`, { hint: "give --store (or MINIC_STORE) a directory; minic makes it if it does not exist" });
   }
   if (!st && !create) return { absent: true };
+  // An existing directory is a store (what minic made), or empty, or it is someone's: that one is
+  // refused, never chmod'ed or filled (--store /tmp, --store ~/project).
+  const existing = st ? storeOrEmpty(root) : "new";
+  if (existing === "empty" && !create) return { absent: true };
   let made: string | undefined;
   const undo = () => {
     if (made) rmSync(made, { recursive: true, force: true });
@@ -67,6 +72,26 @@ export async function prepareStoreDir(root: string, create: boolean, subdirs: re
     if (e instanceof MinicError) throw e;
     throw storeError(root, e);
   }
+}
+
+/**
+ * What the existing directory `root` holds: a store (its blobs/ and refs/), nothing (or only a
+ * README, as a checkout's layers/, or a volume's lost+found), or else throws ESTORE naming what
+ * is there.
+ */
+function storeOrEmpty(root: string): "store" | "empty" {
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch (e) {
+    throw storeError(root, e);
+  }
+  if (names.includes("blobs") && names.includes("refs")) return "store";
+  const other = names.filter((n) => !/^README/i.test(n) && n !== "lost+found").sort(); // a volume's root is a store's place
+  if (other.length === 0) return "empty";
+  throw new MinicError("ESTORE", `${root} is not a minic store and not empty (it holds ${other.slice(0, 3).map((n) => `'${n}'`).join(", ")}${other.length > 3 ? ", …" : ""}): minic would make it 0700 and write its own directories there`, {
+    hint: "give --store (or MINIC_STORE) a minic store, or a new or empty directory",
+  });
 }
 
 /**

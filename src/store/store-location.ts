@@ -1,6 +1,7 @@
 // Which store minic uses, and why: one per machine, as podman, buildah and docker keep one.
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
+import { MinicError } from "../core/errors.js";
 import { checkoutRoot } from "../util/install.js";
 
 /** Where the choice came from, in the order the rule tries them. */
@@ -37,6 +38,8 @@ export interface StoreFacts {
  * other users. The same from every directory: the working directory never picks the store.
  */
 export function chooseStore(f: StoreFacts): StoreLocation {
+  // Not the working directory: `--store "$UNSET"` would make it a store (0700, filled).
+  if (f.flag === "") throw new MinicError("EUSAGE", "--store is empty", { hint: "give --store a directory path, e.g. --store /var/lib/minic" });
   if (f.flag !== undefined) return { root: resolve(f.cwd, f.flag), source: "flag", why: "given with --store" };
   if (f.env) return { root: resolve(f.cwd, f.env), source: "env", why: "from MINIC_STORE" };
   if (f.checkout) return { root: join(f.checkout, "layers"), source: "checkout", why: "this minic runs from its checkout, which keeps its store in layers/" };

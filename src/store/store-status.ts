@@ -21,7 +21,14 @@ const FS_NAMES: Record<number, string> = { 0xef53: "ext4", 0x58465342: "xfs", 0x
 
 /** Reads the store's status; `cwd` is checked for a store of an older minic (`./layers`). */
 export function readStoreStatus(loc: StoreLocation, cwd: string): StoreStatus {
-  const st = statSync(loc.root, { throwIfNoEntry: false });
+  let st;
+  try {
+    st = statSync(loc.root, { throwIfNoEntry: false });
+  } catch (e) {
+    // A part of the path is a file (--store /etc/passwd/x): no store can be there.
+    if ((e as NodeJS.ErrnoException).code !== "ENOTDIR") throw e;
+    return { exists: false, notDir: true };
+  }
   const out: StoreStatus = { exists: Boolean(st), notDir: Boolean(st && !st.isDirectory()) };
   if (st?.isDirectory()) {
     out.mode = st.mode & 0o7777;
@@ -42,7 +49,7 @@ export interface StoreFinding {
 /** Pure: what to tell the user about the store. */
 export function storeFindings(loc: StoreLocation, s: StoreStatus): StoreFinding[] {
   const out: StoreFinding[] = [{ level: "ok", text: `store: ${loc.root} (${loc.why})` }];
-  if (s.notDir) out.push({ level: "warn", text: `store: ${loc.root} is not a directory: every command fails until it is removed or --store names another` });
+  if (s.notDir) out.push({ level: "warn", text: `store: ${loc.root} (or a part of its path) is not a directory: every command fails until it is removed or --store names another` });
   else if (!s.exists) out.push({ level: "note", text: "store: not made yet (the first build, import, load or pull makes it, mode 0700)" });
   else if (((s.mode ?? 0) & 0o077) !== 0) out.push({ level: "warn", text: `store: mode ${(s.mode ?? 0).toString(8).padStart(4, "0")}, open to other users (its unpacked layers may hold setuid binaries): minic makes it 0700 when it next opens it` });
   else out.push({ level: "ok", text: `store: mode ${(s.mode ?? 0).toString(8).padStart(4, "0")}, only its owner (uid ${s.owner}) can enter it; on ${s.fsType}` });

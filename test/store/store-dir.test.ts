@@ -1,7 +1,8 @@
 // The store directory: made 0700 (only root may enter: unpacked layers hold setuid binaries),
 // an older 0755 store tightened when opened, and a path that cannot be a store refused with one
 // line and exit 1, leaving nothing behind: a file, a path through a file, a read-only or
-// pseudo filesystem, overlayfs (no upper dirs on it), a filesystem without trusted xattrs.
+// pseudo filesystem, overlayfs (no upper dirs on it), a filesystem without trusted xattrs, a
+// directory that holds someone's files (QA: `--store /tmp images` made /tmp 0700).
 // Regression: `--store FILE images` printed an empty list with exit 0.
 import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -60,6 +61,51 @@ describe("the store directory", () => {
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/^minic: cannot use store .*a-file\/s: a part of the path is not a directory \(hint: [^\n]*\)$/);
     expect(readFileSync(file, "utf8")).toBe("keep me\n");
+  });
+
+  it("a directory that is neither a store nor empty is refused by every command: never chmod'ed or filled (--store /tmp, a project dir); an empty --store too", async () => {
+    for (const [name, m] of [["project", 0o755], ["shared", 0o1777]] as const) {
+      const dir = join(t.path, name);
+      mkdirSync(join(dir, "src"), { recursive: true });
+      writeFileSync(join(dir, "notes.txt"), "mine\n");
+      chmodSync(dir, m);
+      for (const args of [["images"], ["ps"], ["import", tree, "-t", "x"], ["gc"]]) {
+        const r = await minic([...args, "--store", dir]);
+        expect(r.exitCode, args.join(" ")).toBe(1);
+        expect(r.stderr.trim()).toBe(`minic: ${dir} is not a minic store and not empty (it holds 'notes.txt', 'src'): minic would make it 0700 and write its own directories there (hint: give --store (or MINIC_STORE) a minic store, or a new or empty directory)`);
+      }
+      expect(mode(dir)).toBe(m);
+      expect(readdirSync(dir).sort()).toEqual(["notes.txt", "src"]);
+    }
+    const empty = await minic(["--store", "", "images"], { cwd: t.path });
+    expect(empty.exitCode).toBe(2);
+    expect(empty.stderr.trim()).toBe("minic: --store is empty (hint: give --store a directory path, e.g. --store /var/lib/minic)");
+  });
+
+  it("an empty directory is left as it is by a command that reads, and made a store (0700) by one that stores", async () => {
+    const dir = join(t.path, "empty-dir");
+    mkdirSync(dir);
+    chmodSync(dir, 0o755);
+    const listed = await minicOk(["images", "--store", dir]);
+    expect(listed.stderr).toBe("");
+    expect(mode(dir)).toBe(0o755);
+    expect(readdirSync(dir)).toEqual([]);
+    await minicOk(["import", tree, "-t", "x", "--store", dir]);
+    expect(mode(dir)).toBe(0o700);
+    expect((await minicOk(["images", "--store", dir])).stdout).toMatch(/^x:latest /m);
+  });
+
+  it("info and doctor on a store path through a file say so (no internal error)", async () => {
+    const file = join(t.path, "b-file");
+    writeFileSync(file, "keep me\n");
+    for (const store of [file, join(file, "sub")]) {
+      const info = await minic(["info", "--store", store]);
+      expect(info.exitCode).toBe(0);
+      expect(info.stdout).toMatch(/^warn: store: .* \(or a part of its path\) is not a directory/m);
+      const doctor = await minic(["doctor", "--store", store]);
+      expect(doctor.exitCode).toBe(1);
+      expect(doctor.stdout).toMatch(/^minic run: not ready \(see (MISSING|warn) above\)$/m);
+    }
   });
 
   it("pseudo and read-only filesystems are refused, nothing is left (and no endless mkdir in /proc)", async () => {
