@@ -74,6 +74,9 @@ function checkName(name: string, s: string): void {
     throw new MinicError("EREF", `invalid image name '${s}'`, { hint });
   };
   if (s.includes("@")) bad("a stored image is named NAME[:TAG], or given by its manifest digest alone: sha256:<64 hex> or 12 or more of its hex digits");
+  // What reads as a digest is one: an image named so would stand in for the image that digest
+  // names wherever that one is not in the store (`minic run sha256:…` of a loaded tarball's image).
+  if (name === "sha256" || /^[0-9a-f]{64}$/.test(name)) bad("sha256:<hex> and 64 hex digits name an image by its digest; give the image another name");
   const host = domainOf(name);
   const path = host === undefined ? name : name.slice(host.length + 1);
   if (host !== undefined && !HOST_RE.test(host)) bad(`'${host}' is not a registry host: write HOST[:PORT]/PATH, e.g. 127.0.0.1:5000/apps/web:1`);

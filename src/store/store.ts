@@ -322,13 +322,18 @@ export class Store {
    * at least 12 digits). Throws ENOTFOUND with a hint when nothing matches.
    */
   async getImage(spec: string): Promise<StoredImage> {
-    if (isDigest(spec) && (await this.hasBlob(spec))) return this.readImage(spec);
+    if (isDigest(spec)) {
+      // A digest names its image only, never a name that looks like it (parseRef refuses those).
+      if (await this.hasBlob(spec)) return this.readImage(spec);
+      throw new MinicError("ENOTFOUND", `no image with manifest digest ${spec} in store ${this.root}`, { hint: "load or pull the image, or see 'minic images'" });
+    }
     let ambiguous = 0;
     if (/^[0-9a-f]{12,64}$/.test(spec)) {
       const hits = (await this.listRefs()).filter((r) => r.manifest.slice(7).startsWith(spec));
       const unique = [...new Set(hits.map((h) => h.manifest))];
       if (unique.length === 1) return { ...(await this.readImage(unique[0]!)), ref: hits[0]!.ref };
       ambiguous = unique.length;
+      if (spec.length === 64) return this.getImage(`sha256:${spec}`); // a whole digest, named or not (never a name)
     }
     const ref = parseRef(spec);
     const found = await this.lookupRef(ref);

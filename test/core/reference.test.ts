@@ -35,6 +35,9 @@ describe("parseRef", () => {
     ["local_host:5000/x", /'local_host:5000' is not a registry host/],
     ["127.0.0.1:port/x", /'127\.0\.0\.1:port' is not a registry host/],
     [`127.0.0.1:5000/x@sha256:${"a".repeat(64)}`, /manifest digest alone/],
+    [`sha256:${"f".repeat(64)}`, /name an image by its digest/],
+    [`sha256:latest`, /name an image by its digest/],
+    [`${"0".repeat(64)}:1`, /name an image by its digest/],
   ])("refuses '%s' with a one-line EREF and a hint", (s, hint) => {
     const err = (() => { try { parseRef(s); } catch (e) { return e; } })() as { code?: string; hint?: string };
     expect(err).toMatchObject({ code: "EREF" });

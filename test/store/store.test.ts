@@ -127,6 +127,20 @@ describe("getImage", () => {
     await expect(store.getImage("Bad Name")).rejects.toMatchObject({ code: "EREF" });
   });
 
+  it("a digest names its image only: never a name that reads as it (a loaded tarball's 'sha256:…' stood in for an absent image)", async () => {
+    const d = await image("spoof:1", "/spoof");
+    const trusted = sha256("the image the user trusts");
+    // As an older minic (or a hand) could have left it: a name that reads as the trusted digest.
+    mkdirSync(join(store.layout.refsDir, "sha256"), { recursive: true });
+    writeFileSync(join(store.layout.refsDir, "sha256", trusted.slice(7)), `${d}\n`);
+    for (const spec of [trusted, trusted.slice(7)]) {
+      const err = await store.getImage(spec).catch((e) => e);
+      expect(err).toMatchObject({ code: "ENOTFOUND" });
+      expect(err.message).toBe(`no image with manifest digest ${trusted} in store ${store.root}`);
+    }
+    expect((() => { try { parseRef(trusted); } catch (e) { return (e as { hint?: string }).hint; } })()).toMatch(/name an image by its digest/);
+  });
+
   it("a digest of a blob that is not a manifest is ESTORE, not a crash", async () => {
     const { digest } = await store.putBlob(Buffer.from([0x42, 0x5a, 0x68, 0x39, 0, 1, 2]));
     await expect(store.getImage(digest)).rejects.toMatchObject({ code: "ESTORE" });
