@@ -74,10 +74,13 @@ export async function prepareStoreDir(root: string, create: boolean, subdirs: re
   }
 }
 
+/** The names minic makes in a store's root (store/layout.ts). */
+const STORE_PARTS = new Set(["blobs", "refs", "cache", "unpacked", "containers", "tmp", "leases", "cache-mounts"]);
+
 /**
- * What the existing directory `root` holds: a store (its blobs/ and refs/), nothing (or only a
- * README, as a checkout's layers/, or a volume's lost+found), or else throws ESTORE naming what
- * is there.
+ * What the existing directory `root` holds: a store (its blobs/ and refs/, or only a store's
+ * parts), nothing (or only a README, as a checkout's layers/, or a volume's lost+found), or else
+ * throws ESTORE naming what is there.
  */
 function storeOrEmpty(root: string): "store" | "empty" {
   let names: string[];
@@ -89,6 +92,7 @@ function storeOrEmpty(root: string): "store" | "empty" {
   if (names.includes("blobs") && names.includes("refs")) return "store";
   const other = names.filter((n) => !/^README/i.test(n) && n !== "lost+found").sort(); // a volume's root is a store's place
   if (other.length === 0) return "empty";
+  if (other.every((n) => STORE_PARTS.has(n))) return "store"; // one being made (or its parts made ahead)
   throw new MinicError("ESTORE", `${root} is not a minic store and not empty (it holds ${other.slice(0, 3).map((n) => `'${n}'`).join(", ")}${other.length > 3 ? ", …" : ""}): minic would make it 0700 and write its own directories there`, {
     hint: "give --store (or MINIC_STORE) a minic store, or a new or empty directory",
   });
