@@ -3,7 +3,7 @@
 import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { MinicError } from "../core/errors.js";
-import { spawn } from "../util/exec.js";
+import { interrupted, spawn } from "../util/exec.js";
 
 /**
  * Pipes `source` through the program `argv` (stdin → stdout, through the one exec seam) and
@@ -31,6 +31,9 @@ export function throughProgram(argv: readonly string[], source: AsyncIterable<Bu
       finished = true;
       if (sourceError !== undefined) {
         out.destroy(sourceError instanceof Error ? sourceError : new Error(String(sourceError)));
+      } else if (r.exitCode !== 0 && r.signal && interrupted()) {
+        // Stopped by the signal minic passed on: the data is not to blame (main says "interrupted").
+        out.destroy(new MinicError("EINTERRUPTED", `${argv[0]} stopped by ${interrupted()}`));
       } else if (r.exitCode !== 0) {
         out.destroy(new MinicError("EARCHIVE", `${argv[0]} failed (${r.signal ?? `exit ${r.exitCode}`}): ${firstLine(stderr)}`, {
           hint: argv.includes("-d") ? badData : "check disk space and the tool",

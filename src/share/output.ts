@@ -7,6 +7,7 @@ import type { Readable, Writable } from "node:stream";
 import { MinicError } from "../core/errors.js";
 import { atPath } from "../core/faults.js";
 import { tempName } from "../store/atomic.js";
+import { onInterrupt } from "../util/exec.js";
 import { stdout } from "../util/stdio.js";
 
 /**
@@ -45,6 +46,7 @@ export async function writeOutput(dest: string | undefined, cwd: string, write: 
 export function readInput(src: string | undefined, cwd: string): Readable {
   if (src === undefined || src === "-") {
     if (process.stdin.isTTY) throw new MinicError("EUSAGE", "refusing to read an archive from a terminal", { hint: "give a FILE, or redirect stdin" });
+    onInterrupt(() => process.stdin.destroy()); // interrupted: stop waiting for a writer that may never go on
     return process.stdin;
   }
   const path = resolve(cwd, src);

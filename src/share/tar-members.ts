@@ -2,6 +2,7 @@
 import { Readable } from "node:stream";
 import tar from "tar-stream";
 import { MinicError } from "../core/errors.js";
+import { interrupted } from "../util/exec.js";
 import type { Entry, EntryKind } from "../archive/entry.js";
 import { utf8Name } from "../archive/utf8-name.js";
 import { PaxXattrScanner } from "../archive/tar-pax-xattrs.js";
@@ -123,5 +124,8 @@ async function* guarded(data: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
 }
 
 function tarError(e: unknown): MinicError {
+  // A read cut short because minic was interrupted (its decompressor stopped): not the tarball's fault.
+  const sig = interrupted();
+  if (sig) return new MinicError("EINTERRUPTED", `reading the tarball was stopped by ${sig}`, { cause: e });
   return new MinicError("EARCHIVE", `cannot read tar: ${(e as Error).message}`, { hint: "the tarball is truncated or corrupt; nothing was stored", cause: e });
 }

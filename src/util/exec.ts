@@ -103,6 +103,17 @@ const live = new Map<ChildProcess, NodeJS.Signals | undefined>();
 export function forwardSignal(signal: NodeJS.Signals): void {
   interruptedBy = signal;
   for (const [c, stop] of live) c.kill(stop ?? signal);
+  for (const stop of stops) stop();
+}
+
+const stops = new Set<() => void>();
+
+/**
+ * Runs `stop` when minic is interrupted (forwardSignal), for what waits on something other than
+ * a program: a read of stdin from a writer that has stalled would otherwise never end.
+ */
+export function onInterrupt(stop: () => void): void {
+  stops.add(stop);
 }
 
 let interruptedBy: NodeJS.Signals | undefined;
