@@ -33,7 +33,7 @@ export function throughProgram(argv: readonly string[], source: AsyncIterable<Bu
         out.destroy(sourceError instanceof Error ? sourceError : new Error(String(sourceError)));
       } else if (r.exitCode !== 0 && r.signal && interrupted()) {
         // Stopped by the signal minic passed on: the data is not to blame (main says "interrupted").
-        out.destroy(new MinicError("EINTERRUPTED", `${argv[0]} stopped by ${interrupted()}`));
+        out.destroy(new MinicError("EINTERRUPTED", `${argv[0]} stopped by ${r.signal}`));
       } else if (r.exitCode !== 0) {
         out.destroy(new MinicError("EARCHIVE", `${argv[0]} failed (${r.signal ?? `exit ${r.exitCode}`}): ${firstLine(stderr)}`, {
           hint: argv.includes("-d") ? badData : "check disk space and the tool",

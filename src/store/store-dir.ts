@@ -4,7 +4,7 @@
 // those binaries as root (the class of moby CVE-2021-41091). So the store root is 0700, as
 // podman's /var/lib/containers/storage is, and an older, looser one is tightened when opened.
 import { accessSync, chmodSync, constants, mkdirSync, readdirSync, rmSync, statfsSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { MinicError } from "../core/errors.js";
 import { status } from "../util/exec.js";
 import { findProgram } from "../util/which.js";
@@ -43,8 +43,7 @@ export async function prepareStoreDir(root: string, create: boolean, subdirs: re
   if (!st && !create) return { absent: true };
   // An existing directory is a store (what minic made), or empty, or it is someone's: that one is
   // refused, never chmod'ed or filled (--store /tmp, --store ~/project).
-  const existing = st ? storeOrEmpty(root) : "new";
-  if (existing === "empty" && !create) return { absent: true };
+  if (st && storeOrEmpty(root, subdirs) === "empty" && !create) return { absent: true };
   let made: string | undefined;
   const undo = () => {
     if (made) rmSync(made, { recursive: true, force: true });
@@ -74,15 +73,12 @@ export async function prepareStoreDir(root: string, create: boolean, subdirs: re
   }
 }
 
-/** The names minic makes in a store's root (store/layout.ts). */
-const STORE_PARTS = new Set(["blobs", "refs", "cache", "unpacked", "containers", "tmp", "leases", "cache-mounts"]);
-
 /**
  * What the existing directory `root` holds: a store (its blobs/ and refs/, or only a store's
- * parts), nothing (or only a README, as a checkout's layers/, or a volume's lost+found), or else
- * throws ESTORE naming what is there.
+ * parts: the top directories of `subdirs`), nothing (or only a README, as a checkout's layers/,
+ * or a volume's lost+found), or else throws ESTORE naming what is there.
  */
-function storeOrEmpty(root: string): "store" | "empty" {
+function storeOrEmpty(root: string, subdirs: readonly string[]): "store" | "empty" {
   let names: string[];
   try {
     names = readdirSync(root);
@@ -92,7 +88,8 @@ function storeOrEmpty(root: string): "store" | "empty" {
   if (names.includes("blobs") && names.includes("refs")) return "store";
   const other = names.filter((n) => !/^README/i.test(n) && n !== "lost+found").sort(); // a volume's root is a store's place
   if (other.length === 0) return "empty";
-  if (other.every((n) => STORE_PARTS.has(n))) return "store"; // one being made (or its parts made ahead)
+  const parts = new Set(subdirs.map((d) => relative(root, d).split("/")[0]));
+  if (other.every((n) => parts.has(n))) return "store"; // one being made (or its parts made ahead)
   throw new MinicError("ESTORE", `${root} is not a minic store and not empty (it holds ${other.slice(0, 3).map((n) => `'${n}'`).join(", ")}${other.length > 3 ? ", …" : ""}): minic would make it 0700 and write its own directories there`, {
     hint: "give --store (or MINIC_STORE) a minic store, or a new or empty directory",
   });

@@ -332,8 +332,8 @@ export class Store {
       const hits = (await this.listRefs()).filter((r) => r.manifest.slice(7).startsWith(spec));
       const unique = [...new Set(hits.map((h) => h.manifest))];
       if (unique.length === 1) return { ...(await this.readImage(unique[0]!)), ref: hits[0]!.ref };
-      ambiguous = unique.length;
       if (spec.length === 64) return this.getImage(`sha256:${spec}`); // a whole digest, named or not (never a name)
+      ambiguous = unique.length;
     }
     const ref = parseRef(spec);
     const found = await this.lookupRef(ref);
