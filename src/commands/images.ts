@@ -16,7 +16,8 @@ export const imagesCommand: Command = {
     const damaged = bad.map((b) => `${b.entry} is not a reference (${b.why}): skipped`);
     for (const { ref, manifest } of refs) {
       try {
-        const m = await store.readManifest(manifest);
+        // The config too: an image whose config is gone or damaged cannot run, export or push.
+        const { manifest: m } = await store.readImage(manifest);
         rows.push({ name: ref.name, tag: ref.tag, manifest, layers: m.layers.length, size: m.layers.reduce((n, l) => n + l.size, 0) });
       } catch (e) {
         // One damaged image is listed as such; the others are listed as ever.

@@ -18,6 +18,11 @@ export const rmiCommand: Command = {
     const targets = new Map<string, Digest>();
     for (const spec of positionals) {
       const asked = parseRef(spec);
+      // A damaged name is removed as it is (it names no image; never fall back to localhost/).
+      if (store.isDamagedRef(asked)) {
+        refs.push(asked);
+        continue;
+      }
       const found = await store.lookupRef(asked);
       if (!found) throw new MinicError("ENOTFOUND", `no image '${formatRef(asked)}'`, { hint: "see 'minic images'" });
       refs.push(found.ref);

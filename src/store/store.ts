@@ -183,24 +183,44 @@ export class Store {
 
   // ---- references ----
 
-  /** The manifest digest a reference points to, or undefined. */
+  /** The manifest digest a reference points to, or undefined (no such reference, or a damaged one). */
   async resolveRef(ref: ImageRef): Promise<Digest | undefined> {
+    const r = this.readRef(ref);
+    return r === "damaged" ? undefined : r;
+  }
+
+  /**
+   * Whether `ref`'s tag file exists but holds no manifest digest (a torn or edited file): such a
+   * name means a damaged image, never "look elsewhere" (see lookupRef).
+   */
+  isDamagedRef(ref: ImageRef): boolean {
+    return this.readRef(ref) === "damaged";
+  }
+
+  private readRef(ref: ImageRef): Digest | "damaged" | undefined {
+    let s: string;
     try {
-      const s = readFileSync(this.layout.ref(ref), "utf8").trim();
-      return isDigest(s) ? s : undefined;
-    } catch {
-      return undefined;
+      s = readFileSync(this.layout.ref(ref), "utf8").trim();
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ENOTDIR" ? undefined : "damaged";
     }
+    return isDigest(s) ? s : "damaged";
   }
 
   /**
    * The reference a name given by the user means, and its manifest: the name itself, else (for a
    * name without a registry host) the same name under `localhost/`, as podman looks names up, so
-   * `app:1` finds the `localhost/app:1` a docker-archive brought. Undefined when neither exists.
+   * `app:1` finds the `localhost/app:1` a docker-archive brought. Undefined when neither exists;
+   * ESTORE when the first that exists is damaged (the other name is another image).
    */
   async lookupRef(ref: ImageRef): Promise<{ ref: ImageRef; manifest: Digest } | undefined> {
     for (const r of new Set([ref, withLocalhost(ref)])) {
-      const manifest = await this.resolveRef(r);
+      const manifest = this.readRef(r);
+      if (manifest === "damaged") {
+        throw new MinicError("ESTORE", `the name ${formatRef(r)} is damaged: ${this.layout.ref(r)} holds no manifest digest`, {
+          hint: `'minic rmi ${formatRef(r)}' or 'minic fsck' removes it; then build, load or pull the image again`,
+        });
+      }
       if (manifest) return { ref: r, manifest };
     }
     return undefined;

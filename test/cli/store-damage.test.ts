@@ -143,6 +143,38 @@ describe("one bad entry is reported and the rest goes on", () => {
     await whole(s, "app", false); // busybox stays damaged until it is built again
   });
 
+  it("a missing or flipped config: images lists the image as damaged and exits 1 (not as healthy)", async () => {
+    const s = copyStore();
+    const bb = image(s, "busybox");
+    rmSync(blob(s, bb.config));
+    const app = image(s, "app");
+    flip(blob(s, app.config));
+    const images = await minic(["images", "--store", s]);
+    expect(images.exitCode).toBe(1);
+    expect(images.stdout).toMatch(/^app:latest\s+[0-9a-f]{12}\s+\?\s+\(damaged\)$/m);
+    expect(images.stdout).toMatch(/^busybox:latest\s+[0-9a-f]{12}\s+\?\s+\(damaged\)$/m);
+    expect(images.stderr).toContain(`minic: image busybox:latest: blob ${bb.config} is missing from the store`);
+    expect(images.stderr).toContain(`minic: image app:latest: blob ${app.config} is corrupt`);
+  });
+
+  it("a damaged name is an error that says so, never the same name under localhost/; rmi removes that name only", async () => {
+    const s = copyStore();
+    const app = image(s, "app");
+    mkdirSync(join(s, "refs", "localhost%2Fapp"));
+    writeFileSync(join(s, "refs", "localhost%2Fapp", "latest"), `${app.manifest}\n`);
+    writeFileSync(join(s, "refs", "app", "latest"), "sha256:torn");
+    for (const cmd of [["inspect", "app"], ["run", "app", "/bin/true"], ["save", "app", "-o", join(t.path, "d.tar")]]) {
+      const r = await minic(["--store", s, ...cmd]);
+      expect(r.exitCode, cmd.join(" ")).toBe(1);
+      expect(r.stderr.trim().split("\n")[0]).toBe(`minic: the name app:latest is damaged: ${join(s, "refs", "app", "latest")} holds no manifest digest (hint: 'minic rmi app:latest' or 'minic fsck' removes it; then build, load or pull the image again)`);
+    }
+    const rmi = await minic(["rmi", "app", "--store", s]);
+    expect(rmi.stdout.trim()).toBe("untagged app:latest");
+    expect(rmi.exitCode).toBe(0);
+    expect(readFileSync(join(s, "refs", "localhost%2Fapp", "latest"), "utf8").trim()).toBe(app.manifest);
+    expect((await minic(["inspect", "app", "--store", s])).exitCode).toBe(0); // now localhost/app, as podman finds it
+  });
+
   it("a stray refs/%ZZ/latest (not URI-encoded) is skipped by images, gc, inspect and rmi, and removed by fsck", async () => {
     const s = copyStore();
     mkdirSync(join(s, "refs", "%ZZ"));
