@@ -167,6 +167,8 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
       user: spec.user, uid: ids.uid, gid: ids.gid, hostname, binds, readOnly: spec.readOnly, tty: io.tty, security: spec.security,
       // nspawn cannot make a mount point for the host's resolv.conf on a read-only root.
       resolvConfOff: spec.readOnly && !imageNode(root, "etc/resolv.conf")?.st.isFile(),
+      // nspawn mounts a tmpfs on /run; on a read-only root it cannot make a missing one.
+      ...(spec.readOnly && !imageNode(root, "run") ? { makeDirs: ["run"] } : {}),
       network: spec.net === "host" ? { kind: "host" } : spec.net === "none" ? { kind: "none" } : { kind: "netns", path: `/run/netns/${net!.netns}` },
     };
     // The mount is made in the wrapper's private mount namespace: it goes when the container does.

@@ -31,6 +31,11 @@ export interface LaunchSpec {
   hostname: string;
   binds: Bind[];
   readOnly: boolean;
+  /**
+   * Top-level directories nspawn mounts on that a read-only image lacks (/run): made in the
+   * root before nspawn makes it read-only, as nspawn cannot make them then. Names, no slashes.
+   */
+  makeDirs?: readonly string[];
   /** none: private network (loopback only); a path: join that netns; undefined: the host's. */
   network: { kind: "host" } | { kind: "none" } | { kind: "netns"; path: string };
   /** stdin and stdout are terminals: let nspawn run an interactive console. */
@@ -187,7 +192,11 @@ export function startScript(s: LaunchSpec, h: LaunchHost, w: WrapperPlan): strin
     const t = shQuote(s.rootfs + b.target);
     return b.dir ? `mkdir -p ${t} 2>>${E} || fail ${shQuote(`creating ${b.target}`)}` : `mkdir -p "$(dirname ${t})" && { [ -e ${t} ] || : >${t}; } 2>>${E} || fail ${shQuote(`creating ${b.target}`)}`;
   };
-  if (s.runtime === "nspawn" && s.readOnly) lines.push(...s.binds.map(mountPoint));
+  if (s.runtime === "nspawn" && s.readOnly) {
+    // Directly under the root, checked absent in the image: nothing to follow on the way.
+    for (const d of s.makeDirs ?? []) lines.push(`mkdir -m 0755 ${shQuote(`${s.rootfs}/${d}`)} 2>>${E} || fail ${shQuote(`creating /${d}`)}`);
+    lines.push(...s.binds.map(mountPoint));
+  }
   if (s.runtime === "chroot") {
     for (const b of s.binds) {
       const t = shQuote(s.rootfs + b.target);

@@ -2,9 +2,10 @@
 // layers, store untouched; and nothing left on the host after each run.
 import { describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runtimeSuite, stackedImage } from "./fixtures.js";
+import { minicOk } from "../helpers/cli.js";
 import { Store } from "../../src/store/store.js";
 import type { Digest } from "../../src/core/digest.js";
 
@@ -17,6 +18,13 @@ const { fx, run } = runtimeSuite(async (fx) => {
     hostname: "apphost",
   });
   await stackedImage(fx.store, fx.tree, "resolv", [{ "etc/resolv.conf": "nameserver 192.0.2.1\n" }]);
+  // The least an image needs: no /run, /proc, /sys, /dev, /tmp or /etc.
+  const bare = join(fx.root, "bare-tree");
+  mkdirSync(join(bare, "bin"), { recursive: true });
+  mkdirSync(join(bare, "usr"));
+  copyFileSync("/bin/busybox", join(bare, "bin/busybox"));
+  for (const a of ["sh", "touch"]) symlinkSync("busybox", join(bare, "bin", a));
+  await minicOk(["import", bare, "-t", "bare", "--store", fx.store]);
   await stackedImage(fx.store, fx.tree, "nowd", [{ "srv": { dir: true }, "srv/data": { dir: true }, "lnk": { symlink: "srv/data" }, "opt": { dir: true }, "opt/bin": { symlink: "/bin" } }], { workdir: "/srv/app" });
 });
 
@@ -134,6 +142,14 @@ describe("minic run (nspawn)", () => {
     writeFileSync(join(host, "in.txt"), "bound\n");
     const r = await run(["bb", "--read-only", "--bind", `${host}:/new/dir`, "--bind", `${join(host, "in.txt")}:/etc/new.txt:ro`, "--", "/bin/sh", "-c", "cat /new/dir/in.txt /etc/new.txt"]);
     expect([r.exitCode, r.stderr, r.stdout]).toEqual([0, "", "bound\nbound"]);
+  });
+
+  // Regression: nspawn failed with 'Failed to mount tmpfs ... on .../run: No such file or directory'.
+  it("--read-only on an image without /run, with the overlay and copy drivers", async () => {
+    for (const driver of ["overlay", "copy"]) {
+      const r = await run(["--read-only", "--storage-driver", driver, "bare", "--", "/bin/sh", "-c", "test -d /run && echo run; touch /x 2>/dev/null || echo refused"]);
+      expect([r.exitCode, r.stderr, r.stdout.trim()], driver).toEqual([0, "", "run\nrefused"]);
+    }
   });
 
   // Regression: nspawn printed 'Failed to mount /etc/resolv.conf' for a read-only image without one.
