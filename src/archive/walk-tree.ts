@@ -1,6 +1,6 @@
 // Reads a directory tree into entries (metadata only; data is read later, when packing).
 // Synchronous calls on purpose: a walk of thousands of entries is several times faster that way.
-import { lstatSync, readdirSync, readlinkSync } from "node:fs";
+import { lstatSync, readdirSync, readlinkSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { isUtf8 } from "node:buffer";
 import { showBytes } from "./utf8-name.js";
@@ -43,7 +43,10 @@ const BATCH = 64;
  * their extended attributes (read in one `getfattr -R` pass). Throws EARCHIVE for an xattr over
  * the size limit (core/xattrs.ts).
  */
-export async function walkTree(root: string, opts: WalkOptions = {}): Promise<TreeEntry[]> {
+export async function walkTree(given: string, opts: WalkOptions = {}): Promise<TreeEntry[]> {
+  // The root the user gave may be a symlink to the tree (followed once, here: its inode is the
+  // one every listing is checked against); nothing below it is ever followed.
+  const root = realpathSync(given);
   const xattrs = await treeXattrs(root);
   const opaque = new Set<string>();
   if (opts.overlay) {

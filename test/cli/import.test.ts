@@ -35,6 +35,21 @@ describe("minic import DIR", () => {
     expect(b.stdout).toBe(a.stdout);
   });
 
+  // Regression: a symlink given as SOURCE was taken for a tree that "changed while it was being read".
+  it("follows a SOURCE that is a symlink to the tree (only that one): the same layer as the tree itself", async () => {
+    const t = tempDir();
+    dirs.push(t);
+    const tree = join(t.path, "tree");
+    mkdirSync(tree);
+    makeBusyboxTree(tree);
+    symlinkSync("tree", join(t.path, "link"));
+    const store = join(t.path, "s");
+    const a = await minicOk(["import", tree, "-t", "bb", "--store", store]);
+    const b = await minicOk(["import", join(t.path, "link"), "-t", "bb", "--store", store]);
+    expect(b.stdout).toBe(a.stdout);
+    expect(b.stderr).toBe(a.stderr);
+  });
+
   it("without lbzip2 refuses to pack (its bytes are the canonical ones), saying what to install", async () => {
     // A PATH with node, the other bzip2 tools and getfattr/setfattr (xattrs), but no lbzip2.
     const { tree, bin, store } = treeAndPath(["bzip2", "pbzip2", "getfattr", "setfattr"]);
