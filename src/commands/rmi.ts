@@ -1,7 +1,7 @@
 // minic rmi: remove image references (blobs go with the next gc). An image a running container
 // uses keeps its last name unless -f (gc keeps its layers while the container runs either way).
 import type { Command } from "./command.js";
-import type { Digest } from "../core/digest.js";
+import { isDigest, type Digest } from "../core/digest.js";
 import { MinicError } from "../core/errors.js";
 import { formatRef, parseRef, type ImageRef } from "../core/reference.js";
 import { liveContainers } from "../runtime/state.js";
@@ -9,23 +9,39 @@ import { liveContainers } from "../runtime/state.js";
 export const rmiCommand: Command = {
   name: "rmi",
   summary: "remove image names (run 'minic gc' to free their space)",
-  usage: "[-f] IMAGE...",
+  usage: "[-f] IMAGE|ID...",
   options: { force: { type: "boolean", short: "f" } },
   async run(values, positionals, ctx) {
     if (positionals.length === 0) throw new MinicError("EUSAGE", "rmi needs at least one image", { hint: "minic rmi hello:latest" });
     const store = await ctx.store();
-    const refs: ImageRef[] = [];
+    const refs = new Map<string, ImageRef>(); // each name once, however often it was asked for
     const targets = new Map<string, Digest>();
     for (const spec of positionals) {
+      // An image ID (a manifest digest, or 12+ of its hex digits as 'images' shows them) means
+      // every name of that image: as podman and docker do, only with -f when it has several.
+      const byId = isDigest(spec) ? [{ manifest: spec, names: await store.namesOf(spec) }] : await store.namedByIdPrefix(spec);
+      if (byId && byId.length > 1) throw new MinicError("EREF", `'${spec}' is the start of ${byId.length} image digests`, { hint: "give more digits of the digest, or the image name" });
+      if (byId?.length === 1) {
+        const { manifest, names } = byId[0]!;
+        if (names.length === 0) throw new MinicError("ENOTFOUND", `no image with manifest digest ${manifest} has a name`, { hint: "see 'minic images'; 'minic gc' frees unnamed images" });
+        if (names.length > 1 && !values.force) {
+          throw new MinicError("EUSAGE", `image ${spec} has ${names.length} names (${names.map(formatRef).join(", ")})`, { hint: "remove the names one by one, or all of them with 'minic rmi -f'" });
+        }
+        for (const r of names) {
+          refs.set(formatRef(r), r);
+          targets.set(formatRef(r), manifest);
+        }
+        continue;
+      }
       const asked = parseRef(spec);
       // A damaged name is removed as it is (it names no image; never fall back to localhost/).
       if (store.isDamagedRef(asked)) {
-        refs.push(asked);
+        refs.set(formatRef(asked), asked);
         continue;
       }
       const found = await store.lookupRef(asked);
       if (!found) throw new MinicError("ENOTFOUND", `no image '${formatRef(asked)}'`, { hint: "see 'minic images'" });
-      refs.push(found.ref);
+      refs.set(formatRef(found.ref), found.ref);
       targets.set(formatRef(found.ref), found.manifest);
     }
     if (!values.force) {
@@ -41,7 +57,7 @@ export const rmiCommand: Command = {
         }
       }
     }
-    for (const r of refs) {
+    for (const r of refs.values()) {
       await store.deleteRef(r);
       ctx.out(`untagged ${formatRef(r)}`);
     }

@@ -338,6 +338,17 @@ export class Store {
   }
 
   /**
+   * The named images whose manifest digest starts with `spec`, an image ID as `images` shows it
+   * (12 to 64 hex digits), each with its names; undefined when `spec` is not such an ID.
+   */
+  async namedByIdPrefix(spec: string): Promise<{ manifest: Digest; names: ImageRef[] }[] | undefined> {
+    if (!/^[0-9a-f]{12,64}$/.test(spec)) return undefined;
+    const byManifest = new Map<Digest, ImageRef[]>();
+    for (const r of await this.listRefs()) if (r.manifest.slice(7).startsWith(spec)) byManifest.set(r.manifest, [...(byManifest.get(r.manifest) ?? []), r.ref]);
+    return [...byManifest].map(([manifest, names]) => ({ manifest, names }));
+  }
+
+  /**
    * Finds an image by `name[:tag]` or by manifest digest (`sha256:…` or a unique hex prefix of
    * at least 12 digits). Throws ENOTFOUND with a hint when nothing matches.
    */
@@ -347,14 +358,10 @@ export class Store {
       if (await this.hasBlob(spec)) return this.readImage(spec);
       throw new MinicError("ENOTFOUND", `no image with manifest digest ${spec} in store ${this.root}`, { hint: "load or pull the image, or see 'minic images'" });
     }
-    let ambiguous = 0;
-    if (/^[0-9a-f]{12,64}$/.test(spec)) {
-      const hits = (await this.listRefs()).filter((r) => r.manifest.slice(7).startsWith(spec));
-      const unique = [...new Set(hits.map((h) => h.manifest))];
-      if (unique.length === 1) return { ...(await this.readImage(unique[0]!)), ref: hits[0]!.ref };
-      if (spec.length === 64) return this.getImage(`sha256:${spec}`); // a whole digest, named or not (never a name)
-      ambiguous = unique.length;
-    }
+    const byId = await this.namedByIdPrefix(spec);
+    if (byId?.length === 1) return { ...(await this.readImage(byId[0]!.manifest)), ref: byId[0]!.names[0] };
+    if (spec.length === 64 && /^[0-9a-f]+$/.test(spec)) return this.getImage(`sha256:${spec}`); // a whole digest, named or not (never a name)
+    const ambiguous = byId?.length ?? 0;
     const ref = parseRef(spec);
     const found = await this.lookupRef(ref);
     if (!found) {

@@ -62,6 +62,25 @@ describe("store commands", () => {
     expect((await minic(["rmi", "nope", ...S])).exitCode).toBe(1);
   });
 
+  it("rmi takes the image ID images shows (or the whole digest): every name, with -f when it has several", async () => {
+    const d = join(t.path, "three");
+    mkdirSync(d);
+    writeFileSync(join(d, "f"), "3");
+    await minicOk(["import", d, "-t", "three:v1", ...S]);
+    await minicOk(["import", d, "-t", "tres:v1", ...S]);
+    const id = (await minicOk(["images", ...S])).stdout.split("\n").find((l) => l.startsWith("three:v1"))!.split(/\s+/)[1]!;
+    expect(id).toMatch(/^[0-9a-f]{12}$/);
+    const two = await minic(["rmi", id, ...S]);
+    expect([two.exitCode, two.stderr.trim()]).toEqual([2, `minic: image ${id} has 2 names (three:v1, tres:v1) (hint: remove the names one by one, or all of them with 'minic rmi -f')`]);
+    expect((await minicOk(["rmi", "-f", id, "three:v1", ...S])).stdout.trim().split("\n")).toEqual(["untagged three:v1", "untagged tres:v1"]);
+    await minicOk(["import", d, "-t", "three:v1", ...S]);
+    const full = JSON.parse((await minicOk(["inspect", "three:v1", "--json", ...S])).stdout).manifest;
+    expect((await minicOk(["rmi", full, ...S])).stdout.trim()).toBe("untagged three:v1");
+    const gone = await minic(["rmi", id, ...S]);
+    expect([gone.exitCode, gone.stderr.trim()]).toEqual([1, `minic: no image '${id}:latest' (hint: see 'minic images')`]);
+    await minicOk(["gc", ...S]); // its blobs, for the gc count below
+  });
+
   it("rmi drops the name; gc then frees exactly what nothing references", async () => {
     const two = JSON.parse((await minicOk(["inspect", "two:v1", "--json", ...S])).stdout);
     const one = JSON.parse((await minicOk(["inspect", "one:v1", "--json", ...S])).stdout);
