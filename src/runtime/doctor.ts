@@ -2,6 +2,7 @@
 // from probed facts (gathered by `gatherDoctorFacts`).
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { messageLine } from "../core/errors.js";
 import { status } from "../util/exec.js";
 import { readStoreStatus, storeFindings, type StoreStatus } from "../store/store-status.js";
 import type { StoreLocation } from "../store/store-location.js";
@@ -23,6 +24,8 @@ export interface DoctorFacts {
   bzip2: string[];
   subnet: string;
   subnetClash?: string;
+  /** MINIC_SUBNET's error line when it is not a usable /16. */
+  subnetError?: string;
   bridgeNfCallIptables?: boolean;
   /** The kernel has seccomp (nspawn's filter applies). */
   seccomp: boolean;
@@ -104,7 +107,8 @@ export function doctorReport(f: DoctorFacts): DoctorReport {
     add("missing", "ip: not installed (needed for --net veth|bridge)");
     install.add("iproute2");
   }
-  add(f.subnetClash ? "warn" : "ok", f.subnetClash ? `${f.subnet}.0.0/16 overlaps a route on ${f.subnetClash}: set MINIC_SUBNET to a free /16` : `container addresses: ${f.subnet}.0.0/16 (free)`);
+  if (f.subnetError) add("warn", `${f.subnetError}: --net veth and bridge refuse to start`);
+  else add(f.subnetClash ? "warn" : "ok", f.subnetClash ? `${f.subnet}.0.0/16 overlaps a route on ${f.subnetClash}: set MINIC_SUBNET to a free /16` : `container addresses: ${f.subnet}.0.0/16 (free)`);
   add("ok", `container profile: root keeps ${DEFAULT_CAPS.length} capabilities (podman's default less mknod: no sys_admin, mknod, sys_ptrace, net_admin), ${f.masked} kernel paths masked, the image root nodev; --privileged, --cap-add and --cap-drop change it`);
   add(f.seccomp ? "ok" : "warn", f.seccomp ? "seccomp: nspawn's system call filter applies (without the mount calls unless sys_admin is added)" : "seccomp: not in this kernel: nspawn runs without a system call filter, and root in a container can mount");
   if (h.cgroups.v1Devices) add("ok", `device policy: cgroup v1 devices controller (${h.cgroups.v1Devices}): only nspawn's /dev nodes can be made or opened, also with --cap-add mknod`);
@@ -154,11 +158,12 @@ export async function gatherDoctorFacts(location: StoreLocation, cwd: string): P
   }
   let subnet = "10.231";
   let subnetClash: string | undefined;
+  let subnetError: string | undefined;
   try {
     subnet = subnetPrefix();
     subnetClash = conflictingRoute(parseRoutes(read("/proc/net/route")), subnet)?.dev;
-  } catch {
-    subnetClash = "MINIC_SUBNET (invalid)";
+  } catch (e) {
+    subnetError = messageLine(e);
   }
   return {
     host,
@@ -170,6 +175,7 @@ export async function gatherDoctorFacts(location: StoreLocation, cwd: string): P
     bzip2: ["lbzip2", "pbzip2", "bzip2"].filter((t) => findProgram(t)),
     subnet,
     subnetClash,
+    ...(subnetError ? { subnetError } : {}),
     bridgeNfCallIptables: read("/proc/sys/net/bridge/bridge-nf-call-iptables") === "1",
     seccomp: /^Seccomp:/m.test(read("/proc/self/status")),
     maxUserNamespaces: Number(read("/proc/sys/user/max_user_namespaces")) || 0,

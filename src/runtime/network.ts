@@ -29,9 +29,14 @@ export interface NetPlan {
 /** The first two octets of the /16 minic takes addresses from: MINIC_SUBNET or 10.231. */
 export function subnetPrefix(env: NodeJS.ProcessEnv = process.env): string {
   const v = env.MINIC_SUBNET ?? "10.231";
-  if (!/^(\d{1,3})\.(\d{1,3})$/.test(v) || v.split(".").some((o) => Number(o) > 255)) {
+  if (!/^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/.test(v) || v.split(".").some((o) => Number(o) > 255)) {
     throw new MinicError("EUSAGE", `MINIC_SUBNET='${v}' is not the first two octets of a /16`, { hint: "e.g. MINIC_SUBNET=10.231" });
   }
+  const [a, b] = v.split(".").map(Number) as [number, number];
+  // Not "this network", loopback, link-local, multicast or reserved: the kernel treats those
+  // specially (127/8 never leaves the host, 224/4 cannot be an interface's unicast address).
+  const special = a === 0 ? "\"this network\" (0/8)" : a === 127 ? "loopback (127/8)" : a === 169 && b === 254 ? "link-local (169.254/16)" : a >= 224 ? "multicast or reserved (224/3)" : undefined;
+  if (special) throw new MinicError("EUSAGE", `MINIC_SUBNET='${v}' is ${special}, not a range for container addresses`, { hint: "pick a private /16 that no route uses, e.g. MINIC_SUBNET=10.231 or 172.31" });
   return v;
 }
 

@@ -60,6 +60,11 @@ describe("doctor report", () => {
     expect(v2.lines.find((l) => l.text.startsWith("device policy"))).toEqual({ level: "note", text: expect.stringMatching(/none .*CAP_MKNOD is dropped, nspawn's \/dev holds no host device and the image root is nodev/) });
     expect(doctorReport(facts({ seccomp: false })).lines.find((l) => l.text.startsWith("seccomp"))?.level).toBe("warn");
   });
+  it("an unusable MINIC_SUBNET is a warning that says what is wrong, not a route clash", () => {
+    const r = doctorReport(facts({ subnetError: "MINIC_SUBNET='127.1' is loopback (127/8), not a range for container addresses" }));
+    expect(r.lines.filter((l) => l.level === "warn").map((l) => l.text)).toEqual(["MINIC_SUBNET='127.1' is loopback (127/8), not a range for container addresses: --net veth and bridge refuse to start"]);
+  });
+
   it("on cgroup v2 without systemd: says minic enables the controllers at the root itself; warns about a subnet that clashes", () => {
     const f = facts();
     const r = doctorReport({ ...f, host: { ...f.host, cgroups: { v1: {}, v2: "/sys/fs/cgroup" } }, v2Controllers: ["cpu", "cpuset", "memory", "pids"], v2Delegated: ["cpu"], subnetClash: "eth0" });

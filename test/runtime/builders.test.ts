@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { aufsStack, escapeOverlayPath, MOUNT_DATA_MAX, overlayStack } from "../../src/runtime/stack-options.js";
 import { cgroupManager, oomKills, pidsMaxEvents, planCgroups, type CgroupHost } from "../../src/runtime/cgroups.js";
-import { conflictingRoute, parseRoutes, planNetwork } from "../../src/runtime/network.js";
+import { conflictingRoute, parseRoutes, planNetwork, subnetPrefix } from "../../src/runtime/network.js";
 import { chrootArgv, escapeBindPath, nspawnArgv, setupFailure, START_SCRIPT, START_WORD, startScript, wrapperArgv, type LaunchHost, type LaunchSpec } from "../../src/runtime/runtime-argv.js";
 import { mergeEnv, resolveSpec } from "../../src/runtime/run-spec.js";
 import { cpuList, parseCgroupMounts, parseFilesystems } from "../../src/runtime/host.js";
@@ -133,6 +133,14 @@ describe("network plans", () => {
     const routes = parseRoutes("Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\neth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\nwg0\t0000E70A\t00000000\t0001\t0\t0\t0\t0000FFFF\n");
     expect(conflictingRoute(routes, "10.231")?.dev).toBe("wg0");
     expect(conflictingRoute(routes, "10.232")).toBeUndefined();
+  });
+  it("MINIC_SUBNET: a unicast /16, not loopback, 0/8, link-local, multicast or reserved", () => {
+    expect(subnetPrefix({})).toBe("10.231");
+    for (const ok of ["172.31", "192.168", "100.64", "10.0"]) expect(subnetPrefix({ MINIC_SUBNET: ok })).toBe(ok);
+    for (const [bad, why] of [["127.5", /is loopback \(127\/8\)/], ["0.1", /"this network"/], ["169.254", /link-local/], ["224.1", /multicast or reserved/], ["255.255", /multicast or reserved/],
+      ["010.231", /not the first two octets/], ["10.256", /not the first two octets/], ["10", /not the first two octets/]] as const) {
+      expect(() => subnetPrefix({ MINIC_SUBNET: bad }), bad).toThrow(why);
+    }
   });
   it("parses -p", () => {
     expect(parsePortMapping("8080:80")).toEqual({ hostIp: "0.0.0.0", hostPort: 8080, port: 80 });
