@@ -16,7 +16,7 @@ export const exportCommand: Command = {
     let entries = 0;
     const where = await writeOutput(values.output as string | undefined, ctx.cwd, async (out) => {
       entries = (await flattenImage(store, image, out)).entries;
-    });
+    }, store.root);
     ctx.err(`exported ${image.manifest.layers.length} layer(s)${entries >= 0 ? ` (${entries} entries)` : ""} to ${where}`);
     return 0;
   },

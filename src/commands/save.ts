@@ -1,5 +1,6 @@
 // minic save: write images (layers, configs, manifests) to one tar, as minic or OCI layout.
 import { MinicError } from "../core/errors.js";
+import { formatRef } from "../core/reference.js";
 import { saveImages, type SaveFormat, type SaveItem } from "../share/save.js";
 import { writeOutput } from "../share/output.js";
 import type { Command } from "./command.js";
@@ -18,9 +19,10 @@ export const saveCommand: Command = {
     for (const spec of positionals) {
       const image = await store.getImage(spec);
       if (!image.ref) throw new MinicError("EUSAGE", `'${spec}' has no name to save it under`, { hint: "save it by NAME[:TAG]" });
-      items.push({ ref: image.ref, image });
+      // Each name once (save hello hello wrote it twice).
+      if (!items.some((i) => formatRef(i.ref) === formatRef(image.ref!))) items.push({ ref: image.ref, image });
     }
-    const where = await writeOutput(values.output as string | undefined, ctx.cwd, (out) => saveImages(store, items, format, out));
+    const where = await writeOutput(values.output as string | undefined, ctx.cwd, (out) => saveImages(store, items, format, out), store.root);
     ctx.err(`saved ${items.length} image(s) as ${format} to ${where}`);
     return 0;
   },

@@ -1,8 +1,8 @@
 // Where a command's archive goes: a file (written beside it, renamed into place when complete)
 // or stdout. A binary stream is never written to a terminal.
-import { closeSync, createReadStream, fstatSync, openSync, statSync } from "node:fs";
+import { closeSync, createReadStream, fstatSync, openSync, realpathSync, statSync } from "node:fs";
 import { open, rename, rm } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { dirname, isAbsolute, relative, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { MinicError } from "../core/errors.js";
 import { atPath } from "../core/faults.js";
@@ -14,7 +14,8 @@ import { stdout } from "../util/stdio.js";
  * Runs `write` against the destination and finishes it: `-` (or none, when stdout is not a
  * terminal) means stdout. A file appears only when `write` succeeded; on error nothing is left.
  */
-export async function writeOutput(dest: string | undefined, cwd: string, write: (out: Writable) => Promise<void>): Promise<string> {
+export async function writeOutput(dest: string | undefined, cwd: string, write: (out: Writable) => Promise<void>, storeRoot?: string): Promise<string> {
+  if (dest === "") throw new MinicError("EUSAGE", "-o '' names no file", { hint: "give -o FILE, or -o - for stdout" });
   if (dest === undefined || dest === "-") {
     if (process.stdout.isTTY) throw new MinicError("EUSAGE", "refusing to write an archive to a terminal", { hint: "give -o FILE, or redirect stdout" });
     await write(stdout());
@@ -23,6 +24,9 @@ export async function writeOutput(dest: string | undefined, cwd: string, write: 
   const path = resolve(cwd, dest);
   if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
     throw new MinicError("EUSAGE", `cannot write '${dest}': it is a directory`, { hint: "give -o a file path inside it, or - for stdout" });
+  }
+  if (storeRoot !== undefined && isUnder(dirname(path), storeRoot)) {
+    throw new MinicError("EUSAGE", `cannot write '${dest}': it is inside the store ${storeRoot}, which only minic writes`, { hint: "give -o a path outside the store" });
   }
   const tmp = tempName(dirname(path), "minic-out");
   // Opened (and so checked) before anything is written: a bad path is one error, not a crash.
@@ -40,6 +44,20 @@ export async function writeOutput(dest: string | undefined, cwd: string, write: 
     throw atPath(e, path);
   }
   return path;
+}
+
+/** Whether directory `dir` is `root` or below it, symlinks resolved (a missing `dir` is not). */
+function isUnder(dir: string, root: string): boolean {
+  let real: string;
+  let realRoot: string;
+  try {
+    real = realpathSync(dir);
+    realRoot = realpathSync(root);
+  } catch {
+    return false;
+  }
+  const rel = relative(realRoot, real);
+  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
 }
 
 /** The bytes of FILE, or of stdin for `-` / none. */

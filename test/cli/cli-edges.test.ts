@@ -2,8 +2,8 @@
 // commands that leave no store behind, temp files of dead processes swept, odd terminals.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execa } from "execa";
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { BIN, LAUNCHER, minic, minicOk, tempDir } from "../helpers/cli.js";
 import { makeBusyboxTree } from "../helpers/busybox-tree.js";
 
@@ -59,6 +59,30 @@ describe("minic CLI edges", () => {
     const l = await minic(["load", dir, "--store", store]);
     expect(l.exitCode).toBe(2);
     expect(l.stderr.trim()).toBe(`minic: cannot read '${dir}': it is a directory (hint: give the path of an image tarball, or - for stdin)`);
+  });
+
+  it("save/export -o into the store (also through a symlink) or -o '' is refused, and the store is untouched", async () => {
+    const blobs = join(store, "blobs", "sha256");
+    const victim = join(blobs, readdirSync(blobs)[0]!);
+    const before = readFileSync(victim);
+    symlinkSync(blobs, join(t.path, "to-blobs"));
+    for (const out of [victim, join(t.path, "to-blobs", basename(victim)), join(store, "new.tar")]) {
+      for (const cmd of [["save", "bb"], ["export", "bb"]]) {
+        const r = await minic([...cmd, "-o", out, "--store", store]);
+        expect([r.exitCode, r.stderr.trim()], `${cmd[0]} ${out}`).toEqual([2, `minic: cannot write '${out}': it is inside the store ${store}, which only minic writes (hint: give -o a path outside the store)`]);
+      }
+    }
+    expect(readFileSync(victim).equals(before)).toBe(true);
+    expect(existsSync(join(store, "new.tar"))).toBe(false);
+    const e = await minic(["export", "bb", "-o", "", "--store", store]);
+    expect([e.exitCode, e.stderr.trim()]).toEqual([2, "minic: -o '' names no file (hint: give -o FILE, or -o - for stdout)"]);
+  });
+
+  it("save NAME NAME writes the image once", async () => {
+    const out = join(t.path, "twice.tar");
+    await minicOk(["save", "bb", "bb:latest", "-o", out, "--store", store]);
+    const names = (await execa("tar", ["tf", out])).stdout.split("\n");
+    expect(names.length).toBe(new Set(names).size);
   });
 
   it("read-only commands leave no store behind", async () => {
