@@ -108,7 +108,9 @@ async function dispatch(args: string[], commands: Registry, ctx: CliContext): Pr
       return await runCommand(await commands[rest[0]]!(), ["--help"], ctx);
     }
     if (name === undefined || name === "help" || name === "--help" || name === "-h") {
-      ctx.out(await usage(commands));
+      // Asked for: on stdout. Without a command it is a usage error: on stderr, as such.
+      if (name === undefined) ctx.err(await usage(commands));
+      else ctx.out(await usage(commands));
       return name === undefined ? 2 : 0;
     }
     if (name === "--version") {
@@ -137,6 +139,9 @@ async function runCommand(cmd: Command, args: string[], ctx: CliContext): Promis
   if (parsed.values.help) {
     ctx.out(`usage: minic ${cmd.name} ${cmd.usage}\n${cmd.summary}`);
     return 0;
+  }
+  if (cmd.noArgs && parsed.positionals.length > 0) {
+    throw new MinicError("EUSAGE", `${cmd.name} takes no arguments (got '${parsed.positionals[0]}')`, { hint: `usage: minic ${cmd.name} ${cmd.usage}` });
   }
   if (typeof parsed.values.store === "string") ctx.storeRoot = parsed.values.store;
   return cmd.run(parsed.values as Record<string, string | boolean>, [...parsed.positionals, ...after], ctx);

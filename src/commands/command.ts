@@ -34,6 +34,8 @@ export interface Command {
   /** Usage line after `minic NAME`. */
   usage: string;
   options: Options;
+  /** Takes no arguments besides its options (the CLI refuses any: they would be ignored). */
+  noArgs?: boolean;
   /** Allows arguments after `--` to reach `positionals` untouched. */
   passthrough?: boolean;
   /**

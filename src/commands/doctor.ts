@@ -4,6 +4,7 @@ import type { Command } from "./command.js";
 
 export const doctorCommand: Command = {
   name: "doctor",
+  noArgs: true,
   summary: "show what this host supports (overlayfs, aufs, nspawn, cgroups, netns), the store in use, and what to install",
   usage: "",
   options: {},

@@ -8,6 +8,7 @@ import type { Command } from "./command.js";
 
 export const fsckCommand: Command = {
   name: "fsck",
+  noArgs: true,
   summary: "check the whole store and repair what can be repaired (--dry-run: only check)",
   usage: "[--dry-run] [--json]",
   options: { "dry-run": { type: "boolean", short: "n" }, json: { type: "boolean" } },

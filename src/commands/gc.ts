@@ -1,5 +1,6 @@
 // minic gc: free what no image references and no running container uses, and the build's
 // cache records that can no longer be used.
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { pruneTagRecords } from "../builder/base-tags.js";
 import { listCacheMounts, removeCacheMounts } from "../builder/cache-mounts.js";
@@ -17,11 +18,18 @@ import { reportDamage } from "./images.js";
 
 export const gcCommand: Command = {
   name: "gc",
+  noArgs: true,
   summary: "remove blobs, unpacked layers and cache records that no image references and no running container uses",
   usage: "[--cache-mounts] [--json]",
   options: { json: { type: "boolean" }, "cache-mounts": { type: "boolean" } },
   async run(values, _positionals, ctx) {
-    const store = await ctx.store();
+    const store = await ctx.store({ create: false });
+    // No store there (yet, or a mistyped --store): nothing to collect, and none is made.
+    if (!existsSync(store.layout.blobsDir)) {
+      if (values.json) ctx.out(JSON.stringify({ blobs: 0, unpacked: 0, cacheRecords: 0, bytes: 0, damaged: [], cacheMounts: { removed: 0, removedBytes: 0, kept: [] } }));
+      else ctx.out(`no store at ${store.root}: nothing to collect`);
+      return 0;
+    }
     // The images of running containers (even those without a name any more, after 'rmi -f')
     // stay with their blobs and unpacked layers; stale containers (minic gone) keep nothing.
     // Read once gc has announced itself (see store/lease.ts): a container starting later waits.

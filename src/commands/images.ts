@@ -6,6 +6,7 @@ import { humanSize } from "../core/size-text.js";
 
 export const imagesCommand: Command = {
   name: "images",
+  noArgs: true,
   summary: "list images in the store",
   usage: "[--json]",
   options: { json: { type: "boolean" } },

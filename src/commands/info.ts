@@ -12,6 +12,7 @@ import { humanSize } from "../core/size-text.js";
 
 export const infoCommand: Command = {
   name: "info",
+  noArgs: true,
   summary: "show this minic's version and install, and which store it uses and why",
   usage: "[--json]",
   options: { json: { type: "boolean" } },

@@ -5,11 +5,12 @@ import { sweep } from "./sweep.js";
 
 export const pruneCommand: Command = {
   name: "prune",
+  noArgs: true,
   summary: "remove stale containers and build steps (left by a killed minic), their processes, cgroups, netns and veths, and killed builds' scratch space",
   usage: "",
   options: {},
   async run(_values, _positionals, ctx) {
-    const store = await ctx.store();
+    const store = await ctx.store({ create: false });
     const { containers, temps } = await sweep(store, ctx);
     const steps = containers.filter((c) => c.build).length;
     const n = containers.length;

@@ -11,11 +11,12 @@ export function imageColumn(s: ContainerState): string {
 
 export const psCommand: Command = {
   name: "ps",
+  noArgs: true,
   summary: "list running containers and build run steps (stale ones left by a killed minic are removed first)",
   usage: "[--quiet] [--json]",
   options: { quiet: { type: "boolean", short: "q" }, json: { type: "boolean" } },
   async run(values, _positionals, ctx) {
-    const store = await ctx.store();
+    const store = await ctx.store({ create: false });
     await sweep(store, ctx);
     const rows = listContainers(store.layout.containersDir).filter((c) => c.state && supervisorAlive(c.state)).map((c) => c.state!);
     if (values.json) {

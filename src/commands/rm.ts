@@ -23,7 +23,7 @@ export const rmCommand: Command = {
   options: { force: { type: "boolean", short: "f" } },
   async run(values, positionals, ctx) {
     if (positionals.length === 0) throw new MinicError("EUSAGE", "rm needs a container id or name", { hint: "see 'minic ps'" });
-    const store = await ctx.store();
+    const store = await ctx.store({ create: false });
     const swept = (await sweep(store, ctx)).containers.map((c) => c.id);
     let status = 0;
     for (const key of positionals) {

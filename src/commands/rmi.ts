@@ -13,7 +13,7 @@ export const rmiCommand: Command = {
   options: { force: { type: "boolean", short: "f" } },
   async run(values, positionals, ctx) {
     if (positionals.length === 0) throw new MinicError("EUSAGE", "rmi needs at least one image", { hint: "minic rmi hello:latest" });
-    const store = await ctx.store();
+    const store = await ctx.store({ create: false });
     const refs = new Map<string, ImageRef>(); // each name once, however often it was asked for
     const targets = new Map<string, Digest>();
     for (const spec of positionals) {

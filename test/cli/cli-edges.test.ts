@@ -92,7 +92,23 @@ describe("minic CLI edges", () => {
     expect((await minic(["images"], { cwd, env })).exitCode).toBe(0);
     expect((await minic(["inspect", "x"], { cwd, env })).exitCode).toBe(1);
     expect((await minic(["info"], { cwd, env })).exitCode).toBe(0);
+    // Nor do the commands that only remove things: a mistyped store is not made.
+    for (const cmd of [["ps"], ["prune"], ["rm", "x"], ["rmi", "x"]]) await minic(cmd, { cwd, env });
+    const gc = await minic(["gc"], { cwd, env });
+    expect([gc.exitCode, gc.stdout.trim()]).toEqual([0, `no store at ${join(cwd, "store")}: nothing to collect`]);
+    expect(JSON.parse((await minicOk(["gc", "--json"], { cwd, env })).stdout)).toMatchObject({ blobs: 0, unpacked: 0, damaged: [] });
     expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  it("commands that take no arguments refuse them (they were ignored); 'minic' alone is a usage error on stderr", async () => {
+    for (const cmd of ["ps", "gc", "fsck", "images", "info", "doctor", "prune"]) {
+      const r = await minic([cmd, "extra", "--store", store]);
+      expect([r.exitCode, r.stderr.trim().split("\n")[0]], cmd).toEqual([2, expect.stringMatching(new RegExp(`^minic: ${cmd} takes no arguments \\(got 'extra'\\) \\(hint: usage: minic ${cmd}`))]);
+    }
+    const bare = await minic([]);
+    expect([bare.exitCode, bare.stdout]).toEqual([2, ""]);
+    expect(bare.stderr).toMatch(/^usage: minic COMMAND/);
+    expect((await minicOk(["help"])).stdout).toMatch(/^usage: minic COMMAND/);
   });
 
   it("gc removes temp files whose process is gone, and keeps those of live ones", async () => {
