@@ -25,7 +25,7 @@ export function buildControl(values: Values, hostCpus: number): RunControl {
   const limits: Limits = {};
   const [memory, cpus, cpuset, pids] = [str(values.memory), str(values.cpus), str(values.cpuset), str(values.pids)];
   if (memory !== undefined) limits.memoryBytes = parseMemory(memory);
-  if (cpus !== undefined) limits.cpus = parseCpus(cpus);
+  if (cpus !== undefined) limits.cpus = parseCpus(cpus, hostCpus);
   if (cpuset !== undefined) limits.cpuset = parseCpuset(cpuset, hostCpus);
   if (pids !== undefined) limits.pids = parsePids(pids);
   const timeout = str(values.timeout);

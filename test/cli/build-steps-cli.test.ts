@@ -32,5 +32,7 @@ describe("minic build's limit flags", () => {
     for (const v of [{ memory: "x" }, { pids: "0" }, { cpuset: "9" }, { timeout: "0" }, { cpus: "-1" }]) {
       expect(() => buildControl(v, 2)).toThrow(expect.objectContaining({ code: "EUSAGE" }));
     }
+    // As run does: more CPUs than the host has is a mistake, not a limit (QA: --cpus 100 passed).
+    expect(() => buildControl({ cpus: "100" }, 2)).toThrow("--cpus 100: this host has only 2 CPUs");
   });
 });
