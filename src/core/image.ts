@@ -60,6 +60,15 @@ export interface ImageConfig {
   history: LayerHistory[];
 }
 
+/**
+ * Whether an image's env entry is NAME=VALUE (the OCI config's form). An entry without `=`
+ * names no value: nspawn's --setenv=NAME would copy the host's value of NAME into the container
+ * and env(1) would run NAME as the command, so such entries are dropped wherever one is used.
+ */
+export function isEnvEntry(kv: string): boolean {
+  return kv.indexOf("=") > 0;
+}
+
 /** Default run configuration for an image with nothing set. */
 export function defaultRunConfig(): RunConfig {
   return { cmd: ["/bin/sh"], entrypoint: [], env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], workdir: "/", user: "root", hostname: "", limits: {}, labels: {} };

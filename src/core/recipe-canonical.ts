@@ -1,7 +1,7 @@
 // Pure: a recipe's canonical form (paths normalised, defaults filled) and its run config.
 import { absoluteContainerPath } from "./container-path.js";
 import { MinicError } from "./errors.js";
-import type { LayerHistory, RunConfig } from "./image.js";
+import { isEnvEntry, type LayerHistory, type RunConfig } from "./image.js";
 import type { LimitsInput } from "./limits.js";
 import type { Digest } from "./digest.js";
 import { isRecipe, type ImageConfigInput, type Recipe, type RunStep, type StageSource, type Step, type StepNetwork } from "./recipe.js";
@@ -205,7 +205,7 @@ function cachePaths(cache: unknown, where: string): string[] {
 /** Pure: `K=V` lists merged by name, `over` winning, sorted by name (the image's entries are taken as they are). */
 function overEnv(base: readonly string[], over: readonly string[]): string[] {
   const name = (kv: string) => (kv.includes("=") ? kv.slice(0, kv.indexOf("=")) : kv);
-  const m = new Map(base.map((kv) => [name(kv), kv]));
+  const m = new Map(base.filter(isEnvEntry).map((kv) => [name(kv), kv]));
   for (const kv of over) m.set(name(kv), kv);
   return [...m.keys()].sort().map((k) => m.get(k)!);
 }

@@ -2,6 +2,7 @@
 // that run first in the container's private mount namespace: mount nspawn's tmpfs, wait for
 // minic's go, join the cgroups, mount the layers, then exec the runtime. Everything here is
 // data; tests check it as such.
+import { isEnvEntry } from "../core/image.js";
 import { privateStateDirLines } from "./nspawn-state-dir.js";
 import { CAPABILITIES, capabilityArgs, syscallFilterArgs, type MaskTarget, type SecurityProfile } from "./security-profile.js";
 import { shQuote } from "./sh-quote.js";
@@ -94,7 +95,7 @@ export function nspawnArgv(s: LaunchSpec, h: LaunchHost): string[] {
   if (s.security.userns === "auto") a.push("--private-users=pick", "--private-users-ownership=chown");
   if (s.workdir !== "/") a.push(`--chdir=${s.workdir}`);
   if (s.user !== "root" && s.user !== "0") a.push(`--user=${s.user.split(":")[0]}`);
-  for (const e of s.env) a.push(`--setenv=${e}`);
+  for (const e of s.env.filter(isEnvEntry)) a.push(`--setenv=${e}`);
   for (const b of s.binds) a.push(`${b.readOnly ? "--bind-ro" : "--bind"}=${escapeBindPath(b.source)}:${escapeBindPath(b.target)}`);
   if (s.readOnly) a.push("--read-only");
   if (s.resolvConfOff) a.push("--resolv-conf=off");
@@ -112,7 +113,7 @@ export function nspawnArgv(s: LaunchSpec, h: LaunchHost): string[] {
 export function chrootArgv(s: LaunchSpec, h: LaunchHost): string[] {
   const a: string[] = [];
   if (s.network.kind === "netns") a.push(h.programs.nsenter, `--net=${s.network.path}`);
-  a.push(h.programs.env, "-i", ...s.env);
+  a.push(h.programs.env, "-i", ...s.env.filter(isEnvEntry));
   if (s.security.caps.length < CAPABILITIES.length) {
     a.push(h.programs.setpriv, "--inh-caps=-all", `--bounding-set=${["-all", ...s.security.caps.map((c) => `+${c}`)].join(",")}`);
   }

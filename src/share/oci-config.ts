@@ -1,7 +1,7 @@
 // Pure: minic image config ⇄ OCI image config. Run settings OCI lacks travel as io.minic.* labels.
 import type { Digest } from "../core/digest.js";
 import { MinicError } from "../core/errors.js";
-import { defaultRunConfig, type ImageConfig, type LayerHistory, type RunConfig } from "../core/image.js";
+import { defaultRunConfig, isEnvEntry, type ImageConfig, type LayerHistory, type RunConfig } from "../core/image.js";
 import type { Limits } from "../core/limits.js";
 import { HOSTNAME_LABEL, LIMITS_LABEL, type OciConfig } from "./oci-model.js";
 
@@ -92,13 +92,10 @@ export function fromOciConfig(oci: OciConfig, layerCount: number): MappedConfig 
   return { run, history, architecture: oci.architecture, created: Number.isFinite(t) && t >= 0 ? Math.floor(t / 1000) : undefined };
 }
 
-/** `KEY=value` strings sorted by key; a later definition of a key replaces an earlier one. */
+/** `KEY=value` strings sorted by key; a later definition of a key replaces an earlier one; entries without a value dropped. */
 export function sortEnv(env: readonly string[]): string[] {
   const byKey = new Map<string, string>();
-  for (const kv of env) {
-    const i = kv.indexOf("=");
-    byKey.set(i < 0 ? kv : kv.slice(0, i), kv);
-  }
+  for (const kv of env.filter(isEnvEntry)) byKey.set(kv.slice(0, kv.indexOf("=")), kv);
   return [...byKey.keys()].sort().map((k) => byKey.get(k)!);
 }
 

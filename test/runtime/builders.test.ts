@@ -171,6 +171,12 @@ describe("runtime argv", () => {
       "--chdir=/srv", "--user=www", "--setenv=A=1", "--bind-ro=/h\\:x:/d", "--read-only", "--network-namespace-path=/run/netns/minic-abc", "--", "/bin/httpd", "-f"]);
     expect(escapeBindPath("a\\b:c")).toBe("a\\\\b\\:c");
   });
+  it("an env entry without '=' is never passed on (nspawn would copy the host's value; env(1) would run it)", () => {
+    const leaky = { ...spec, env: ["A=1", "SECRET", "=x", "B="] };
+    expect(nspawnArgv(leaky, host).filter((a) => a.startsWith("--setenv"))).toEqual(["--setenv=A=1", "--setenv=B="]);
+    const c = chrootArgv({ ...leaky, runtime: "chroot" }, host);
+    expect(c.slice(c.indexOf("-i") + 1, c.indexOf("/sp"))).toEqual(["A=1", "B="]);
+  });
   it("nspawn: --privileged keeps every capability and masks nothing; named caps are exact; --userns auto", () => {
     const priv = nspawnArgv({ ...spec, security: resolveSecurity({ privileged: true, capAdd: [], capDrop: [] }) }, host);
     expect(priv.filter((a) => /^--(capability|drop-capability|system-call-filter|tmpfs|bind-ro=\/dev\/null)/.test(a))).toEqual(["--capability=all"]);

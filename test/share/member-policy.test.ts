@@ -152,4 +152,8 @@ describe("OCI config mapping", () => {
     expect(back.history).toEqual([{ createdBy: "hello" }]);
     expect(back.created).toBe(1704164645);
   });
+  it("drops env entries that name no value (nspawn would fill them in from the host), last definition of a name wins", () => {
+    const back = fromOciConfig({ os: "linux", architecture: "amd64", config: { Env: ["PATH=/bin", "AWS_SECRET_ACCESS_KEY", "A=1", "A=2", "=x"] } }, 0);
+    expect(back.run.env).toEqual(["A=2", "PATH=/bin"]);
+  });
 });
