@@ -70,7 +70,11 @@ export function decodeFixed(buf: Buffer): { header: Omit<NewcHeader, "name">; na
   let off = 6;
   for (const f of [...FIELDS, "namesize", "check"]) {
     const txt = buf.toString("latin1", off, off + 8);
-    if (!/^[0-9a-fA-F]{8}$/.test(txt)) throw new MinicError("EARCHIVE", `corrupt cpio header field ${f}`);
+    if (!/^[0-9a-fA-F]{8}$/.test(txt)) {
+      throw new MinicError("EARCHIVE", `corrupt cpio header field ${f} ('${txt.replace(/[^\x20-\x7e]/g, "?")}' is not 8 hex digits)`, {
+        hint: "the archive is truncated or damaged (newc headers are 13 fields of 8 hex digits); nothing was stored",
+      });
+    }
     out[f] = parseInt(txt, 16);
     off += 8;
   }

@@ -56,7 +56,9 @@ export async function intakeMinic(staging: BlobStaging, manifestDigest: Digest, 
   }
   const report = emptyReport();
   for (const l of manifest.layers) {
-    if (staging.size(l.digest) !== l.size) throw new MinicError("EDIGEST", `layer ${l.digest.slice(0, 19)}… has the wrong size`);
+    if (staging.size(l.digest) !== l.size) {
+      throw new MinicError("EDIGEST", `layer ${l.digest.slice(0, 19)}… is ${staging.size(l.digest)} bytes, not the ${l.size} its manifest says`, { hint: "the archive is truncated or corrupt: save or copy it again; nothing was stored" });
+    }
   }
   // Side by side, as many as the machine has cores: each decompressor is a process of its own.
   const unpacked = (await mapLimit(manifest.layers, availableParallelism(), (l) => checkMinicLayer(staging, l, policy))).filter((p) => p !== undefined);

@@ -34,7 +34,11 @@ export async function importSource(store: Store, path: string, policy: MemberPol
     const { items, report } = await directoryItems(path, policy);
     return { layer: await putLayerUnpacked(store, items, epoch), kind: "directory", report };
   }
-  if (!st.isFile()) throw new MinicError("EUSAGE", `import source '${path}' is neither a directory nor a file`);
+  if (!st.isFile()) {
+    throw new MinicError("EUSAGE", `import source '${path}' is neither a directory nor a regular file (${st.isCharacterDevice() || st.isBlockDevice() ? "a device" : st.isFIFO() ? "a pipe" : "a socket"})`, {
+      hint: "give a directory, a rootfs.cpio[.bz2|.gz] or a rootfs.tar[.gz|.bz2] (to read a stream, save it to a file first)",
+    });
+  }
   const spool = tempName(store.layout.tmpDir, "import");
   await mkdir(spool, { mode: 0o700 });
   try {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { mkdirSync, readdirSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { findProgram } from "../../src/util/which.js";
 import { join } from "node:path";
 import { minic, minicOk, tempDir } from "../helpers/cli.js";
@@ -78,5 +78,19 @@ describe("minic import DIR", () => {
     expect(r.exitCode).toBe(1);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(/does not exist/);
+  });
+
+  it("a device or a damaged cpio: one line that says what it is and what to do", async () => {
+    const t = tempDir();
+    dirs.push(t);
+    const store = join(t.path, "s");
+    const dev = await minic(["import", "/dev/null", "-t", "x", "--store", store]);
+    expect([dev.exitCode, dev.stderr.trim()]).toEqual([2, "minic: import source '/dev/null' is neither a directory nor a regular file (a device) (hint: give a directory, a rootfs.cpio[.bz2|.gz] or a rootfs.tar[.gz|.bz2] (to read a stream, save it to a file first))"]);
+    const bad = join(t.path, "bad.cpio");
+    writeFileSync(bad, Buffer.concat([Buffer.from("070701" + "0".repeat(8) + "zz".repeat(4)), Buffer.alloc(200, 0x30)]));
+    const cpio = await minic(["import", bad, "-t", "x", "--store", store]);
+    expect(cpio.exitCode).toBe(1);
+    expect(cpio.stderr.trim()).toMatch(/^minic: .*corrupt cpio header field mode \('zzzzzzzz' is not 8 hex digits\) \(hint: the archive is truncated or damaged .*nothing was stored\)$/);
+    expect(existsSync(join(store, "refs", "x"))).toBe(false);
   });
 });
