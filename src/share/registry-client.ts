@@ -10,6 +10,7 @@ import { ACCEPTED_MANIFESTS } from "./oci-model.js";
 import { basicAuthorization, parseChallenge, type Challenge, type Credentials } from "./registry-auth.js";
 import { registryScheme, type RegistryRef } from "./registry-ref.js";
 import { stderr } from "../util/stdio.js";
+import { httpFetch, type HttpInit } from "./http-fetch.js";
 
 /** The bytes of a blob to upload: in memory, or a file read as it is sent. */
 export type BlobBody = { bytes: Buffer } | { file: string };
@@ -101,7 +102,7 @@ export class RegistryClient {
    * Authorization (kept for the next requests) and the request is sent once more. The bodies
    * minic sends (Buffers, file Blobs) can be sent twice.
    */
-  private async fetch(url: string, init: RequestInit): Promise<Response> {
+  private async fetch(url: string, init: HttpInit): Promise<Response> {
     const r = await this.send(url, init);
     const challenge = r.status === 401 ? parseChallenge(r.headers.get("www-authenticate") ?? "") : undefined;
     if (!challenge) return r;
@@ -147,12 +148,12 @@ export class RegistryClient {
   }
 
   /** One HTTP request (with the registry's Authorization unless `authorized` is false). */
-  private async send(url: string, init: RequestInit, authorized = true): Promise<Response> {
+  private async send(url: string, init: HttpInit, authorized = true): Promise<Response> {
     if (process.env.MINIC_DEBUG) stderr().write(`> ${init.method} ${url}\n`);
     const headers = new Headers(init.headers);
     if (authorized && this.authorization) headers.set("authorization", this.authorization);
     try {
-      return await fetch(url, { ...init, headers, redirect: "follow", ...(init.body ? { duplex: "half" } : {}) } as RequestInit);
+      return await httpFetch(url, { ...init, headers });
     } catch (e) {
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
       throw new MinicError("EREGISTRY", `cannot reach registry ${this.ref.host}: ${cause?.code ?? cause?.message ?? (e as Error).message}`, {
