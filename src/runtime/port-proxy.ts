@@ -51,7 +51,9 @@ export async function startPortProxies(mappings: readonly PortMapping[], targetI
       });
       await new Promise<void>((resolve, reject) => {
         srv.once("error", (e: NodeJS.ErrnoException) =>
-          reject(new MinicError("EHOST", `cannot publish ${m.hostIp}:${m.hostPort}: ${e.code === "EADDRINUSE" ? "the port is in use" : e.message}`, { hint: "pick another host port with -p" })));
+          reject(e.code === "EADDRNOTAVAIL"
+            ? new MinicError("EHOST", `cannot publish ${m.hostIp}:${m.hostPort}: ${m.hostIp} is not an address of this host`, { hint: "give -p one of this host's addresses (see 'ip addr'), 127.0.0.1, or none for all (-p HOSTPORT:PORT)" })
+            : new MinicError("EHOST", `cannot publish ${m.hostIp}:${m.hostPort}: ${e.code === "EADDRINUSE" ? "the port is in use" : e.message}`, { hint: "pick another host port with -p" })));
         srv.listen(m.hostPort, m.hostIp, () => resolve());
       });
       servers.push(srv);

@@ -93,4 +93,10 @@ describe("--net", () => {
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/-p needs a container network/);
   });
+
+  // 192.0.2.0/24 is TEST-NET-1: never an address of this host, and nothing is sent to it.
+  it("-p on an address this host does not have: one line that says so, nothing left behind", async () => {
+    const r = await run(["--net", "veth", "-p", "192.0.2.77:18080:80", "bb", "/bin/true"]);
+    expect([r.exitCode, r.stderr.trim()]).toEqual([1, "minic: cannot publish 192.0.2.77:18080: 192.0.2.77 is not an address of this host (hint: give -p one of this host's addresses (see 'ip addr'), 127.0.0.1, or none for all (-p HOSTPORT:PORT))"]);
+  });
 });
