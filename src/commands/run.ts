@@ -1,5 +1,6 @@
 // minic run: start a container from an image (stacked layers, nspawn or chroot, cgroup limits,
 // networking) and return its command's exit status.
+import { hostArchitecture } from "../store/images.js";
 import { randomBytes } from "node:crypto";
 import { statSync } from "node:fs";
 import { isatty } from "node:tty";
@@ -88,6 +89,9 @@ export const runCommand: Command = {
     }
     // isatty, not process.stdin.isTTY: that getter opens a stream on fd 0 (the container's stdin).
     const tty = isatty(0) && isatty(1);
+    // As podman warns: it may still run (binfmt_misc with qemu-user), else it fails with 'Exec format error'.
+    const arch = image.config.architecture;
+    if (arch && arch !== hostArchitecture()) ctx.err(`minic: warning: image ${imageSpec} is for linux/${arch}, this host is linux/${hostArchitecture()}: its programs run only through an emulator (binfmt_misc, qemu-user)`);
     return runContainer(store, image, imageSpec, spec, host, { err: ctx.err, tty, now: new Date().toISOString() });
   },
 };

@@ -7,6 +7,8 @@ import { join } from "node:path";
 import { runtimeSuite, stackedImage } from "./fixtures.js";
 import { minicOk } from "../helpers/cli.js";
 import { Store } from "../../src/store/store.js";
+import { makeImage } from "../../src/store/images.js";
+import { parseRef } from "../../src/core/reference.js";
 import type { Digest } from "../../src/core/digest.js";
 
 let appDigest = "";
@@ -25,6 +27,12 @@ const { fx, run } = runtimeSuite(async (fx) => {
   copyFileSync("/bin/busybox", join(bare, "bin/busybox"));
   for (const a of ["sh", "touch"]) symlinkSync("busybox", join(bare, "bin", a));
   await minicOk(["import", bare, "-t", "bare", "--store", fx.store]);
+  // The same layers, for another architecture.
+  const store = await Store.open(fx.store);
+  const bb = await store.getImage("bb");
+  const { config, manifest } = makeImage(bb.manifest.layers, bb.config.config, bb.config.history, 0, "arm64");
+  await store.setRef(parseRef("arm"), await store.putImage(manifest, config));
+  store.release();
   await stackedImage(fx.store, fx.tree, "nowd", [{ "srv": { dir: true }, "srv/data": { dir: true }, "lnk": { symlink: "srv/data" }, "opt": { dir: true }, "opt/bin": { symlink: "/bin" } }], { workdir: "/srv/app" });
 });
 
@@ -142,6 +150,13 @@ describe("minic run (nspawn)", () => {
     writeFileSync(join(host, "in.txt"), "bound\n");
     const r = await run(["bb", "--read-only", "--bind", `${host}:/new/dir`, "--bind", `${join(host, "in.txt")}:/etc/new.txt:ro`, "--", "/bin/sh", "-c", "cat /new/dir/in.txt /etc/new.txt"]);
     expect([r.exitCode, r.stderr, r.stdout]).toEqual([0, "", "bound\nbound"]);
+  });
+
+  it("an image for another architecture runs with a warning (an emulator may run it), as podman warns", async () => {
+    const r = await run(["arm", "--", "/bin/true"]);
+    expect(r.stderr.trim().split("\n")[0]).toBe("minic: warning: image arm is for linux/arm64, this host is linux/amd64: its programs run only through an emulator (binfmt_misc, qemu-user)");
+    expect(r.exitCode).toBe(0); // busybox here is the host's: it runs
+    expect((await run(["bb", "--", "/bin/true"])).stderr).toBe("");
   });
 
   // Regression: nspawn failed with 'Failed to mount tmpfs ... on .../run: No such file or directory'.
