@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { findProgram } from "../../src/util/which.js";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { minic, minicOk, tempDir } from "../helpers/cli.js";
 import { makeBusyboxTree } from "../helpers/busybox-tree.js";
 
@@ -24,28 +24,20 @@ describe("minic import DIR", () => {
   };
 
   it("gives the same digest in two empty stores", async () => {
-    const t = tempDir();
-    dirs.push(t);
-    const tree = join(t.path, "tree");
-    mkdirSync(tree);
-    makeBusyboxTree(tree);
-    const a = await minicOk(["import", tree, "-t", "bb", "--store", join(t.path, "s1")]);
-    const b = await minicOk(["import", tree, "-t", "bb", "--store", join(t.path, "s2")]);
+    const { tree, store } = treeAndPath([]);
+    const a = await minicOk(["import", tree, "-t", "bb", "--store", `${store}1`]);
+    const b = await minicOk(["import", tree, "-t", "bb", "--store", `${store}2`]);
     expect(a.stdout).toMatch(/^bb:latest sha256:[0-9a-f]{64}$/);
     expect(b.stdout).toBe(a.stdout);
   });
 
   // Regression: a symlink given as SOURCE was taken for a tree that "changed while it was being read".
   it("follows a SOURCE that is a symlink to the tree (only that one): the same layer as the tree itself", async () => {
-    const t = tempDir();
-    dirs.push(t);
-    const tree = join(t.path, "tree");
-    mkdirSync(tree);
-    makeBusyboxTree(tree);
-    symlinkSync("tree", join(t.path, "link"));
-    const store = join(t.path, "s");
+    const { tree, store } = treeAndPath([]);
+    const link = join(dirname(tree), "link");
+    symlinkSync("tree", link);
     const a = await minicOk(["import", tree, "-t", "bb", "--store", store]);
-    const b = await minicOk(["import", join(t.path, "link"), "-t", "bb", "--store", store]);
+    const b = await minicOk(["import", link, "-t", "bb", "--store", store]);
     expect(b.stdout).toBe(a.stdout);
     expect(b.stderr).toBe(a.stderr);
   });
