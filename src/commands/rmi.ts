@@ -58,7 +58,7 @@ export const rmiCommand: Command = {
       }
     }
     for (const r of refs.values()) {
-      await store.deleteRef(r);
+      if (!(await store.deleteRef(r))) throw new MinicError("ESTORE", `could not remove the name ${formatRef(r)} (${store.layout.ref(r)})`, { hint: "check the store's permissions; 'minic fsck' removes damaged names" });
       ctx.out(`untagged ${formatRef(r)}`);
     }
     return 0;

@@ -225,7 +225,7 @@ export function describeStep(s: CanonicalStep): string {
 
 /** The run config of an image: the base's, with the recipe's settings on top. */
 export function mergeRunConfig(base: RunConfig, input: ImageConfigInput, parseLimits: (l: LimitsInput, base: RunConfig["limits"]) => RunConfig["limits"]): RunConfig {
-  const env = new Map(base.env.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+  const env = new Map(base.env.filter(isEnvEntry).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
   for (const [k, v] of Object.entries(input.env ?? {})) env.set(k, v);
   return {
     cmd: input.cmd ? [...input.cmd] : base.cmd,

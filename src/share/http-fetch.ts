@@ -14,6 +14,7 @@ export interface HttpInit {
 }
 
 const MAX_REDIRECTS = 20;
+const IDLE_MS = 300_000;
 const NULL_BODY = new Set([101, 204, 205, 304]);
 
 /**
@@ -52,7 +53,13 @@ async function send(url: URL, method: string, headers: Headers, body: Buffer | B
   if (body !== undefined && outgoing["content-length"] === undefined) outgoing["content-length"] = String(body instanceof Blob ? body.size : body.length);
   const request = url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers: outgoing }, resolve);
+    const req = request(url, { method, headers: outgoing }, (res) => {
+      // A body that stalls as long fails too (Node's fetch had both timeouts).
+      res.setTimeout(IDLE_MS, () => res.destroy(Object.assign(new Error(`no data for ${IDLE_MS / 1000} s`), { code: "ETIMEDOUT" })));
+      resolve(res);
+    });
+    // As Node's fetch: a registry that accepts and never answers fails after 300 s of silence.
+    req.setTimeout(IDLE_MS, () => req.destroy(Object.assign(new Error(`no answer for ${IDLE_MS / 1000} s`), { code: "ETIMEDOUT" })));
     req.on("error", (e) => reject(new TypeError("fetch failed", { cause: e })));
     if (bytes instanceof Readable) {
       bytes.on("error", (e) => req.destroy(e));

@@ -202,7 +202,10 @@ export class Store {
     try {
       s = readFileSync(this.layout.ref(ref), "utf8").trim();
     } catch (e) {
-      return (e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ENOTDIR" ? undefined : "damaged";
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+      if (code === "EISDIR") return "damaged";
+      throw new MinicError("ESTORE", `cannot read the name ${formatRef(ref)} (${this.layout.ref(ref)}): ${code ?? (e as Error).message}`, { hint: "check the store's permissions and disk ('minic info' says which store is used)", cause: e });
     }
     return isDigest(s) ? s : "damaged";
   }
@@ -240,7 +243,8 @@ export class Store {
   /** Removes a reference; returns whether it existed. */
   async deleteRef(ref: ImageRef): Promise<boolean> {
     try {
-      await rm(this.layout.ref(ref));
+      // recursive: a damaged name may be a directory where its tag file should be.
+      await rm(this.layout.ref(ref), { recursive: true });
     } catch {
       return false;
     }

@@ -145,6 +145,11 @@ describe("mergeRunConfig", () => {
     expect(out.limits).toEqual({ pids: 10, memoryBytes: 64 << 20 });
   });
 
+  it("a base env entry without '=' is dropped, not mangled into a name (AWS_SECRE=AWS_SECRET) or refused", () => {
+    const base = { ...defaultRunConfig(), env: ["PATH=/bin", "AWS_SECRET", "=x"] };
+    expect(mergeRunConfig(base, { env: { Z: "3" } }, () => ({})).env).toEqual(["PATH=/bin", "Z=3"]);
+  });
+
   it("a limit of max lifts the base's", () => {
     const base = { ...defaultRunConfig(), limits: { pids: 10, memoryBytes: 64 << 20, cpus: 0.5, cpuset: "0" } };
     const out = mergeRunConfig(base, { limits: { memory: "max", pids: "max", cpus: "max" } }, (l, b) => parseLimits(l, 2, b));
