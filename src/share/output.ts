@@ -57,7 +57,7 @@ function isUnder(dir: string, root: string): boolean {
     return false;
   }
   const rel = relative(realRoot, real);
-  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+  return rel === "" || (rel !== ".." && !rel.startsWith("../") && !isAbsolute(rel)); // "..x" is a name inside
 }
 
 /** The bytes of FILE, or of stdin for `-` / none. */
