@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import { statSync } from "node:fs";
 import { isatty } from "node:tty";
 import { MinicError } from "../core/errors.js";
+import { foreignArchNote } from "../core/image.js";
 import { probeHost } from "../runtime/host.js";
 import { runContainer } from "../runtime/run-container.js";
 import { resolveSpec, type RunFlags } from "../runtime/run-spec.js";
@@ -89,9 +90,8 @@ export const runCommand: Command = {
     }
     // isatty, not process.stdin.isTTY: that getter opens a stream on fd 0 (the container's stdin).
     const tty = isatty(0) && isatty(1);
-    // As podman warns: it may still run (binfmt_misc with qemu-user), else it fails with 'Exec format error'.
-    const arch = image.config.architecture;
-    if (arch && arch !== hostArchitecture()) ctx.err(`minic: warning: image ${imageSpec} is for linux/${arch}, this host is linux/${hostArchitecture()}: its programs run only through an emulator (binfmt_misc, qemu-user)`);
+    const archNote = foreignArchNote(image.config.architecture, hostArchitecture());
+    if (archNote) ctx.err(`minic: warning: image ${imageSpec} ${archNote}`);
     return runContainer(store, image, imageSpec, spec, host, { err: ctx.err, tty, now: new Date().toISOString() });
   },
 };

@@ -73,3 +73,20 @@ export function isEnvEntry(kv: string): boolean {
 export function defaultRunConfig(): RunConfig {
   return { cmd: ["/bin/sh"], entrypoint: [], env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], workdir: "/", user: "root", hostname: "", limits: {}, labels: {} };
 }
+
+/** The 32-bit architecture whose programs a 64-bit host's kernel runs itself when it has the compat layer. */
+const COMPAT_ARCH: Readonly<Record<string, string>> = { amd64: "386", arm64: "arm" };
+
+/**
+ * Pure: what to tell the user when an image is for `arch` and the host is `hostArch` (OCI names:
+ * amd64, arm64, 386, …), or undefined when they match or the image names none. As podman warns:
+ * the image may still run, natively (386 on amd64, arm on arm64, with the kernel's 32-bit
+ * support) or through binfmt_misc and qemu-user; else it fails with 'Exec format error'.
+ */
+export function foreignArchNote(arch: string | undefined, hostArch: string): string | undefined {
+  if (!arch || arch === hostArch) return undefined;
+  const how = COMPAT_ARCH[hostArch] === arch
+    ? "its programs run only where the kernel runs 32-bit programs (CONFIG_COMPAT), or through an emulator"
+    : "its programs run only through an emulator (binfmt_misc, qemu-user)";
+  return `is for linux/${arch}, this host is linux/${hostArch}: ${how}`;
+}

@@ -11,7 +11,7 @@ import { parseShaped } from "../core/json-shape.js";
 import { OCI_CONFIG_SHAPE, OCI_INDEX_SHAPE, OCI_MANIFEST_SHAPE } from "../core/oci-shapes.js";
 import { CONVERTIBLE_LAYERS, DOCKER_MANIFEST, isIndexType, OCI_MANIFEST } from "./oci-model.js";
 import type { RegistryClient } from "./registry-client.js";
-import { chooseManifest, foreignArchNote, intakeWrapper, isMinicManifest } from "./registry-image.js";
+import { chooseManifest, foreignConfigNote, intakeWrapper, isMinicManifest } from "./registry-image.js";
 import { BlobStaging, MALFORMED_HINT } from "./staging.js";
 
 export interface PullResult {
@@ -70,7 +70,7 @@ export async function pullImage(store: Store, client: RegistryClient, reference:
     if (minic) result = await intakeWrapper(staging, m, policy);
     else {
       const config = await staging.readJson(m.config.digest, OCI_CONFIG_SHAPE, "image config");
-      const note = chosen === undefined ? foreignArchNote(config) : undefined;
+      const note = chosen === undefined ? foreignConfigNote(config) : undefined;
       if (note) notes.push(note);
       result = await intakeOci(staging, config, m.layers.length, (i) => staging.open(m.layers[i]!.digest), policy);
     }

@@ -4,7 +4,7 @@
 // manifest types, so the minic manifest cannot be pushed as a manifest itself).
 import { canonicalJson, sha256 } from "../core/digest.js";
 import { MinicError } from "../core/errors.js";
-import { CONFIG_MEDIA_TYPE, type Manifest } from "../core/image.js";
+import { CONFIG_MEDIA_TYPE, foreignArchNote, type Manifest } from "../core/image.js";
 import { hostArchitecture } from "../store/images.js";
 import { intakeMinic, type IntakeResult } from "./image-intake.js";
 import { MANIFEST_SHAPE } from "../core/image-shapes.js";
@@ -102,7 +102,7 @@ export function platformName(p: NonNullable<Descriptor["platform"]>): string {
  * A note when an image's config says it is for another architecture than this host's (a single
  * manifest has no index to choose from), or undefined.
  */
-export function foreignArchNote(config: { architecture?: string; os?: string }, arch = hostArchitecture()): string | undefined {
-  if (!config.architecture || config.architecture === arch) return undefined;
-  return `the image is for ${config.os ?? "linux"}/${config.architecture}, this host is ${arch}: its programs may not run here`;
+export function foreignConfigNote(config: { architecture?: string }, arch = hostArchitecture()): string | undefined {
+  const note = foreignArchNote(config.architecture, arch);
+  return note && `the image ${note}`;
 }
