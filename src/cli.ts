@@ -1,7 +1,7 @@
 // argv → command → exit status. The only place that catches errors and picks an exit code.
 import { constants } from "node:os";
 import { isatty } from "node:tty";
-import { MinicError, oneLine } from "./core/errors.js";
+import { MinicError, oneLine, printable } from "./core/errors.js";
 import { faultError, isFault } from "./core/faults.js";
 import type { Command, Context, Options } from "./commands/command.js";
 import { storeLocation } from "./store/store-location.js";
@@ -157,7 +157,7 @@ function makeContext(_argv: string[]): CliContext {
     },
     storeLocation: () => storeLocation(ctx.storeRoot, ctx.cwd),
     out: (line) => stdout().write(line + "\n"),
-    err: (line) => stderr().write(line + "\n"),
+    err: (line) => stderr().write(printable(line) + "\n"),
     tty: isatty(2),
     cwd: process.cwd(),
   };

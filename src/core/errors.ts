@@ -48,7 +48,16 @@ export function messageLine(err: unknown): string {
 }
 
 function flatten(s: string): string {
-  return s.replace(/\s*\n\s*/g, " | ").trim();
+  return printable(s.replace(/\s*\n\s*/g, " | ").trim());
+}
+
+/**
+ * Pure: `s` with control characters (C0 but tab and newline, DEL, C1) shown as `\xHH`. Messages
+ * quote names from images, tarballs and registries: an escape sequence or a carriage return in
+ * one must not reach the terminal (minic's every stderr line goes through this, see cli.ts).
+ */
+export function printable(s: string): string {
+  return s.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
 /**
