@@ -9,7 +9,7 @@ import { parseCpus, parseCpuset, parseMemory, parsePids, type Limits } from "../
 import type { StepNetwork } from "../core/recipe.js";
 import type { RunControl } from "../core/run-control.js";
 import { parseSecretFlag } from "../core/secret-flag.js";
-import { formatRef, parseRef } from "../core/reference.js";
+import { formatRef } from "../core/reference.js";
 import { buildRecipe, type BuildResult } from "../builder/build-image.js";
 import { checkRecipeFile, loadRecipe } from "../builder/load-recipe.js";
 import { discardRecipeWorker, warmUpRecipeWorker } from "../builder/recipe-eval.js";
@@ -17,7 +17,7 @@ import { typecheckRecipe } from "../builder/typecheck.js";
 import { sourceDateEpoch } from "../store/images.js";
 import { resolveSecurity } from "../runtime/security-profile.js";
 import { makeProgress } from "../util/progress.js";
-import { str, type Command, type Values } from "./command.js";
+import { str, tagOption, type Command, type Values } from "./command.js";
 import { sweep } from "./sweep.js";
 
 /** Pure: the limits and timeout `minic build`'s flags give every run step. Throws EUSAGE on a bad value. */
@@ -88,7 +88,7 @@ export const buildCommand: Command = {
   async run(values, positionals, ctx) {
     if (positionals.length !== 1) throw new MinicError("EUSAGE", "build takes one recipe file", { hint: "minic build recipes/hello.ts" });
     const file = positionals[0]!;
-    const tag = typeof values.tag === "string" ? parseRef(values.tag) : undefined;
+    const tag = tagOption(values.tag);
     const control = buildControl(values, availableParallelism());
     const network = buildNetwork(values);
     const secrets = buildSecrets(values, ctx.cwd);

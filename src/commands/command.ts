@@ -1,5 +1,7 @@
 // What every subcommand file exports, and the context the CLI hands it.
 import type { ParseArgsConfig } from "node:util";
+import { MinicError } from "../core/errors.js";
+import { parseRef, type ImageRef } from "../core/reference.js";
 import type { Store } from "../store/store.js";
 import type { StoreLocation } from "../store/store-location.js";
 
@@ -8,6 +10,16 @@ export type Values = Record<string, string | boolean | (string | boolean)[] | un
 
 /** A string option's value, or undefined when it was not given. */
 export const str = (v: Values[string]): string | undefined => (typeof v === "string" ? v : undefined);
+
+/** The name a `-t NAME[:TAG]` gives, or undefined; a bad one is a usage error (exit 2), as a bad --memory is. */
+export function tagOption(v: Values[string]): ImageRef | undefined {
+  if (typeof v !== "string") return undefined;
+  try {
+    return parseRef(v);
+  } catch (e) {
+    throw e instanceof MinicError ? new MinicError("EUSAGE", `-t: ${e.message}`, { hint: e.hint }) : e;
+  }
+}
 
 export interface Context {
   /**

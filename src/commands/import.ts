@@ -4,12 +4,12 @@
 import { resolve } from "node:path";
 import { MinicError } from "../core/errors.js";
 import { defaultRunConfig } from "../core/image.js";
-import { formatRef, parseRef } from "../core/reference.js";
+import { formatRef } from "../core/reference.js";
 import { putImage, sourceDateEpoch } from "../store/images.js";
 import { importSource } from "../share/import-source.js";
 import { describeReport } from "../share/image-intake.js";
 import { IMPORT_POLICY, type MemberPolicy } from "../share/member-policy.js";
-import type { Command } from "./command.js";
+import { tagOption, type Command } from "./command.js";
 
 export const importCommand: Command = {
   name: "import",
@@ -25,7 +25,7 @@ export const importCommand: Command = {
     const [source] = positionals;
     if (!source || positionals.length > 1) throw new MinicError("EUSAGE", "import takes one SOURCE", { hint: "minic import DIR|rootfs.cpio.bz2|rootfs.tar.gz -t NAME[:TAG]" });
     if (typeof values.tag !== "string") throw new MinicError("EUSAGE", "import needs -t NAME[:TAG]", { hint: "e.g. minic import ./rootfs -t debian:12" });
-    const ref = parseRef(values.tag);
+    const ref = tagOption(values.tag)!;
     const policy: MemberPolicy = {
       devices: values["keep-devices"] ? "keep" : IMPORT_POLICY.devices,
       setuid: values["keep-setuid"] ? "keep" : IMPORT_POLICY.setuid,

@@ -1,11 +1,11 @@
 // minic load: read images from a tar (minic save, OCI layout, docker-archive; stdin with - or none).
-import { parseRef, formatRef } from "../core/reference.js";
+import { formatRef } from "../core/reference.js";
 import { LAYER_POLICY } from "../share/member-policy.js";
 import { loadTarball } from "../share/load.js";
 import { describeReport } from "../share/image-intake.js";
 import { readInput } from "../share/output.js";
 import { MinicError } from "../core/errors.js";
-import type { Command } from "./command.js";
+import { tagOption, type Command } from "./command.js";
 
 export const loadCommand: Command = {
   name: "load",
@@ -14,7 +14,7 @@ export const loadCommand: Command = {
   options: { tag: { type: "string", short: "t" }, "keep-devices": { type: "boolean" } },
   async run(values, positionals, ctx) {
     if (positionals.length > 1) throw new MinicError("EUSAGE", "load takes one FILE", { hint: "minic load image.tar" });
-    const tag = typeof values.tag === "string" ? parseRef(values.tag) : undefined;
+    const tag = tagOption(values.tag);
     const store = await ctx.store();
     const policy = { ...LAYER_POLICY, devices: values["keep-devices"] ? "keep" as const : LAYER_POLICY.devices };
     const loaded = await loadTarball(store, readInput(positionals[0], ctx.cwd), tag ? { tag, policy } : { policy });

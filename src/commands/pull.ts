@@ -7,7 +7,7 @@ import { findCredentials } from "../share/registry-auth.js";
 import { RegistryClient } from "../share/registry-client.js";
 import { parseRegistryRef, pulledName } from "../share/registry-ref.js";
 import { MinicError } from "../core/errors.js";
-import { str, type Command } from "./command.js";
+import { str, tagOption, type Command } from "./command.js";
 
 export const pullCommand: Command = {
   name: "pull",
@@ -18,7 +18,7 @@ export const pullCommand: Command = {
     if (positionals.length !== 1) throw new MinicError("EUSAGE", "pull takes one registry reference", { hint: "minic pull 127.0.0.1:5000/hello:1" });
     const src = parseRegistryRef(positionals[0]!);
     // Checked as any name is: the whole reference must also fit the store.
-    const ref = parseRef(typeof values.tag === "string" ? values.tag : formatRef(pulledName(src)));
+    const ref = tagOption(values.tag) ?? parseRef(formatRef(pulledName(src)));
     const store = await ctx.store();
     const policy = { ...LAYER_POLICY, devices: values["keep-devices"] ? "keep" as const : LAYER_POLICY.devices };
     const creds = findCredentials(src.host, src.repository, { creds: str(values.creds), authfile: str(values.authfile) });

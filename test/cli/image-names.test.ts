@@ -59,13 +59,13 @@ describe("full references", () => {
   });
 
   it.each([
-    ["uppercase", "Hello", /^minic: invalid image name 'Hello' \(hint: image names are lowercase: 'hello'\)$/],
-    ["uppercase after a host", `${PM.toUpperCase()}:1`, /^minic: invalid image name .* \(hint: image names are lowercase: '127\.0\.0\.1:15555\/qa\/pm:1'\)$/],
-    ["a bad host", "local_host:5000/x", /^minic: invalid image name 'local_host:5000\/x' \(hint: 'local_host:5000' is not a registry host/],
-    ["too long for the store", Array(120).fill("a").join("/"), /^minic: image name 'a\/a.*' is too long .*\(hint: /],
-  ])("a bad name (%s) is a one-line error, exit 1", async (_what, name, msg) => {
+    ["uppercase", "Hello", /^minic: -t: invalid image name 'Hello' \(hint: image names are lowercase: 'hello'\)$/],
+    ["uppercase after a host", `${PM.toUpperCase()}:1`, /^minic: -t: invalid image name .* \(hint: image names are lowercase: '127\.0\.0\.1:15555\/qa\/pm:1'\)$/],
+    ["a bad host", "local_host:5000/x", /^minic: -t: invalid image name 'local_host:5000\/x' \(hint: 'local_host:5000' is not a registry host/],
+    ["too long for the store", Array(120).fill("a").join("/"), /^minic: -t: image name 'a\/a.*' is too long .*\(hint: /],
+  ])("a bad name (%s) given with -t is a one-line usage error, exit 2", async (_what, name, msg) => {
     const r = await minic(["import", join(t.path, "tree"), "-t", name, ...S]);
-    expect(r.exitCode).toBe(1);
+    expect(r.exitCode).toBe(2);
     expect(r.stderr.trim()).toMatch(msg);
   });
 });

@@ -41,8 +41,7 @@ describe("option errors", () => {
     expect(await usageError(["run", "bb", "-m", "-5M", "--", "true"])).toMatch(/^minic: invalid memory limit '-5M' /);
     expect(await usageError(["run", "bb", "--pids", "-1", "--", "true"])).toMatch(/^minic: invalid pids limit '-1' /);
     expect(await usageError(["run", "bb", "-e", "-X", "--", "true"])).toMatch(/^minic: invalid environment variable '-X' /);
-    const tag = await minic(["--store", store, "build", "r.ts", "-t", "-x"]);
-    expect(tag.stderr.trim()).toMatch(/^minic: invalid image name '-x'/);
+    expect(await usageError(["build", "r.ts", "-t", "-x"])).toMatch(/^minic: -t: invalid image name '-x'/);
   });
 
   it("an option followed by another option (or by --) has no value", async () => {
@@ -55,5 +54,13 @@ describe("option errors", () => {
     const n = cpus().length;
     const line = await usageError(["run", "bb", "--cpus", String(n + 3), "--", "true"]);
     expect(line).toBe(`minic: --cpus ${n + 3}: this host has only ${n} CPU${n === 1 ? "" : "s"} (hint: give a number of CPUs from 0.01 to ${n}, e.g. ${n > 1 ? n - 1 : 0.5})`);
+  });
+
+  it("-t with a bad name is a usage error of that option, for every command that takes one", async () => {
+    const tree = join(t.path, "tree");
+    for (const args of [["build", "r.ts", "-t", "Bad Name"], ["import", tree, "-t", "Bad Name"], ["load", "x.tar", "-t", "Bad Name"], ["pull", "127.0.0.1:1/x", "-t", "Bad Name"]]) {
+      expect(await usageError(args)).toMatch(/^minic: -t: invalid image name 'Bad Name' \(hint: use lowercase letters/);
+    }
+    expect(await usageError(["import", tree, "-t", "ok:-bad"])).toMatch(/^minic: -t: invalid tag in 'ok:-bad' \(hint: a tag is up to 128/);
   });
 });
