@@ -57,7 +57,11 @@ export async function loadTarball(store: Store, source: AsyncIterable<Buffer>, o
     const out: LoadedImage[] = [];
     for (const img of images) {
       const refs = opts.tag ? [opts.tag] : img.refs;
-      if (refs.length === 0) throw new MinicError("EUSAGE", "the image in the tarball has no name", { hint: "give one with -t NAME[:TAG]" });
+      if (refs.length === 0 && img.unusable.length > 0) {
+        const names = img.unusable.slice(0, 3).map((n) => `'${n.slice(0, 200)}'`).join(", ");
+        throw new MinicError("EUSAGE", `the tarball names its image ${names}, which ${img.unusable.length > 1 ? "are not usable image names" : "is not a usable image name"}`, { hint: "give it one with -t NAME[:TAG] ([HOST[:PORT]/]PATH[:TAG], lowercase); nothing was stored" });
+      }
+      if (refs.length === 0) throw new MinicError("EUSAGE", "the image in the tarball has no name", { hint: "give one with -t NAME[:TAG]; nothing was stored" });
       out.push({ refs, manifestDigest: img.result.manifestDigest, converted: img.converted, report: img.result.report });
     }
     for (const img of images) await staging.commit(img.result.blobs);
@@ -108,6 +112,8 @@ const LAYER_SIZED = 64 << 10;
 
 interface Found {
   refs: ImageRef[];
+  /** The names the tarball gives the image that are not valid names (refs has the valid ones). */
+  unusable: string[];
   converted: boolean;
   result: IntakeResult;
 }
@@ -120,7 +126,8 @@ async function intakeAll(staging: BlobStaging, c: TarContents, opts: LoadOptions
     for (const d of idx.manifests) {
       const name = d.annotations?.[REF_NAME_ANNOTATION];
       const ref = d.mediaType === MANIFEST_MEDIA_TYPE ? ownArchiveRef(name) : foreignArchiveRef(name);
-      out.push(await intakeDescriptor(staging, d, ref ? [ref] : [], opts.policy));
+      const found = await intakeDescriptor(staging, d, ref ? [ref] : [], opts.policy);
+      out.push(ref || typeof name !== "string" ? found : { ...found, unusable: [name] });
     }
     return out;
   }
@@ -133,7 +140,8 @@ async function intakeAll(staging: BlobStaging, c: TarContents, opts: LoadOptions
       const oci = await staging.readJson(cfgDigest, OCI_CONFIG_SHAPE, "image config");
       const layers = e.Layers.map((p) => lookup(c, p));
       const result = await intakeOci(staging, oci, layers.length, (i) => staging.open(layers[i]!), opts.policy);
-      out.push({ refs: repoTagRefs(e.RepoTags), converted: true, result });
+      const tags = Array.isArray(e.RepoTags) ? e.RepoTags.filter((t): t is string => typeof t === "string") : [];
+      out.push({ refs: repoTagRefs(tags), unusable: tags.filter((t) => !foreignArchiveRef(t)), converted: true, result });
     }
     return out;
   }
@@ -142,7 +150,8 @@ async function intakeAll(staging: BlobStaging, c: TarContents, opts: LoadOptions
 
 /** One entry of an OCI index: a minic manifest, an OCI/docker manifest, or a nested index. */
 async function intakeDescriptor(staging: BlobStaging, d: Descriptor, refs: ImageRef[], policy: MemberPolicy): Promise<Found> {
-  if (d.mediaType === MANIFEST_MEDIA_TYPE) return { refs, converted: false, result: await intakeMinic(staging, d.digest, policy) };
+  checkSize(staging, d);
+  if (d.mediaType === MANIFEST_MEDIA_TYPE) return { refs, unusable: [], converted: false, result: await intakeMinic(staging, d.digest, policy) };
   if (isIndexType(d.mediaType)) {
     const inner = await staging.readJson(d.digest, OCI_INDEX_SHAPE, "image index");
     const chosen = await chooseManifest(inner, (e) => staging.readJson(e.digest, OCI_MANIFEST_SHAPE, "image manifest"));
@@ -152,16 +161,18 @@ async function intakeDescriptor(staging: BlobStaging, d: Descriptor, refs: Image
     throw new MinicError("EINPUT", `unsupported manifest type '${d.mediaType}'`, { hint: "minic loads minic, OCI and docker v2 images" });
   }
   const m = await staging.readJson(d.digest, OCI_MANIFEST_SHAPE, "image manifest");
-  // A descriptor's size MUST match its blob (image-spec descriptor.md): it is what bounds a download.
-  for (const x of [m.config, ...m.layers]) {
-    if (staging.has(x.digest) && staging.size(x.digest) !== x.size) {
-      throw new MinicError("EDIGEST", `blob ${x.digest.slice(0, 19)}… has ${staging.size(x.digest)} bytes, not the ${x.size} its descriptor says`, { hint: "the archive is corrupt or was tampered with; nothing was stored" });
-    }
-  }
-  if (isMinicManifest(m)) return { refs, converted: false, result: await intakeWrapper(staging, m, policy) };
+  for (const x of [m.config, ...m.layers]) checkSize(staging, x);
+  if (isMinicManifest(m)) return { refs, unusable: [], converted: false, result: await intakeWrapper(staging, m, policy) };
   const oci = await staging.readJson(m.config.digest, OCI_CONFIG_SHAPE, "image config");
   const result = await intakeOci(staging, oci, m.layers.length, (i) => staging.open(m.layers[i]!.digest), policy);
-  return { refs, converted: true, result };
+  return { refs, unusable: [], converted: true, result };
+}
+
+/** A descriptor's size MUST match its blob (image-spec descriptor.md): it is what bounds a download. */
+function checkSize(staging: BlobStaging, d: Descriptor): void {
+  if (staging.has(d.digest) && staging.size(d.digest) !== d.size) {
+    throw new MinicError("EDIGEST", `blob ${d.digest.slice(0, 19)}… has ${staging.size(d.digest)} bytes, not the ${d.size} its descriptor says`, { hint: "the archive is corrupt or was tampered with; nothing was stored" });
+  }
 }
 
 function lookup(c: TarContents, path: string): Digest {
@@ -175,9 +186,9 @@ function lookup(c: TarContents, path: string): Digest {
 }
 
 /** The usable names among a docker-archive entry's RepoTags, each once. */
-function repoTagRefs(tags: unknown): ImageRef[] {
+function repoTagRefs(tags: readonly string[]): ImageRef[] {
   const refs = new Map<string, ImageRef>();
-  for (const t of Array.isArray(tags) ? tags : []) {
+  for (const t of tags) {
     const r = foreignArchiveRef(t);
     if (r) refs.set(formatRef(r), r);
   }

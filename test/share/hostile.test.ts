@@ -27,13 +27,13 @@ beforeAll(async () => {
 afterAll(() => t.remove());
 
 /** Imports (or loads) `bytes`; expects a refusal matching `why`, the store unchanged, nothing outside. */
-async function refused(cmd: "import" | "load", bytes: Buffer, why: RegExp, name = "in.tar"): Promise<void> {
+async function refused(cmd: "import" | "load", bytes: Buffer, why: RegExp, name = "in.tar", exitCode = 1): Promise<void> {
   const file = join(t.path, name);
   writeFileSync(file, bytes);
   const before = storeListing(store);
   const r = await minic(cmd === "import" ? ["import", file, "-t", "evil", "--store", store] : ["load", file, "--store", store]);
   expect(r.stderr).toMatch(why);
-  expect(r.exitCode).toBe(1);
+  expect(r.exitCode).toBe(exitCode);
   expect(r.stderr.trim().split("\n")).toHaveLength(1);
   expect(storeListing(store)).toEqual(before);
   expect(filesUnder(outside)).toEqual([]);
@@ -129,6 +129,15 @@ describe("hostile archives", () => {
     const layer = await tarBytes([{ name: "etc/os", data: "x" }]);
     await refused("load", await ociArchive([layer], { sizeSkew: 7 }), /^minic: blob sha256:[0-9a-f]{12}… has \d+ bytes, not the \d+ its descriptor says/);
     await refused("load", await ociArchive([layer], { sizeSkew: -1 }), /its descriptor says/);
+    // The index's descriptor of the manifest too.
+    await refused("load", await ociArchive([layer], { manifestSizeSkew: 3 }), /^minic: blob sha256:[0-9a-f]{12}… has \d+ bytes, not the \d+ its descriptor says/);
+  });
+
+  it("an image name the tarball gives that is not a name is quoted, control characters shown as \\xHH, exit 2", async () => {
+    const layer = await tarBytes([{ name: "etc/os", data: "x" }]);
+    await refused("load", await ociArchive([layer], { ref: "Bad Name:1" }), /^minic: the tarball names its image 'Bad Name:1', which is not a usable image name \(hint: give it one with -t NAME\[:TAG\]/, "in.tar", 2);
+    // An escape sequence in it never reaches the terminal as one.
+    await refused("load", await ociArchive([layer], { ref: "x\x1b[2J\ry:1" }), /^minic: the tarball names its image 'x\\x1b\[2J\\x0dy:1'/, "in.tar", 2);
   });
 
   it("refuses a bare .wh. whiteout", async () => {

@@ -48,7 +48,7 @@ export const sha = (b: Buffer | string): string => `sha256:${createHash("sha256"
  * An OCI image layout tar for layers given as plain tars (gzip-compressed here), with config,
  * manifest and index.json named `ref`. `tamper` may change the bytes of any blob after hashing.
  */
-export async function ociArchive(layers: readonly Buffer[], opts: { ref?: string; cmd?: string[]; tamper?: (name: string, b: Buffer) => Buffer; sizeSkew?: number } = {}): Promise<Buffer> {
+export async function ociArchive(layers: readonly Buffer[], opts: { ref?: string; cmd?: string[]; tamper?: (name: string, b: Buffer) => Buffer; sizeSkew?: number; manifestSizeSkew?: number } = {}): Promise<Buffer> {
   const blobs: [string, Buffer][] = [];
   const layerDescs = layers.map((plain) => {
     const gz = gzipSync(plain);
@@ -63,7 +63,7 @@ export async function ociArchive(layers: readonly Buffer[], opts: { ref?: string
   blobs.push([sha(config), config]);
   const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha(config), size: config.length }, layers: layerDescs }));
   blobs.push([sha(manifest), manifest]);
-  const index = { schemaVersion: 2, manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: sha(manifest), size: manifest.length, annotations: { "org.opencontainers.image.ref.name": opts.ref ?? "localhost/hostile:1" } }] };
+  const index = { schemaVersion: 2, manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: sha(manifest), size: manifest.length + (opts.manifestSizeSkew ?? 0), annotations: { "org.opencontainers.image.ref.name": opts.ref ?? "localhost/hostile:1" } }] };
   const tamper = opts.tamper ?? ((_n: string, b: Buffer) => b);
   return tarBytes([
     { name: "oci-layout", data: '{"imageLayoutVersion":"1.0.0"}' },
