@@ -29,6 +29,14 @@ export function removeContainerDir(dir: string): void {
   removeTreeSync(dir);
 }
 
+function killUnlessGone(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e;
+  }
+}
+
 /**
  * Kills whatever is left of the container and releases its host objects, then its directory.
  * Idempotent; objects already gone are skipped. Errors are collected and the first rethrown
@@ -45,7 +53,8 @@ export async function releaseContainer(dir: string, s: Partial<ContainerState>):
   };
   const cgroups = s.cgroups ?? [];
   await step(() => killCgroups(cgroups));
-  if (s.pid && s.pidStart && processStart(s.pid) === s.pidStart) await step(() => process.kill(s.pid!, "SIGKILL"));
+  // nspawn may exit between the check and the kill: ESRCH then means the work is done.
+  if (s.pid && s.pidStart && processStart(s.pid) === s.pidStart) await step(() => killUnlessGone(s.pid!));
   await step(() => removeCgroups(cgroups));
   if (s.scope) await step(() => stopScope(s.scope!));
   if (s.netns || (s.veths ?? []).length > 0) await step(() => teardownNetwork({ netns: s.netns, hostVeth: s.veths?.[0], mode: s.net }));
