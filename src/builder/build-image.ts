@@ -94,6 +94,7 @@ interface StageInfo {
  */
 export async function buildRecipe(store: Store, recipe: Recipe, opts: BuildOptions): Promise<BuildResult[]> {
   // Before any recipe of the graph is built: nothing is written.
+  checkNames(recipe, opts.tag);
   checkSecrets(recipe, opts.secrets);
   await checkStageImages(store, recipe);
   const run: BuildRun = { building: new Set(), built: new Map(), results: [], verified: await VerifiedBlobs.open(store) };
@@ -297,6 +298,29 @@ async function buildOne(store: Store, recipe: Recipe, opts: BuildOptions, run: B
 /** The file a recipe was defined in. */
 function recipeFileOf(recipe: Recipe): string {
   return recipe.source.startsWith("file:") ? fileURLToPath(recipe.source) : recipe.source;
+}
+
+/**
+ * Throws ERECIPE when two recipes of the graph are named alike: the top one would silently take
+ * the name from the base or stage built a moment before (and `--explain` would compare it with
+ * that one's last build), or two bases or stages would overwrite each other's. A top image
+ * named by -t is left out: the name was asked for, as with podman build -t.
+ */
+function checkNames(recipe: Recipe, tag: ImageRef | undefined): void {
+  const byRef = new Map<string, Recipe>();
+  for (const r of graphRecipes(recipe)) {
+    if (r === recipe && tag) continue;
+    const ref = formatRef(parseRef(r.name));
+    const other = byRef.get(ref);
+    if (!other) {
+      byRef.set(ref, r);
+      continue;
+    }
+    const files = recipeFileOf(other) === recipeFileOf(r) ? `both in ${recipeFileOf(r)}` : `in ${recipeFileOf(other)} and ${recipeFileOf(r)}`;
+    throw new MinicError("ERECIPE", `two recipes of this build are named '${ref}' (${files}): one's image would take the other's name`, {
+      hint: `give one of them another name (defineRecipe({ name: … }))${other === recipe ? ", or build with -t NAME" : ""}`,
+    });
+  }
 }
 
 /**

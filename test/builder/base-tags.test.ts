@@ -75,4 +75,31 @@ describe("tagging base images", () => {
     await minicOk(["build", "a/app.ts", "--store", store, "-q"], { cwd: t.path });
     expect(existsSync(record)).toBe(true);
   });
+
+  it("two recipes of one build named alike are refused before anything is built; -t for the top is the user's name", async () => {
+    const dir = join(t.path, "clash");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "base.ts"), recipe("base", "v1\n"));
+    // An app that kept its base's name: it would retag the base's image, silently.
+    writeFileSync(join(dir, "app.ts"), recipe("base", "app\n", "./base.ts"));
+    // Two stages of one file with one name (the final recipe copies from both).
+    writeFileSync(join(dir, "stages.ts"), `import { copy, defineRecipe, file, from } from "minic";\n`
+      + `const a = defineRecipe({ name: "stage", steps: [file("/a", "a\\n")] });\n`
+      + `const b = defineRecipe({ name: "stage", steps: [file("/b", "b\\n")] });\n`
+      + `export default defineRecipe({ name: "final", steps: [copy(from(a, "/a"), "/"), copy(from(b, "/b"), "/")] });\n`);
+    const store = join(t.path, "s-clash");
+    const r = await build(store, "clash/app.ts");
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.trim()).toBe(`minic: two recipes of this build are named 'base:latest' (in ${join(dir, "app.ts")} and ${join(dir, "base.ts")}): one's image would take the other's name `
+      + "(hint: give one of them another name (defineRecipe({ name: … })), or build with -t NAME)");
+    const s = await build(store, "clash/stages.ts");
+    expect(s.exitCode).toBe(1);
+    expect(s.stderr.trim()).toBe(`minic: two recipes of this build are named 'stage:latest' (both in ${join(dir, "stages.ts")}): one's image would take the other's name `
+      + "(hint: give one of them another name (defineRecipe({ name: … })))");
+    // Nothing was built or named.
+    expect((await minicOk(["images", "--store", store])).stdout.trim().split("\n")).toHaveLength(1);
+    // With -t the top's name is the user's: the base keeps its own.
+    await minicOk(["build", "clash/app.ts", "-t", "app2", "--store", store, "-q"], { cwd: t.path });
+    expect(await manifest(store, "base")).not.toBe(await manifest(store, "app2"));
+  });
 });
