@@ -19,8 +19,11 @@ export const rmiCommand: Command = {
     for (const spec of positionals) {
       // An image ID (a manifest digest, or 12+ of its hex digits as 'images' shows them) means
       // every name of that image: as podman and docker do, only with -f when it has several.
+      // An ambiguous prefix may still be a name (as for run: see Store.getImage).
       const byId = isDigest(spec) ? [{ manifest: spec, names: await store.namesOf(spec) }] : await store.namedByIdPrefix(spec);
-      if (byId && byId.length > 1) throw new MinicError("EREF", `'${spec}' is the start of ${byId.length} image digests`, { hint: "give more digits of the digest, or the image name" });
+      if (byId && byId.length > 1 && !(await store.lookupRef(parseRef(spec)))) {
+        throw new MinicError("EREF", `'${spec}' is the start of ${byId.length} image digests`, { hint: "give more digits of the digest, or the image name" });
+      }
       if (byId?.length === 1) {
         const { manifest, names } = byId[0]!;
         if (names.length === 0) throw new MinicError("ENOTFOUND", `no image with manifest digest ${manifest} has a name`, { hint: "see 'minic images'; 'minic gc' frees unnamed images" });
@@ -58,7 +61,8 @@ export const rmiCommand: Command = {
       }
     }
     for (const r of refs.values()) {
-      if (!(await store.deleteRef(r))) throw new MinicError("ESTORE", `could not remove the name ${formatRef(r)} (${store.layout.ref(r)})`, { hint: "check the store's permissions; 'minic fsck' removes damaged names" });
+      // Gone since it was looked up: another minic removed it (or retagged and removed it) meanwhile.
+      if (!(await store.deleteRef(r))) throw new MinicError("ENOTFOUND", `no image '${formatRef(r)}': it was removed while this rmi ran`, { hint: "see 'minic images'" });
       ctx.out(`untagged ${formatRef(r)}`);
     }
     return 0;

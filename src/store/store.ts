@@ -1,7 +1,7 @@
 // The content-addressed store: blobs by digest, references to manifests, build cache entries.
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, readFileSync } from "node:fs";
-import { readdir, rename, rm, rmdir, stat } from "node:fs/promises";
+import { readdir, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { canonicalJson, isDigest, type Digest } from "../core/digest.js";
@@ -242,11 +242,18 @@ export class Store {
 
   /** Removes a reference; returns whether it existed. */
   async deleteRef(ref: ImageRef): Promise<boolean> {
+    const path = this.layout.ref(ref);
     try {
-      // recursive: a damaged name may be a directory where its tag file should be.
-      await rm(this.layout.ref(ref), { recursive: true });
-    } catch {
-      return false;
+      // A damaged name may be a directory where its tag file should be. (rm's recursive
+      // fallback would report an unremovable file as ENOTDIR, which reads as "not there".)
+      await unlink(path).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === "EISDIR") return rm(path, { recursive: true });
+        throw e;
+      });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") return false;
+      throw new MinicError("ESTORE", `cannot remove the name ${formatRef(ref)} (${path}): ${code ?? (e as Error).message}`, { hint: "check the store's permissions and disk ('minic info' says which store is used)", cause: e });
     }
     // The name's directory goes when its last tag does (rmdir fails, harmlessly, while others remain).
     await rmdir(dirname(this.layout.ref(ref))).catch(() => {});

@@ -81,6 +81,21 @@ describe("store commands", () => {
     await minicOk(["gc", ...S]); // its blobs, for the gc count below
   });
 
+  it("an ID prefix that two images share may still be a name: rmi takes it as inspect and run do", async () => {
+    const s = ["--store", join(t.path, "s-prefix")];
+    await minicOk(["import", join(t.path, "one"), "-t", "abcabcabcabc", ...s]);
+    const real = JSON.parse((await minicOk(["inspect", "abcabcabcabc", "--json", ...s])).stdout).manifest as string;
+    // Two more names whose manifest digests both start with the name's 12 hex digits.
+    for (const [name, fill] of [["p1", "1"], ["p2", "2"]]) {
+      mkdirSync(join(t.path, "s-prefix", "refs", name));
+      writeFileSync(join(t.path, "s-prefix", "refs", name, "latest"), real.slice(0, 7) + "abcabcabcabc" + fill.repeat(52) + "\n");
+    }
+    expect(JSON.parse((await minicOk(["inspect", "abcabcabcabc", "--json", ...s])).stdout).manifest).toBe(real);
+    expect((await minicOk(["rmi", "abcabcabcabc", ...s])).stdout.trim()).toBe("untagged abcabcabcabc:latest");
+    const ambiguous = await minic(["rmi", "abcabcabcabc", ...s]);
+    expect([ambiguous.exitCode, ambiguous.stderr.trim()]).toEqual([1, "minic: 'abcabcabcabc' is the start of 2 image digests (hint: give more digits of the digest, or the image name)"]);
+  });
+
   it("rmi drops the name; gc then frees exactly what nothing references", async () => {
     const two = JSON.parse((await minicOk(["inspect", "two:v1", "--json", ...S])).stdout);
     const one = JSON.parse((await minicOk(["inspect", "one:v1", "--json", ...S])).stdout);

@@ -1,6 +1,7 @@
 // The store: atomic blob writes, verified reads, references and image lookup.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { Store } from "../../src/store/store.js";
 import { putImage } from "../../src/store/images.js";
@@ -95,6 +96,20 @@ describe("references", () => {
     expect(await store.listRefs()).toEqual([]);
     expect(readdirSync(store.layout.refsDir)).toEqual([]); // no empty name directories left behind
     expect(temps()).toEqual([]);
+  });
+
+  it("a name that cannot be removed is an error naming it and why, not 'it was not there'", async () => {
+    await store.setRef(parseRef("web"), sha256("m1"));
+    const dir = join(store.layout.refsDir, "web");
+    // An immutable directory (as root, permissions would not stop the removal): EPERM.
+    execFileSync("chattr", ["+i", dir]);
+    try {
+      const e = await store.deleteRef(parseRef("web")).then(() => undefined, (x: unknown) => x as Error);
+      expect(oneLine(e)).toBe(`cannot remove the name web:latest (${join(dir, "latest")}): EPERM (hint: check the store's permissions and disk ('minic info' says which store is used))`);
+    } finally {
+      execFileSync("chattr", ["-i", dir]);
+    }
+    expect(await store.resolveRef(parseRef("web"))).toBe(sha256("m1"));
   });
 });
 
