@@ -62,7 +62,7 @@ export async function fsckStore(store: Store, opts: FsckOptions): Promise<FsckRe
   // Images: manifest, config and every layer (blob digest and diff id), each blob once.
   const names = new Map<Digest, string[]>();
   for (const r of refs) names.set(r.manifest, [...(names.get(r.manifest) ?? []), formatRef(r.ref)]);
-  for (const m of opts.inUse) if (!names.has(m)) names.set(m, [`of a running container (${m.slice(0, 19)}…)`]);
+  for (const m of opts.inUse) if (!names.has(m)) names.set(m, []);
   const inUseLayers = new Set<string>();
   /** Layer blob → why it failed (undefined: both its digest and its diff id checked out). */
   const checkedLayers = new Map<Digest, string | undefined>();
@@ -72,8 +72,12 @@ export async function fsckStore(store: Store, opts: FsckOptions): Promise<FsckRe
   };
   for (const [manifest, named] of names) {
     report.checked.images++;
-    const what = `image ${named.join(", ")}`;
-    const fix = `build, load or pull it again, or remove it with 'minic rmi ${named[0]}'`;
+    // Every name goes with rmi (one ID would need -f when there are several); an unnamed image
+    // is checked because a running container uses it, which has to be stopped.
+    const what = named.length > 0 ? `image ${named.join(", ")}` : `image of a running container (${manifest.slice(0, 19)}…)`;
+    const fix = named.length > 0
+      ? `build, load or pull it again, or remove it with 'minic rmi ${named.join(" ")}'`
+      : "stop the container that uses it ('minic ps', 'minic rm -f NAME'), then build, load or pull the image again";
     let img;
     try {
       img = await store.readImage(manifest);

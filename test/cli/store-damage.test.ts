@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { sealRecord } from "../../src/core/sealed-record.js";
+import { processStart, writeState } from "../../src/runtime/state.js";
 import { minic, minicOk, ROOT, tempDir } from "../helpers/cli.js";
 
 const t = tempDir("minic-damage-");
@@ -262,5 +263,30 @@ describe("fsck", () => {
     const clean = await minic(["fsck", "--json", "--store", s]);
     expect(JSON.parse(clean.stdout)).toMatchObject({ ok: true, problems: [] });
     await whole(s);
+  });
+
+  it("the hint of a damaged image removes all its names; one only a running container uses says to stop it", async () => {
+    const s = copyStore();
+    const app = image(s, "app");
+    writeFileSync(join(s, "refs", "app", "v2"), `${app.manifest}\n`);
+    flip(blob(s, app.layers[1]!.digest));
+    const named = await minic(["fsck", "--dry-run", "--store", s]);
+    expect(named.exitCode).toBe(1);
+    const line = named.stdout.split("\n").find((l) => l.startsWith("image app:latest, app:v2: "));
+    expect(line).toMatch(/\(to do: build, load or pull it again, or remove it with 'minic rmi app:latest app:v2'\)$/);
+    // The hint does what it says: both names go.
+    await minicOk(["rmi", "app:latest", "app:v2", "--store", s]);
+    expect((await minicOk(["images", "--store", s])).stdout).not.toMatch(/^app/m);
+    // Unnamed now, but a running container uses it (a state whose supervisor is this process).
+    const dir = join(s, "containers", "0123456789ab");
+    mkdirSync(dir, { recursive: true });
+    const minicStart = processStart(process.pid)!;
+    writeState(dir, {
+      id: "0123456789ab", name: "web", image: "app:latest", manifestDigest: app.manifest, command: ["/bin/sh"], driver: "overlay", runtime: "nspawn",
+      net: "none", created: new Date().toISOString(), minicPid: process.pid, minicStart, cgroups: [], veths: [], ports: [],
+    });
+    const used = await minic(["fsck", "--dry-run", "--store", s]);
+    expect(used.stdout).toMatch(new RegExp(`^image of a running container \\(${app.manifest.slice(0, 19)}…\\): layer .*\\(to do: stop the container that uses it \\('minic ps', 'minic rm -f NAME'\\), then build, load or pull the image again\\)$`, "m"));
+    rmSync(dir, { recursive: true });
   });
 });
