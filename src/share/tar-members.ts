@@ -5,7 +5,8 @@ import { MinicError } from "../core/errors.js";
 import { interrupted } from "../util/exec.js";
 import type { Entry, EntryKind } from "../archive/entry.js";
 import { utf8Name } from "../archive/utf8-name.js";
-import { PaxXattrScanner } from "../archive/tar-pax-xattrs.js";
+import { TarRawHeaders, type RawMember } from "../archive/tar-raw-headers.js";
+import { expandSparse, expandSparse10, MAX_SPARSE_SEGMENTS, parseSparseMapRecord } from "../archive/tar-sparse.js";
 import { splitXattrs } from "../core/xattrs.js";
 import type { IncomingMember } from "./tree-collector.js";
 
@@ -29,19 +30,23 @@ export async function* readTarMembers(source: AsyncIterable<Buffer>, opts: { ver
   // Names as raw bytes (latin1 keeps every byte), decoded here: one that is not UTF-8 is refused.
   const extract = tar.extract({ filenameEncoding: "latin1" } as Parameters<typeof tar.extract>[0]);
   // xattrs are read from the raw pax records as the bytes go by (tar-stream decodes them as UTF-8).
-  const pax = new PaxXattrScanner();
+  const pax = new TarRawHeaders();
   const input = Readable.from(pax.tap(opts.verified ? withEndBlocks(source) : source));
   input.on("error", (e) => extract.destroy(e));
   input.pipe(extract as unknown as NodeJS.WritableStream);
   try {
     for await (const stream of extract) {
       const h = stream.header;
-      const found = pax.next();
+      const raw = pax.next();
+      const found = raw.xattrs;
       const paxRecords = (h.pax ?? {}) as Record<string, string | undefined>;
       // A pax path or linkpath is UTF-8 already (tar-stream decoded it); the ustar fields are bytes.
       if (paxRecords.path === undefined) h.name = utf8Name(Buffer.from(h.name, "latin1"), "tar member name");
       if (h.linkname && paxRecords.linkpath === undefined) h.linkname = utf8Name(Buffer.from(h.linkname, "latin1"), `link target of tar member '${h.name}'`);
-      const type = h.type ?? "file";
+      const sparse = sparseOf(raw, paxRecords, h.name);
+      if (sparse) h.name = sparse.name;
+      // tar-stream has no name for a typeflag it does not know (GNU's V, M, D, N, …): it is not a file.
+      const type = sparse ? "file" : h.type ?? (raw.typeflag === "\0" ? "file" : `typeflag ${JSON.stringify(raw.typeflag)}`);
       const kind = KINDS[type];
       if (kind === undefined) {
         throw new MinicError("EARCHIVE", `tar member '${h.name}' has unsupported type '${type}'`, { hint: "minic reads regular files, directories, links, devices and fifos" });
@@ -56,7 +61,7 @@ export async function* readTarMembers(source: AsyncIterable<Buffer>, opts: { ver
         uid: paxId(paxRecords.uid, h.name, "uid") ?? h.uid ?? 0,
         gid: paxId(paxRecords.gid, h.name, "gid") ?? h.gid ?? 0,
         mtime: Math.max(0, Math.floor(paxTime(paxRecords.mtime) ?? (h.mtime?.getTime() ?? 0) / 1000)),
-        size: kind === "file" && type !== "link" ? h.size ?? 0 : 0,
+        size: sparse ? sparse.realSize : kind === "file" && type !== "link" ? h.size ?? 0 : 0,
       };
       if (kind === "symlink") entry.linkname = h.linkname ?? "";
       if (kind === "chardev" || kind === "blockdev") {
@@ -65,7 +70,8 @@ export async function* readTarMembers(source: AsyncIterable<Buffer>, opts: { ver
       }
       // Only a file's data is read. tar-stream never ends the data stream of a directory whose
       // header gives a size (it does not feed it), so a reader waiting for its end waited forever.
-      const data = kind === "file" && type !== "link" ? guarded(stream as AsyncIterable<Buffer>) : none();
+      let data = kind === "file" && type !== "link" ? guarded(stream as AsyncIterable<Buffer>) : none();
+      if (sparse) data = sparse.map ? expandSparse(data, sparse.map, sparse.realSize, h.name) : expandSparse10(data, sparse.realSize, h.name);
       const m: IncomingMember = { rawName: h.name, entry, data };
       if (type === "link") m.hardlinkTo = h.linkname ?? "";
       if (found.length > 0) {
@@ -82,6 +88,28 @@ export async function* readTarMembers(source: AsyncIterable<Buffer>, opts: { ver
   } finally {
     input.destroy();
   }
+}
+
+/**
+ * A sparse member's real name and size, and its map (none: format 1.0, whose map starts its
+ * data); undefined for any other member. Forms minic cannot read are refused.
+ */
+function sparseOf(raw: RawMember, pax: Record<string, string | undefined>, name: string): { name: string; realSize: number; map?: ReturnType<typeof parseSparseMapRecord> } | undefined {
+  const refuse = (what: string) =>
+    new MinicError("EARCHIVE", `tar member '${name}' is a sparse file in ${what}, which minic cannot read`, { hint: "repack it with bsdtar, or GNU tar --format=posix (sparse format 1.0)" });
+  if (raw.gnuSparse) {
+    if (raw.gnuSparse.map.length > MAX_SPARSE_SEGMENTS) throw refuse(`GNU's old format with more than ${MAX_SPARSE_SEGMENTS} segments`);
+    return { name, realSize: raw.gnuSparse.realSize, map: raw.gnuSparse.map };
+  }
+  const major = pax["GNU.sparse.major"];
+  const size = pax["GNU.sparse.realsize"] ?? pax["GNU.sparse.size"];
+  if (major === undefined && size === undefined) return undefined;
+  const realName = pax["GNU.sparse.name"] ?? name;
+  const realSize = /^\d{1,16}$/.test(size ?? "") ? Number(size) : NaN;
+  if (!Number.isSafeInteger(realSize)) throw new MinicError("EARCHIVE", `tar member '${name}' is a sparse file without a readable size ('${(size ?? "").slice(0, 24)}')`, { hint: "the tarball is corrupt; nothing was stored" });
+  if (major === "1" && pax["GNU.sparse.minor"] === "0") return { name: realName, realSize };
+  if (major === undefined && pax["GNU.sparse.map"] !== undefined) return { name: realName, realSize, map: parseSparseMapRecord(pax["GNU.sparse.map"], realName) };
+  throw refuse(major === undefined ? "pax format 0.0" : `pax format ${major}.${pax["GNU.sparse.minor"] ?? "?"}`);
 }
 
 /**

@@ -1,7 +1,10 @@
-// Reads the extended attributes of tar members from their pax headers, as raw bytes. tar-stream
-// (which parses the members) decodes pax values as UTF-8, which mangles binary values such as
-// security.capability; this scanner watches the same bytes go by and keeps them exact.
+// Reads what tar-stream (which parses the members) does not give, from the raw header bytes:
+// the extended attributes of the pax headers, exact (tar-stream decodes pax values as UTF-8,
+// which mangles binary values such as security.capability), each member's typeflag (tar-stream
+// has no name for one it does not know) and an old GNU sparse member's map. This scanner
+// watches the same bytes go by.
 import type { Xattr } from "../core/xattrs.js";
+import { MAX_SPARSE_SEGMENTS, type SparseMap } from "./tar-sparse.js";
 
 const BLOCK = 512;
 
@@ -9,13 +12,23 @@ const BLOCK = 512;
 const SCHILY = "SCHILY.xattr.";
 const LIBARCHIVE = "LIBARCHIVE.xattr.";
 
+/** What the raw headers say of one member. */
+export interface RawMember {
+  /** The xattrs its pax headers (and the global ones before it) give, as found, unchecked. */
+  xattrs: Xattr[];
+  /** Its header's typeflag byte, as a character ("\0" for an old-style file). */
+  typeflag: string;
+  /** An old GNU sparse member (typeflag S): its map (header and extension blocks) and its real size. */
+  gnuSparse?: { map: SparseMap; realSize: number };
+}
+
 /**
  * Passes a tar stream through unchanged while noting, for each member in order (not pax or GNU
- * long-name headers), the xattrs its pax headers (and the global ones before it) give. A reader
- * that parses the same stream takes them with `next()` for each member it meets, in order.
+ * long-name headers), what its raw headers say (RawMember). A reader that parses the same
+ * stream takes them with `next()` for each member it meets, in order.
  */
-export class PaxXattrScanner {
-  private readonly queue: Xattr[][] = [];
+export class TarRawHeaders {
+  private readonly queue: RawMember[] = [];
   private header = Buffer.alloc(0);
   /** Bytes of member data (and padding) still to pass over. */
   private skip = 0;
@@ -24,25 +37,32 @@ export class PaxXattrScanner {
   private global: Xattr[] = [];
   private local: Xattr[] | undefined;
   private localSize: number | undefined;
+  /** An old GNU sparse header held back while its extension blocks are read. */
+  private extended: { header: Buffer; member: RawMember; skip: number } | undefined;
 
-  /** The xattrs of the next member (as found, unchecked); [] when it has none. */
-  next(): Xattr[] {
-    return this.queue.shift() ?? [];
+  /** What the raw headers said of the next member. */
+  next(): RawMember {
+    return this.queue.shift() ?? { xattrs: [], typeflag: "0" };
   }
 
-  /** Yields `source` unchanged, scanning it as it goes. */
+  /**
+   * Yields `source`, scanning it as it goes: unchanged, except that an old GNU sparse header's
+   * extension blocks (its map's further segments, which tar-stream would take for data) are
+   * read here and left out, the header passed on only once they are (its member's map whole).
+   */
   async *tap(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-    for await (const chunk of source) {
-      this.scan(chunk);
-      yield chunk;
-    }
+    for await (const chunk of source) yield* this.scan(chunk);
+    // A header cut short: passed on, for the parser to find the tar truncated.
+    if (this.header.length > 0) yield this.header;
+    if (this.extended) yield this.extended.header;
   }
 
-  private scan(chunk: Buffer): void {
+  private *scan(chunk: Buffer): Generator<Buffer> {
     let at = 0;
     while (at < chunk.length) {
       if (this.skip > 0) {
         const n = Math.min(this.skip, chunk.length - at);
+        yield chunk.subarray(at, at + n);
         this.skip -= n;
         at += n;
         continue;
@@ -50,6 +70,7 @@ export class PaxXattrScanner {
       const c = this.collecting;
       if (c !== undefined) {
         const n = Math.min(c.left, chunk.length - at);
+        yield chunk.subarray(at, at + n);
         c.parts.push(Buffer.from(chunk.subarray(at, at + n)));
         c.left -= n;
         at += n;
@@ -60,13 +81,21 @@ export class PaxXattrScanner {
         }
         continue;
       }
+      // A header block (or an extension block of a sparse header), whole before it is looked at.
       const n = Math.min(BLOCK - this.header.length, chunk.length - at);
       this.header = Buffer.concat([this.header, chunk.subarray(at, at + n)]);
       at += n;
-      if (this.header.length === BLOCK) {
-        const h = this.header;
-        this.header = Buffer.alloc(0);
+      if (this.header.length < BLOCK) continue;
+      const h = this.header;
+      this.header = Buffer.alloc(0);
+      if (this.extended) {
+        if (!this.onExtension(h)) continue;
+        yield this.extended.header;
+        this.skip = this.extended.skip;
+        this.extended = undefined;
+      } else {
         this.onHeader(h);
+        if (!this.extended) yield h;
       }
     }
   }
@@ -91,11 +120,30 @@ export class PaxXattrScanner {
     // A member: its xattrs are the global ones overridden by its own pax header's.
     const own = this.local ?? [];
     const merged = [...this.global.filter((g) => !own.some((x) => x.name === g.name)), ...own];
-    this.queue.push(merged);
+    const member: RawMember = { xattrs: merged, typeflag: type };
+    if (type === "S") {
+      member.gnuSparse = gnuSparseHeader(h);
+      if (h[482] !== 0) this.extended = { header: h, member, skip: 0 };
+    }
+    this.queue.push(member);
     const dataSize = type === "5" ? 0 : this.localSize ?? size;
     this.local = undefined;
     this.localSize = undefined;
     this.skip = dataSize + ((BLOCK - (dataSize % BLOCK)) % BLOCK);
+    // Its extension blocks come first: the data is passed over once they are read.
+    if (this.extended) [this.extended.skip, this.skip] = [this.skip, 0];
+  }
+
+  /** One extension block of a sparse header: 21 more (offset, size) pairs; true when it is the last. */
+  private onExtension(b: Buffer): boolean {
+    const map = this.extended!.member.gnuSparse!.map;
+    for (let i = 0; i < 21; i++) {
+      const at = i * 24;
+      if (b[at] === 0) break;
+      map.push({ offset: sizeField(b.subarray(at, at + 12)), size: sizeField(b.subarray(at + 12, at + 24)) });
+    }
+    // A hostile chain of extension blocks is bounded by the map's own limit (see tar-sparse).
+    return b[504] === 0 || map.length > MAX_SPARSE_SEGMENTS;
   }
 
   private records(type: "x" | "g", buf: Buffer): void {
@@ -129,6 +177,20 @@ export class PaxXattrScanner {
       this.localSize = Number.isSafeInteger(size) ? size : undefined;
     }
   }
+}
+
+/**
+ * The sparse map of an old GNU sparse header: four (offset, size) pairs at 386, "more in
+ * extension headers" at 482, the real size at 483. An unused pair is empty.
+ */
+function gnuSparseHeader(h: Buffer): { map: SparseMap; realSize: number } {
+  const map: SparseMap = [];
+  for (let i = 0; i < 4; i++) {
+    const at = 386 + i * 24;
+    if (h[at] === 0) break;
+    map.push({ offset: sizeField(h.subarray(at, at + 12)), size: sizeField(h.subarray(at + 12, at + 24)) });
+  }
+  return { map, realSize: sizeField(h.subarray(483, 495)) };
 }
 
 /** GNU tar's xattr keyword: `%25` and `%3D` stand for `%` and `=`. */
