@@ -27,6 +27,7 @@ export const importCommand: Command = {
     if (typeof values.tag !== "string") throw new MinicError("EUSAGE", "import needs -t NAME[:TAG]", { hint: "e.g. minic import ./rootfs -t debian:12" });
     const ref = tagOption(values.tag)!;
     const policy: MemberPolicy = {
+      ...IMPORT_POLICY,
       devices: values["keep-devices"] ? "keep" : IMPORT_POLICY.devices,
       setuid: values["keep-setuid"] ? "keep" : IMPORT_POLICY.setuid,
       owners: values["squash-owner"] ? "root" : IMPORT_POLICY.owners,

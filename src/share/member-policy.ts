@@ -13,12 +13,14 @@ export interface MemberPolicy {
   setuid: "keep" | "clear";
   /** File owners: as in the archive, or all root (0:0). */
   owners: "keep" | "root";
+  /** aufs's metadata at the root (AUFS_META_PREFIX): skipped (an OCI/docker layer, a rootfs), or refused (a minic layer has none). */
+  aufsMeta: "skip" | "refuse";
 }
 
 /** For `minic import`: a rootfs from anywhere. Devices dropped, setuid cleared, owners kept. */
-export const IMPORT_POLICY: MemberPolicy = { devices: "drop", setuid: "clear", owners: "keep" };
+export const IMPORT_POLICY: MemberPolicy = { devices: "drop", setuid: "clear", owners: "keep", aufsMeta: "skip" };
 /** For image layers (load, pull): faithful, except that device nodes are dropped. */
-export const LAYER_POLICY: MemberPolicy = { devices: "drop", setuid: "keep", owners: "keep" };
+export const LAYER_POLICY: MemberPolicy = { devices: "drop", setuid: "keep", owners: "keep", aufsMeta: "skip" };
 
 /** A member as an archive reader describes it, before any check. */
 export interface MemberHeader {
@@ -37,23 +39,30 @@ export type Admission =
   | { action: "link"; entry: Entry; target: string; notes: Note[] }
   | { action: "skip"; notes: Note[] };
 
-export type Note = "dropped-device" | "cleared-setuid" | "skipped-socket" | "dropped-xattrs" | "root-entry";
+export type Note = "dropped-device" | "cleared-setuid" | "skipped-socket" | "skipped-aufs-meta" | "dropped-xattrs" | "root-entry";
+
+/** aufs's own entries at a layer's root (`.wh..wh.aufs`, `.wh..wh.plnk/`, `.wh..wh.orph/`): not files of the image. */
+const AUFS_META_PREFIX = WHITEOUT_PREFIX + WHITEOUT_PREFIX;
 
 /**
- * Checks one member against the tree so far (`kinds`: safe name → kind of what was admitted).
+ * Checks one member against the tree so far (`kinds`: safe name → kind of what was admitted;
+ * `dropped`: names of the device nodes the policy dropped, whose hard links go with them).
  * Throws EARCHIVE when the member is hostile or corrupt:
  * - a name with `..` components (absolute names are made relative, like GNU tar does);
  * - a name no filesystem can hold (see memberNameProblem), a symlink target that is empty or over PATH_MAX;
  * - a name whose parent is a symlink (or any non-directory) admitted earlier;
  * - a hard link to a name that is not an earlier file or symlink of the same archive;
- * - a bare `.wh.` whiteout, a whiteout of `.`/`..`, an unknown `.wh..wh.` marker;
+ * - a bare `.wh.` whiteout, a whiteout of `.`/`..`, an unknown `.wh..wh.` marker below the root
+ *   (at the root, aufs's metadata is skipped, as Docker skips it);
  * - a file named `TRAILER!!!` at the root (the cpio end marker);
  * - a device node when the policy refuses them.
  */
-export function admitMember(kinds: ReadonlyMap<string, EntryKind>, m: MemberHeader, policy: MemberPolicy): Admission {
+export function admitMember(kinds: ReadonlyMap<string, EntryKind>, m: MemberHeader, policy: MemberPolicy, dropped: ReadonlySet<string> = new Set()): Admission {
   const name = safeMemberName(m.rawName);
   if (name === null) refuse(m.rawName, "its name climbs out of the tree");
   if (name === ".") return { action: "skip", notes: ["root-entry"] };
+  const top = name.split("/", 1)[0]!;
+  if (top.startsWith(AUFS_META_PREFIX) && top !== OPAQUE_MARKER && policy.aufsMeta === "skip") return { action: "skip", notes: ["skipped-aufs-meta"] };
   if (name === TRAILER_NAME) refuse(m.rawName, `'${TRAILER_NAME}' is the cpio end marker and cannot be a file at the root`);
   if (name === XATTR_TABLE_NAME) refuse(m.rawName, `'${XATTR_TABLE_NAME}' at the root is the name that carries a minic layer's extended attributes`);
   const tooLong = memberNameProblem(name);
@@ -80,6 +89,7 @@ export function admitMember(kinds: ReadonlyMap<string, EntryKind>, m: MemberHead
   }
   if (m.hardlinkTo !== undefined) {
     const target = safeMemberName(m.hardlinkTo);
+    if (target !== null && dropped.has(target) && !kinds.has(target)) return { action: "skip", notes: ["dropped-device"] };
     const kind = target === null ? undefined : kinds.get(target);
     if (target === null || (kind !== "file" && kind !== "symlink")) {
       refuse(m.rawName, `it is a hard link to '${m.hardlinkTo}', which is not an earlier file of this archive`);

@@ -38,7 +38,7 @@ export async function readMinicLayer(source: AsyncIterable<Buffer>, policy: Memb
     ended = true;
   }
   const kinds = new Map<string, EntryKind>();
-  const strict: MemberPolicy = { ...policy, devices: policy.devices === "keep" ? "keep" : "refuse" };
+  const strict: MemberPolicy = { ...policy, devices: policy.devices === "keep" ? "keep" : "refuse", aufsMeta: "refuse" };
   async function* admitted(): AsyncGenerator<CpioMember> {
     for await (const m of readCpio(plain())) {
       const a = admitMember(kinds, { rawName: m.entry.name, entry: m.entry }, strict);

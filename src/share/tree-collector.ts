@@ -8,6 +8,7 @@ import { writeAllSync } from "../util/write-all.js";
 import type { DataSource } from "../archive/cpio-writer.js";
 import type { Entry, EntryKind } from "../archive/entry.js";
 import type { LayerItem } from "../store/layers.js";
+import { safeMemberName } from "../core/container-path.js";
 import { admitMember, type MemberHeader, type MemberPolicy, type Note } from "./member-policy.js";
 
 /** A member to collect: its header, its data, and (cpio) its inode for hard links. */
@@ -22,7 +23,7 @@ export type CollectReport = Record<Exclude<Note, "root-entry">, number> & { entr
 
 /** A report of nothing changed. */
 export function emptyReport(): CollectReport {
-  return { entries: 0, "dropped-device": 0, "cleared-setuid": 0, "skipped-socket": 0, "dropped-xattrs": 0 };
+  return { entries: 0, "dropped-device": 0, "cleared-setuid": 0, "skipped-socket": 0, "skipped-aufs-meta": 0, "dropped-xattrs": 0 };
 }
 
 interface Item {
@@ -42,6 +43,8 @@ export class TreeCollector {
   private spooled = 0;
   private inMemory = 0;
   readonly report: CollectReport = emptyReport();
+  /** Device nodes the policy dropped: a hard link to one goes too. */
+  private readonly droppedDevices = new Set<string>();
 
   /** `spoolDir` must exist and be private to this collector; the caller removes it. */
   constructor(private readonly spoolDir: string, private readonly policy: MemberPolicy) {}
@@ -50,13 +53,14 @@ export class TreeCollector {
   async add(m: IncomingMember): Promise<void> {
     let a;
     try {
-      a = admitMember(this.kinds, m, this.policy);
+      a = admitMember(this.kinds, m, this.policy, this.droppedDevices);
     } catch (e) {
       await drain(m.data);
       throw e;
     }
     for (const n of a.notes) if (n !== "root-entry") this.report[n]++;
     if (a.action === "skip") {
+      if (a.notes.includes("dropped-device") && (m.entry.kind === "chardev" || m.entry.kind === "blockdev")) this.droppedDevices.add(safeMemberName(m.rawName)!);
       await drain(m.data);
       return;
     }

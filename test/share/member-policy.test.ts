@@ -39,6 +39,27 @@ describe("admitMember", () => {
     expect(admitMember(tree({}), { rawName: dev.name, entry: dev }, { ...LAYER_POLICY, devices: "keep" }).action).toBe("add");
   });
 
+  it("a hard link to a device node the policy dropped goes with it (it was refused as 'not an earlier file')", () => {
+    const dev: Entry = { ...file("dev/null"), kind: "chardev", rdevMajor: 1, rdevMinor: 3 };
+    expect(admitMember(tree({}), { rawName: "dev/null2", entry: file("dev/null2"), hardlinkTo: "dev/null" }, LAYER_POLICY, new Set(["dev/null"]))).toEqual({ action: "skip", notes: ["dropped-device"] });
+    // Never a way around the checks: a name admitted since, or one never dropped, is judged as before.
+    expect(admitMember(tree({ "dev/null": "file" }), { rawName: "x", entry: file("x"), hardlinkTo: "dev/null" }, LAYER_POLICY, new Set(["dev/null"]))).toMatchObject({ action: "link" });
+    expect(() => admitMember(tree({}), { rawName: "x", entry: file("x"), hardlinkTo: "dev/zero" }, LAYER_POLICY, new Set(["dev/null"]))).toThrow(/not an earlier file/);
+    expect(admitMember(tree({}), { rawName: dev.name, entry: dev }, LAYER_POLICY)).toEqual({ action: "skip", notes: ["dropped-device"] });
+  });
+
+  it("skips aufs's metadata at a layer's root, as Docker does; refuses it in a minic layer and any .wh..wh. marker below the root", () => {
+    for (const name of [".wh..wh.aufs", ".wh..wh.plnk", ".wh..wh.plnk/123.456", ".wh..wh.orph", "/.wh..wh.orph/x"]) {
+      expect(admitMember(tree({}), { rawName: name, entry: file(name) }, LAYER_POLICY)).toEqual({ action: "skip", notes: ["skipped-aufs-meta"] });
+    }
+    for (const name of [".wh..wh.aufs", ".wh..wh.plnk", ".wh..wh.orph"]) {
+      expect(() => admitMember(tree({}), { rawName: name, entry: file(name) }, { ...LAYER_POLICY, aufsMeta: "refuse" })).toThrow(/unknown whiteout marker/);
+    }
+    expect(() => admitMember(tree({ a: "dir" }), { rawName: "a/.wh..wh.aufs", entry: file("a/.wh..wh.aufs") }, LAYER_POLICY)).toThrow(/unknown whiteout marker/);
+    // The opaque marker is no aufs metadata.
+    expect(admitMember(tree({}), { rawName: ".wh..wh..opq", entry: file(".wh..wh..opq") }, LAYER_POLICY).action).toBe("add");
+  });
+
   it("clears setuid/setgid on imports unless asked, keeps them in layers", () => {
     const su = file("bin/su", { mode: 0o4755 });
     const a = admitMember(tree({}), { rawName: su.name, entry: su }, IMPORT_POLICY);
@@ -53,7 +74,7 @@ describe("admitMember", () => {
   it("refuses bare and malformed whiteouts, normalises good ones", () => {
     expect(() => admitMember(tree({}), { rawName: "a/.wh.", entry: file("a/.wh.") }, LAYER_POLICY)).toThrow(/bare/);
     expect(() => admitMember(tree({}), { rawName: ".wh..", entry: file(".wh..") }, LAYER_POLICY)).toThrow(/'\.'/);
-    expect(() => admitMember(tree({}), { rawName: ".wh..wh.plnk", entry: file(".wh..wh.plnk") }, LAYER_POLICY)).toThrow(/unknown whiteout/);
+    expect(() => admitMember(tree({ a: "dir" }), { rawName: "a/.wh..wh.plnk", entry: file("a/.wh..wh.plnk") }, LAYER_POLICY)).toThrow(/unknown whiteout/);
     const w = admitMember(tree({}), { rawName: "etc/.wh.motd", entry: file("etc/.wh.motd", { mode: 0o644, uid: 3 }) }, LAYER_POLICY);
     expect(w.action === "add" && w.entry).toMatchObject({ mode: 0, uid: 0, size: 0 });
   });
