@@ -14,10 +14,12 @@ export function ownArchiveRef(name: unknown): ImageRef | undefined {
  * The ref of a name another tool wrote (an OCI `ref.name` annotation, a docker-archive RepoTag):
  * `app:1` → `localhost/app:1`, `localhost/app:1` and `127.0.0.1:5000/qa/app:1` as they are,
  * `docker.io/debian:12` → `docker.io/library/debian:12`, `app@sha256:…` → `localhost/app:sha256-<12 hex>`.
- * Undefined for a bare tag (OCI lets `ref.name` be just `1`) or an unusable name.
+ * A bare word (`myapp`, what `skopeo copy … oci-archive:F:myapp` writes; OCI lets `ref.name` be
+ * a tag such as `1.0`) is a name, `localhost/WORD:latest`, as podman load takes it. Undefined for
+ * an unusable name.
  */
 export function foreignArchiveRef(name: unknown): ImageRef | undefined {
-  if (typeof name !== "string" || (!name.includes("/") && !name.includes(":"))) return undefined;
+  if (typeof name !== "string") return undefined;
   const at = name.indexOf("@");
   const digest = at < 0 ? undefined : name.slice(at + 1);
   const split = splitTag(at < 0 ? name : name.slice(0, at));

@@ -21,8 +21,13 @@ describe("names found in a tarball", () => {
     expect(foreignArchiveRef(`app:2@${d}`)).toEqual({ name: "localhost/app", tag: "2" });
   });
 
-  it("gives no name for a bare tag, an invalid name or a non-string", () => {
-    expect(foreignArchiveRef("latest")).toBeUndefined();
+  it("takes a bare word as a name under localhost/, as podman load does (skopeo writes 'myapp' for oci-archive:F:myapp)", () => {
+    expect(foreignArchiveRef("myapp")).toEqual({ name: "localhost/myapp", tag: "latest" });
+    expect(foreignArchiveRef("1.0")).toEqual({ name: "localhost/1.0", tag: "latest" });
+  });
+
+  it("gives no name for an invalid name or a non-string", () => {
+    expect(foreignArchiveRef("My App")).toBeUndefined();
     expect(foreignArchiveRef("localhost/App:1")).toBeUndefined();
     expect(foreignArchiveRef(42)).toBeUndefined();
     expect(foreignArchiveRef(undefined)).toBeUndefined();
