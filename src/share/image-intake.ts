@@ -86,13 +86,18 @@ async function checkMinicLayer(staging: BlobStaging, layer: LayerDescriptor, pol
   return read.tmp === undefined ? undefined : { layer, tmp: read.tmp, target, opaque: read.opaque };
 }
 
+/** The latest mtime a newc header holds (8 hex digits). */
+const NEWC_MTIME_MAX = 0xffffffff;
+
 /** Where the compressed (or plain) bytes of layer i of an OCI/docker image come from. */
 export type LayerOpener = (index: number) => AsyncIterable<Buffer>;
 
 /**
  * Converts an OCI/docker image whose blobs are staged into a minic image in staging. Each layer's
- * uncompressed bytes must hash to the config's diff_id. mtimes are clamped to the image's
- * `created` time (else SOURCE_DATE_EPOCH), so the conversion is a function of the input.
+ * uncompressed bytes must hash to the config's diff_id. Files keep the layer's mtimes (newc
+ * holds 0 to 2^32 - 1 s): they are the input's, so the conversion is a function of it. Only a
+ * layer minic packs from a host tree clamps them (to SOURCE_DATE_EPOCH), and an image built
+ * with SOURCE_DATE_EPOCH (BuildKit's) has a `created` older than files it did not touch.
  */
 export async function intakeOci(staging: BlobStaging, oci: OciConfig, layerCount: number, openLayer: LayerOpener, policy: MemberPolicy): Promise<IntakeResult> {
   const diffIds = oci.rootfs?.diff_ids ?? [];
@@ -122,7 +127,7 @@ export async function intakeOci(staging: BlobStaging, oci: OciConfig, layerCount
       }
       for await (const m of readTarMembers(checked(await plainStream(openLayer(i), `layer ${i + 1}`)), { verified: true })) await collector.add(m);
       for (const k of Object.keys(report) as (keyof CollectReport)[]) report[k] += collector.report[k];
-      return await packUnpacked(staging.store, collector.finish(epoch, false), epoch, (s) => staging.put(s), staging.tempPath("unpack"));
+      return await packUnpacked(staging.store, collector.finish(epoch, false), NEWC_MTIME_MAX, (s) => staging.put(s), staging.tempPath("unpack"));
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }

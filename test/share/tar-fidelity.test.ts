@@ -13,6 +13,7 @@ import { execFileSync } from "node:child_process";
 import { lstatSync, mkdirSync, readFileSync, readlinkSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { minicOk, tempDir } from "../helpers/cli.js";
+import { imageLayout, ociConfig, rawTar } from "../helpers/image-archive.js";
 
 const t = tempDir("minic-tar-fidelity-");
 const tree = join(t.path, "tree");
@@ -116,5 +117,20 @@ describe("exact metadata through tar, judged by GNU tar and GNU cpio", () => {
     sh(`tar -xf ../x-oci.tar && for b in blobs/sha256/*; do if gzip -t $b 2>/dev/null; then tar --xattrs --xattrs-include='*' -xzf $b; fi; done`, out);
     expect(sh(`getfattr -d -m - ping`, out)).toMatch(/^user\.minic="1"$/m);
     expect(sh(`getfattr -d -m - ping`, out)).not.toMatch(/trusted/);
+  });
+
+  it("load keeps an OCI layer's mtimes, also those after the config's created (BuildKit's SOURCE_DATE_EPOCH images) or with no created", async () => {
+    const layer = rawTar([{ name: "old", data: Buffer.from("o\n"), mtime: 1234567890 }, { name: "new", data: Buffer.from("n\n"), mtime: 4102444800 }]);
+    for (const [tag, over] of [["created", { created: "2020-01-01T00:00:00Z" }], ["none", { created: undefined }]] as const) {
+      const cfg = ociConfig([layer], over);
+      const archive = join(t.path, `mtimes-${tag}.tar`);
+      writeFileSync(archive, imageLayout({ layers: [layer], config: JSON.parse(JSON.stringify(cfg)), format: "docker", ref: `localhost/mtimes:${tag}` }));
+      const s = join(t.path, `s-mtimes-${tag}`);
+      await minicOk(["load", archive, "--store", s]);
+      const dir = join(t.path, `x-mtimes-${tag}`);
+      mkdirSync(dir);
+      sh(`"${join(process.cwd(), "bin/minic")}" export --store "${s}" localhost/mtimes:${tag} -o - | bzip2 -dc | cpio -idm --quiet`, dir);
+      expect([lstatSync(join(dir, "old")).mtimeMs / 1000, lstatSync(join(dir, "new")).mtimeMs / 1000]).toEqual([1234567890, 4102444800]);
+    }
   });
 });
