@@ -20,7 +20,7 @@ export const runCommand: Command = {
   summary: "run a command in a container made from an image",
   usage: "IMAGE [-- COMMAND [ARG...]]  [-e K=V] [--name N] [--hostname H] [-w DIR] [-u USER] [--bind SRC:DST[:ro]] [--read-only] " +
     "[--memory 64M|max] [--cpus 0.5|max] [--cpuset 0] [--pids 32|max] [--net host|none|veth|bridge] [-p [IP:]HOSTPORT:PORT] " +
-    "[--storage-driver overlay|aufs|copy] [--runtime nspawn|chroot] [--stop-timeout SECONDS] " +
+    "[--storage-driver overlay|aufs|copy] [--runtime nspawn|chroot] [--stop-timeout SECONDS] [--stop-signal SIG] " +
     "[--privileged] [--cap-add CAP] [--cap-drop CAP] [--userns host|auto]",
   passthrough: true,
   // run passes SIGINT/SIGTERM to the container's PID 1 (not to every child, as the CLI does by
@@ -44,6 +44,7 @@ export const runCommand: Command = {
     "storage-driver": { type: "string" },
     runtime: { type: "string" },
     "stop-timeout": { type: "string" },
+    "stop-signal": { type: "string" },
     privileged: { type: "boolean" },
     "cap-add": { type: "string", multiple: true },
     "cap-drop": { type: "string", multiple: true },
@@ -71,6 +72,7 @@ export const runCommand: Command = {
       driver: str(values["storage-driver"]),
       runtime: str(values.runtime),
       stopTimeout: str(values["stop-timeout"]),
+      stopSignal: str(values["stop-signal"]),
       privileged: values.privileged === true,
       capAdd: list(values["cap-add"]),
       capDrop: list(values["cap-drop"]),

@@ -24,6 +24,16 @@ export const LIMITS_SHAPE = object({
   pids: optional(int(1)),
 });
 
+/** OCI config fields minic keeps (OciExtras): checked as OCI's config defines them. */
+export const OCI_EXTRAS_SHAPE = object({
+  ExposedPorts: optional(recordOf(object({}))),
+  Volumes: optional(recordOf(object({}))),
+  StopSignal: optional(str()),
+  Healthcheck: optional(object({ Test: optional(strings) })),
+  Shell: optional(strings),
+  OnBuild: optional(strings),
+});
+
 /** A minic image config. */
 export const CONFIG_SHAPE: Shape<ImageConfig> = object({
   schemaVersion: literal(1),
@@ -39,6 +49,7 @@ export const CONFIG_SHAPE: Shape<ImageConfig> = object({
     hostname: str(),
     limits: LIMITS_SHAPE,
     labels: recordOf(str()),
+    oci: optional(OCI_EXTRAS_SHAPE),
   }),
   rootfs: object({ type: literal("layers"), diffIds: arrayOf(digest) }),
   history: arrayOf(object({ createdBy: str(), recipeDigest: optional(digest), empty: optional(bool) })),

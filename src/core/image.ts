@@ -37,7 +37,27 @@ export interface RunConfig {
   hostname: string;
   limits: Limits;
   labels: Record<string, string>;
+  /** OCI config fields minic keeps for the image's users (absent when none): see OciExtras. */
+  oci?: OciExtras;
 }
+
+/**
+ * Settings of a loaded or pulled image that minic keeps as they were, so that save and push
+ * give them back (podman, Docker and Kubernetes read them): declared ports and volumes, the
+ * health check, the shell of a Dockerfile's shell form, ONBUILD triggers. `minic run` uses
+ * StopSignal (the signal a stop sends); the rest only travels.
+ */
+export interface OciExtras {
+  ExposedPorts?: Record<string, Record<string, unknown>>;
+  Volumes?: Record<string, Record<string, unknown>>;
+  StopSignal?: string;
+  Healthcheck?: Record<string, unknown>;
+  Shell?: string[];
+  OnBuild?: string[];
+}
+
+/** The OciExtras fields, in the order they are written. */
+export const OCI_EXTRA_FIELDS = ["ExposedPorts", "Volumes", "StopSignal", "Healthcheck", "Shell", "OnBuild"] as const;
 
 /** Where a layer came from (shown by `minic inspect`). */
 export interface LayerHistory {

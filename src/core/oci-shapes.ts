@@ -43,6 +43,12 @@ export const OCI_CONFIG_SHAPE = object({
     WorkingDir: optional(str()),
     Labels: optional(nullable(recordOf(str()))),
     Hostname: optional(str()),
+    ExposedPorts: optional(nullable(recordOf(object({})))),
+    Volumes: optional(nullable(recordOf(object({})))),
+    StopSignal: optional(str()),
+    Healthcheck: optional(nullable(object({ Test: strings }))),
+    Shell: strings,
+    OnBuild: strings,
   }))),
   rootfs: object({ type: str(), diff_ids: arrayOf(digest) }),
   history: optional(nullable(arrayOf(object({

@@ -236,7 +236,15 @@ export function mergeRunConfig(base: RunConfig, input: ImageConfigInput, parseLi
     hostname: input.hostname ?? base.hostname,
     limits: input.limits ? parseLimits(input.limits, base.limits) : base.limits,
     labels: { ...base.labels, ...(input.labels ?? {}) },
+    // A base's ports, volumes, health check, shell and stop signal stay, as in a Dockerfile's
+    // FROM; its ONBUILD triggers are for the image built on it, which minic does not run.
+    ...inheritedExtras(base.oci),
   };
+}
+
+function inheritedExtras(oci: RunConfig["oci"]): Pick<RunConfig, "oci"> {
+  const { OnBuild: _, ...kept } = oci ?? {};
+  return Object.keys(kept).length > 0 ? { oci: kept } : {};
 }
 
 /** History entry for a layer made by a recipe. */

@@ -164,7 +164,7 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     if (!spec.readOnly) binds.push(...standIns);
     const spawnSpec: LaunchSpec = {
       runtime: spec.runtime, rootfs: root.rootfs, machine: spec.name, argv: spec.argv, env: spec.env, workdir: spec.workdir,
-      user: spec.user, uid: ids.uid, gid: ids.gid, hostname, binds, readOnly: spec.readOnly, tty: io.tty, security: spec.security,
+      user: spec.user, uid: ids.uid, gid: ids.gid, hostname, binds, readOnly: spec.readOnly, tty: io.tty, security: spec.security, killSignal: spec.stopSignal,
       // nspawn cannot make a mount point for the host's resolv.conf on a read-only root.
       resolvConfOff: spec.readOnly && !imageNode(root, "etc/resolv.conf")?.st.isFile(),
       // nspawn mounts a tmpfs on /run; on a read-only root it cannot make a missing one.
@@ -189,14 +189,17 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
       const h = () => {
         signalled++;
         if (signalled > 1 || pid === undefined) return launch.kill();
+        // A stop (SIGTERM) sends the image's stop signal (nginx's SIGQUIT, say), as podman stop
+        // does; Ctrl-C and a hang-up are passed on as they came.
+        const send = sig === "SIGTERM" ? spec.stopSignal : sig;
         try {
-          process.kill(containerInit(pid), sig);
+          process.kill(containerInit(pid), send);
         } catch {
           /* already exited */
         }
         // nspawn, when the signal reached it too, prints its own 'Send SIGTERM again...': say
         // what minic does meanwhile.
-        io.err(`minic: sent ${sig} to the container; it is killed if still running after ${secs} (--stop-timeout); a second signal kills it now`);
+        io.err(`minic: sent ${send}${send !== sig ? ` (the stop signal, for ${sig})` : ""} to the container; it is killed if still running after ${secs} (--stop-timeout); a second signal kills it now`);
         killTimer = setTimeout(() => {
           io.err(`minic: the container was still running ${secs} after ${sig} (--stop-timeout): killing it`);
           launch.kill();

@@ -2,7 +2,8 @@
 // line. Defaults are resolved here once; later code never checks for undefined.
 import { containerPath } from "../core/container-path.js";
 import { MinicError } from "../core/errors.js";
-import type { RunConfig } from "../core/image.js";
+import { constants } from "node:os";
+import { defaultRunConfig, type RunConfig } from "../core/image.js";
 import { parseCpus, parseCpuset, parseMemory, parsePids, setOnly, type Limits } from "../core/limits.js";
 import { NET_MODES, type NetMode } from "./network.js";
 import { parsePortMapping, type PortMapping } from "./port-proxy.js";
@@ -31,6 +32,8 @@ export interface ContainerSpec {
   driver: StorageDriver;
   runtime: RuntimeName;
   stopTimeoutMs: number;
+  /** What a stop (SIGTERM to minic, 'minic rm -f') sends the container: --stop-signal, else the image's StopSignal, else SIGTERM. */
+  stopSignal: NodeJS.Signals;
   security: SecurityProfile;
 }
 
@@ -54,6 +57,7 @@ export interface RunFlags {
   driver?: string;
   runtime?: string;
   stopTimeout?: string;
+  stopSignal?: string;
   privileged: boolean;
   capAdd: string[];
   capDrop: string[];
@@ -113,8 +117,27 @@ export function resolveSpec(id: string, config: RunConfig, f: RunFlags, host: Sp
     readOnly: f.readOnly,
     limits, net, ports, driver, runtime,
     stopTimeoutMs: Math.round(stop * 1000),
+    stopSignal: f.stopSignal !== undefined ? flagSignal(f.stopSignal) : imageStopSignal(config.oci?.StopSignal),
     security,
   };
+}
+
+/** Pure: a signal as Docker's StopSignal and --stop-signal name it (`SIGQUIT`, `QUIT`, `3`), or undefined. */
+export function parseSignal(v: string): NodeJS.Signals | undefined {
+  const n = /^\d{1,2}$/.test(v) ? Number(v) : NaN;
+  const name = Number.isInteger(n) ? Object.entries(constants.signals).find(([, num]) => num === n)?.[0] : `SIG${v.toUpperCase().replace(/^SIG/, "")}`;
+  return name !== undefined && Object.hasOwn(constants.signals, name) && name !== "SIGKILL" && name !== "SIGSTOP" ? (name as NodeJS.Signals) : undefined;
+}
+
+function flagSignal(v: string): NodeJS.Signals {
+  const s = parseSignal(v);
+  if (!s) throw new MinicError("EUSAGE", `invalid --stop-signal '${v}'`, { hint: "give a signal that can be caught, e.g. SIGQUIT, QUIT or 3" });
+  return s;
+}
+
+/** The image's StopSignal; one minic cannot send (a real-time signal, a typo) is SIGTERM, as podman falls back. */
+function imageStopSignal(v: string | undefined): NodeJS.Signals {
+  return (v === undefined ? undefined : parseSignal(v)) ?? "SIGTERM";
 }
 
 /** Pure: refuses what nspawn cannot do in a user namespace of its own (EUSAGE). */
@@ -141,6 +164,9 @@ export function mergeEnv(image: readonly string[], flags: readonly string[], hos
     if (i >= 0) m.set(key, e.slice(i + 1));
     else if (hostEnv[key] !== undefined) m.set(key, hostEnv[key]!);
   }
+  // An image without PATH (a loaded one whose config has no Env) gets the default, as podman's
+  // and Docker's containers do; it is not written into the image.
+  if (!m.has("PATH")) m.set("PATH", defaultRunConfig().env[0]!.slice("PATH=".length));
   return [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}=${v}`);
 }
 

@@ -47,7 +47,7 @@ export interface LaunchSpec {
    */
   resolvConfOff?: boolean;
   /** What nspawn sends the container's PID 1 when asked to stop (default SIGTERM). */
-  killSignal?: "SIGTERM" | "SIGKILL";
+  killSignal?: NodeJS.Signals;
   /** Capabilities, masks, nodev root, user namespace (the device policy is the cgroup plan's). */
   security: SecurityProfile;
 }

@@ -1,7 +1,7 @@
 // Pure: minic image config ⇄ OCI image config. Run settings OCI lacks travel as io.minic.* labels.
 import type { Digest } from "../core/digest.js";
 import { MinicError } from "../core/errors.js";
-import { defaultRunConfig, isEnvEntry, type ImageConfig, type LayerHistory, type RunConfig } from "../core/image.js";
+import { isEnvEntry, OCI_EXTRA_FIELDS, type ImageConfig, type LayerHistory, type OciExtras, type RunConfig } from "../core/image.js";
 import type { Limits } from "../core/limits.js";
 import { HOSTNAME_LABEL, LIMITS_LABEL, type OciConfig } from "./oci-model.js";
 
@@ -22,6 +22,7 @@ export function toOciConfig(config: ImageConfig, diffIds: readonly Digest[]): Oc
   if (run.cmd.length > 0) inner.Cmd = [...run.cmd];
   if (run.entrypoint.length > 0) inner.Entrypoint = [...run.entrypoint];
   if (Object.keys(labels).length > 0) inner.Labels = labels;
+  for (const k of OCI_EXTRA_FIELDS) if (run.oci?.[k] !== undefined) Object.assign(inner, { [k]: run.oci[k] });
   return {
     created: config.created,
     architecture: config.architecture,
@@ -47,15 +48,14 @@ export interface MappedConfig {
 }
 
 /**
- * Maps an OCI/docker config onto minic's. Env is sorted by key (last definition wins); an image
- * with neither Cmd nor Entrypoint gets minic's default command. Throws EINPUT for a non-linux image.
+ * Maps an OCI/docker config onto minic's. Env is sorted by key (last definition wins); the
+ * OciExtras fields are kept as they are. Throws EINPUT for a non-linux image.
  */
 export function fromOciConfig(oci: OciConfig, layerCount: number): MappedConfig {
   if (oci.os !== "linux") {
     throw new MinicError("EINPUT", `image is for os '${oci.os}', not linux`, { hint: "minic runs Linux images only" });
   }
   const c = oci.config ?? {};
-  const def = defaultRunConfig();
   const labels: Record<string, string> = { ...(c.Labels ?? {}) };
   let limits: Limits = {};
   const hostname = labels[HOSTNAME_LABEL] ?? c.Hostname ?? "";
@@ -68,18 +68,20 @@ export function fromOciConfig(oci: OciConfig, layerCount: number): MappedConfig 
   }
   delete labels[HOSTNAME_LABEL];
   delete labels[LIMITS_LABEL];
-  const cmd = [...(c.Cmd ?? [])];
-  const entrypoint = [...(c.Entrypoint ?? [])];
+  // An image without a command keeps none (run refuses it without one, as podman does), and one
+  // without Env none (run gives it a default PATH): save and push give back what came in.
   const run: RunConfig = {
-    cmd: cmd.length === 0 && entrypoint.length === 0 ? def.cmd : cmd,
-    entrypoint,
-    env: sortEnv(c.Env ?? def.env),
+    cmd: [...(c.Cmd ?? [])],
+    entrypoint: [...(c.Entrypoint ?? [])],
+    env: sortEnv(c.Env ?? []),
     workdir: c.WorkingDir || "/",
     user: c.User || "root",
     hostname,
     limits,
     labels: sortRecord(labels),
   };
+  const extras = ociExtras(c);
+  if (extras) run.oci = extras;
   const layered = (oci.history ?? []).filter((h) => !h.empty_layer);
   const history: LayerHistory[] = Array.from({ length: layerCount }, (_, i) => {
     const h = layered.length === layerCount ? layered[i] : undefined;
@@ -90,6 +92,21 @@ export function fromOciConfig(oci: OciConfig, layerCount: number): MappedConfig 
   });
   const t = oci.created ? Date.parse(oci.created) : NaN;
   return { run, history, architecture: oci.architecture, created: Number.isFinite(t) && t >= 0 ? Math.floor(t / 1000) : undefined };
+}
+
+/** The OciExtras fields an OCI config sets (null and empty ones left out), or undefined for none. */
+function ociExtras(c: NonNullable<OciConfig["config"]>): OciExtras | undefined {
+  const out: OciExtras = {};
+  const set = <K extends keyof OciExtras>(k: K, v: OciExtras[K] | null | undefined, empty: boolean) => {
+    if (v !== undefined && v !== null && !empty) out[k] = v;
+  };
+  set("ExposedPorts", c.ExposedPorts, Object.keys(c.ExposedPorts ?? {}).length === 0);
+  set("Volumes", c.Volumes, Object.keys(c.Volumes ?? {}).length === 0);
+  set("StopSignal", c.StopSignal, c.StopSignal === "");
+  set("Healthcheck", c.Healthcheck as Record<string, unknown> | null | undefined, false);
+  set("Shell", c.Shell, (c.Shell ?? []).length === 0);
+  set("OnBuild", c.OnBuild, (c.OnBuild ?? []).length === 0);
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /** `KEY=value` strings sorted by key; a later definition of a key replaces an earlier one; entries without a value dropped. */

@@ -22,6 +22,8 @@ const { fx, run } = runtimeSuite(async (fx) => {
   const many: LayerSpec[] = [];
   for (let i = 1; i <= 199; i++) many.push({ [`l${i}`]: `${i}\n`, ...(i > 1 ? { [`l${i - 1}`]: { whiteout: true } } : {}) });
   await stackedImage(fx.store, fx.tree, "deep", many);
+  // A loaded image's StopSignal (nginx's is SIGQUIT).
+  await stackedImage(fx.store, fx.tree, "quits", [], { oci: { StopSignal: "SIGQUIT" } });
 });
 const SHOW = ["--", "/bin/sh", "-c", "echo $(ls /data) $(ls /opq) $(test -e /bin/wc && echo wc || echo no-wc)"];
 
@@ -94,6 +96,19 @@ describe("lifecycle", () => {
       expect(r.exitCode).toBe(42);
     });
   }
+
+  it("a stop sends the image's StopSignal, as podman stop does, or --stop-signal; Ctrl-C stays SIGINT", async () => {
+    const trap = (image: string, ...more: string[]) => ["run", "--store", fx.store, ...more, image, "--", "/bin/sh", "-c",
+      "trap 'echo got-QUIT; exit 40' QUIT; trap 'echo got-TERM; exit 41' TERM; trap 'echo got-INT; exit 42' INT; echo ready; while :; do sleep 0.1; done"];
+    for (const [args, sig, got, code] of [[trap("quits"), "SIGTERM", "QUIT", 40], [trap("quits", "--stop-signal", "TERM"), "SIGTERM", "TERM", 41], [trap("bb", "--stop-signal", "3"), "SIGTERM", "QUIT", 40], [trap("quits"), "SIGINT", "INT", 42]] as const) {
+      const p = execa(LAUNCHER, args, { reject: false, stdin: "ignore", encoding: "utf8" });
+      await new Promise<void>((resolve) => p.stdout!.on("data", (d) => String(d).includes("ready") && resolve()));
+      p.kill(sig);
+      const r = await p;
+      expect([r.stdout.trim().split("\n").pop(), r.exitCode]).toEqual([`got-${got}`, code]);
+      if (got === "QUIT") expect(r.stderr).toMatch(/^minic: sent SIGQUIT \(the stop signal, for SIGTERM\) to the container;/m);
+    }
+  });
 
   it("a container ignoring SIGTERM is killed after --stop-timeout, and minic says so", async () => {
     const p = execa(LAUNCHER, ["run", "--store", fx.store, "--stop-timeout", "0.5", "bb", "--", "/bin/sh", "-c", "echo ready; while :; do sleep 0.1; done"], { reject: false, stdin: "ignore", encoding: "utf8" });

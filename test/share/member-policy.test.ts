@@ -5,6 +5,8 @@ import { admitMember, IMPORT_POLICY, LAYER_POLICY } from "../../src/share/member
 import { parseRegistryRef, registryScheme } from "../../src/share/registry-ref.js";
 import { chooseManifest, unwrapMinicManifest, wrapMinicManifest } from "../../src/share/registry-image.js";
 import { fromOciConfig, toOciConfig } from "../../src/share/oci-config.js";
+import { mergeRunConfig } from "../../src/core/recipe-canonical.js";
+import { parseSignal } from "../../src/runtime/run-spec.js";
 import { canonicalJson } from "../../src/core/digest.js";
 import type { ImageConfig, Manifest } from "../../src/core/image.js";
 
@@ -173,6 +175,31 @@ describe("OCI config mapping", () => {
     expect(back.history).toEqual([{ createdBy: "hello" }]);
     expect(back.created).toBe(1704164645);
   });
+  it("keeps the ports, volumes, health check, shell, ONBUILD and stop signal of a loaded image for save and push, and adds no command or env", () => {
+    const extras = {
+      ExposedPorts: { "8080/tcp": {}, "53/udp": {} }, Volumes: { "/data": {} }, StopSignal: "SIGQUIT",
+      Healthcheck: { Test: ["CMD", "true"], Interval: 5_000_000_000 }, Shell: ["/bin/bash", "-c"], OnBuild: ["RUN make"],
+    };
+    const mapped = fromOciConfig({ os: "linux", architecture: "amd64", config: { ...extras, Labels: null } }, 0);
+    expect(mapped.run).toMatchObject({ cmd: [], entrypoint: [], env: [], oci: extras });
+    const cfg: ImageConfig = { schemaVersion: 1, architecture: "amd64", os: "linux", created: "2024-01-02T03:04:05.000Z", config: mapped.run, rootfs: { type: "layers", diffIds: [] }, history: [] };
+    const oci = toOciConfig(cfg, []);
+    expect(oci.config).toMatchObject(extras);
+    expect(oci.config).not.toHaveProperty("Cmd");
+    expect(oci.config?.Env).toEqual([]);
+    // Empty or null ones are no settings; a minic image without any has no oci member at all.
+    expect(fromOciConfig({ os: "linux", architecture: "amd64", config: { ExposedPorts: null, Volumes: {}, Shell: [], StopSignal: "" } }, 0).run).not.toHaveProperty("oci");
+    // An image built on it keeps all but ONBUILD (whose triggers are for that build, which minic does not run).
+    const child = mergeRunConfig(mapped.run, { cmd: ["/app"] }, (l) => l as never);
+    const { OnBuild: _, ...inherited } = extras;
+    expect(child.oci).toEqual(inherited);
+  });
+
+  it("reads stop signals as Docker names them; SIGKILL, SIGSTOP and unknown ones are none", () => {
+    expect(["SIGQUIT", "QUIT", "quit", "3", "SIGUSR1", "10"].map(parseSignal)).toEqual(["SIGQUIT", "SIGQUIT", "SIGQUIT", "SIGQUIT", "SIGUSR1", "SIGUSR1"]);
+    expect(["SIGKILL", "9", "STOP", "SIGBOGUS", "", "99", "SIGRTMIN+3"].map(parseSignal)).toEqual([undefined, undefined, undefined, undefined, undefined, undefined, undefined]);
+  });
+
   it("drops env entries that name no value (nspawn would fill them in from the host), last definition of a name wins", () => {
     const back = fromOciConfig({ os: "linux", architecture: "amd64", config: { Env: ["PATH=/bin", "AWS_SECRET_ACCESS_KEY", "A=1", "A=2", "=x"] } }, 0);
     expect(back.run.env).toEqual(["A=2", "PATH=/bin"]);
