@@ -3,6 +3,8 @@
 import { absoluteContainerPath } from "./core/container-path.js";
 import { debianBase, type DebianOptions, type DebootstrapBase } from "./core/distro-base.js";
 import { MinicError } from "./core/errors.js";
+import { checkRecipeInput } from "./core/recipe-input.js";
+import { checkFileContentSize } from "./core/recipe-canonical.js";
 import { isRecipe, isStageSource } from "./core/recipe.js";
 import type {
   CopyFromStep, CopyStep, DirStep, FileStep, Owner, Recipe, RecipeInput, RemoveStep, RunOptions, RunStep, StageSource, SymlinkStep,
@@ -19,6 +21,7 @@ export function defineRecipe(input: RecipeInput): Recipe {
   if (!input || typeof input.name !== "string" || input.name.length === 0) {
     throw new MinicError("ERECIPE", "defineRecipe needs a non-empty name", { hint: "defineRecipe({ name: \"hello\", ... })" });
   }
+  checkRecipeInput(input);
   if (input.config?.workdir) absoluteContainerPath(input.config.workdir, "config workdir");
   return Object.freeze({
     kind: "recipe" as const,
@@ -69,6 +72,7 @@ export function dir(path: string, owner: Owner = {}): DirStep {
 /** Writes a file with the given text (or `{ base64 }` bytes), replacing whatever is at `path`. */
 export function file(path: string, content: string | { base64: string }, owner: Owner = {}): FileStep {
   absoluteContainerPath(path, "file path");
+  checkFileContentSize(content, `file ${path}`);
   return { kind: "file", path, content, ...owner };
 }
 

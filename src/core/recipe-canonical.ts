@@ -62,6 +62,7 @@ export function canonicalStep(step: Step, where: string, image: StepImageDefault
       return { kind: "dir", path: p(step.path, "path"), mode: mode(step.mode, 0o755, where), uid: id(step.uid, where), gid: id(step.gid, where) };
     case "file": {
       const c = step.content;
+      checkFileContentSize(c, where);
       const base64 = typeof c === "string" ? Buffer.from(c, "utf8").toString("base64") : c && typeof c.base64 === "string" ? c.base64 : undefined;
       if (base64 === undefined) throw new MinicError("ERECIPE", `${where}: file content must be a string or { base64 }`);
       if (typeof c !== "string" && !isBase64(base64)) {
@@ -220,6 +221,21 @@ export function describeStep(s: CanonicalStep): string {
     case "copy-from": return `copy ${s.from.join(" ")} from stage ${s.stage} -> ${s.to}`;
     case "remove": return `remove ${s.path}`;
     case "run": return `run ${s.argv[0] === "/bin/sh" && s.argv[1] === "-c" ? s.argv[2] : s.argv.join(" ")}`;
+  }
+}
+
+/**
+ * The most a file() step holds. Its content lives in the recipe and in the step's canonical form
+ * (base64, in the cache key): a big one is a host file to copy(). Well under V8's longest string,
+ * which a 500 MB content passed on the way (an internal error).
+ */
+export const FILE_CONTENT_MAX = 16 * 1024 * 1024;
+
+/** Throws ERECIPE (at `where`) for file() content over FILE_CONTENT_MAX bytes. */
+export function checkFileContentSize(c: unknown, where: string): void {
+  const n = typeof c === "string" ? (c.length > FILE_CONTENT_MAX ? Buffer.byteLength(c, "utf8") : c.length) : c && typeof (c as { base64?: unknown }).base64 === "string" ? Math.floor(((c as { base64: string }).base64.length * 3) / 4) : 0;
+  if (n > FILE_CONTENT_MAX) {
+    throw new MinicError("ERECIPE", `${where}: file content of ${n} bytes is more than a recipe holds (${FILE_CONTENT_MAX / 1024 / 1024} MiB)`, { hint: "put it in a file beside the recipe and copy() it" });
   }
 }
 

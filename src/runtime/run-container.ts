@@ -163,7 +163,7 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     const binds = toResolve.length > 0 ? await (await import("./bind-targets.js")).resolveBinds(root, dir, toResolve) : [];
     if (!spec.readOnly) binds.push(...standIns);
     const spawnSpec: LaunchSpec = {
-      runtime: spec.runtime, rootfs: root.rootfs, machine: spec.name, argv: spec.argv, env: spec.env, workdir: spec.workdir,
+      runtime: spec.runtime, rootfs: root.rootfs, machine: spec.machine, argv: spec.argv, env: spec.env, workdir: spec.workdir,
       user: spec.user, uid: ids.uid, gid: ids.gid, hostname, binds, readOnly: spec.readOnly, tty: io.tty, security: spec.security, killSignal: spec.stopSignal,
       // nspawn cannot make a mount point for the host's resolv.conf on a read-only root.
       resolvConfOff: spec.readOnly && !imageNode(root, "etc/resolv.conf")?.st.isFile(),

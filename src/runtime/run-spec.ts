@@ -2,6 +2,7 @@
 // line. Defaults are resolved here once; later code never checks for undefined.
 import { containerPath } from "../core/container-path.js";
 import { MinicError } from "../core/errors.js";
+import { HOSTNAME_HINT, isHostname } from "../core/hostname.js";
 import { constants } from "node:os";
 import { defaultRunConfig, type RunConfig } from "../core/image.js";
 import { parseCpus, parseCpuset, parseMemory, parsePids, setOnly, type Limits } from "../core/limits.js";
@@ -24,6 +25,8 @@ export interface ContainerSpec {
   workdir: string;
   user: string;
   hostname: string;
+  /** nspawn's machine name (a host name too): the name, or the default host name when the name is none. */
+  machine: string;
   binds: Bind[];
   readOnly: boolean;
   limits: Limits;
@@ -81,9 +84,11 @@ export function resolveSpec(id: string, config: RunConfig, f: RunFlags, host: Sp
   const entrypoint = f.entrypoint !== undefined ? (f.entrypoint === "" ? [] : [f.entrypoint]) : config.entrypoint;
   const argv = [...entrypoint, ...(f.command.length > 0 ? f.command : f.entrypoint !== undefined ? [] : config.cmd)];
   if (argv.length === 0) throw new MinicError("EUSAGE", "the image has no command and none was given", { hint: "minic run IMAGE -- COMMAND [ARGS...]" });
-  const hostname = f.hostname ?? (config.hostname || name);
-  if (!/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(hostname) || hostname.length > 64) {
-    throw new MinicError("EUSAGE", `invalid hostname '${hostname}'`, { hint: "use letters, digits and '-' (at most 64)" });
+  // By default the name is the host name; a name that is none (`web_1`) gives `web-1`, or the id.
+  const fromName = [name, name.replace(/_/g, "-")].find(isHostname) ?? `minic-${id}`;
+  const hostname = f.hostname ?? (config.hostname && isHostname(config.hostname) ? config.hostname : fromName);
+  if (!isHostname(hostname)) {
+    throw new MinicError("EUSAGE", `invalid hostname '${hostname}'`, { hint: HOSTNAME_HINT });
   }
   // `max` lifts the image's limit (--memory max); the image's cpuset must fit this host.
   const given: Limits = { ...config.limits };
@@ -113,6 +118,7 @@ export function resolveSpec(id: string, config: RunConfig, f: RunFlags, host: Sp
     workdir: f.workdir !== undefined ? absoluteFlagPath(f.workdir, "-w", "-w /srv") : containerPath(config.workdir, "workdir"),
     user: f.user ?? config.user,
     hostname,
+    machine: fromName,
     binds: f.bind.map((b) => parseBind(b, host)),
     readOnly: f.readOnly,
     limits, net, ports, driver, runtime,

@@ -54,6 +54,16 @@ const cases: [string, string, RegExp][] = [
     /step 1: run workdir \/srv\/app does not exist in the image \(hint: make it in an earlier step: dir\("\/srv\/app"\)\)$/],
   ["run-no-command", `import { defineRecipe, run } from "minic";\nimport bb from ${JSON.stringify(BUSYBOX)};\nexport default defineRecipe({ name: "x", base: bb, steps: [run(["bash", "-c", "true"])] });\n`,
     /step 1: command 'bash' is not in the image \(hint: copy or install it in an earlier step \(or in the base\), or give its path in the image\)$/],
+  // What the types allow through an `any` (or a JavaScript value) is the recipe's error at its line, never an exit 0 that stores a damaged image, nor exit 70.
+  ["config-null", `import { defineRecipe } from "minic";\nconst cfg: any = JSON.parse('{"cmd": ["/bin/sh", null]}');\nexport default defineRecipe({ name: "x", config: cfg });\n`,
+    /: config-null\.ts:3:16: recipe 'x' config is malformed: cmd\[1\] is null, not a string \(hint: config takes cmd and entrypoint/],
+  ["config-string-cmd", `import { defineRecipe } from "minic";\nconst cfg: any = { cmd: "echo hi", labels: { a: 5 } };\nexport default defineRecipe({ name: "x", config: cfg });\n`, /recipe 'x' config is malformed: cmd is the string "echo hi", not an array/],
+  ["config-hostname", `import { defineRecipe } from "minic";\nexport default defineRecipe({ name: "x", config: { hostname: "web_1" } });\n`, /: config-hostname\.ts:2:16: recipe 'x' config: invalid hostname 'web_1' \(hint: use letters, digits and '-'/],
+  ["undefined-step", `import { defineRecipe, file } from "minic";\nconst steps: any[] = [file("/a", "x"), process.env.NOPE_NOT_SET ? file("/b", "y") : undefined];\nexport default defineRecipe({ name: "x", steps });\n`,
+    /: undefined-step\.ts:3:16: recipe 'x' step 2 is undefined, not a step \(hint: /],
+  ["base-number", `import { defineRecipe } from "minic";\nconst base: any = 5;\nexport default defineRecipe({ name: "x", base });\n`, /recipe 'x': base is the number 5, not a recipe, debian\(\{\.\.\.\}\) or an image name/],
+  ["big-file", `import { defineRecipe, file } from "minic";\nexport default defineRecipe({ name: "x", steps: [file("/big", "x".repeat(20_000_000))] });\n`,
+    /: big-file\.ts:2:50: file \/big: file content of 20000000 bytes is more than a recipe holds \(16 MiB\) \(hint: put it in a file beside the recipe and copy\(\) it\)$/],
   ["failing-run", `import { defineRecipe, run } from "minic";\nimport bb from ${JSON.stringify(BUSYBOX)};\nexport default defineRecipe({ name: "x", base: bb, steps: [run("exit 3")] });\n`, /step 1: command exited with status 3/],
 ];
 

@@ -80,6 +80,13 @@ describe("minic run (nspawn)", () => {
     expect(r.stdout.trim()).toBe("yo:1:/tmp:65534:other");
   });
 
+  it("a name that is no host name (web_1, as compose names them) runs, as web-1; --hostname still wins", async () => {
+    const r = await run(["bb", "--name", "web_1", "--", "/bin/hostname"]);
+    expect([r.exitCode, r.stderr, r.stdout.trim()]).toEqual([0, "", "web-1"]);
+    const h = await run(["bb", "--name", "web_1", "--hostname", "web1", "--", "/bin/hostname"]);
+    expect([h.exitCode, h.stderr, h.stdout.trim()]).toEqual([0, "", "web1"]);
+  });
+
   it("a workdir that is not a directory of the image is one minic error before anything starts (one a bind or nspawn makes is taken)", async () => {
     const hint = (wd: string) => `(hint: give -w a directory of the image, or make it in the recipe: dir("${wd}"))`;
     const missing = await run(["bb", "-w", "/does/not/exist", "--", "/bin/true"]);

@@ -1,0 +1,42 @@
+// Pure: checks what a recipe gives defineRecipe before minic keeps it, so that a wrong type (a
+// JavaScript recipe, an `any`, a value read from JSON) is the recipe's error at its line, never a
+// build that stores an image the rest of minic calls damaged, nor an internal error.
+import { describeJson, arrayOf, checkShape, object, optional, recordOf, str } from "./json-shape.js";
+import { MinicError } from "./errors.js";
+import { HOSTNAME_HINT, isHostname } from "./hostname.js";
+import type { RecipeInput } from "./recipe.js";
+
+const strings = optional(arrayOf(str()));
+
+const CONFIG_INPUT_SHAPE = object({
+  cmd: strings,
+  entrypoint: strings,
+  env: optional(recordOf(str())),
+  workdir: optional(str()),
+  user: optional(str()),
+  hostname: optional(str()),
+  labels: optional(recordOf(str())),
+});
+
+/** Throws ERECIPE naming the recipe for a config, base or step that is not what the types say. */
+export function checkRecipeInput(input: RecipeInput): void {
+  const name = input.name;
+  const hint = "config takes cmd and entrypoint (lists of strings), env and labels (string values), workdir, user and hostname (strings) and limits";
+  if (input.config !== undefined) {
+    checkShape(CONFIG_INPUT_SHAPE, input.config, `recipe '${name}' config`, hint, "ERECIPE");
+    const h = input.config.hostname;
+    if (h !== undefined && h !== "" && !isHostname(h)) throw new MinicError("ERECIPE", `recipe '${name}' config: invalid hostname '${h}'`, { hint: HOSTNAME_HINT });
+  }
+  const base = input.base as unknown;
+  if (base !== undefined && base !== null && typeof base !== "string" && (typeof base !== "object" || typeof (base as { kind?: unknown }).kind !== "string")) {
+    throw new MinicError("ERECIPE", `recipe '${name}': base is ${describeJson(base)}, not a recipe, debian({...}) or an image name`, { hint: "base: a recipe imported from its file, debian({ suite: \"bookworm\" }), \"name:tag\", or none for scratch" });
+  }
+  if (input.steps !== undefined && !Array.isArray(input.steps)) {
+    throw new MinicError("ERECIPE", `recipe '${name}': steps is ${describeJson(input.steps)}, not a list`, { hint: "steps: [file(...), run(...)]" });
+  }
+  (input.steps ?? []).forEach((s: unknown, i) => {
+    if (s === null || typeof s !== "object" || Array.isArray(s)) {
+      throw new MinicError("ERECIPE", `recipe '${name}' step ${i + 1} is ${s === undefined ? "undefined" : describeJson(s)}, not a step`, { hint: "build steps with dir(), file(), symlink(), copy(), remove() or run() from \"minic\"; leave out a step that is not wanted (e.g. with ...(cond ? [step] : []))" });
+    }
+  });
+}
