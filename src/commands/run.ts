@@ -13,13 +13,20 @@ import { listContainers } from "../runtime/state.js";
 import { str, type Command, type Values } from "./command.js";
 import { sweep } from "./sweep.js";
 
+/** --net, or podman's --network for it; both, naming two modes, is a usage error. */
+function netOption(values: Values): string | undefined {
+  const [net, network] = [str(values.net), str(values.network)];
+  if (net !== undefined && network !== undefined && net !== network) throw new MinicError("EUSAGE", `--net ${net} and --network ${network} name two networks`, { hint: "give one of them (--network is another name for --net)" });
+  return net ?? network;
+}
+
 const list = (v: Values[string]) => (Array.isArray(v) ? v.map(String) : typeof v === "string" ? [v] : []);
 
 export const runCommand: Command = {
   name: "run",
   summary: "run a command in a container made from an image",
-  usage: "IMAGE [-- COMMAND [ARG...]]  [-e K=V] [--name N] [--hostname H] [-w DIR] [-u USER] [--bind SRC:DST[:ro]] [--read-only] " +
-    "[--memory 64M|max] [--cpus 0.5|max] [--cpuset 0] [--pids 32|max] [--net host|none|veth|bridge] [-p [IP:]HOSTPORT:PORT] " +
+  usage: "IMAGE [-- COMMAND [ARG...]]  [-e|--env K=V] [--name N] [--hostname H] [-w|--workdir DIR] [-u|--user USER] [--entrypoint CMD] [--bind SRC:DST[:ro]] [--read-only] " +
+    "[--memory 64M|max] [--cpus 0.5|max] [--cpuset 0] [--pids 32|max] [--net|--network host|none|veth|bridge] [-p [IP:]HOSTPORT:PORT] " +
     "[--storage-driver overlay|aufs|copy] [--runtime nspawn|chroot] [--stop-timeout SECONDS] [--stop-signal SIG] " +
     "[--privileged] [--cap-add CAP] [--cap-drop CAP] [--userns host|auto]",
   passthrough: true,
@@ -40,6 +47,7 @@ export const runCommand: Command = {
     cpuset: { type: "string" },
     pids: { type: "string" },
     net: { type: "string" },
+    network: { type: "string" },
     publish: { type: "string", short: "p", multiple: true },
     "storage-driver": { type: "string" },
     runtime: { type: "string" },
@@ -67,7 +75,7 @@ export const runCommand: Command = {
       cpus: str(values.cpus),
       cpuset: str(values.cpuset),
       pids: str(values.pids),
-      net: str(values.net),
+      net: netOption(values),
       publish: list(values.publish),
       driver: str(values["storage-driver"]),
       runtime: str(values.runtime),

@@ -80,6 +80,13 @@ describe("minic run (nspawn)", () => {
     expect(r.stdout.trim()).toBe("yo:1:/tmp:65534:other");
   });
 
+  it("takes podman's --network for --net; two that disagree are a usage error", async () => {
+    const r = await run(["bb", "--network", "none", "--", "/bin/ls", "/sys/class/net"]);
+    expect([r.exitCode, r.stdout.trim()]).toEqual([0, "lo"]);
+    const both = await run(["bb", "--net", "host", "--network", "none", "--", "/bin/true"]);
+    expect([both.exitCode, both.stderr.trim()]).toEqual([2, "minic: --net host and --network none name two networks (hint: give one of them (--network is another name for --net))"]);
+  });
+
   it("a name that is no host name (web_1, as compose names them) runs, as web-1; --hostname still wins", async () => {
     const r = await run(["bb", "--name", "web_1", "--", "/bin/hostname"]);
     expect([r.exitCode, r.stderr, r.stdout.trim()]).toEqual([0, "", "web-1"]);
