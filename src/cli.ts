@@ -127,6 +127,7 @@ async function dispatch(args: string[], commands: Registry, ctx: CliContext): Pr
     if (e instanceof MinicError && e.code === "EINTERRUPTED") return 1; // main says "interrupted by …"
     ctx.err(`minic: ${oneLine(e)}`);
     if (process.env.MINIC_DEBUG && e instanceof Error) ctx.err(e.stack ?? "");
+    if (e instanceof MinicError && e.exitStatus !== undefined) return e.exitStatus;
     if (e instanceof MinicError && e.code === "EUSAGE") return 2;
     return e instanceof MinicError ? 1 : 70;
   }

@@ -23,12 +23,15 @@ export type ErrorCode =
 export class MinicError extends Error {
   readonly code: ErrorCode;
   readonly hint: string | undefined;
+  /** The exit status minic ends with, where a convention gives one (run's 126 and 127, as a shell's); else 1 (2 for EUSAGE). */
+  readonly exitStatus: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown; exitStatus?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "MinicError";
     this.code = code;
     this.hint = options.hint;
+    this.exitStatus = options.exitStatus;
   }
 }
 

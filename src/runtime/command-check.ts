@@ -1,5 +1,7 @@
 // The container's command, looked up in the image before anything starts (nspawn and unshare
 // would fail with their own execv message once the container is set up).
+import { readlinkSync, type Stats } from "node:fs";
+import { posix } from "node:path";
 import { commandCandidates } from "../core/command-path.js";
 import { MinicError } from "../core/errors.js";
 import { findCommand } from "../rootfs/find-command.js";
@@ -9,16 +11,26 @@ import { providedByRuntime } from "./workdir.js";
 
 /**
  * Throws ERUN when no candidate path of `spec.argv[0]` (itself, or each PATH directory) is an
- * executable file of the image. A path a bind or nspawn's own mounts provide is not checked.
+ * executable file of the image, symlinks followed inside it (a dangling link or a loop is no
+ * command): exit 127 when the image has nothing there, 126 when only what cannot be run (a
+ * directory, a file without x bits), as a shell, podman and Docker end. A path a bind or
+ * nspawn's own mounts provide is not checked.
  */
 export async function checkCommand(root: PreparedRoot, dir: string, spec: ContainerSpec, image: string): Promise<void> {
   const cmd = spec.argv[0]!;
   const candidates = commandCandidates(cmd, spec.env, spec.workdir);
   if (candidates.some((c) => providedByRuntime(spec, c))) return;
-  // Most commands are found at once: a regular executable or a symlink (busybox's applets).
+  // Most commands are found at once: a regular executable, or a symlink to one in the same
+  // layer's terms (busybox's applets, /bin/sh -> busybox).
+  const executable = (st: Stats | undefined) => st !== undefined && st.isFile() && (st.mode & 0o111) !== 0;
   for (const c of candidates) {
     const n = imageNode(root, c.slice(1));
-    if (n && (n.st.isSymbolicLink() || (n.st.isFile() && (n.st.mode & 0o111) !== 0))) return;
+    if (n && executable(n.st)) return;
+    if (n?.st.isSymbolicLink()) {
+      const t = readlinkSync(n.path);
+      const target = posix.normalize(t.startsWith("/") ? t : `${posix.dirname(c)}/${t}`);
+      if (!target.split("/").includes("..") && executable(imageNode(root, target.slice(1))?.st)) return;
+    }
   }
   // A symlinked directory on the way (/bin -> usr/bin): looked up through the image's links.
   const view = await (await import("./bind-targets.js")).openImageView(root, dir);
@@ -27,5 +39,6 @@ export async function checkCommand(root: PreparedRoot, dir: string, spec: Contai
   const where = cmd.includes("/") ? "" : ` (looked in PATH ${candidates.map((c) => c.slice(0, c.lastIndexOf("/")) || "/").join(":")})`;
   throw new MinicError("ERUN", `command '${cmd}' ${found === "missing" ? "is not in" : "is not an executable file in"} image '${image}'${where}`, {
     hint: "give a command the image has, e.g. minic run IMAGE -- /bin/sh -c '…', or add it to the image's recipe",
+    exitStatus: found === "missing" ? 127 : 126,
   });
 }

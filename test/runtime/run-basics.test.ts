@@ -33,6 +33,8 @@ const { fx, run } = runtimeSuite(async (fx) => {
   const { config, manifest } = makeImage(bb.manifest.layers, bb.config.config, bb.config.history, 0, "arm64");
   await store.setRef(parseRef("arm"), await store.putImage(manifest, config));
   store.release();
+  // Commands that are no command: a dangling link, a link loop, a link to a directory.
+  await stackedImage(fx.store, fx.tree, "badcmds", [{ "usr/local/bin/dangling": { symlink: "/opt/app/bin/app" }, "usr/local/bin/loop": { symlink: "loop" }, "usr/local/bin/todir": { symlink: "/etc" } }]);
   await stackedImage(fx.store, fx.tree, "nowd", [{ "srv": { dir: true }, "srv/data": { dir: true }, "lnk": { symlink: "srv/data" }, "opt": { dir: true }, "opt/bin": { symlink: "/bin" } }], { workdir: "/srv/app" });
 });
 
@@ -120,10 +122,17 @@ describe("minic run (nspawn)", () => {
   it("a command the image does not have is one minic error before anything starts (found through PATH and image symlinks otherwise)", async () => {
     const hint = "(hint: give a command the image has, e.g. minic run IMAGE -- /bin/sh -c '…', or add it to the image's recipe)";
     const missing = await run(["bb", "--", "nope", "-x"]);
-    expect(missing.exitCode).toBe(1);
+    expect(missing.exitCode).toBe(127); // as a shell, podman and Docker end: not found 127, not executable 126
     expect(missing.stderr.trim()).toBe(`minic: command 'nope' is not in image 'bb' (looked in PATH /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin) ${hint}`);
     const notExec = await run(["bb", "--", "/etc/passwd"]);
     expect(notExec.stderr.trim()).toBe(`minic: command '/etc/passwd' is not an executable file in image 'bb' ${hint}`);
+    expect(notExec.exitCode).toBe(126);
+    expect((await run(["bb", "--", "/etc"])).exitCode).toBe(126);
+    // Symlinks are followed before anything starts: these were taken as found, and nspawn's execv failed (exit 1).
+    for (const [cmd, status, what] of [["dangling", 127, "is not in"], ["loop", 127, "is not in"], ["todir", 126, "is not an executable file in"]] as const) {
+      const r = await run(["badcmds", "--", cmd]);
+      expect([r.exitCode, r.stderr.trim().split(" (looked")[0]]).toEqual([status, `minic: command '${cmd}' ${what} image 'badcmds'`]);
+    }
     const chroot = await run(["bb", "--runtime", "chroot", "-e", "PATH=/sbin", "--", "sh"]);
     expect(chroot.stderr.trim()).toBe(`minic: command 'sh' is not in image 'bb' (looked in PATH /sbin) ${hint}`);
     // Found: a PATH entry that is an image symlink (/opt/bin -> /bin), a path relative to the workdir.
