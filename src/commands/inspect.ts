@@ -3,6 +3,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "./command.js";
 import { MinicError } from "../core/errors.js";
+import { OCI_EXTRA_FIELDS } from "../core/image.js";
 import { formatRef } from "../core/reference.js";
 import { parseCacheRecord } from "../core/cache-record.js";
 import type { Store } from "../store/store.js";
@@ -19,7 +20,13 @@ export const inspectCommand: Command = {
     const img = await store.getImage(positionals[0]!);
     const files = await recipeFiles(store);
     const history = img.config.history.filter((h) => !h.empty);
-    const layers = img.manifest.layers.map((l, i) => ({ ...l, createdBy: history[i]?.createdBy ?? "?", recipeFile: files.get(l.diffId) }));
+    const layers = img.manifest.layers.map((l, i) => {
+      const createdBy = history[i]?.createdBy ?? "?";
+      // Two recipes may make the same layer: the file is that of the recipe the history names.
+      const made = files.get(l.diffId) ?? [];
+      const recipeFile = made.find((m) => createdBy === `minic build ${m.name}`)?.file;
+      return { ...l, createdBy, recipeFile };
+    });
     // Every name of the image, the one asked for first (by digest, the image still has its names).
     const names = [...new Set([...(img.ref ? [formatRef(img.ref)] : []), ...(await store.namesOf(img.manifestDigest)).map(formatRef)])];
     const out = { ref: names[0], names, manifest: img.manifestDigest, config: img.config.config, architecture: img.config.architecture, created: img.config.created, layers };
@@ -37,21 +44,24 @@ export const inspectCommand: Command = {
       ctx.out(`      made by ${l.createdBy}${l.recipeFile ? ` (${l.recipeFile})` : ""}`);
     });
     const c = img.config.config;
-    ctx.out(`cmd       ${JSON.stringify([...c.entrypoint, ...c.cmd])}`);
+    if (c.entrypoint.length) ctx.out(`entrypoint ${JSON.stringify(c.entrypoint)}`);
+    ctx.out(`cmd       ${JSON.stringify(c.cmd)}`);
     ctx.out(`env       ${c.env.join(" ")}`);
     ctx.out(`workdir   ${c.workdir}   user ${c.user}${c.hostname ? `   hostname ${c.hostname}` : ""}`);
     if (Object.keys(c.limits).length) ctx.out(`limits    ${JSON.stringify(c.limits)}`);
+    if (Object.keys(c.labels).length) ctx.out(`labels    ${JSON.stringify(c.labels)}`);
+    for (const k of OCI_EXTRA_FIELDS) if (c.oci?.[k] !== undefined) ctx.out(`${k.padEnd(9)} ${JSON.stringify(c.oci[k])}`);
     return 0;
   },
 };
 
-/** diff id → recipe file, from the build cache's records (local knowledge, not part of the image). */
-async function recipeFiles(store: Store): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
+/** diff id → the recipes (name, file) whose last build made it, from the build cache's records (local knowledge, not part of the image). */
+async function recipeFiles(store: Store): Promise<Map<string, { name: string; file: string }[]>> {
+  const out = new Map<string, { name: string; file: string }[]>();
   const dir = join(store.layout.cacheDir, "last");
   for (const f of await readdir(dir).catch(() => [] as string[])) {
     const rec = parseCacheRecord(await readFile(join(dir, f), "utf8").catch(() => ""));
-    if (rec?.layer) out.set(rec.layer.diffId, rec.recipe.file); // a damaged record tells nothing
+    if (rec?.layer) out.set(rec.layer.diffId, [...(out.get(rec.layer.diffId) ?? []), rec.recipe]); // a damaged record tells nothing
   }
   return out;
 }
