@@ -165,6 +165,8 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     const spawnSpec: LaunchSpec = {
       runtime: spec.runtime, rootfs: root.rootfs, machine: spec.machine, argv: spec.argv, env: spec.env, workdir: spec.workdir,
       user: spec.user, uid: ids.uid, gid: ids.gid, hostname, binds, readOnly: spec.readOnly, tty: io.tty, security: spec.security, killSignal: spec.stopSignal,
+      // A read-only root keeps /tmp and /var/tmp writable, as podman's --read-only does (unless a bind is there).
+      ...(spec.readOnly ? { scratchTmpfs: ["/tmp", "/var/tmp"].filter((t) => imageNode(root, t.slice(1))?.st.isDirectory() && !spec.binds.some((b) => b.target === t || t.startsWith(`${b.target}/`))) } : {}),
       // nspawn cannot make a mount point for the host's resolv.conf on a read-only root.
       resolvConfOff: spec.readOnly && !imageNode(root, "etc/resolv.conf")?.st.isFile(),
       // nspawn mounts a tmpfs on /run; on a read-only root it cannot make a missing one.

@@ -114,7 +114,7 @@ export function resolveSpec(id: string, config: RunConfig, f: RunFlags, host: Sp
   if (!Number.isFinite(stop) || stop < 0) throw new MinicError("EUSAGE", `invalid --stop-timeout '${f.stopTimeout}'`, { hint: "give seconds, e.g. 10" });
   return {
     id, name, argv,
-    env: mergeEnv(config.env, f.env, host.env),
+    env: withPath(mergeEnv(config.env, f.env, host.env)),
     workdir: f.workdir !== undefined ? absoluteFlagPath(f.workdir, "-w", "-w /srv") : containerPath(config.workdir, "workdir"),
     user: f.user ?? config.user,
     hostname,
@@ -126,6 +126,14 @@ export function resolveSpec(id: string, config: RunConfig, f: RunFlags, host: Sp
     stopSignal: f.stopSignal !== undefined ? flagSignal(f.stopSignal) : imageStopSignal(config.oci?.StopSignal),
     security,
   };
+}
+
+/**
+ * A container of an image without PATH (a loaded one whose config has no Env) gets the default,
+ * as podman's and Docker's containers do; it is not written into the image. Sorted, as mergeEnv's.
+ */
+function withPath(env: string[]): string[] {
+  return env.some((e) => e.startsWith("PATH=")) ? env : [...env, defaultRunConfig().env[0]!].sort();
 }
 
 /** Pure: a signal as Docker's StopSignal and --stop-signal name it (`SIGQUIT`, `QUIT`, `3`), or undefined. */
@@ -170,9 +178,6 @@ export function mergeEnv(image: readonly string[], flags: readonly string[], hos
     if (i >= 0) m.set(key, e.slice(i + 1));
     else if (hostEnv[key] !== undefined) m.set(key, hostEnv[key]!);
   }
-  // An image without PATH (a loaded one whose config has no Env) gets the default, as podman's
-  // and Docker's containers do; it is not written into the image.
-  if (!m.has("PATH")) m.set("PATH", defaultRunConfig().env[0]!.slice("PATH=".length));
   return [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}=${v}`);
 }
 

@@ -32,6 +32,8 @@ export interface LaunchSpec {
   hostname: string;
   binds: Bind[];
   readOnly: boolean;
+  /** Writable tmpfs mounts (mode 1777) over a read-only root: its /tmp and /var/tmp, as podman's --read-only gives. */
+  scratchTmpfs?: string[];
   /**
    * Top-level directories nspawn mounts on that a read-only image lacks (/run): made in the
    * root before nspawn makes it read-only, as nspawn cannot make them then. Names, no slashes.
@@ -98,6 +100,7 @@ export function nspawnArgv(s: LaunchSpec, h: LaunchHost): string[] {
   for (const e of s.env.filter(isEnvEntry)) a.push(`--setenv=${e}`);
   for (const b of s.binds) a.push(`${b.readOnly ? "--bind-ro" : "--bind"}=${escapeBindPath(b.source)}:${escapeBindPath(b.target)}`);
   if (s.readOnly) a.push("--read-only");
+  for (const t of s.scratchTmpfs ?? []) a.push(`--tmpfs=${escapeBindPath(t)}:mode=1777`);
   if (s.resolvConfOff) a.push("--resolv-conf=off");
   if (s.network.kind === "none") a.push("--private-network");
   else if (s.network.kind === "netns") a.push(`--network-namespace-path=${s.network.path}`);
@@ -208,6 +211,7 @@ export function startScript(s: LaunchSpec, h: LaunchHost, w: WrapperPlan): strin
     if (s.readOnly) {
       if (!w.stack) lines.push(`${mount} --bind ${root} ${root} 2>>${E} || fail 'binding the root'`);
       lines.push(`${mount} -o remount,bind,ro ${root} 2>>${E} || fail 'making the root read-only'`);
+      for (const t of s.scratchTmpfs ?? []) lines.push(`${mount} -t tmpfs -o mode=1777,nosuid,nodev tmpfs ${shQuote(s.rootfs + t)} 2>>${E} || fail ${shQuote(`mounting a tmpfs on ${t}`)}`);
     }
     if (s.network.kind === "none") lines.push(`${shQuote(h.programs.ip)} link set lo up 2>>${E} || fail 'bringing up loopback'`);
     if (s.hostname) lines.push(`${shQuote(h.programs.hostname)} ${shQuote(s.hostname)} 2>>${E} || fail 'setting the hostname'`);

@@ -35,6 +35,8 @@ const { fx, run } = runtimeSuite(async (fx) => {
   store.release();
   // Commands that are no command: a dangling link, a link loop, a link to a directory.
   await stackedImage(fx.store, fx.tree, "badcmds", [{ "usr/local/bin/dangling": { symlink: "/opt/app/bin/app" }, "usr/local/bin/loop": { symlink: "loop" }, "usr/local/bin/todir": { symlink: "/etc" } }]);
+  // A loaded image whose config has no Env (minic writes no PATH into it).
+  await stackedImage(fx.store, fx.tree, "noenv", [], { env: [] });
   await stackedImage(fx.store, fx.tree, "nowd", [{ "srv": { dir: true }, "srv/data": { dir: true }, "lnk": { symlink: "srv/data" }, "opt": { dir: true }, "opt/bin": { symlink: "/bin" } }], { workdir: "/srv/app" });
 });
 
@@ -80,6 +82,12 @@ describe("minic run (nspawn)", () => {
       "/bin/sh", "-c", "echo $GREETING:$EXTRA:$(pwd):$(id -u):$(hostname)"]);
     expect(r.stderr).toBe("");
     expect(r.stdout.trim()).toBe("yo:1:/tmp:65534:other");
+  });
+
+  it("an image without PATH runs with the default one, as in podman; -e PATH wins", async () => {
+    const r = await run(["noenv", "--", "/bin/sh", "-c", "echo $PATH"]);
+    expect([r.exitCode, r.stdout.trim()]).toEqual([0, "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]);
+    expect((await run(["noenv", "-e", "PATH=/bin", "--", "/bin/sh", "-c", "echo $PATH"])).stdout.trim()).toBe("/bin");
   });
 
   it("takes podman's --network for --net; two that disagree are a usage error", async () => {
@@ -161,9 +169,12 @@ describe("minic run (nspawn)", () => {
     expect(readFileSync(join(host, "out.txt"), "utf8")).toBe("out\n");
   });
 
-  it("--read-only refuses writes to the root", async () => {
-    const r = await run(["bb", "--read-only", "--", "/bin/sh", "-c", "touch /newfile 2>/dev/null && echo wrote || echo refused"]);
-    expect(r.stdout.trim()).toBe("refused");
+  it("--read-only refuses writes to the root; /tmp and /var/tmp stay writable (tmpfs), as in podman, under nspawn and chroot", async () => {
+    const probe = "touch /newfile 2>/dev/null && echo wrote || echo refused; touch /tmp/a /var/tmp/b && echo scratch";
+    for (const runtime of ["nspawn", "chroot"]) {
+      const r = await run(["bb", "--read-only", "--runtime", runtime, "--", "/bin/sh", "-c", probe]);
+      expect([r.exitCode, r.stdout.trim()]).toEqual([0, "refused\nscratch"]);
+    }
   });
 
   // Regression: nspawn made the root read-only, then failed to create the bind's mount point.
