@@ -14,7 +14,7 @@ import { plainStream } from "./compression.js";
 import { intakeMinic, intakeOci, placeIntake, type IntakeResult } from "./image-intake.js";
 import { DOCKER_ARCHIVE_SHAPE, OCI_CONFIG_SHAPE, OCI_INDEX_SHAPE, OCI_MANIFEST_SHAPE } from "../core/oci-shapes.js";
 import { parseShaped } from "../core/json-shape.js";
-import { digestOfBlobPath, DOCKER_MANIFEST, isIndexType, OCI_MANIFEST, REF_NAME_ANNOTATION, type Descriptor } from "./oci-model.js";
+import { checkConvertible, digestOfBlobPath, DOCKER_MANIFEST, isIndexType, OCI_MANIFEST, REF_NAME_ANNOTATION, type Descriptor } from "./oci-model.js";
 import { chooseManifest, intakeWrapper, isMinicManifest } from "./registry-image.js";
 import { BlobStaging, MALFORMED_HINT } from "./staging.js";
 import { readTarMembers } from "./tar-members.js";
@@ -163,6 +163,7 @@ async function intakeDescriptor(staging: BlobStaging, d: Descriptor, refs: Image
   const m = await staging.readJson(d.digest, OCI_MANIFEST_SHAPE, "image manifest");
   for (const x of [m.config, ...m.layers]) checkSize(staging, x);
   if (isMinicManifest(m)) return { refs, unusable: [], converted: false, result: await intakeWrapper(staging, m, policy) };
+  checkConvertible(m, "EINPUT");
   const oci = await staging.readJson(m.config.digest, OCI_CONFIG_SHAPE, "image config");
   const result = await intakeOci(staging, oci, m.layers.length, (i) => staging.open(m.layers[i]!.digest), policy);
   return { refs, unusable: [], converted: true, result };

@@ -1,4 +1,5 @@
 // Pure: the OCI image-spec and docker-archive shapes minic reads and writes, and their media types.
+import { MinicError, type ErrorCode } from "../core/errors.js";
 import type { Digest } from "../core/digest.js";
 import type { DescriptorDoc, DockerArchiveDoc, OciConfigDoc, OciIndexDoc, OciManifestDoc } from "../core/oci-shapes.js";
 
@@ -40,6 +41,20 @@ export const ACCEPTED_MANIFESTS = [OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_
 
 /** Layer media types minic can convert into its own layers. */
 export const CONVERTIBLE_LAYERS = new Set([OCI_LAYER_TAR, OCI_LAYER_GZIP, OCI_LAYER_ZSTD, DOCKER_LAYER_GZIP, DOCKER_LAYER_TAR]);
+
+/**
+ * Throws (with `code`) unless an OCI/docker manifest is a container image minic can convert: its
+ * config an image config (an OCI artifact, a Helm chart say, has a config of its own type) and
+ * every layer a tar. load and pull alike, before any layer is read.
+ */
+export function checkConvertible(m: { config: { mediaType?: string }; layers: readonly { mediaType?: string }[] }, code: ErrorCode): void {
+  const cfg = m.config.mediaType;
+  if (cfg !== undefined && cfg !== OCI_CONFIG && cfg !== DOCKER_CONFIG) {
+    throw new MinicError(code, `not a container image: its config is of type '${cfg}' (an OCI artifact)`, { hint: "minic takes images whose config is an OCI or docker image config" });
+  }
+  const bad = m.layers.find((l) => l.mediaType === undefined || !CONVERTIBLE_LAYERS.has(l.mediaType));
+  if (bad) throw new MinicError(code, `layer type '${bad.mediaType}' cannot be converted`, { hint: "minic converts tar, tar+gzip and tar+zstd layers" });
+}
 
 /** The shapes are checked where documents are read (core/oci-shapes.ts); these are their types. */
 export type Descriptor = DescriptorDoc;

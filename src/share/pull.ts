@@ -9,7 +9,7 @@ import { intakeOci, placeIntake, type IntakeResult } from "./image-intake.js";
 import type { MemberPolicy } from "./member-policy.js";
 import { parseShaped } from "../core/json-shape.js";
 import { OCI_CONFIG_SHAPE, OCI_INDEX_SHAPE, OCI_MANIFEST_SHAPE } from "../core/oci-shapes.js";
-import { CONVERTIBLE_LAYERS, DOCKER_MANIFEST, isIndexType, OCI_MANIFEST } from "./oci-model.js";
+import { checkConvertible, DOCKER_MANIFEST, isIndexType, OCI_MANIFEST } from "./oci-model.js";
 import type { RegistryClient } from "./registry-client.js";
 import { chooseManifest, foreignConfigNote, intakeWrapper, isMinicManifest } from "./registry-image.js";
 import { BlobStaging, MALFORMED_HINT } from "./staging.js";
@@ -45,10 +45,7 @@ export async function pullImage(store: Store, client: RegistryClient, reference:
   }
   const m = manifestOf(top);
   const minic = isMinicManifest(m);
-  if (!minic) {
-    const bad = m.layers.find((l) => !CONVERTIBLE_LAYERS.has(l.mediaType));
-    if (bad) throw new MinicError("EREGISTRY", `layer type '${bad.mediaType}' cannot be converted`, { hint: "minic converts tar, tar+gzip and tar+zstd layers" });
-  }
+  if (!minic) checkConvertible(m, "EREGISTRY");
   const staging = await BlobStaging.open(store);
   try {
     let fetched = 0;

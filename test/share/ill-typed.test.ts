@@ -58,6 +58,14 @@ describe("ill-typed documents with matching digests", () => {
     await refused(imageLayout({ layers: [layer], manifest: (d) => ({ schemaVersion: 2, config: { ...d.config, size: "1" }, layers: d.layers }) }), /config\.size is the string "1"/);
   });
 
+  it("an OCI artifact (a Helm chart) or a layer that is no tar is refused as what it is, by load as by pull", async () => {
+    await refused(imageLayout({ layers: [layer], manifest: (d) => ({ schemaVersion: 2, config: { ...d.config, mediaType: "application/vnd.cncf.helm.config.v1+json" }, layers: d.layers }) }),
+      /^minic: not a container image: its config is of type 'application\/vnd\.cncf\.helm\.config\.v1\+json' \(an OCI artifact\)/);
+    // It was sniffed and loaded (exit 0) while pull refused the same image.
+    await refused(imageLayout({ layers: [layer], manifest: (d) => ({ schemaVersion: 2, config: d.config, layers: [{ ...d.layers[0]!, mediaType: "application/vnd.example.weird" }] }) }),
+      /^minic: layer type 'application\/vnd\.example\.weird' cannot be converted \(hint: minic converts tar, tar\+gzip and tar\+zstd layers\)$/);
+  });
+
   it("docker manifest.json: RepoTags, Config and Layers of the wrong type", async () => {
     await refused(imageLayout({ layers: [layer], format: "docker", dockerManifest: (p) => [{ Config: p.config, RepoTags: [{ name: 1 }], Layers: p.layers }] }), /manifest\.json is malformed: \[0\]\.RepoTags\[0\] is an object, not a string/);
     await refused(imageLayout({ layers: [layer], format: "docker", dockerManifest: (p) => [{ Config: 1, Layers: p.layers }] }), /\[0\]\.Config is the number 1, not a string/);
