@@ -18,6 +18,10 @@ export function throughProgram(argv: readonly string[], source: AsyncIterable<Bu
   child.stderr!.on("data", (d: Buffer) => { stderr += d.toString(); });
   child.stdout!.pipe(out, { end: false });
   let sourceError: unknown;
+  // A source that fails destroys stdin with its error; the feed below reports it. Without a
+  // listener of its own, stdin's 'error' could be emitted after the pipeline let go of it: an
+  // uncaught exception (seen once, in a full test run, for a tree that changed while packed).
+  child.stdin!.on("error", () => {});
   const feed = pipeline(source, child.stdin!).catch((e: NodeJS.ErrnoException) => {
     // EPIPE / premature close mean the tool stopped reading: its exit status tells why.
     if (e?.code === "EPIPE" || e?.code === "ERR_STREAM_PREMATURE_CLOSE" || e?.code === "ERR_STREAM_DESTROYED") return;
