@@ -1,8 +1,8 @@
 // Sparse tar members (GNU tar -S, bsdtar's default for files with holes): the member's data
 // holds only the file's data segments, and a map says where each goes; the rest are holes, read
 // as zeros. Three forms are read: the old GNU header's map (typeflag S, with its extension
-// blocks: see tar-raw-headers), pax GNU.sparse.map (format 0.1) and the map at the start of the data (format 1.0). The file
-// is expanded to its real size (a layer's newc cpio has no holes).
+// blocks: see tar-raw-headers), pax GNU.sparse.map (format 0.1) and the map at the start of
+// the data (format 1.0). The file is expanded to its real size (a layer's newc cpio has no holes).
 import { MinicError } from "../core/errors.js";
 
 /** Where each data segment goes in the file, in order. */
@@ -53,6 +53,10 @@ export async function* expandSparse(data: AsyncIterable<Buffer>, map: SparseMap,
   let pos = 0; // in the file
   let seg = 0;
   let left = map[0]?.size ?? 0; // of segment `seg`
+  /** Moves past segments with nothing left to fill (empty ones too). */
+  const nextSegment = () => {
+    while (seg < map.length && left === 0) left = map[++seg]?.size ?? 0;
+  };
   const zeros = function* (to: number) {
     while (pos < to) {
       const n = Math.min(ZEROS.length, to - pos);
@@ -62,10 +66,7 @@ export async function* expandSparse(data: AsyncIterable<Buffer>, map: SparseMap,
   };
   for await (let chunk of data) {
     while (chunk.length > 0) {
-      while (seg < map.length && left === 0) {
-        seg++;
-        left = map[seg]?.size ?? 0;
-      }
+      nextSegment();
       if (seg >= map.length) throw corrupt(name, "more data than its map's segments");
       yield* zeros(map[seg]!.offset + (map[seg]!.size - left));
       const n = Math.min(left, chunk.length);
@@ -75,10 +76,7 @@ export async function* expandSparse(data: AsyncIterable<Buffer>, map: SparseMap,
       pos += n;
     }
   }
-  while (seg < map.length && left === 0) {
-    seg++;
-    left = map[seg]?.size ?? 0;
-  }
+  nextSegment();
   if (seg < map.length) throw corrupt(name, "less data than its map's segments");
   yield* zeros(realSize);
 }

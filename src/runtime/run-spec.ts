@@ -1,9 +1,9 @@
 // Pure: a complete description of one container from the image's run config and the command
 // line. Defaults are resolved here once; later code never checks for undefined.
+import { constants } from "node:os";
 import { containerPath } from "../core/container-path.js";
 import { MinicError } from "../core/errors.js";
 import { HOSTNAME_HINT, isHostname } from "../core/hostname.js";
-import { constants } from "node:os";
 import { defaultRunConfig, type RunConfig } from "../core/image.js";
 import { parseCpus, parseCpuset, parseMemory, parsePids, setOnly, type Limits } from "../core/limits.js";
 import { NET_MODES, type NetMode } from "./network.js";

@@ -94,19 +94,15 @@ export function fromOciConfig(oci: OciConfig, layerCount: number): MappedConfig 
   return { run, history, architecture: oci.architecture, created: Number.isFinite(t) && t >= 0 ? Math.floor(t / 1000) : undefined };
 }
 
-/** The OciExtras fields an OCI config sets (null and empty ones left out), or undefined for none. */
+/** The OciExtras fields an OCI config sets (null and empty ones, which set nothing, left out), or undefined for none. */
 function ociExtras(c: NonNullable<OciConfig["config"]>): OciExtras | undefined {
-  const out: OciExtras = {};
-  const set = <K extends keyof OciExtras>(k: K, v: OciExtras[K] | null | undefined, empty: boolean) => {
-    if (v !== undefined && v !== null && !empty) out[k] = v;
-  };
-  set("ExposedPorts", c.ExposedPorts, Object.keys(c.ExposedPorts ?? {}).length === 0);
-  set("Volumes", c.Volumes, Object.keys(c.Volumes ?? {}).length === 0);
-  set("StopSignal", c.StopSignal, c.StopSignal === "");
-  set("Healthcheck", c.Healthcheck as Record<string, unknown> | null | undefined, false);
-  set("Shell", c.Shell, (c.Shell ?? []).length === 0);
-  set("OnBuild", c.OnBuild, (c.OnBuild ?? []).length === 0);
-  return Object.keys(out).length > 0 ? out : undefined;
+  const out: Record<string, unknown> = {};
+  for (const k of OCI_EXTRA_FIELDS) {
+    const v: unknown = c[k];
+    // Object.keys counts an object's members, an array's items and a string's characters alike.
+    if (v !== undefined && v !== null && v !== "" && Object.keys(v).length > 0) out[k] = v;
+  }
+  return Object.keys(out).length > 0 ? (out as OciExtras) : undefined;
 }
 
 /** `KEY=value` strings sorted by key; a later definition of a key replaces an earlier one; entries without a value dropped. */

@@ -256,7 +256,7 @@ export class Store {
       throw new MinicError("ESTORE", `cannot remove the name ${formatRef(ref)} (${path}): ${code ?? (e as Error).message}`, { hint: "check the store's permissions and disk ('minic info' says which store is used)", cause: e });
     }
     // The name's directory goes when its last tag does (rmdir fails, harmlessly, while others remain).
-    await rmdir(dirname(this.layout.ref(ref))).catch(() => {});
+    await rmdir(dirname(path)).catch(() => {});
     return true;
   }
 
