@@ -32,6 +32,7 @@ export const OCI_EXTRAS_SHAPE = object({
   Healthcheck: optional(object({ Test: optional(strings) })),
   Shell: optional(strings),
   OnBuild: optional(strings),
+  Hostname: optional(str()),
 });
 
 /** A minic image config. */

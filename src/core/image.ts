@@ -54,10 +54,12 @@ export interface OciExtras {
   Healthcheck?: Record<string, unknown>;
   Shell?: string[];
   OnBuild?: string[];
+  /** A docker config's Hostname (buildah writes its build container's id): kept, not applied (Docker and podman ignore it too). */
+  Hostname?: string;
 }
 
 /** The OciExtras fields, in the order they are written. */
-export const OCI_EXTRA_FIELDS = ["ExposedPorts", "Volumes", "StopSignal", "Healthcheck", "Shell", "OnBuild"] as const;
+export const OCI_EXTRA_FIELDS = ["ExposedPorts", "Volumes", "StopSignal", "Healthcheck", "Shell", "OnBuild", "Hostname"] as const;
 
 /** Where a layer came from (shown by `minic inspect`). */
 export interface LayerHistory {

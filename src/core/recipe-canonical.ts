@@ -253,13 +253,14 @@ export function mergeRunConfig(base: RunConfig, input: ImageConfigInput, parseLi
     limits: input.limits ? parseLimits(input.limits, base.limits) : base.limits,
     labels: { ...base.labels, ...(input.labels ?? {}) },
     // A base's ports, volumes, health check, shell and stop signal stay, as in a Dockerfile's
-    // FROM; its ONBUILD triggers are for the image built on it, which minic does not run.
+    // FROM; its ONBUILD triggers are for the image built on it, which minic does not run, and a
+    // loaded image's Hostname (a build container's id) is not the new image's.
     ...inheritedExtras(base.oci),
   };
 }
 
 function inheritedExtras(oci: RunConfig["oci"]): Pick<RunConfig, "oci"> {
-  const { OnBuild: _, ...kept } = oci ?? {};
+  const { OnBuild: _, Hostname: __, ...kept } = oci ?? {};
   return Object.keys(kept).length > 0 ? { oci: kept } : {};
 }
 

@@ -58,7 +58,8 @@ export function fromOciConfig(oci: OciConfig, layerCount: number): MappedConfig 
   const c = oci.config ?? {};
   const labels: Record<string, string> = { ...(c.Labels ?? {}) };
   let limits: Limits = {};
-  const hostname = labels[HOSTNAME_LABEL] ?? c.Hostname ?? "";
+  // A docker config's own Hostname is not the container's (Docker and podman ignore it): kept as an extra.
+  const hostname = labels[HOSTNAME_LABEL] ?? "";
   if (labels[LIMITS_LABEL]) {
     try {
       limits = sanitizeLimits(JSON.parse(labels[LIMITS_LABEL]));

@@ -195,6 +195,19 @@ describe("OCI config mapping", () => {
     expect(child.oci).toEqual(inherited);
   });
 
+  it("keeps a docker config's Hostname (buildah writes its build container's id) for save, and does not make it the container's host name", () => {
+    const mapped = fromOciConfig({ os: "linux", architecture: "amd64", config: { Hostname: "3f2a9c0d1e2b", Cmd: ["/bin/sh"] } }, 0);
+    expect(mapped.run.hostname).toBe("");
+    expect(mapped.run.oci).toEqual({ Hostname: "3f2a9c0d1e2b" });
+    const cfg: ImageConfig = { schemaVersion: 1, architecture: "amd64", os: "linux", created: "2024-01-02T03:04:05.000Z", config: mapped.run, rootfs: { type: "layers", diffIds: [] }, history: [] };
+    expect(toOciConfig(cfg, []).config).toMatchObject({ Hostname: "3f2a9c0d1e2b" });
+    expect(toOciConfig(cfg, []).config?.Labels).toBeUndefined();
+    // minic's own host name travels as its label and wins.
+    expect(fromOciConfig({ os: "linux", architecture: "amd64", config: { Hostname: "x", Labels: { "io.minic.hostname": "web" } } }, 0).run.hostname).toBe("web");
+    // An image built on it does not take it.
+    expect(mergeRunConfig(mapped.run, { cmd: ["/app"] }, (l) => l as never)).not.toHaveProperty("oci");
+  });
+
   it("reads stop signals as Docker names them; SIGKILL, SIGSTOP and unknown ones are none", () => {
     expect(["SIGQUIT", "QUIT", "quit", "3", "SIGUSR1", "10"].map(parseSignal)).toEqual(["SIGQUIT", "SIGQUIT", "SIGQUIT", "SIGQUIT", "SIGUSR1", "SIGUSR1"]);
     expect(["SIGKILL", "9", "STOP", "SIGBOGUS", "", "99", "SIGRTMIN+3"].map(parseSignal)).toEqual([undefined, undefined, undefined, undefined, undefined, undefined, undefined]);
