@@ -36,6 +36,11 @@ export function recipeSources(): ReadonlyMap<string, string> {
   return ((globalThis as Record<symbol, unknown>)[SOURCES_KEY] as Map<string, string> | undefined) ?? new Map();
 }
 
+/** The error for recipe modules that import each other in a circle (`cycle` ends where it starts). */
+export function importCycleError(cycle: readonly string[]): MinicError {
+  return new MinicError("ERECIPE", `${cycle.at(-1)}: import cycle (${cycle.join(" -> ")})`, { hint: "recipes may not import each other in a circle" });
+}
+
 /**
  * Compiles `file` and its .ts imports into `cacheDir`; returns the URL to import. `minicUrl` is
  * what the bare specifier "minic" becomes (minic's dist/index.js); "minic/recipes/NAME.ts" is
@@ -47,7 +52,7 @@ export async function compileRecipe(file: string, cacheDir: string, minicUrl: st
   const sources = ((globalThis as Record<symbol, unknown>)[SOURCES_KEY] ??= new Map<string, string>()) as Map<string, string>;
   const seen = new Map<string, Promise<string>>();
   const compileOne = (path: string, chain: string[]): Promise<string> => {
-    if (chain.includes(path)) throw new MinicError("ERECIPE", `${path}: import cycle (${[...chain, path].join(" -> ")})`, { hint: "recipes may not import each other in a circle" });
+    if (chain.includes(path)) throw importCycleError([...chain, path]);
     let p = seen.get(path);
     if (!p) {
       p = compileFile(path, cacheDir, minicUrl, (dep) => compileOne(dep, [...chain, path])).then((out) => {

@@ -9,6 +9,7 @@ import { shapedOrUndefined } from "../core/json-shape.js";
 import { TYPECHECK_RECORD_SHAPE } from "../core/record-shapes.js";
 import { writeFileAtomic } from "../store/atomic.js";
 import { pruneRecords } from "./cache-records.js";
+import { importCycleError } from "./compile-recipe.js";
 
 interface CacheRecord {
   files: Record<string, string>;
@@ -48,6 +49,10 @@ export async function typecheckRecipe(file: string, cacheDir: string, cwd: strin
   const program = ts.createProgram([path], options);
   const diags = ts.getPreEmitDiagnostics(program).filter((d) => d.category === ts.DiagnosticCategory.Error);
   if (diags.length > 0) {
+    // Recipes importing each other in a circle fail tsc with TS7022 ("implicitly has type 'any'
+    // because … referenced directly or indirectly in its own initializer"): say what it is.
+    const cycle = diags.some((d) => d.code === 7022 || d.code === 7023) ? importCycle(ts, program, path) : undefined;
+    if (cycle) throw importCycleError(cycle);
     const d = diags[0]!;
     const text = ts.flattenDiagnosticMessageText(d.messageText, " ");
     let where = relative(cwd, path);
@@ -87,4 +92,29 @@ async function unchanged(files: Record<string, string>): Promise<boolean> {
 
 function hash(b: Buffer): string {
   return createHash("sha256").update(b).digest("hex");
+}
+
+/**
+ * The first circle of relative .ts imports among the program's own files reached from `start`
+ * (as compileRecipe follows them), ending where it starts, or undefined.
+ */
+function importCycle(ts: typeof import("typescript"), program: import("typescript").Program, start: string): string[] | undefined {
+  const imports = (file: string): string[] => {
+    const sf = program.getSourceFile(file);
+    if (!sf) return [];
+    return ts.preProcessFile(sf.text, true, true).importedFiles.map((f) => f.fileName)
+      .filter((s) => s.startsWith(".") && /\.m?ts$/.test(s)).map((s) => resolve(dirname(file), s));
+  };
+  const done = new Set<string>();
+  const walk = (file: string, chain: string[]): string[] | undefined => {
+    if (chain.includes(file)) return [...chain.slice(chain.indexOf(file)), file];
+    if (done.has(file)) return undefined;
+    for (const dep of imports(file)) {
+      const c = walk(dep, [...chain, file]);
+      if (c) return c;
+    }
+    done.add(file);
+    return undefined;
+  };
+  return walk(start, []);
 }

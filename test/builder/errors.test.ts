@@ -101,6 +101,22 @@ describe("bad recipes", () => {
     expect(r.stderr.trim()).toBe("minic: base-throws/sub/base.ts:3:17: failed to load: Cannot read properties of undefined (reading 'trim') (hint: fix the recipe and build again)");
   });
 
+  it("recipes importing each other in a circle: the cycle is named, with or without type annotations (tsc's TS7022 without)", async () => {
+    for (const typed of [false, true]) {
+      const dir = join(t.path, `cycle-${typed}`);
+      mkdirSync(dir);
+      const src = (name: string, other: string) => typed
+        ? `import { defineRecipe, type Recipe } from "minic";\nimport o from "./${other}.ts";\nconst r: Recipe = defineRecipe({ name: "${name}", base: o });\nexport default r;\n`
+        : `import { defineRecipe } from "minic";\nimport o from "./${other}.ts";\nexport default defineRecipe({ name: "${name}", base: o });\n`;
+      writeFileSync(join(dir, "a.ts"), src("a", "b"));
+      writeFileSync(join(dir, "b.ts"), src("b", "a"));
+      const r = await minic(["build", join(dir, "a.ts"), "--store", join(t.path, `s-cycle-${typed}`)], { cwd: dir });
+      expect(r.exitCode).toBe(1);
+      const [a, b] = [join(dir, "a.ts"), join(dir, "b.ts")];
+      expect(r.stderr.trim()).toBe(`minic: ${a}: import cycle (${a} -> ${b} -> ${a}) (hint: recipes may not import each other in a circle)`);
+    }
+  });
+
   it("a missing recipe file", async () => {
     const r = await minic(["build", join(t.path, "nope.ts"), "--store", join(t.path, "s-nope")]);
     expect(r.exitCode).toBe(1);
