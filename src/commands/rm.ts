@@ -16,13 +16,21 @@ export function findContainer(all: readonly ContainerEntry[], key: string): Cont
   return hits[0];
 }
 
+/** Seconds `rm -f` waits after the stop signal when neither -t nor the container's record says (podman's). */
+const DEFAULT_STOP_SECONDS = 10;
+
 export const rmCommand: Command = {
   name: "rm",
   summary: "remove containers (-f: stop running ones first)",
-  usage: "[-f] CONTAINER...",
-  options: { force: { type: "boolean", short: "f" } },
+  usage: "[-f [-t SECONDS]] CONTAINER...",
+  options: { force: { type: "boolean", short: "f" }, time: { type: "string", short: "t" } },
   async run(values, positionals, ctx) {
     if (positionals.length === 0) throw new MinicError("EUSAGE", "rm needs a container id or name", { hint: "see 'minic ps'" });
+    const time = values.time === undefined ? undefined : Number(values.time);
+    if (time !== undefined && !(Number.isFinite(time) && time >= 0 && String(values.time).trim() !== "")) {
+      throw new MinicError("EUSAGE", `invalid -t '${String(values.time)}'`, { hint: "give the seconds to wait after the stop signal before killing, e.g. -t 10 (0 kills at once)" });
+    }
+    if (time !== undefined && !values.force) throw new MinicError("EUSAGE", "-t needs -f", { hint: "minic rm -f -t SECONDS CONTAINER" });
     const store = await ctx.store({ create: false });
     const swept = (await sweep(store, ctx)).containers.map((c) => c.id);
     let status = 0;
@@ -40,16 +48,20 @@ export const rmCommand: Command = {
           status = 1;
           continue;
         }
-        // Kill its processes; its minic sees the exit and releases everything itself.
-        killCgroups(c.state.cgroups);
-        if (c.state.pid) {
-          try {
-            process.kill(c.state.pid, "SIGKILL");
-          } catch {
-            /* gone */
-          }
+        // As podman: the stop signal first, through the container's minic (SIGTERM to it sends
+        // the image's stop signal, see run-container.ts); what still runs after the stop time is
+        // killed. A build's run step (SIGTERM would stop the whole build) is killed at once.
+        const wait = c.state.build ? 0 : (time ?? (c.state.stopTimeoutMs ?? DEFAULT_STOP_SECONDS * 1000) / 1000) * 1000;
+        if (wait > 0) {
+          signal(c.state.minicPid, "SIGTERM");
+          await gone(c.dir, wait);
         }
-        for (let i = 0; i < 500 && existsSync(c.dir); i++) await new Promise((r) => setTimeout(r, 10));
+        if (existsSync(c.dir)) {
+          // Kill its processes; its minic sees the exit and releases everything itself.
+          killCgroups(c.state.cgroups);
+          if (c.state.pid) signal(c.state.pid, "SIGKILL");
+        }
+        await gone(c.dir, 5000);
         if (existsSync(c.dir) && supervisorAlive(c.state)) {
           // Its minic is still releasing: a second teardown would race it (cgroup rmdir EBUSY).
           ctx.err(`minic: container ${c.state.name} (${c.id}) was killed; its minic is still cleaning up (hint: run 'minic ps' in a moment)`);
@@ -63,3 +75,16 @@ export const rmCommand: Command = {
     return status;
   },
 };
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    /* gone */
+  }
+}
+
+/** Waits until `dir` is gone (its minic has released the container), at most `ms`. */
+async function gone(dir: string, ms: number): Promise<void> {
+  for (const end = Date.now() + ms; existsSync(dir) && Date.now() < end;) await new Promise((r) => setTimeout(r, 10));
+}

@@ -12,6 +12,7 @@ import { resolveSpec, type RunFlags } from "../runtime/run-spec.js";
 import { listContainers } from "../runtime/state.js";
 import { str, type Command, type Values } from "./command.js";
 import { sweep } from "./sweep.js";
+import { stderr } from "../util/stdio.js";
 
 /** --net, or podman's --network for it; both, naming two modes, is a usage error. */
 function netOption(values: Values): string | undefined {
@@ -102,6 +103,6 @@ export const runCommand: Command = {
     const tty = isatty(0) && isatty(1);
     const archNote = foreignArchNote(image.config.architecture, hostArchitecture());
     if (archNote) ctx.err(`minic: warning: image ${imageSpec} ${archNote}`);
-    return runContainer(store, image, imageSpec, spec, host, { err: ctx.err, tty, now: new Date().toISOString() });
+    return runContainer(store, image, imageSpec, spec, host, { err: ctx.err, tty, stderrTty: isatty(2), relayErr: (b) => stderr().write(b), now: new Date().toISOString() });
   },
 };

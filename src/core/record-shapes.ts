@@ -58,6 +58,7 @@ export const CONTAINER_STATE_SHAPE = object({
   address: optional(str()),
   ports: arrayOf(str()),
   build: optional(object({ recipe: str(), step: int(1) })),
+  stopTimeoutMs: optional(int(0)),
 });
 
 /** A compiled recipe's index record (builder/compile-recipe.ts). */

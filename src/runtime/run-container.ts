@@ -18,6 +18,7 @@ import { processStart } from "./state.js";
 import { checkOsTree, imageNode, prepareRoot, readImageFile, type PreparedRoot } from "./storage.js";
 import { checkCommand } from "./command-check.js";
 import { checkWorkdir } from "./workdir.js";
+import { NspawnStderrRelay, relayNspawnStderr } from "./signal-exit.js";
 import { resolveUser } from "./user.js";
 import { GETENT_TARGET, planUserLookup, type GetentFacts } from "./user-lookup.js";
 
@@ -26,6 +27,10 @@ export interface RunIo {
   err(line: string): void;
   /** stdin and stdout are terminals. */
   tty: boolean;
+  /** minic's stderr is a terminal. */
+  stderrTty: boolean;
+  /** Writes the container's (nspawn's) stderr output to minic's stderr, as it came. */
+  relayErr(chunk: Buffer): void;
   /** Current time, ISO (passed in, not read here). */
   now: string;
 }
@@ -93,7 +98,7 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     id: spec.id, name: spec.name, image: imageName, manifestDigest: image.manifestDigest, command: spec.argv,
     driver: spec.driver, runtime: spec.runtime, net: spec.net, created: io.now,
     minicPid: process.pid, minicStart: processStart(process.pid) ?? "",
-    veths: [], ports: spec.ports.map((p) => `${p.hostIp}:${p.hostPort}->${p.port}/tcp`),
+    veths: [], ports: spec.ports.map((p) => `${p.hostIp}:${p.hostPort}->${p.port}/tcp`), stopTimeoutMs: spec.stopTimeoutMs,
   }, cgPlan);
   const { dir, state } = launch;
   const handlers: [NodeJS.Signals, () => void][] = [];
@@ -109,8 +114,14 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
   // setup; it waits for go, and exits having started nothing if minic dies first (its fd 3
   // closes). With a network namespace it starts once that exists: its mount namespace is a copy
   // of the host's taken when it starts, and must hold /run/netns/NAME.
+  // nspawn's stderr goes through minic where that leaves the container's own stderr what it was
+  // (signal-exit.ts): its last line says which signal killed PID 1, which nspawn's exit 1 does not.
+  const relay = spec.runtime === "nspawn" && relayNspawnStderr(io.tty, io.stderrTty) ? new NspawnStderrRelay(spec.machine, io.relayErr) : undefined;
   const launchWrapper = (kind: LaunchSpec["network"]["kind"]) =>
-    launch.startWrapper(wrapperArgv({ runtime: spec.runtime, hostname, netKind: kind, procs: launch.wrapperProcs }, launchHost, dir), { stdin: "inherit", stdout: "inherit", stderr: "inherit", collect: false });
+    launch.startWrapper(wrapperArgv({ runtime: spec.runtime, hostname, netKind: kind, procs: launch.wrapperProcs }, launchHost, dir), {
+      stdin: "inherit", stdout: "inherit", stderr: relay ? "pipe" : "inherit", collect: false,
+      ...(relay ? { onOutput: (chunk: Buffer) => relay.push(chunk) } : {}),
+    });
   let net: NetPlan | undefined;
   let proxies: PortProxies | undefined;
   let failed = false;
@@ -214,7 +225,9 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     const r = await launch.wait().finally(() => clearTimeout(killTimer));
     if (r.setupFailure) throw new MinicError("ERUN", `starting the container: ${r.setupFailure}`, { hint: "see 'minic doctor'; nothing was left mounted" });
     if (r.oomKills > 0) io.err(`minic: the memory limit (${spec.limits.memoryBytes} bytes) was hit: the OOM killer killed ${r.oomKills} process${r.oomKills > 1 ? "es" : ""}`);
-    return r.exitCode;
+    // nspawn exits 1 when PID 1 was killed by a signal; its last line said which.
+    const killedBy = r.exitCode === 1 ? relay?.signal() : undefined;
+    return killedBy !== undefined ? 128 + killedBy : r.exitCode;
   } catch (e) {
     failed = true;
     throw e;

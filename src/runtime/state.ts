@@ -36,6 +36,8 @@ export interface ContainerState {
   ports: string[];
   /** Set for a build's run step: which recipe and step (1-based) it runs. */
   build?: { recipe: string; step: number };
+  /** How long the container's minic waits after the stop signal before it kills (`--stop-timeout`). */
+  stopTimeoutMs?: number;
 }
 
 export const STATE_FILE = "state.json";

@@ -144,12 +144,63 @@ describe("lifecycle", () => {
   });
 
   it("rm -f stops a running container; rm of an unknown one fails", async () => {
-    const p = execa(LAUNCHER, ["run", "--store", fx.store, "--name", "victim", "bb", "--", "/bin/sh", "-c", "echo ready; while :; do sleep 0.1; done"], { reject: false, stdin: "ignore", encoding: "utf8" });
+    const p = execa(LAUNCHER, ["run", "--store", fx.store, "--name", "victim", "--stop-timeout", "0.2", "bb", "--", "/bin/sh", "-c", "echo ready; while :; do sleep 0.1; done"], { reject: false, stdin: "ignore", encoding: "utf8" });
     await new Promise<void>((resolve) => p.stdout!.on("data", (d) => String(d).includes("ready") && resolve()));
     expect((await minic(["rm", "victim", "--store", fx.store])).exitCode).toBe(1);
     expect((await minic(["rm", "-f", "victim", "--store", fx.store])).exitCode).toBe(0);
     await p;
     expect((await minic(["rm", "nosuch", "--store", fx.store])).exitCode).toBe(1);
+  });
+
+  it("rm -f sends the stop signal first, as podman rm -f does, and kills what still runs after the stop time; -t 0 kills at once", async () => {
+    const start = (name: string, ...more: string[]) => {
+      const p = execa(LAUNCHER, ["run", "--store", fx.store, "--name", name, ...more, "--", "/bin/sh", "-c", "trap 'echo got-QUIT; exit 40' QUIT; trap 'echo got-TERM; exit 41' TERM; echo ready; while :; do sleep 0.1; done"],
+        { reject: false, stdin: "ignore", encoding: "utf8" });
+      // Wrapped: the subprocess is a thenable, which a promise would wait for.
+      return new Promise<void>((resolve) => p.stdout!.on("data", (d) => String(d).includes("ready") && resolve())).then(() => ({ p }));
+    };
+    // The image's StopSignal (SIGQUIT) reaches the trap; the command ends as it chooses.
+    let { p } = await start("trapper", "quits");
+    expect((await minic(["rm", "-f", "trapper", "--store", fx.store])).exitCode).toBe(0);
+    let r = await p;
+    expect([r.stdout.trim().split("\n").pop(), r.exitCode]).toEqual(["got-QUIT", 40]);
+    // One that ignores it is killed after its --stop-timeout.
+    const stubborn = execa(LAUNCHER, ["run", "--store", fx.store, "--name", "stubborn", "--stop-timeout", "0.5", "bb", "--", "/bin/sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.1; done"], { reject: false, stdin: "ignore", encoding: "utf8" });
+    await new Promise<void>((resolve) => stubborn.stdout!.on("data", (d) => String(d).includes("ready") && resolve()));
+    const t0 = Date.now();
+    expect((await minic(["rm", "-f", "stubborn", "--store", fx.store])).exitCode).toBe(0);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(500);
+    expect((await stubborn).exitCode).toBe(137);
+    // -t 0: no stop signal, killed now.
+    ({ p } = await start("now", "bb"));
+    expect((await minic(["rm", "-f", "-t", "0", "now", "--store", fx.store])).exitCode).toBe(0);
+    r = await p;
+    expect(r.stdout).not.toMatch(/got-/);
+    expect(r.exitCode).toBe(137);
+    for (const [args, re] of [[["rm", "-t", "1", "x"], /-t needs -f/], [["rm", "-f", "-t", "soon", "x"], /invalid -t 'soon'/]] as const) {
+      const bad = await minic([...args, "--store", fx.store]);
+      expect([bad.exitCode, bad.stderr]).toEqual([2, expect.stringMatching(re)]);
+    }
+  });
+
+  it("a PID 1 killed by a signal (from outside, or by the OOM killer) exits 128+N, as podman reports it, not nspawn's 1", async () => {
+    const p = execa(LAUNCHER, ["run", "--store", fx.store, "--name", "sleeper", "bb", "--", "/bin/sleep", "60"], { reject: false, stdin: "ignore", encoding: "utf8" });
+    let init: number | undefined;
+    for (let i = 0; i < 500 && init === undefined; i++) {
+      await new Promise((res) => setTimeout(res, 20));
+      init = sleepersOf(fx.store)[0];
+    }
+    expect(init).toBeDefined();
+    process.kill(init!, "SIGKILL");
+    const r = await p;
+    expect(r.exitCode).toBe(137);
+    expect(r.stderr).not.toMatch(/terminated by signal/);
+    const oom = await minic(["run", "--store", fx.store, "--memory", "32M", "bb", "--", "dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"]);
+    expect(oom.exitCode).toBe(137);
+    expect(oom.stderr).toMatch(/^minic: the memory limit \(33554432 bytes\) was hit: the OOM killer killed 1 process$/m);
+    // A command's own exit 1, with output on stderr, stays 1 and its stderr reaches minic's.
+    const one = await minic(["run", "--store", fx.store, "bb", "--", "/bin/sh", "-c", "echo 'Container x terminated by signal KILL.' >&2; exit 1"]);
+    expect([one.exitCode, one.stderr.trim()]).toEqual([1, "Container x terminated by signal KILL."]);
   });
 });
 
@@ -194,3 +245,15 @@ describe("bad input: one-line error, non-zero exit, nothing left", () => {
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
   });
 });
+
+/** The pids of `sleep` processes whose cgroup is one of the store's containers (its PID 1 in the sleeper test). */
+function sleepersOf(store: string): number[] {
+  const ids = readdirSync(join(store, "containers"));
+  return readdirSync("/proc").filter((d) => /^\d+$/.test(d)).filter((d) => {
+    try {
+      return readFileSync(`/proc/${d}/comm`, "utf8").trim() === "sleep" && ids.some((id) => readFileSync(`/proc/${d}/cgroup`, "utf8").includes(`minic-${id}`));
+    } catch {
+      return false;
+    }
+  }).map(Number);
+}
