@@ -6,6 +6,7 @@ import { isEnvEntry } from "../core/image.js";
 import { privateStateDirLines } from "./nspawn-state-dir.js";
 import { CAPABILITIES, capabilityArgs, syscallFilterArgs, type MaskTarget, type SecurityProfile } from "./security-profile.js";
 import { shQuote } from "./sh-quote.js";
+import { nspawnUserKey, ROOT_WITH_GROUP_KEY } from "./user-lookup.js";
 import type { StackMount } from "./stack-options.js";
 
 /** A bind mount from the host into the container. */
@@ -26,7 +27,7 @@ export interface LaunchSpec {
   env: string[];
   workdir: string;
   user: string;
-  /** Numeric uid/gid for `user` (chroot runtime; nspawn resolves names itself). */
+  /** Numeric uid/gid for `user` (the chroot runtime sets them; nspawn resolves the user through getent, see user-lookup.ts). */
   uid: number;
   gid: number;
   hostname: string;
@@ -96,7 +97,12 @@ export function nspawnArgv(s: LaunchSpec, h: LaunchHost): string[] {
   // layers are never written.
   if (s.security.userns === "auto") a.push("--private-users=pick", "--private-users-ownership=chown");
   if (s.workdir !== "/") a.push(`--chdir=${s.workdir}`);
-  if (s.user !== "root" && s.user !== "0") a.push(`--user=${s.user.split(":")[0]}`);
+  if (s.user !== "root" && s.user !== "0") {
+    const key = nspawnUserKey(s.user, s.uid, s.gid);
+    a.push(`--user=${key}`);
+    // nspawn sets USER and LOGNAME to the key: root's stays root (the container's -e comes after).
+    if (key === ROOT_WITH_GROUP_KEY) a.push("--setenv=USER=root", "--setenv=LOGNAME=root");
+  }
   for (const e of s.env.filter(isEnvEntry)) a.push(`--setenv=${e}`);
   for (const b of s.binds) a.push(`${b.readOnly ? "--bind-ro" : "--bind"}=${escapeBindPath(b.source)}:${escapeBindPath(b.target)}`);
   if (s.readOnly) a.push("--read-only");

@@ -23,6 +23,19 @@ export interface GetentFacts {
 /** The image's own getent answers; or a stand-in to bind read-only over /usr/bin/getent. */
 export type UserLookup = { kind: "image" } | { kind: "stand-in"; exe: "elf" | "sh"; content: Buffer | string };
 
+/**
+ * What `--user=` names for nspawn when the user is uid 0 with another group (`0:5`,
+ * `root:nogroup`): nspawn takes "root" and "0" as 0:0 without asking getent, so such a user goes
+ * by this key, which only minic's stand-in answers (planUserLookup always binds it then).
+ */
+export const ROOT_WITH_GROUP_KEY = "minic-root";
+
+/** Pure: the key nspawn --user gets for `user` (as given) resolved to `uid`:`gid`. */
+export function nspawnUserKey(user: string, uid: number, gid: number): string {
+  const key = user.split(":")[0] || "0"; // `:GID`: root with that group
+  return (key === "root" || key === "0") && uid === 0 && gid !== 0 ? ROOT_WITH_GROUP_KEY : key;
+}
+
 /** Where nspawn looks first, and so where the stand-in is bound. */
 export const GETENT_TARGET = "/usr/bin/getent";
 
@@ -56,10 +69,10 @@ export function getentScript(a: GetentAnswers): string {
  * anything starts, when neither can work.
  */
 export function planUserLookup(user: string, resolved: ResolvedUser, facts: GetentFacts): UserLookup {
-  const key = user.split(":")[0]!;
+  const key = nspawnUserKey(user, resolved.uid, resolved.gid);
   const e = resolved.entry;
   const hasGetent = facts.usrBinGetent !== "none" || facts.binGetent;
-  if (hasGetent && e && e.uid === resolved.uid && e.gid === resolved.gid) return { kind: "image" };
+  if (hasGetent && e && e.uid === resolved.uid && e.gid === resolved.gid && key !== ROOT_WITH_GROUP_KEY) return { kind: "image" };
   const why = !hasGetent ? "the image has no getent" : !e ? `uid ${resolved.uid} has no entry in the image's /etc/passwd` : `group ${resolved.gid} is not the primary group of '${e.name}' in the image's /etc/passwd`;
   if (facts.usrBinGetent === "other") {
     throw new MinicError("ERUN", `cannot run as '${user}' under systemd-nspawn: ${why}, and minic cannot put its getent stand-in over the image's /usr/bin/getent (not a regular file)`, {

@@ -10,12 +10,22 @@ export interface ResolvedUser {
   entry?: { name: string; uid: number; gid: number; home: string; shell: string };
 }
 
+/** The largest uid or gid minic passes on (podman's bound: 2^31 - 1). */
+export const MAX_ID = 2 ** 31 - 1;
+
 /**
  * Numeric uid and gid for `user`, and the passwd entry it names; throws ERUN when a name is not
- * in the image. A uid without an entry is allowed (its gid is then the given one, else the uid).
+ * in the image or an id is out of range. A uid without an entry is allowed (its gid is then the
+ * given one, else 0, as under podman and Docker); `:GID` alone is root with that group.
  */
 export function resolveUser(user: string, passwd: string | undefined, group: string | undefined): ResolvedUser {
-  const [u, g] = user.split(":") as [string, string | undefined];
+  const [given, g] = user.split(":") as [string, string | undefined];
+  const u = given === "" && g !== undefined ? "0" : given;
+  for (const id of [u, g]) {
+    if (id !== undefined && /^\d+$/.test(id) && Number(id) > MAX_ID) {
+      throw new MinicError("ERUN", `user '${user}': id ${id} is out of range (0-${MAX_ID})`, { hint: "give a uid[:gid] in that range, or a name from the image's /etc/passwd" });
+    }
+  }
   const pw = (passwd ?? "").split("\n").map((l) => l.split(":")).filter((f) => f.length >= 4 && /^\d+$/.test(f[2]!) && /^\d+$/.test(f[3]!));
   const numeric = /^\d+$/.test(u);
   const row = pw.find((f) => (numeric ? f[2] === u : f[0] === u));
@@ -31,5 +41,5 @@ export function resolveUser(user: string, passwd: string | undefined, group: str
       gid = Number(grow[2]);
     }
   }
-  return { uid: entry?.uid ?? uid, gid: gid ?? uid, ...(entry ? { entry } : {}) };
+  return { uid: entry?.uid ?? uid, gid: gid ?? 0, ...(entry ? { entry } : {}) };
 }

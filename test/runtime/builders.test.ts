@@ -177,6 +177,13 @@ describe("runtime argv", () => {
     const c = chrootArgv({ ...leaky, runtime: "chroot" }, host);
     expect(c.slice(c.indexOf("-i") + 1, c.indexOf("/sp"))).toEqual(["A=1", "B="]);
   });
+  it("nspawn: root with another group goes by minic's key (nspawn makes --user=root 0:0), USER staying root", () => {
+    const a = nspawnArgv({ ...spec, user: "0:5", uid: 0, gid: 5 }, host);
+    expect(a.filter((x) => x.startsWith("--user") || x.startsWith("--setenv=USER") || x.startsWith("--setenv=LOGNAME"))).toEqual(["--user=minic-root", "--setenv=USER=root", "--setenv=LOGNAME=root"]);
+    expect(nspawnArgv({ ...spec, user: "0", uid: 0, gid: 0 }, host).some((x) => x.startsWith("--user"))).toBe(false);
+    expect(nspawnArgv({ ...spec, user: "www:5", uid: 33, gid: 5 }, host)).toContain("--user=www");
+  });
+
   it("nspawn: --privileged keeps every capability and masks nothing; named caps are exact; --userns auto", () => {
     const priv = nspawnArgv({ ...spec, security: resolveSecurity({ privileged: true, capAdd: [], capDrop: [] }) }, host);
     expect(priv.filter((a) => /^--(capability|drop-capability|system-call-filter|tmpfs|bind-ro=\/dev\/null)/.test(a))).toEqual(["--capability=all"]);

@@ -84,6 +84,21 @@ describe("minic run (nspawn)", () => {
     expect(r.stdout.trim()).toBe("yo:1:/tmp:65534:other");
   });
 
+  it("-u with a group: root's group is the one asked for (nspawn would make it 0), a uid without an entry gets group 0, out-of-range ids are refused", async () => {
+    const id = async (u: string, ...more: string[]) => {
+      const r = await run(["bb", ...more, "-u", u, "--", "/bin/sh", "-c", "echo $(id -u):$(id -g):$USER"]);
+      return r.exitCode === 0 ? r.stdout.trim() : `exit ${r.exitCode}: ${r.stderr.trim()}`;
+    };
+    expect(await id("0:5")).toBe("0:5:root");
+    expect(await id(":5")).toBe("0:5:root");
+    expect(await id("0:5", "--runtime", "chroot")).toMatch(/^0:5:/);
+    expect(await id("0")).toBe("0:0:root");
+    expect(await id("2000")).toBe("2000:0:2000");
+    expect(await id("2000:7")).toBe("2000:7:2000");
+    expect(await id("99999999999")).toBe("exit 1: minic: user '99999999999': id 99999999999 is out of range (0-2147483647) (hint: give a uid[:gid] in that range, or a name from the image's /etc/passwd)");
+    expect(await id("0:4294967295")).toMatch(/^exit 1: minic: user '0:4294967295': id 4294967295 is out of range/);
+  });
+
   it("an image without PATH runs with the default one, as in podman; -e PATH wins", async () => {
     const r = await run(["noenv", "--", "/bin/sh", "-c", "echo $PATH"]);
     expect([r.exitCode, r.stdout.trim()]).toEqual([0, "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]);

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { MinicError } from "../../src/core/errors.js";
 import { resolveUser } from "../../src/runtime/user.js";
-import { getentAnswers, getentScript, planUserLookup, type GetentFacts } from "../../src/runtime/user-lookup.js";
+import { getentAnswers, getentScript, nspawnUserKey, planUserLookup, type GetentFacts } from "../../src/runtime/user-lookup.js";
 
 const PASSWD = "root:x:0:0:root:/root:/bin/sh\napp:x:1500:1600:app:/home/app:/sbin/nologin\n";
 const GROUP = "root:x:0:\napp:x:1600:\nstaff:x:50:app\n";
@@ -20,7 +20,11 @@ describe("resolveUser", () => {
     expect(resolveUser("1500", PASSWD, GROUP)).toEqual({ uid: 1500, gid: 1600, entry });
     expect(resolveUser("app:staff", PASSWD, GROUP)).toEqual({ uid: 1500, gid: 50, entry });
     expect(resolveUser("2000:2000", PASSWD, GROUP)).toEqual({ uid: 2000, gid: 2000 });
-    expect(resolveUser("2000", undefined, undefined)).toEqual({ uid: 2000, gid: 2000 });
+    // A uid without an entry gets group 0, as under podman and Docker; `:GID` is root with it.
+    expect(resolveUser("2000", undefined, undefined)).toEqual({ uid: 2000, gid: 0 });
+    expect(resolveUser(":50", PASSWD, GROUP)).toEqual({ uid: 0, gid: 50, entry: { name: "root", uid: 0, gid: 0, home: "/root", shell: "/bin/sh" } });
+    for (const u of ["4294967295", "2000:99999999999", "0:2147483648"]) expect(() => resolveUser(u, PASSWD, GROUP), u).toThrow(/is out of range \(0-2147483647\)/);
+    expect(resolveUser("2147483647:2147483647", PASSWD, GROUP)).toEqual({ uid: 2147483647, gid: 2147483647 });
     expect(() => resolveUser("ghost", PASSWD, GROUP)).toThrow(/user 'ghost' is not in the image's \/etc\/passwd/);
     expect(() => resolveUser("app:nogroup", PASSWD, GROUP)).toThrow(/group 'nogroup' is not in the image's \/etc\/group/);
   });
@@ -43,6 +47,16 @@ describe("planUserLookup", () => {
         expect((p.content as Buffer).subarray(0, 4).toString("latin1")).toBe("\x7fELF");
       }
     }
+  });
+
+  it("names uid 0 with another group by a key of its own, which only the stand-in answers (nspawn takes root and 0 as 0:0)", () => {
+    expect(["0:50", "root:staff", ":50", "root", "0", "app", "0:0"].map((u) => { const r = resolveUser(u, PASSWD, GROUP); return nspawnUserKey(u, r.uid, r.gid); }))
+      .toEqual(["minic-root", "minic-root", "minic-root", "root", "0", "app", "0"]);
+    // Even where the image's root entry has that group, the image's getent does not know the key.
+    const rootStaff = "root:x:0:50:root:/root:/bin/sh\n";
+    expect(planUserLookup("root:staff", resolveUser("root:staff", rootStaff, GROUP), withGetent).kind).toBe("stand-in");
+    const p = plan("0:50", withGetent);
+    expect(p.kind).toBe("stand-in");
   });
 
   it("falls back to the sh stand-in on a host without machine code, when the image has /bin/sh", () => {
