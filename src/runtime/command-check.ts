@@ -18,6 +18,9 @@ import { providedByRuntime } from "./workdir.js";
  */
 export async function checkCommand(root: PreparedRoot, dir: string, spec: ContainerSpec, image: string): Promise<void> {
   const cmd = spec.argv[0]!;
+  if (cmd === "") {
+    throw new MinicError("ERUN", "the command is an empty word", { hint: "give a command the image has, e.g. minic run IMAGE -- /bin/sh -c '…'", exitStatus: 127 });
+  }
   const candidates = commandCandidates(cmd, spec.env, spec.workdir);
   if (candidates.some((c) => providedByRuntime(spec, c))) return;
   // Most commands are found at once: a regular executable, or a symlink to one in the same

@@ -29,6 +29,6 @@ export async function checkWorkdir(root: PreparedRoot, dir: string, spec: Contai
   const node = view.visible(view.resolve(wd, true));
   if (node?.st.isDirectory()) return;
   throw new MinicError("EPATH", `workdir ${wd} ${node ? "is not a directory" : "does not exist"} in image '${image}'`, {
-    hint: `give -w a directory of the image, or make it in the recipe: dir("${wd}")`,
+    hint: node ? "give -w a directory of the image" : `give -w a directory of the image, or make it in the recipe: dir("${wd}")`,
   });
 }

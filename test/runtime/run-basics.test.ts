@@ -125,7 +125,7 @@ describe("minic run (nspawn)", () => {
     expect(missing.exitCode).toBe(1);
     expect(missing.stderr.trim()).toBe(`minic: workdir /does/not/exist does not exist in image 'bb' ${hint("/does/not/exist")}`);
     const file = await run(["bb", "-w", "/bin/busybox", "--", "/bin/true"]);
-    expect(file.stderr.trim()).toBe(`minic: workdir /bin/busybox is not a directory in image 'bb' ${hint("/bin/busybox")}`);
+    expect(file.stderr.trim()).toBe("minic: workdir /bin/busybox is not a directory in image 'bb' (hint: give -w a directory of the image)");
     // The image's own workdir, and under the chroot runtime.
     const config = await run(["nowd", "--", "/bin/true"]);
     expect(config.stderr.trim()).toBe(`minic: workdir /srv/app does not exist in image 'nowd' ${hint("/srv/app")}`);
@@ -151,6 +151,9 @@ describe("minic run (nspawn)", () => {
     expect(notExec.stderr.trim()).toBe(`minic: command '/etc/passwd' is not an executable file in image 'bb' ${hint}`);
     expect(notExec.exitCode).toBe(126);
     expect((await run(["bb", "--", "/etc"])).exitCode).toBe(126);
+    // An empty word is no command (it was looked up as a directory of each PATH entry).
+    const empty = await run(["bb", "--", ""]);
+    expect([empty.exitCode, empty.stderr.trim()]).toEqual([127, "minic: the command is an empty word (hint: give a command the image has, e.g. minic run IMAGE -- /bin/sh -c '…')"]);
     // Symlinks are followed before anything starts: these were taken as found, and nspawn's execv failed (exit 1).
     for (const [cmd, status, what] of [["dangling", 127, "is not in"], ["loop", 127, "is not in"], ["todir", 126, "is not an executable file in"]] as const) {
       const r = await run(["badcmds", "--", cmd]);
