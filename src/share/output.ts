@@ -31,7 +31,12 @@ export async function writeOutput(dest: string | undefined, cwd: string, write: 
   const tmp = tempName(dirname(path), "minic-out");
   // Opened (and so checked) before anything is written: a bad path is one error, not a crash.
   const fh = await open(tmp, "wx", 0o644).catch((e: NodeJS.ErrnoException) => {
-    throw new MinicError("EUSAGE", `cannot write '${dest}': ${e.code === "ENOENT" ? "its directory does not exist" : e.message}`, {
+    // The temp file's name is minic's business: the error names the directory, not it.
+    const dir = dirname(path);
+    const why = e.code === "ENOENT" && !statSync(dir, { throwIfNoEntry: false })?.isDirectory()
+      ? "its directory does not exist"
+      : `no file can be made in ${dir} (${e.code === "ENOENT" ? "the file system does not allow it" : e.message.split(", ")[0]})`;
+    throw new MinicError("EUSAGE", `cannot write '${dest}': ${why}`, {
       hint: "give -o a path in an existing, writable directory (or - for stdout)", cause: e,
     });
   });

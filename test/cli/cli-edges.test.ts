@@ -44,6 +44,11 @@ describe("minic CLI edges", () => {
     const b = await minic(["save", "bb", "-o", join(t.path, "no/such/dir/x.tar"), "--store", store]);
     expect(b.exitCode).toBe(2);
     expect(b.stderr.trim()).toMatch(/^minic: cannot write .*: its directory does not exist \(hint: .*\)$/);
+    // A directory that exists but takes no files: said so, without the temp file's name.
+    const c = await minic(["save", "bb", "-o", "/proc/minic-x.tar", "--store", store]);
+    expect([c.exitCode, c.stderr.trim()]).toEqual([2, "minic: cannot write '/proc/minic-x.tar': no file can be made in /proc (the file system does not allow it) (hint: give -o a path in an existing, writable directory (or - for stdout))"]);
+    const d = await minic(["save", "bb", "-o", "/sys/minic-x.tar", "--store", store]);
+    expect([d.exitCode, d.stderr.trim()]).toEqual([2, "minic: cannot write '/sys/minic-x.tar': no file can be made in /sys (EACCES: permission denied) (hint: give -o a path in an existing, writable directory (or - for stdout))"]);
   });
 
   it("a directory where a file is wanted (save/export -o DIR, load DIR) is one usage error, and nothing is written", async () => {
