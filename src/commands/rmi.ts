@@ -5,6 +5,7 @@ import { isDigest, type Digest } from "../core/digest.js";
 import { MinicError } from "../core/errors.js";
 import { formatRef, parseRef, type ImageRef } from "../core/reference.js";
 import { liveContainers } from "../runtime/state.js";
+import { noImageWithId } from "../store/store.js";
 
 export const rmiCommand: Command = {
   name: "rmi",
@@ -43,7 +44,7 @@ export const rmiCommand: Command = {
         continue;
       }
       const found = await store.lookupRef(asked);
-      if (!found) throw new MinicError("ENOTFOUND", `no image '${formatRef(asked)}'`, { hint: "see 'minic images'" });
+      if (!found) throw byId ? noImageWithId(spec) : new MinicError("ENOTFOUND", `no image '${formatRef(asked)}'`, { hint: "see 'minic images'" });
       refs.set(formatRef(found.ref), found.ref);
       targets.set(formatRef(found.ref), found.manifest);
     }

@@ -379,6 +379,7 @@ export class Store {
       if (ambiguous > 1) {
         throw new MinicError("EREF", `'${spec}' is the start of ${ambiguous} image digests`, { hint: "give more digits of the digest, or the image name" });
       }
+      if (byId) throw noImageWithId(spec, this.root);
       throw new MinicError("ENOTFOUND", `no image '${formatRef(ref)}' in store ${this.root}`, {
         hint: "build it with 'minic build RECIPE.ts', load it, or see 'minic images'",
       });
@@ -393,4 +394,12 @@ function notFoundOr(e: unknown, d: Digest): Error {
     return new MinicError("ENOTFOUND", `blob ${d} is missing from the store`, { hint: DAMAGED_HINT, cause: e });
   }
   return e as Error;
+}
+
+/**
+ * The error for an image ID (a hex prefix of 12 or more digits of a manifest digest) that no named
+ * image has: an image whose names were all removed is gone, as podman's is (gc frees its blobs).
+ */
+export function noImageWithId(spec: string, root?: string): MinicError {
+  return new MinicError("ENOTFOUND", `no image with ID ${spec}${root ? ` in store ${root}` : ""}`, { hint: "see 'minic images' (an image whose names were all removed is gone; 'minic gc' frees its blobs)" });
 }

@@ -77,7 +77,11 @@ describe("store commands", () => {
     const full = JSON.parse((await minicOk(["inspect", "three:v1", "--json", ...S])).stdout).manifest;
     expect((await minicOk(["rmi", full, ...S])).stdout.trim()).toBe("untagged three:v1");
     const gone = await minic(["rmi", id, ...S]);
-    expect([gone.exitCode, gone.stderr.trim()]).toEqual([1, `minic: no image '${id}:latest' (hint: see 'minic images')`]);
+    // An ID is not a name: no ':latest' after it.
+    const idHint = "(hint: see 'minic images' (an image whose names were all removed is gone; 'minic gc' frees its blobs))";
+    expect([gone.exitCode, gone.stderr.trim()]).toEqual([1, `minic: no image with ID ${id} ${idHint}`]);
+    const run = await minic(["inspect", id, ...S]);
+    expect([run.exitCode, run.stderr.trim()]).toEqual([1, `minic: no image with ID ${id} in store ${S[1]} ${idHint}`]);
     await minicOk(["gc", ...S]); // its blobs, for the gc count below
   });
 
