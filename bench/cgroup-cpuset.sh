@@ -27,11 +27,11 @@ MINIC=(env -u NODE_EXTRA_CA_CERTS "$ROOT/bin/minic")
 
 mkdir -p "$work/data"
 dd if=/dev/urandom of="$work/data/datafile" bs=1M count="$SIZE_MB" status=none
-JOB=(bench-pbzip2 --store "$work/store" --bind /usr:/usr:ro --bind "$work/data:/data" -- /usr/bin/pbzip2 -k -9 -f /data/datafile)
+JOB=(--store "$work/store" --bind /usr:/usr:ro --bind "$work/data:/data" bench-pbzip2 -- /usr/bin/pbzip2 -k -9 -f /data/datafile)
 
 secs() { local t0 t1; t0=$(date +%s%N); "${MINIC[@]}" run "$@" >/dev/null || { echo "bench: minic run failed" >&2; exit 1; }; t1=$(date +%s%N); echo $(( (t1 - t0) / 1000000 )); }
-cpus=$("${MINIC[@]}" run bench-pbzip2 --store "$work/store" -- /bin/sh -c 'grep Cpus_allowed_list /proc/self/status' | awk '{print $2}')
-cpus0=$("${MINIC[@]}" run bench-pbzip2 --store "$work/store" --cpuset 0 -- /bin/sh -c 'grep Cpus_allowed_list /proc/self/status' | awk '{print $2}')
+cpus=$("${MINIC[@]}" run --store "$work/store" bench-pbzip2 -- /bin/sh -c 'grep Cpus_allowed_list /proc/self/status' | awk '{print $2}')
+cpus0=$("${MINIC[@]}" run --store "$work/store" --cpuset 0 bench-pbzip2 -- /bin/sh -c 'grep Cpus_allowed_list /proc/self/status' | awk '{print $2}')
 free=$(secs "${JOB[@]}")
 one=$(secs --cpuset 0 "${JOB[@]}")
 awk -v f="$free" -v o="$one" -v mb="$SIZE_MB" -v c="$cpus" -v c0="$cpus0" 'BEGIN {

@@ -116,8 +116,8 @@ EOJS
 pod() { POD=(podman --root "$work/pr/$1" --runroot "$work/pq/$1"); }
 for ((i = 0; i < RUNS; i++)); do
   timed minic-load "${MINIC[@]}" load "$work/minic.tar" --store "$work/s-load-$i"
-  timed minic-run1 "${MINIC[@]}" run "$IMG" --store "$work/s-load-$i" /bin/true
-  timed minic-run2 "${MINIC[@]}" run "$IMG" --store "$work/s-load-$i" /bin/true
+  timed minic-run1 "${MINIC[@]}" run --store "$work/s-load-$i" "$IMG" /bin/true
+  timed minic-run2 "${MINIC[@]}" run --store "$work/s-load-$i" "$IMG" /bin/true
 
   pod "l$i"
   timed podman-load "${POD[@]}" load -q -i "$work/podman.tar"
@@ -126,7 +126,7 @@ for ((i = 0; i < RUNS; i++)); do
 
   if [ "$PULL" = 1 ]; then
     timed minic-pull "${MINIC[@]}" pull "$REG/minic/deb:1" -t "$IMG" --store "$work/s-pull-$i"
-    timed minic-prun1 "${MINIC[@]}" run "$IMG" --store "$work/s-pull-$i" /bin/true
+    timed minic-prun1 "${MINIC[@]}" run --store "$work/s-pull-$i" "$IMG" /bin/true
     pod "p$i"
     timed podman-pull "${POD[@]}" pull -q --tls-verify=false "$REG/podman/deb:1"
     timed podman-prun1 "${POD[@]}" run --rm "${PODMAN_NET[@]}" "$REG/podman/deb:1" /bin/true

@@ -24,7 +24,7 @@ on_exit "rm -rf '$work'"
 # bin/minic is the CLI as installed (the launcher that starts Node from minic's startup snapshot).
 MINIC=(env -u NODE_EXTRA_CA_CERTS "$ROOT/bin/minic")
 "${MINIC[@]}" import "$ROOTFS" -t bench-bb --store "$work/store" >/dev/null 2>&1
-"${MINIC[@]}" run bench-bb --store "$work/store" /bin/true   # unpacks the layer once
+"${MINIC[@]}" run --store "$work/store" bench-bb /bin/true   # unpacks the layer once
 
 # systemd-nspawn here needs --register=no --keep-unit when PID 1 is not systemd (as minic passes),
 # and a tmpfs on /run/systemd/nspawn (minic makes a private one per container). What the bench
@@ -52,7 +52,7 @@ PODMAN=(podman run --rm --network host "$IMG" /bin/true)
 ms() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null 2>&1 || { echo "bench: failed: $*" >&2; exit 1; }; t1=$(date +%s%N); echo $(( (t1 - t0) / 1000 )); }
 m=(); n=(); p=()
 for ((i = 0; i < RUNS; i++)); do
-  m+=("$(ms "${MINIC[@]}" run bench-bb --store "$work/store" /bin/true)")
+  m+=("$(ms "${MINIC[@]}" run --store "$work/store" bench-bb /bin/true)")
   n+=("$(ms "${NSPAWN[@]}")")
   p+=("$(ms "${PODMAN[@]}")")
 done

@@ -48,10 +48,11 @@ export async function main(argv: string[], commands: Registry): Promise<number> 
 type CliContext = Context & { storeRoot?: string; handleSignals?: () => void };
 
 /**
- * For commands that run a command (`minic run IMAGE CMD ARG…`): the first positional is the
- * image; the command starts at `--` or at the next positional, and everything from there on is
- * the command's, options and all (`minic run bb -e A=1 /bin/sh -c 'echo $A'`). minic's options
- * may stand before or after the image.
+ * For commands that run a command (`minic run [OPTIONS] IMAGE [COMMAND [ARG…]]`), as podman
+ * reads them: the first positional is the image, and everything after it is the command's,
+ * options and all (`minic run bb /bin/sh -c 'echo $A'`, `minic run app --verbose` for an image
+ * with an entrypoint); a `--` right after the image (or before it, ending minic's options) is
+ * dropped. minic's options stand before the image.
  */
 export function splitCommand(args: string[], options: Options): [string[], string[]] {
   const takesValue = (a: string): boolean => {
@@ -59,15 +60,15 @@ export function splitCommand(args: string[], options: Options): [string[], strin
     const opt = a.startsWith("--") ? options[a.slice(2)] : Object.values(options).find((o) => o.short === a.slice(1));
     return opt?.type === "string";
   };
-  let positionals = 0;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === "--") return [args.slice(0, i), args.slice(i + 1)];
+    if (a === "--") return args[i + 1] === undefined ? [args.slice(0, i), []] : [[...args.slice(0, i), args[i + 1]!], args.slice(i + 2)];
     if (a.startsWith("-") && a !== "-") {
       if (takesValue(a)) i++;
       continue;
     }
-    if (++positionals === 2) return [args.slice(0, i), args.slice(i)];
+    const rest = args.slice(i + 1);
+    return [args.slice(0, i + 1), rest[0] === "--" ? rest.slice(1) : rest];
   }
   return [args, []];
 }

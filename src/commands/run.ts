@@ -26,7 +26,7 @@ const list = (v: Values[string]) => (Array.isArray(v) ? v.map(String) : typeof v
 export const runCommand: Command = {
   name: "run",
   summary: "run a command in a container made from an image",
-  usage: "IMAGE [-- COMMAND [ARG...]]  [-e|--env K=V] [--name N] [--hostname H] [-w|--workdir DIR] [-u|--user USER] [--entrypoint CMD] [--bind SRC:DST[:ro]] [--read-only] " +
+  usage: "[OPTIONS] IMAGE [COMMAND [ARG...]]  (options before the image: all after it goes to the command)  [-e|--env K=V] [--name N] [--hostname H] [-w|--workdir DIR] [-u|--user USER] [--entrypoint CMD] [--bind SRC:DST[:ro]] [--read-only] " +
     "[--memory 64M|max] [--cpus 0.5|max] [--cpuset 0] [--pids 32|max] [--net|--network host|none|veth|bridge] [-p [IP:]HOSTPORT:PORT] " +
     "[--storage-driver overlay|aufs|copy] [--runtime nspawn|chroot] [--stop-timeout SECONDS] [--stop-signal SIG] " +
     "[--privileged] [--cap-add CAP] [--cap-drop CAP] [--userns host|auto]",
@@ -61,7 +61,7 @@ export const runCommand: Command = {
   },
   async run(values, positionals, ctx) {
     const [imageSpec, ...command] = positionals;
-    if (!imageSpec) throw new MinicError("EUSAGE", "run needs an IMAGE", { hint: "minic run IMAGE [-- COMMAND ARGS...]" });
+    if (!imageSpec) throw new MinicError("EUSAGE", "run needs an IMAGE", { hint: "minic run [OPTIONS] IMAGE [COMMAND [ARG...]]" });
     const flags: RunFlags = {
       command,
       env: list(values.env),

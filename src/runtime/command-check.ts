@@ -40,8 +40,12 @@ export async function checkCommand(root: PreparedRoot, dir: string, spec: Contai
   const found = findCommand(view, candidates);
   if (found === "found") return;
   const where = cmd.includes("/") ? "" : ` (looked in PATH ${candidates.map((c) => c.slice(0, c.lastIndexOf("/")) || "/").join(":")})`;
+  // Everything after IMAGE is the command's, as in podman: an option there is the command's word.
+  const hint = cmd.startsWith("-")
+    ? "minic's options go before the image, as in podman: minic run [OPTIONS] IMAGE [COMMAND [ARG...]]"
+    : "give a command the image has, e.g. minic run IMAGE -- /bin/sh -c '…', or add it to the image's recipe";
   throw new MinicError("ERUN", `command '${cmd}' ${found === "missing" ? "is not in" : "is not an executable file in"} image '${image}'${where}`, {
-    hint: "give a command the image has, e.g. minic run IMAGE -- /bin/sh -c '…', or add it to the image's recipe",
+    hint,
     exitStatus: found === "missing" ? 127 : 126,
   });
 }

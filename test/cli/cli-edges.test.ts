@@ -139,12 +139,16 @@ describe("minic CLI edges", () => {
 });
 
 describe("splitting minic's options from the command to run", () => {
-  it("takes options before and after the image; the command starts at the next word or --", async () => {
+  it("takes options before the image, as podman: everything after it is the command's, options and all; a -- after the image is dropped", async () => {
     const { splitCommand } = await import("../../src/cli.js");
     const opts = { env: { type: "string" as const, short: "e" }, store: { type: "string" as const }, "read-only": { type: "boolean" as const } };
     expect(splitCommand(["bb", "/bin/sh", "-c", "echo $A"], opts)).toEqual([["bb"], ["/bin/sh", "-c", "echo $A"]]);
-    expect(splitCommand(["-e", "A=1", "bb", "--store", "S", "sh", "-c", "x"], opts)).toEqual([["-e", "A=1", "bb", "--store", "S"], ["sh", "-c", "x"]]);
-    expect(splitCommand(["bb", "--read-only", "--", "-weird"], opts)).toEqual([["bb", "--read-only"], ["-weird"]]);
+    expect(splitCommand(["-e", "A=1", "--store", "S", "bb", "sh", "-c", "x"], opts)).toEqual([["-e", "A=1", "--store", "S", "bb"], ["sh", "-c", "x"]]);
+    // An image with an entrypoint gets its flags, minic's own names included.
+    expect(splitCommand(["app", "-e", "A=1", "--verbose", "--store", "S"], opts)).toEqual([["app"], ["-e", "A=1", "--verbose", "--store", "S"]]);
+    expect(splitCommand(["--read-only", "bb", "--", "-weird"], opts)).toEqual([["--read-only", "bb"], ["-weird"]]);
+    expect(splitCommand(["--read-only", "--", "bb", "--", "x"], opts)).toEqual([["--read-only", "bb"], ["--", "x"]]);
     expect(splitCommand(["--store=S", "bb"], opts)).toEqual([["--store=S", "bb"], []]);
+    expect(splitCommand(["-e", "A=1"], opts)).toEqual([["-e", "A=1"], []]);
   });
 });

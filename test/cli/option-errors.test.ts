@@ -28,7 +28,7 @@ describe("option errors", () => {
   it("an unknown option: its name, quoted once, and the usage", async () => {
     expect(await usageError(["build", "--bogus", "r.ts"])).toMatch(/^minic: unknown option '--bogus' \(hint: usage: minic build RECIPE\.ts .*\)$/);
     expect(await usageError(["images", "-x"])).toMatch(/^minic: unknown option '-x' \(hint: usage: minic images /);
-    expect(await usageError(["run", "bb", "--frob=1", "--", "true"])).toMatch(/^minic: unknown option '--frob' \(hint: usage: minic run /);
+    expect(await usageError(["run", "--frob=1", "bb", "--", "true"])).toMatch(/^minic: unknown option '--frob' \(hint: usage: minic run /);
   });
 
   it("a value missing, or given to an option that takes none", async () => {
@@ -38,21 +38,21 @@ describe("option errors", () => {
 
   it("a value that starts with '-' goes to the option's own check, which names the accepted forms", async () => {
     expect(await usageError(["run", "--memory", "-5M", "bb", "--", "true"])).toMatch(/^minic: invalid memory limit '-5M' \(hint: use a size like 64M/);
-    expect(await usageError(["run", "bb", "-m", "-5M", "--", "true"])).toMatch(/^minic: invalid memory limit '-5M' /);
-    expect(await usageError(["run", "bb", "--pids", "-1", "--", "true"])).toMatch(/^minic: invalid pids limit '-1' /);
-    expect(await usageError(["run", "bb", "-e", "-X", "--", "true"])).toMatch(/^minic: invalid environment variable '-X' /);
+    expect(await usageError(["run", "-m", "-5M", "bb", "--", "true"])).toMatch(/^minic: invalid memory limit '-5M' /);
+    expect(await usageError(["run", "--pids", "-1", "bb", "--", "true"])).toMatch(/^minic: invalid pids limit '-1' /);
+    expect(await usageError(["run", "-e", "-X", "bb", "--", "true"])).toMatch(/^minic: invalid environment variable '-X' /);
     expect(await usageError(["build", "r.ts", "-t", "-x"])).toMatch(/^minic: -t: invalid image name '-x'/);
   });
 
   it("an option followed by another option (or by --) has no value", async () => {
-    expect(await usageError(["run", "bb", "--memory", "--cpus", "1", "--", "true"])).toMatch(/^minic: option '--memory' needs a value \(hint: usage: minic run /);
-    expect(await usageError(["run", "bb", "-w", "--", "true"])).toMatch(/^minic: option '--workdir' needs a value /);
+    expect(await usageError(["run", "--memory", "--cpus", "1", "bb", "--", "true"])).toMatch(/^minic: option '--memory' needs a value \(hint: usage: minic run /);
+    expect(await usageError(["run", "-w", "--", "bb", "true"])).toMatch(/^minic: option '--workdir' needs a value /);
     expect(await usageError(["build", "-t", "--no-cache", "r.ts"])).toMatch(/^minic: option '--tag' needs a value /);
   });
 
   it("--cpus above the host's CPU count is refused, with the count", async () => {
     const n = cpus().length;
-    const line = await usageError(["run", "bb", "--cpus", String(n + 3), "--", "true"]);
+    const line = await usageError(["run", "--cpus", String(n + 3), "bb", "--", "true"]);
     expect(line).toBe(`minic: --cpus ${n + 3}: this host has only ${n} CPU${n === 1 ? "" : "s"} (hint: give a number of CPUs from 0.01 to ${n}, e.g. ${n > 1 ? n - 1 : 0.5})`);
   });
 

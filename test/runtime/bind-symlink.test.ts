@@ -30,7 +30,7 @@ describe("--bind through an absolute symlink of the image", () => {
     ["nspawn, copy", ["--storage-driver", "copy"]],
   ] as const) {
     it(`${what}: the bind lands where the link points inside the container; the host dir stays empty`, async () => {
-      const r = await run(["links", ...flags, "-e", `TARGET=${hostSide}/x`, "--bind", `${src()}:/d1/x`, "--", "/bin/sh", "-c", READ]);
+      const r = await run([...flags, "-e", `TARGET=${hostSide}/x`, "--bind", `${src()}:/d1/x`, "links", "--", "/bin/sh", "-c", READ]);
       expect(r.stderr).toBe("");
       expect(r.stdout.trim()).toBe("from host\nin.txt");
       expect(readdirSync(hostSide)).toEqual([]);
@@ -38,14 +38,14 @@ describe("--bind through an absolute symlink of the image", () => {
   }
 
   it("a relative link climbing past the root resolves at the root", async () => {
-    const r = await run(["links", "--runtime", "chroot", "--bind", `${src()}:/d2/y`, "--", "/bin/sh", "-c", `cat ${hostSide}/y/in.txt`]);
+    const r = await run(["--runtime", "chroot", "--bind", `${src()}:/d2/y`, "links", "--", "/bin/sh", "-c", `cat ${hostSide}/y/in.txt`]);
     expect(r.stderr).toBe("");
     expect(r.stdout.trim()).toBe("from host");
     expect(readdirSync(hostSide)).toEqual([]);
   });
 
   it("a file bind through the link: no file is created on the host", async () => {
-    const r = await run(["links", "--runtime", "chroot", "--bind", `${join(fx.root, "one-file")}:/d1/f.txt:ro`, "--", "/bin/sh", "-c", "cat /d1/f.txt"]);
+    const r = await run(["--runtime", "chroot", "--bind", `${join(fx.root, "one-file")}:/d1/f.txt:ro`, "links", "--", "/bin/sh", "-c", "cat /d1/f.txt"]);
     expect(r.stderr).toBe("");
     expect(r.stdout.trim()).toBe("one file");
     expect(readdirSync(hostSide)).toEqual([]);
@@ -53,7 +53,7 @@ describe("--bind through an absolute symlink of the image", () => {
 
   for (const runtime of ["chroot", "nspawn"]) {
     it(`${runtime}: a target under a file of the image is refused in one line`, async () => {
-      const r = await run(["links", "--runtime", runtime, "--bind", `${src()}:/etc/motd/x`, "/bin/true"]);
+      const r = await run(["--runtime", runtime, "--bind", `${src()}:/etc/motd/x`, "links", "/bin/true"]);
       expect(r.exitCode).not.toBe(0);
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
       expect(r.stderr).toMatch(/bind target \/etc\/motd\/x: \/etc\/motd in the image is not a directory/);
@@ -61,7 +61,7 @@ describe("--bind through an absolute symlink of the image", () => {
   }
 
   it("a directory bound onto a file of the image is refused in one line", async () => {
-    const r = await run(["links", "--runtime", "chroot", "--bind", `${src()}:/etc/motd`, "/bin/true"]);
+    const r = await run(["--runtime", "chroot", "--bind", `${src()}:/etc/motd`, "links", "/bin/true"]);
     expect(r.exitCode).not.toBe(0);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(/bind target \/etc\/motd is not a directory in the image/);

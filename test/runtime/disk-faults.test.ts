@@ -142,7 +142,7 @@ describe("a full store", () => {
     };
     const faults = await squeeze(["run", "bb:1", "/bin/true"], [0, 16 * KiB, 400 * KiB, 1200 * KiB], unpacked);
     expect(faults).toBeGreaterThanOrEqual(3);
-    expect((await minic(["run", "bb:1", "--store", store, "/bin/true"])).exitCode).toBe(0);
+    expect((await minic(["run", "--store", store, "bb:1", "/bin/true"])).exitCode).toBe(0);
   });
 });
 

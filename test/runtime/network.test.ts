@@ -48,21 +48,20 @@ describe("--net", () => {
   it("host (default) shares the host's interfaces; none has loopback only", async () => {
     const host = await run(["bb", "--", "/bin/sh", "-c", "ls /sys/class/net | sort | tr '\\n' ' '"]);
     expect(host.stdout).toContain("eth0");
-    const none = await run(["bb", "--net", "none", "--", "/bin/sh", "-c", "ls /sys/class/net | tr '\\n' ' '; ip -o link show lo | grep -c UP"]);
+    const none = await run(["--net", "none", "bb", "--", "/bin/sh", "-c", "ls /sys/class/net | tr '\\n' ' '; ip -o link show lo | grep -c UP"]);
     expect(none.stdout.trim()).toBe("lo 1");
-    const chroot = await run(["bb", "--runtime", "chroot", "--net", "none", "--", "/bin/sh", "-c", "ls /sys/class/net 2>/dev/null | wc -l"]);
+    const chroot = await run(["--runtime", "chroot", "--net", "none", "bb", "--", "/bin/sh", "-c", "ls /sys/class/net 2>/dev/null | wc -l"]);
     expect(chroot.exitCode).toBe(0);
   });
 
   it("veth: host and container ping each other; busybox httpd answers wget from the host", async () => {
-    const r = await run(["bb", "--net", "veth", "--", "/bin/sh", "-c",
-      "ip -4 -o addr show eth0 | awk '{print $4}'; ping -c1 -W2 $(ip route | awk '/default/{print $3}') >/dev/null && echo ping-host-ok"]);
+    const r = await run(["--net", "veth", "bb", "--", "/bin/sh", "-c", "ip -4 -o addr show eth0 | awk '{print $4}'; ping -c1 -W2 $(ip route | awk '/default/{print $3}') >/dev/null && echo ping-host-ok"]);
     expect(r.stderr).toBe("");
     const [cidr, ping] = r.stdout.trim().split("\n");
     expect(cidr).toMatch(/^10\.231\.\d+\.2\/24$/);
     expect(ping).toBe("ping-host-ok");
 
-    const web = background(["web", "--net", "veth", "--name", "web1", "--stop-timeout", "1"]);
+    const web = background(["--net", "veth", "--name", "web1", "--stop-timeout", "1", "web"]);
     try {
       const addr = await until(async () => (await running()).find((c) => c.name === "web1")?.address);
       await execa("busybox", ["ping", "-c1", "-W2", addr]);
@@ -75,11 +74,11 @@ describe("--net", () => {
   });
 
   it("bridge: two containers reach each other; -p publishes a port on the host", async () => {
-    const web = background(["web", "--net", "bridge", "--name", "web2", "--stop-timeout", "1", "-p", "127.0.0.1:18080:8080"]);
+    const web = background(["--net", "bridge", "--name", "web2", "--stop-timeout", "1", "-p", "127.0.0.1:18080:8080", "web"]);
     try {
       const addr = await until(async () => (await running()).find((c) => c.name === "web2")?.address);
       expect(addr).toMatch(/^10\.231\.0\.\d+$/);
-      const r = await run(["bb", "--net", "bridge", "--", "/bin/sh", "-c", `ping -c1 -W2 ${addr} >/dev/null && echo ping-ok; wget -q -O - http://${addr}:8080/`]);
+      const r = await run(["--net", "bridge", "bb", "--", "/bin/sh", "-c", `ping -c1 -W2 ${addr} >/dev/null && echo ping-ok; wget -q -O - http://${addr}:8080/`]);
       expect(r.stdout.trim()).toBe("ping-ok\nhello from the container");
       const viaProxy = await until(() => httpGet("http://127.0.0.1:18080/").catch(() => undefined));
       expect(viaProxy.trim()).toBe("hello from the container");
@@ -89,7 +88,7 @@ describe("--net", () => {
   });
 
   it("-p without a container network is refused", async () => {
-    const r = await run(["bb", "-p", "8080:80", "/bin/true"]);
+    const r = await run(["-p", "8080:80", "bb", "/bin/true"]);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/-p needs a container network/);
   });

@@ -14,8 +14,7 @@ const { fx, run } = runtimeSuite(async (fx) => {
 describe("/tmp under nspawn", () => {
   for (const driver of ["overlay", "copy"]) {
     it(`${driver}: the image's /tmp shows; /run is a tmpfs`, async () => {
-      const r = await run(["tmpimg", "--storage-driver", driver, "--", "/bin/sh", "-c",
-        "cat /tmp/seen; grep -q ' /tmp tmpfs ' /proc/mounts && echo tmp-tmpfs; grep -q ' /run tmpfs ' /proc/mounts && echo run-tmpfs"]);
+      const r = await run(["--storage-driver", driver, "tmpimg", "--", "/bin/sh", "-c", "cat /tmp/seen; grep -q ' /tmp tmpfs ' /proc/mounts && echo tmp-tmpfs; grep -q ' /run tmpfs ' /proc/mounts && echo run-tmpfs"]);
       expect(r.stderr).toBe("");
       expect(r.stdout.trim()).toBe("in image\nrun-tmpfs");
     });

@@ -23,13 +23,13 @@ describe("an image without /usr", () => {
   for (const image of ["scratch", "nousr"]) {
     for (const driver of ["overlay", "copy"]) {
       it(`${image}, ${driver}: nspawn is refused before starting, with a hint; chroot runs it`, async () => {
-        const r = await run([image, "--storage-driver", driver, "--", "/bin/sh", "-c", "echo ran"]);
+        const r = await run(["--storage-driver", driver, image, "--", "/bin/sh", "-c", "echo ran"]);
         expect(r.exitCode).toBe(1);
         expect(r.stdout).toBe("");
         expect(r.stderr.trim().split("\n")).toHaveLength(1);
         expect(r.stderr).toMatch(new RegExp(`image '${image}' has no /usr.*hint: add dir\\("/usr"\\).*/etc/os-release.*--runtime chroot`));
         expect(r.stderr).not.toMatch(/OS tree/);
-        const c = await run([image, "--storage-driver", driver, "--runtime", "chroot", "--", "/bin/sh", "-c", "echo ran"]);
+        const c = await run(["--storage-driver", driver, "--runtime", "chroot", image, "--", "/bin/sh", "-c", "echo ran"]);
         expect(c.stderr).toBe("");
         expect(c.stdout.trim()).toBe("ran");
       });

@@ -37,6 +37,7 @@ const { fx, run } = runtimeSuite(async (fx) => {
   await stackedImage(fx.store, fx.tree, "badcmds", [{ "usr/local/bin/dangling": { symlink: "/opt/app/bin/app" }, "usr/local/bin/loop": { symlink: "loop" }, "usr/local/bin/todir": { symlink: "/etc" } }]);
   // A loaded image whose config has no Env (minic writes no PATH into it).
   await stackedImage(fx.store, fx.tree, "noenv", [], { env: [] });
+  await stackedImage(fx.store, fx.tree, "echoer", [], { entrypoint: ["/bin/echo", "args:"], cmd: [] });
   await stackedImage(fx.store, fx.tree, "nowd", [{ "srv": { dir: true }, "srv/data": { dir: true }, "lnk": { symlink: "srv/data" }, "opt": { dir: true }, "opt/bin": { symlink: "/bin" } }], { workdir: "/srv/app" });
 });
 
@@ -78,15 +79,14 @@ describe("minic run (nspawn)", () => {
   });
 
   it("lets flags override the config: -e, -w, --hostname, -u, --name", async () => {
-    const r = await run(["app", "-e", "GREETING=yo", "-e", "EXTRA=1", "-w", "/tmp", "--hostname", "other", "-u", "nobody", "--name", "named1", "--",
-      "/bin/sh", "-c", "echo $GREETING:$EXTRA:$(pwd):$(id -u):$(hostname)"]);
+    const r = await run(["-e", "GREETING=yo", "-e", "EXTRA=1", "-w", "/tmp", "--hostname", "other", "-u", "nobody", "--name", "named1", "app", "--", "/bin/sh", "-c", "echo $GREETING:$EXTRA:$(pwd):$(id -u):$(hostname)"]);
     expect(r.stderr).toBe("");
     expect(r.stdout.trim()).toBe("yo:1:/tmp:65534:other");
   });
 
   it("-u with a group: root's group is the one asked for (nspawn would make it 0), a uid without an entry gets group 0, out-of-range ids are refused", async () => {
     const id = async (u: string, ...more: string[]) => {
-      const r = await run(["bb", ...more, "-u", u, "--", "/bin/sh", "-c", "echo $(id -u):$(id -g):$USER"]);
+      const r = await run([...more, "-u", u, "bb", "--", "/bin/sh", "-c", "echo $(id -u):$(id -g):$USER"]);
       return r.exitCode === 0 ? r.stdout.trim() : `exit ${r.exitCode}: ${r.stderr.trim()}`;
     };
     expect(await id("0:5")).toBe("0:5:root");
@@ -99,46 +99,55 @@ describe("minic run (nspawn)", () => {
     expect(await id("0:4294967295")).toMatch(/^exit 1: minic: user '0:4294967295': id 4294967295 is out of range/);
   });
 
+  it("everything after IMAGE is the command's, options and all, as in podman: an entrypoint gets its flags", async () => {
+    const r = await run(["echoer", "-e", "A=1", "--verbose", "-p", "8080", "--", "x"]);
+    expect([r.exitCode, r.stdout.trim()]).toEqual([0, "args: -e A=1 --verbose -p 8080 -- x"]);
+    expect((await run(["echoer", "--", "-n", "y"])).stdout.trim()).toBe("args: -n y");
+    // An option after the image of one without an entrypoint is a command it lacks: the hint says where options go.
+    const late = await run(["bb", "--memory", "64M", "/bin/true"]);
+    expect([late.exitCode, late.stderr.trim()]).toEqual([127, expect.stringMatching(/^minic: command '--memory' is not in image 'bb' .*\(hint: minic's options go before the image, as in podman: minic run \[OPTIONS\] IMAGE \[COMMAND \[ARG\.\.\.\]\]\)$/)]);
+  });
+
   it("an image without PATH runs with the default one, as in podman; -e PATH wins", async () => {
     const r = await run(["noenv", "--", "/bin/sh", "-c", "echo $PATH"]);
     expect([r.exitCode, r.stdout.trim()]).toEqual([0, "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]);
-    expect((await run(["noenv", "-e", "PATH=/bin", "--", "/bin/sh", "-c", "echo $PATH"])).stdout.trim()).toBe("/bin");
+    expect((await run(["-e", "PATH=/bin", "noenv", "--", "/bin/sh", "-c", "echo $PATH"])).stdout.trim()).toBe("/bin");
   });
 
   it("takes podman's --network for --net; two that disagree are a usage error", async () => {
-    const r = await run(["bb", "--network", "none", "--", "/bin/ls", "/sys/class/net"]);
+    const r = await run(["--network", "none", "bb", "--", "/bin/ls", "/sys/class/net"]);
     expect([r.exitCode, r.stdout.trim()]).toEqual([0, "lo"]);
-    const both = await run(["bb", "--net", "host", "--network", "none", "--", "/bin/true"]);
+    const both = await run(["--net", "host", "--network", "none", "bb", "--", "/bin/true"]);
     expect([both.exitCode, both.stderr.trim()]).toEqual([2, "minic: --net host and --network none name two networks (hint: give one of them (--network is another name for --net))"]);
   });
 
   it("a name that is no host name (web_1, as compose names them) runs, as web-1; --hostname still wins", async () => {
-    const r = await run(["bb", "--name", "web_1", "--", "/bin/hostname"]);
+    const r = await run(["--name", "web_1", "bb", "--", "/bin/hostname"]);
     expect([r.exitCode, r.stderr, r.stdout.trim()]).toEqual([0, "", "web-1"]);
-    const h = await run(["bb", "--name", "web_1", "--hostname", "web1", "--", "/bin/hostname"]);
+    const h = await run(["--name", "web_1", "--hostname", "web1", "bb", "--", "/bin/hostname"]);
     expect([h.exitCode, h.stderr, h.stdout.trim()]).toEqual([0, "", "web1"]);
   });
 
   it("a workdir that is not a directory of the image is one minic error before anything starts (one a bind or nspawn makes is taken)", async () => {
     const hint = (wd: string) => `(hint: give -w a directory of the image, or make it in the recipe: dir("${wd}"))`;
-    const missing = await run(["bb", "-w", "/does/not/exist", "--", "/bin/true"]);
+    const missing = await run(["-w", "/does/not/exist", "bb", "--", "/bin/true"]);
     expect(missing.exitCode).toBe(1);
     expect(missing.stderr.trim()).toBe(`minic: workdir /does/not/exist does not exist in image 'bb' ${hint("/does/not/exist")}`);
-    const file = await run(["bb", "-w", "/bin/busybox", "--", "/bin/true"]);
+    const file = await run(["-w", "/bin/busybox", "bb", "--", "/bin/true"]);
     expect(file.stderr.trim()).toBe("minic: workdir /bin/busybox is not a directory in image 'bb' (hint: give -w a directory of the image)");
     // The image's own workdir, and under the chroot runtime.
     const config = await run(["nowd", "--", "/bin/true"]);
     expect(config.stderr.trim()).toBe(`minic: workdir /srv/app does not exist in image 'nowd' ${hint("/srv/app")}`);
-    const chroot = await run(["bb", "--runtime", "chroot", "-w", "/nope", "--", "/bin/true"]);
+    const chroot = await run(["--runtime", "chroot", "-w", "/nope", "bb", "--", "/bin/true"]);
     expect(chroot.stderr.trim()).toBe(`minic: workdir /nope does not exist in image 'bb' ${hint("/nope")}`);
     // Taken: through an image symlink, under a directory bind, on nspawn's own /dev.
-    const viaLink = await run(["nowd", "-w", "/lnk", "--", "/bin/sh", "-c", "pwd -P"]);
+    const viaLink = await run(["-w", "/lnk", "nowd", "--", "/bin/sh", "-c", "pwd -P"]);
     expect([viaLink.exitCode, viaLink.stdout.trim()]).toEqual([0, "/srv/data"]);
     const host = join(fx.root, "wd-bind");
     mkdirSync(host, { recursive: true });
-    const bound = await run(["bb", "--bind", `${host}:/mnt/wd`, "-w", "/mnt/wd", "--", "/bin/sh", "-c", "pwd"]);
+    const bound = await run(["--bind", `${host}:/mnt/wd`, "-w", "/mnt/wd", "bb", "--", "/bin/sh", "-c", "pwd"]);
     expect([bound.exitCode, bound.stdout.trim()]).toEqual([0, "/mnt/wd"]);
-    const shm = await run(["bb", "-w", "/dev/shm", "--", "/bin/sh", "-c", "pwd"]);
+    const shm = await run(["-w", "/dev/shm", "bb", "--", "/bin/sh", "-c", "pwd"]);
     expect([shm.exitCode, shm.stdout.trim()]).toEqual([0, "/dev/shm"]);
   });
 
@@ -159,18 +168,18 @@ describe("minic run (nspawn)", () => {
       const r = await run(["badcmds", "--", cmd]);
       expect([r.exitCode, r.stderr.trim().split(" (looked")[0]]).toEqual([status, `minic: command '${cmd}' ${what} image 'badcmds'`]);
     }
-    const chroot = await run(["bb", "--runtime", "chroot", "-e", "PATH=/sbin", "--", "sh"]);
+    const chroot = await run(["--runtime", "chroot", "-e", "PATH=/sbin", "bb", "--", "sh"]);
     expect(chroot.stderr.trim()).toBe(`minic: command 'sh' is not in image 'bb' (looked in PATH /sbin) ${hint}`);
     // Found: a PATH entry that is an image symlink (/opt/bin -> /bin), a path relative to the workdir.
-    const viaLink = await run(["nowd", "-w", "/", "-e", "PATH=/opt/bin", "--", "sh", "-c", "echo linked"]);
+    const viaLink = await run(["-w", "/", "-e", "PATH=/opt/bin", "nowd", "--", "sh", "-c", "echo linked"]);
     expect([viaLink.exitCode, viaLink.stdout.trim()]).toEqual([0, "linked"]);
-    const relative = await run(["bb", "-w", "/bin", "--", "./sh", "-c", "echo relative"]);
+    const relative = await run(["-w", "/bin", "bb", "--", "./sh", "-c", "echo relative"]);
     expect([relative.exitCode, relative.stdout.trim()]).toEqual([0, "relative"]);
   });
 
   it("looks a command up through an image symlink (a merged /usr's /bin) from the layers' opaque records, reading no xattrs", async () => {
     // Every Debian image's /bin/true is such a lookup; a getfattr -R over each layer cost ~0.2 s of a run.
-    const r = await run(["nowd", "-w", "/", "--", "/opt/bin/sh", "-c", "echo linked"], { MINIC_DEBUG: "1" });
+    const r = await run(["-w", "/", "nowd", "--", "/opt/bin/sh", "-c", "echo linked"], { MINIC_DEBUG: "1" });
     expect([r.exitCode, r.stdout.trim()]).toEqual([0, "linked"]);
     const programs = r.stderr.split("\n").filter((l) => l.startsWith("+ ")).map((l) => l.slice(2).split(" ")[0]!.replace(/^.*\//, ""));
     expect(programs).toContain("unshare");
@@ -181,8 +190,7 @@ describe("minic run (nspawn)", () => {
     const host = join(fx.root, "shared");
     mkdirSync(host, { recursive: true });
     writeFileSync(join(host, "in.txt"), "from host\n");
-    const r = await run(["app", "--bind", `${host}:/mnt/shared`, "--bind", `${host}:/mnt/ro:ro`, "--", "/bin/sh", "-c",
-      "cat /app/hello.txt /mnt/shared/in.txt; echo out > /mnt/shared/out.txt; echo x > /mnt/ro/x 2>/dev/null && echo ro-writable || echo ro-refused"]);
+    const r = await run(["--bind", `${host}:/mnt/shared`, "--bind", `${host}:/mnt/ro:ro`, "app", "--", "/bin/sh", "-c", "cat /app/hello.txt /mnt/shared/in.txt; echo out > /mnt/shared/out.txt; echo x > /mnt/ro/x 2>/dev/null && echo ro-writable || echo ro-refused"]);
     expect(r.stdout.trim()).toBe("hello from app layer\nfrom host\nro-refused");
     expect(readFileSync(join(host, "out.txt"), "utf8")).toBe("out\n");
   });
@@ -190,7 +198,7 @@ describe("minic run (nspawn)", () => {
   it("--read-only refuses writes to the root; /tmp and /var/tmp stay writable (tmpfs), as in podman, under nspawn and chroot", async () => {
     const probe = "touch /newfile 2>/dev/null && echo wrote || echo refused; touch /tmp/a /var/tmp/b && echo scratch";
     for (const runtime of ["nspawn", "chroot"]) {
-      const r = await run(["bb", "--read-only", "--runtime", runtime, "--", "/bin/sh", "-c", probe]);
+      const r = await run(["--read-only", "--runtime", runtime, "bb", "--", "/bin/sh", "-c", probe]);
       expect([r.exitCode, r.stdout.trim()]).toEqual([0, "refused\nscratch"]);
     }
   });
@@ -200,7 +208,7 @@ describe("minic run (nspawn)", () => {
     const host = join(fx.root, "ro-bind");
     mkdirSync(host, { recursive: true });
     writeFileSync(join(host, "in.txt"), "bound\n");
-    const r = await run(["bb", "--read-only", "--bind", `${host}:/new/dir`, "--bind", `${join(host, "in.txt")}:/etc/new.txt:ro`, "--", "/bin/sh", "-c", "cat /new/dir/in.txt /etc/new.txt"]);
+    const r = await run(["--read-only", "--bind", `${host}:/new/dir`, "--bind", `${join(host, "in.txt")}:/etc/new.txt:ro`, "bb", "--", "/bin/sh", "-c", "cat /new/dir/in.txt /etc/new.txt"]);
     expect([r.exitCode, r.stderr, r.stdout]).toEqual([0, "", "bound\nbound"]);
   });
 
@@ -222,11 +230,11 @@ describe("minic run (nspawn)", () => {
   // Regression: nspawn printed 'Failed to mount /etc/resolv.conf' for a read-only image without one.
   it("--read-only without /etc/resolv.conf in the image: no resolv.conf noise", async () => {
     for (const net of ["host", "veth"]) {
-      const r = await run(["bb", "--read-only", "--net", net, "--", "/bin/sh", "-c", "test -e /etc/resolv.conf && echo has || echo none"]);
+      const r = await run(["--read-only", "--net", net, "bb", "--", "/bin/sh", "-c", "test -e /etc/resolv.conf && echo has || echo none"]);
       expect(r.stderr).toBe("");
       expect(r.stdout.trim()).toBe("none");
     }
-    const withFile = await run(["resolv", "--read-only", "--", "/bin/sh", "-c", "test -s /etc/resolv.conf && echo has"]);
+    const withFile = await run(["--read-only", "resolv", "--", "/bin/sh", "-c", "test -s /etc/resolv.conf && echo has"]);
     expect(withFile.stderr).toBe("");
     expect(withFile.stdout.trim()).toBe("has");
   });
@@ -262,14 +270,14 @@ describe("minic run by a full reference", () => {
 
 describe("minic run --runtime chroot (the tutorial's first step)", () => {
   it("runs in the image's root without /proc, with the config applied", async () => {
-    const r = await run(["app", "--runtime", "chroot", "--", "/bin/sh", "-c", "echo $GREETING:$(pwd); cat /app/hello.txt; ls /proc | wc -l"]);
+    const r = await run(["--runtime", "chroot", "app", "--", "/bin/sh", "-c", "echo $GREETING:$(pwd); cat /app/hello.txt; ls /proc | wc -l"]);
     expect(r.stderr).toBe("");
     expect(r.stdout.trim()).toBe("hi:/app\nhello from app layer\n0");
   });
 
   it("propagates exit status and applies -u and --hostname", async () => {
-    expect((await run(["bb", "--runtime", "chroot", "--", "/bin/sh", "-c", "exit 3"])).exitCode).toBe(3);
-    const r = await run(["bb", "--runtime", "chroot", "-u", "nobody", "--hostname", "chrooted", "--", "/bin/sh", "-c", "echo $(id -u):$(hostname)"]);
+    expect((await run(["--runtime", "chroot", "bb", "--", "/bin/sh", "-c", "exit 3"])).exitCode).toBe(3);
+    const r = await run(["--runtime", "chroot", "-u", "nobody", "--hostname", "chrooted", "bb", "--", "/bin/sh", "-c", "echo $(id -u):$(hostname)"]);
     expect(r.stdout.trim()).toBe("65534:chrooted");
   });
 });

@@ -34,22 +34,22 @@ describe("storage drivers", () => {
   });
 
   it("copy: the same view, flattened into a private directory", async () => {
-    const r = await run(["del", "--storage-driver", "copy", ...SHOW]);
+    const r = await run(["--storage-driver", "copy", "del", ...SHOW]);
     expect(r.stdout.trim()).toBe("keep new no-wc");
-    const c = await run(["del", "--storage-driver", "copy", "--runtime", "chroot", ...SHOW]);
+    const c = await run(["--storage-driver", "copy", "--runtime", "chroot", "del", ...SHOW]);
     expect(c.stdout.trim()).toBe("keep new no-wc");
   });
 
   it("aufs: the same view where the kernel has aufs", async (t) => {
     if (!/\taufs$/m.test(readFileSync("/proc/filesystems", "utf8"))) {
       // The only skip allowed: aufs is not in mainline kernels. Without it, minic must say so clearly.
-      const r = await run(["del", "--storage-driver", "aufs", "/bin/true"]);
+      const r = await run(["--storage-driver", "aufs", "del", "/bin/true"]);
       expect(r.exitCode).toBe(1);
       expect(r.stderr).toMatch(/no aufs filesystem/);
       t.skip("kernel has no aufs (not in /proc/filesystems)");
       return;
     }
-    const r = await run(["del", "--storage-driver", "aufs", ...SHOW]);
+    const r = await run(["--storage-driver", "aufs", "del", ...SHOW]);
     expect(r.stdout.trim()).toBe("keep new no-wc");
   });
 
@@ -57,10 +57,10 @@ describe("storage drivers", () => {
     // minic resolves -u in the image as the container sees it: the `app` of the lower /etc/passwd
     // is hidden by the opaque /etc above it (it was found, and the container then had no such user).
     for (const driver of ["overlay", "copy"]) {
-      const r = await run(["noapp", "--storage-driver", driver, "-u", "app", "--", "/bin/id"]);
+      const r = await run(["--storage-driver", driver, "-u", "app", "noapp", "--", "/bin/id"]);
       expect(r.exitCode).toBe(1);
       expect(r.stderr.trim()).toMatch(/^minic: user 'app' is not in the image's \/etc\/passwd \(hint: /);
-      expect((await run(["noapp", "--storage-driver", driver, "--", "/bin/sh", "-c", "test -e /etc/passwd || echo hidden"])).stdout).toBe("hidden");
+      expect((await run(["--storage-driver", driver, "noapp", "--", "/bin/sh", "-c", "test -e /etc/passwd || echo hidden"])).stdout).toBe("hidden");
     }
     // Each overlay layer's opaque dirs are recorded beside it when it is unpacked; a layer unpacked
     // before records existed gets its record from its xattrs on the next run.
@@ -71,7 +71,7 @@ describe("storage drivers", () => {
     const withEtc = records[contents.indexOf('["etc"]')]!;
     for (const damage of [() => rmSync(join(unpacked, withEtc)), () => writeFileSync(join(unpacked, withEtc), "{")]) {
       damage();
-      expect((await run(["noapp", "-u", "app", "--", "/bin/id"])).exitCode).toBe(1);
+      expect((await run(["-u", "app", "noapp", "--", "/bin/id"])).exitCode).toBe(1);
       expect(readFileSync(join(unpacked, withEtc), "utf8").trim()).toBe('["etc"]');
     }
   });
@@ -84,7 +84,7 @@ describe("storage drivers", () => {
 });
 
 describe("lifecycle", () => {
-  const trapping = (sig: string) => ["bb", "--stop-timeout", "5", "--", "/bin/sh", "-c", `trap 'echo got-${sig}; exit 42' ${sig}; echo ready; while :; do sleep 0.1; done`];
+  const trapping = (sig: string) => ["--stop-timeout", "5", "bb", "--", "/bin/sh", "-c", `trap 'echo got-${sig}; exit 42' ${sig}; echo ready; while :; do sleep 0.1; done`];
 
   for (const sig of ["SIGTERM", "SIGINT"] as const) {
     it(`${sig} reaches the container's PID 1, then minic cleans up and exits with its status`, async () => {
@@ -215,13 +215,13 @@ describe("bad input: one-line error, non-zero exit, nothing left", () => {
   afterAll(() => rmSync(nodeOnly, { recursive: true, force: true }));
   const cases: [string, string[], RegExp, NodeJS.ProcessEnv?][] = [
     ["unknown image", ["nosuch:1", "/bin/true"], /no image 'nosuch:1'/],
-    ["--memory abc", ["bb", "--memory", "abc", "/bin/true"], /invalid memory limit 'abc'/],
-    ["--cpuset 99", ["bb", "--cpuset", "99", "/bin/true"], /cpuset '99' names CPU 99/],
-    ["missing bind source", ["bb", "--bind", "/nonexistent/minic-src:/mnt", "/bin/true"], /bind source '\/nonexistent\/minic-src' does not exist/],
+    ["--memory abc", ["--memory", "abc", "bb", "/bin/true"], /invalid memory limit 'abc'/],
+    ["--cpuset 99", ["--cpuset", "99", "bb", "/bin/true"], /cpuset '99' names CPU 99/],
+    ["missing bind source", ["--bind", "/nonexistent/minic-src:/mnt", "bb", "/bin/true"], /bind source '\/nonexistent\/minic-src' does not exist/],
     ["missing systemd-nspawn", ["bb", "/bin/true"], /systemd-nspawn is not installed.*apt-get install systemd-container/, { PATH: nodeOnly }],
     ["kernel without overlayfs", ["bb", "/bin/true"], /no overlay filesystem.*--storage-driver copy/, { MINIC_PROC_FILESYSTEMS: "/dev/null" }],
-    ["relative bind target", ["bb", "--bind", "/tmp:mnt", "/bin/true"], /bind target 'mnt' is not an absolute path/],
-    ["relative -w", ["bb", "-w", "srv", "/bin/true"], /-w 'srv' is not an absolute path/],
+    ["relative bind target", ["--bind", "/tmp:mnt", "bb", "/bin/true"], /bind target 'mnt' is not an absolute path/],
+    ["relative -w", ["-w", "srv", "bb", "/bin/true"], /-w 'srv' is not an absolute path/],
   ];
   for (const [what, args, re, env] of cases) {
     it(what, async () => {
@@ -240,7 +240,7 @@ describe("bad input: one-line error, non-zero exit, nothing left", () => {
     } catch {
       /* exists */
     }
-    const r = await run(["bb", "--bind", `${link}:/mnt`, "/bin/true"]);
+    const r = await run(["--bind", `${link}:/mnt`, "bb", "/bin/true"]);
     expect(r.exitCode).not.toBe(0);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
   });
