@@ -19,6 +19,7 @@ import { chooseManifest, intakeWrapper, isMinicManifest } from "./registry-image
 import { BlobStaging, MALFORMED_HINT } from "./staging.js";
 import { readTarMembers } from "./tar-members.js";
 import type { CollectReport } from "./tree-collector.js";
+import { throwIfInterrupted } from "../util/exec.js";
 
 export interface LoadOptions {
   /** Name for the image when the tarball holds exactly one (overrides the name inside). */
@@ -64,6 +65,8 @@ export async function loadTarball(store: Store, source: AsyncIterable<Buffer>, o
       if (refs.length === 0) throw new MinicError("EUSAGE", "the image in the tarball has no name", { hint: "give one with -t NAME[:TAG]; nothing was stored" });
       out.push({ refs, manifestDigest: img.result.manifestDigest, converted: img.converted, report: img.result.report });
     }
+    // A signal until here stores nothing; once the blobs are in, the names follow.
+    throwIfInterrupted("the load");
     for (const img of images) await staging.commit(img.result.blobs);
     for (const img of images) await placeIntake(store, img.result);
     for (const o of out) for (const r of o.refs) await store.setRef(r, o.manifestDigest);

@@ -13,6 +13,7 @@ import { checkConvertible, DOCKER_MANIFEST, isIndexType, OCI_MANIFEST } from "./
 import type { RegistryClient } from "./registry-client.js";
 import { chooseManifest, foreignConfigNote, intakeWrapper, isMinicManifest } from "./registry-image.js";
 import { BlobStaging, MALFORMED_HINT } from "./staging.js";
+import { throwIfInterrupted } from "../util/exec.js";
 
 export interface PullResult {
   manifestDigest: Digest;
@@ -57,9 +58,9 @@ export async function pullImage(store: Store, client: RegistryClient, reference:
         continue;
       }
       // A minic layer is decompressed and unpacked as it downloads (see putLayer).
-      const body = await client.getBlob(d.digest);
+      const body = await client.getBlob(d.digest, d.size);
       const info = minic && d !== m.config ? await staging.putLayer(body, d.digest, policy) : await staging.put(body, d.digest);
-      if (info.size !== d.size) throw new MinicError("EDIGEST", `blob ${d.digest.slice(0, 19)}… has ${info.size} bytes, not ${d.size}`);
+      if (info.size !== d.size) throw new MinicError("EDIGEST", `blob ${d.digest.slice(0, 19)}… has ${info.size} bytes, not the ${d.size} its descriptor says`, { hint: "the registry sends something other than what the manifest names; nothing was stored" });
       fetched++;
     }
     const notes: string[] = [];
@@ -71,6 +72,8 @@ export async function pullImage(store: Store, client: RegistryClient, reference:
       if (note) notes.push(note);
       result = await intakeOci(staging, config, m.layers.length, (i) => staging.open(m.layers[i]!.digest), policy);
     }
+    // A signal until here stores nothing; once the blobs are in, the name follows.
+    throwIfInterrupted("the pull");
     await staging.commit(result.blobs);
     await placeIntake(store, result);
     await store.setRef(ref, result.manifestDigest);

@@ -3,7 +3,7 @@
 // challenge is answered with the credentials, a Bearer challenge with a token fetched from the
 // registry's token service (with the credentials, or anonymously), then the request is retried.
 import { openAsBlob } from "node:fs";
-import { Readable } from "node:stream";
+import { Readable, Transform } from "node:stream";
 import { sha256, type Digest } from "../core/digest.js";
 import { MinicError } from "../core/errors.js";
 import { ACCEPTED_MANIFESTS } from "./oci-model.js";
@@ -73,8 +73,7 @@ export class RegistryClient {
   async getManifest(reference: string): Promise<{ mediaType: string; bytes: Buffer; digest: Digest }> {
     const r = await this.fetch(this.url(`manifests/${reference}`), { method: "GET", headers: { accept: ACCEPTED_MANIFESTS.join(", ") } });
     if (r.status !== 200) throw await this.fail(r, `getting manifest ${reference}`);
-    const bytes = Buffer.from(await r.arrayBuffer());
-    if (bytes.length > 4 << 20) throw new MinicError("EREGISTRY", "manifest is larger than 4 MiB");
+    const bytes = await readAtMost(r, MAX_MANIFEST_BYTES, () => new MinicError("EREGISTRY", `manifest ${reference} is larger than 4 MiB`, { hint: "no image manifest is that large: the registry sends something else" }));
     const digest = sha256(bytes);
     const claimed = reference.startsWith("sha256:") ? reference : r.headers.get("docker-content-digest");
     if (claimed && claimed !== digest) {
@@ -90,11 +89,29 @@ export class RegistryClient {
     return { mediaType, bytes, digest };
   }
 
-  /** A blob's bytes as a stream (the caller verifies the digest while storing). */
-  async getBlob(d: Digest): Promise<Readable> {
+  /**
+   * A blob's bytes as a stream (the caller verifies the digest while storing), which fails as
+   * soon as it brings more than the descriptor's `size`: a registry that sends more (or without
+   * end) fills neither the disk nor the staging area.
+   */
+  async getBlob(d: Digest, size: number): Promise<Readable> {
     const r = await this.fetch(this.url(`blobs/${d}`), { method: "GET" });
     if (r.status !== 200 || !r.body) throw await this.fail(r, `getting blob ${d.slice(0, 19)}…`);
-    return Readable.fromWeb(r.body as import("node:stream/web").ReadableStream<Uint8Array>);
+    const body = Readable.fromWeb(r.body as import("node:stream/web").ReadableStream<Uint8Array>);
+    let seen = 0;
+    const bounded = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        seen += chunk.length;
+        if (seen > size) {
+          done(new MinicError("EDIGEST", `blob ${d.slice(0, 19)}… is longer than the ${size} bytes its descriptor says`, { hint: "the registry sends something other than what the manifest names; nothing was stored" }));
+          return;
+        }
+        done(null, chunk);
+      },
+    });
+    body.on("error", (e) => bounded.destroy(e));
+    bounded.on("close", () => body.destroy());
+    return body.pipe(bounded);
   }
 
   /**
@@ -182,4 +199,26 @@ export class RegistryClient {
 
 function isHttpsToHttp(code: string | undefined): boolean {
   return code === "ERR_SSL_WRONG_VERSION_NUMBER" || code === "EPROTO";
+}
+
+/** The most bytes a manifest may have (as containerd and the distribution spec's registries bound it). */
+export const MAX_MANIFEST_BYTES = 4 << 20;
+
+/** `r`'s body, read only up to `max` bytes: more fails with `tooLarge()` at once, the rest unread. */
+async function readAtMost(r: Response, max: number, tooLarge: () => Error): Promise<Buffer> {
+  const reader = r.body?.getReader();
+  if (!reader) return Buffer.alloc(0);
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    n += value.length;
+    if (n > max) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    parts.push(value);
+  }
+  return Buffer.concat(parts);
 }

@@ -13,6 +13,7 @@ import type { BlobInfo, Store } from "../store/store.js";
 import { verifyingStream } from "../store/verify-stream.js";
 import { hashWrite, type ByteSource } from "../store/hash-write.js";
 import { ByteChannel } from "../util/byte-channel.js";
+import { interruptible } from "../util/exec.js";
 import type { MemberPolicy } from "./member-policy.js";
 import { readMinicLayer, type LayerRead } from "./minic-layer-read.js";
 
@@ -51,7 +52,8 @@ export class BlobStaging {
     const known = expected !== undefined && (this.blobs.has(expected) || (await this.stored(expected)));
     const tmp = join(this.dir, `part-${this.spools++}`);
     try {
-      const { digest, size } = await hashWrite(source, known ? null : tmp, expected, 0o600);
+      // A signal stops the read at once (nothing else passes it on to a download or a tarball).
+      const { digest, size } = await hashWrite(interruptible(source as AsyncIterable<Buffer>, "reading the input"), known ? null : tmp, expected, 0o600);
       if (!known && !this.blobs.has(digest)) {
         await this.store.hold({ blobs: [digest] });
         await rename(tmp, this.path(digest));

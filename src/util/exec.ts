@@ -112,8 +112,43 @@ const stops = new Set<() => void>();
  * Runs `stop` when minic is interrupted (forwardSignal), for what waits on something other than
  * a program: a read of stdin from a writer that has stalled would otherwise never end.
  */
-export function onInterrupt(stop: () => void): void {
+export function onInterrupt(stop: () => void): () => void {
   stops.add(stop);
+  return () => stops.delete(stop);
+}
+
+/** Throws EINTERRUPTED (`doing` was stopped by the signal) when minic has been interrupted. */
+export function throwIfInterrupted(doing: string): void {
+  if (interruptedBy) throw new MinicError("EINTERRUPTED", `${doing} was stopped by ${interruptedBy}`);
+}
+
+/**
+ * Yields `source` until minic is interrupted, then fails with EINTERRUPTED at once, also while it
+ * waits for a chunk that does not come (a stalled registry or stdin), and ends the source (a
+ * stream is destroyed: its socket or file closed). What reads input in Node, with no program to
+ * pass the signal to, stops so.
+ */
+export async function* interruptible(source: AsyncIterable<Buffer> | Iterable<Buffer>, doing: string): AsyncGenerator<Buffer> {
+  const it = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : (source as Iterable<Buffer>)[Symbol.iterator]();
+  let stop: (e: Error) => void = () => {};
+  const stopped = new Promise<never>((_, reject) => { stop = reject; });
+  stopped.catch(() => {});
+  const off = onInterrupt(() => stop(new MinicError("EINTERRUPTED", `${doing} was stopped by ${interruptedBy}`)));
+  let ended = false;
+  try {
+    for (;;) {
+      throwIfInterrupted(doing);
+      const r = await Promise.race([it.next(), stopped]);
+      if (r.done) {
+        ended = true;
+        return;
+      }
+      yield r.value;
+    }
+  } finally {
+    off();
+    if (!ended) void Promise.resolve(it.return?.()).catch(() => {});
+  }
 }
 
 let interruptedBy: NodeJS.Signals | undefined;
