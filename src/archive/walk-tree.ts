@@ -59,13 +59,17 @@ export async function walkTree(given: string, opts: WalkOptions = {}): Promise<T
   }
   const out: TreeEntry[] = [];
   const stack: { rel: string; ino: number }[] = [{ rel: "", ino: lstatSync(root).ino }];
+  // Each directory as it was listed: checked again at the end, so that a rename, a new or a
+  // removed name anywhere during the walk (a tree that never existed at once) is refused.
+  const listed: { path: string; ino: number; ctimeMs: number }[] = [];
   while (stack.length > 0) {
     const { rel, ino } = stack.pop()!;
-    const names = readDirChecked(join(root, rel), ino);
+    const { names, ctimeMs } = readDirChecked(join(root, rel), ino);
+    listed.push({ path: join(root, rel), ino, ctimeMs });
     if (names.some((n) => n.includes("\uFFFD"))) refuseNonUtf8(root, rel);
     for (let i = 0; i < names.length; i += BATCH) {
       const slice = names.slice(i, i + BATCH);
-      const stats = slice.map((n) => lstatSync(join(root, rel, n)));
+      const stats = slice.map((n) => changing(join(root, rel), () => lstatSync(join(root, rel, n))));
       for (let j = 0; j < slice.length; j++) {
         const name = rel ? `${rel}/${slice[j]}` : slice[j]!;
         const st = stats[j]!;
@@ -82,7 +86,7 @@ export async function walkTree(given: string, opts: WalkOptions = {}): Promise<T
           continue;
         }
         const entry: Entry = { name, kind, mode: st.mode & 0o7777, ...owner, mtime: Math.floor(st.mtimeMs / 1000), size: kind === "file" ? st.size : 0 };
-        if (kind === "symlink") entry.linkname = readlinkSync(hostPath);
+        if (kind === "symlink") entry.linkname = changing(join(root, rel), () => readlinkSync(hostPath));
         if (kind === "chardev" || kind === "blockdev") {
           entry.rdevMajor = major;
           entry.rdevMinor = minor;
@@ -103,22 +107,37 @@ export async function walkTree(given: string, opts: WalkOptions = {}): Promise<T
       }
     }
   }
+  for (const d of listed) {
+    const st = lstatSync(d.path, { throwIfNoEntry: false });
+    if (st === undefined || !st.isDirectory() || st.ino !== d.ino || st.ctimeMs !== d.ctimeMs) changedDir(d.path);
+  }
   return out;
+}
+
+/** `read()` of a name just listed in `dir`; a name gone or changed in kind meanwhile is the tree changing. */
+function changing<T>(dir: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (["ENOENT", "EINVAL", "ENOTDIR"].includes((e as NodeJS.ErrnoException).code ?? "")) changedDir(dir);
+    throw e;
+  }
 }
 
 /**
  * Lists a directory that was walked as inode `ino`, refusing (EARCHIVE) when it has since been
  * replaced, e.g. by a symlink to a host directory: its listing must not enter the layer.
  */
-function readDirChecked(path: string, ino: number): string[] {
+function readDirChecked(path: string, ino: number): { names: string[]; ctimeMs: number } {
   const same = () => {
     const st = lstatSync(path, { throwIfNoEntry: false });
-    return st !== undefined && st.isDirectory() && st.ino === ino;
+    if (st === undefined || !st.isDirectory() || st.ino !== ino) changedDir(path);
+    return st.ctimeMs;
   };
-  if (!same()) changedDir(path);
+  const before = same();
   const names = readdirSync(path);
-  if (!same()) changedDir(path);
-  return names;
+  if (same() !== before) changedDir(path);
+  return { names, ctimeMs: before };
 }
 
 function changedDir(path: string): never {

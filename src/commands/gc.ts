@@ -15,6 +15,7 @@ import { VerifiedBlobs } from "../store/verified-blobs.js";
 import { liveContainers } from "../runtime/state.js";
 import { humanSize } from "../core/size-text.js";
 import { reportDamage } from "./images.js";
+import { sweep } from "./sweep.js";
 
 export const gcCommand: Command = {
   name: "gc",
@@ -30,8 +31,11 @@ export const gcCommand: Command = {
       else ctx.out(`no store at ${store.root}: nothing to collect`);
       return 0;
     }
+    // Stale containers and build steps (their minic killed) are released first, as ps, prune,
+    // run and build do: their processes may still run on the layers gc is about to remove.
+    await sweep(store, ctx);
     // The images of running containers (even those without a name any more, after 'rmi -f')
-    // stay with their blobs and unpacked layers; stale containers (minic gone) keep nothing.
+    // stay with their blobs and unpacked layers.
     // Read once gc has announced itself (see store/lease.ts): a container starting later waits.
     const r = await gc(store, () => ({ manifests: new Set(liveContainers(store.layout.containersDir).map((s) => s.manifestDigest as Digest)) }));
     // Compiled recipes, type-check, glob and file digest records whose sources or trees have

@@ -1,4 +1,4 @@
-// What a killed minic left, found and removed by the next command (run, ps, rm, prune, build):
+// What a killed minic left, found and removed by the next command (run, ps, rm, prune, build, gc):
 // its containers and build run steps (processes, cgroups, netns, veths, record), then the
 // scratch space and temp files of processes that are gone.
 import { sweepStale, type SweptContainer } from "../runtime/teardown.js";

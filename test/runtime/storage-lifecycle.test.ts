@@ -24,6 +24,7 @@ const { fx, run } = runtimeSuite(async (fx) => {
   await stackedImage(fx.store, fx.tree, "deep", many);
   // A loaded image's StopSignal (nginx's is SIGQUIT).
   await stackedImage(fx.store, fx.tree, "quits", [], { oci: { StopSignal: "SIGQUIT" } });
+  await stackedImage(fx.store, fx.tree, "gcvictim", [{ "etc/uniq": "still here\n" }]);
 });
 const SHOW = ["--", "/bin/sh", "-c", "echo $(ls /data) $(ls /opq) $(test -e /bin/wc && echo wc || echo no-wc)"];
 
@@ -133,6 +134,20 @@ describe("lifecycle", () => {
     expect(after.stderr).toMatch(/removed stale container orphan/);
     expect(after.stdout).not.toMatch(/orphan/);
     expect((await minic(["prune", "--store", fx.store])).stdout.trim()).toBe("removed 0 stale containers");
+    await p;
+  });
+
+  it("gc first releases a container whose minic was SIGKILLed (its processes still ran on the layers gc removed)", async () => {
+    const p = execa(LAUNCHER, ["run", "--store", fx.store, "--name", "gcorphan", "gcvictim", "--", "/bin/sh", "-c", "echo ready; while :; do sleep 0.1; done"], { reject: false, stdin: "ignore", encoding: "utf8" });
+    await new Promise<void>((resolve) => p.stdout!.on("data", (d) => String(d).includes("ready") && resolve()));
+    expect((await minic(["rmi", "-f", "gcvictim", "--store", fx.store])).exitCode).toBe(0);
+    p.kill("SIGKILL");
+    await new Promise((r) => p.once("exit", r));
+    expect(hostLeaks().length).toBeGreaterThan(0); // the container still runs
+    const gc = await minic(["gc", "--store", fx.store]);
+    expect(gc.exitCode).toBe(0);
+    expect(gc.stderr).toMatch(/^minic: removed stale container gcorphan \([0-9a-f]{12}\): its minic \(pid \d+\) is gone$/m);
+    expect(hostLeaks()).toEqual([]); // its processes are gone before its layers were
     await p;
   });
 

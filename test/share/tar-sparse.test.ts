@@ -111,4 +111,21 @@ describe("sparse files through import and load", () => {
     expect([v.exitCode, v.stderr.trim()]).toEqual([1, `minic: tar member 'd' has unsupported type 'typeflag "D"' (hint: minic reads regular files, directories, links, devices and fifos)`]);
     expect((await minicOk(["images", "--store", store])).stdout.trim().split("\n")).toHaveLength(1);
   });
+
+  it("a sparse member bigger than a layer holds (a 100 GiB hole in a few KiB of tar) is refused at its header, nothing written", async () => {
+    const dir = join(t.path, "bomb");
+    mkdirSync(dir);
+    execFileSync("sh", ["-c", "truncate -s 100G huge && printf x >> huge && tar --format=posix -S -cf ../bomb.tar huge && rm huge"], { cwd: dir });
+    const store = join(t.path, "s-bomb");
+    const started = Date.now();
+    for (const cmd of [["import", join(t.path, "bomb.tar"), "-t", "sp/bomb:1"]]) {
+      const r = await minic([...cmd, "--store", store]);
+      expect([r.exitCode, r.stderr.trim()]).toEqual([1, "minic: tar member 'huge' is a sparse file of 107374182401 bytes, more than a layer holds (4 GiB - 1) (hint: newc cpio holds files up to 4 GiB; nothing was stored)"]);
+    }
+    const archive = join(t.path, "bomb-image.tar");
+    writeFileSync(archive, imageLayout({ layers: [readFileSync(join(t.path, "bomb.tar"))], format: "docker", ref: "localhost/bomb:1" }));
+    const l = await minic(["load", archive, "--store", store]);
+    expect([l.exitCode, l.stderr.trim()]).toEqual([1, expect.stringMatching(/tar member 'huge' is a sparse file of 107374182401 bytes, more than a layer holds/)]);
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
 });
