@@ -4,6 +4,7 @@
 import { describeJson, arrayOf, checkShape, object, optional, recordOf, str } from "./json-shape.js";
 import { MinicError } from "./errors.js";
 import { HOSTNAME_HINT, isHostname } from "./hostname.js";
+import { parseLimits, type LimitsInput } from "./limits.js";
 import type { RecipeInput } from "./recipe.js";
 
 const strings = optional(arrayOf(str()));
@@ -26,6 +27,8 @@ export function checkRecipeInput(input: RecipeInput): void {
     checkShape(CONFIG_INPUT_SHAPE, input.config, `recipe '${name}' config`, hint, "ERECIPE");
     const h = input.config.hostname;
     if (h !== undefined && h !== "" && !isHostname(h)) throw new MinicError("ERECIPE", `recipe '${name}' config: invalid hostname '${h}'`, { hint: HOSTNAME_HINT });
+    checkEnvNames(input.config.env, `recipe '${name}' config`);
+    checkLimits(input.config.limits, `recipe '${name}' config`);
   }
   const base = input.base as unknown;
   if (base !== undefined && base !== null && typeof base !== "string" && (typeof base !== "object" || typeof (base as { kind?: unknown }).kind !== "string")) {
@@ -38,5 +41,29 @@ export function checkRecipeInput(input: RecipeInput): void {
     if (s === null || typeof s !== "object" || Array.isArray(s)) {
       throw new MinicError("ERECIPE", `recipe '${name}' step ${i + 1} is ${s === undefined ? "undefined" : describeJson(s)}, not a step`, { hint: "build steps with dir(), file(), symlink(), copy(), remove() or run() from \"minic\"; leave out a step that is not wanted (e.g. with ...(cond ? [step] : []))" });
     }
+    const step = s as { kind?: unknown; env?: Record<string, string>; limits?: LimitsInput };
+    if (step.kind === "run") {
+      checkEnvNames(step.env, `recipe '${name}' step ${i + 1}`);
+      checkLimits(step.limits, `recipe '${name}' step ${i + 1}`);
+    }
   });
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function checkEnvNames(env: Readonly<Record<string, string>> | undefined, where: string): void {
+  for (const k of Object.keys(env ?? {})) {
+    if (!ENV_NAME.test(k)) throw new MinicError("ERECIPE", `${where}: invalid environment variable name '${k}'`, { hint: "a name is letters, digits and '_', not starting with a digit" });
+  }
+}
+
+/** The limits' own check (CPU numbers against the host come at build time), as the recipe's error. */
+function checkLimits(limits: LimitsInput | undefined, where: string): void {
+  if (limits === undefined) return;
+  try {
+    parseLimits(limits, Number.MAX_SAFE_INTEGER);
+  } catch (e) {
+    if (!(e instanceof MinicError)) throw e;
+    throw new MinicError("ERECIPE", `${where}: limits: ${e.message.replace(/--(memory|cpus|cpuset|pids)\b/g, "$1")}`, { ...(e.hint ? { hint: e.hint.replace(/--(memory|cpus|cpuset|pids)\b/g, "$1") } : {}) });
+  }
 }

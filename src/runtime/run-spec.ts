@@ -169,7 +169,14 @@ export function mergeEnv(image: readonly string[], flags: readonly string[], hos
   const m = new Map<string, string>();
   for (const e of image) {
     const i = e.indexOf("=");
-    if (i > 0) m.set(e.slice(0, i), e.slice(i + 1));
+    if (i <= 0) continue;
+    // A loaded image may carry any name (OCI does not bound them); nspawn refuses all but
+    // shell names, with its own message, once the container is set up: said here, before.
+    const key = e.slice(0, i);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+      throw new MinicError("ERUN", `the image's environment has the variable name '${key}', which systemd-nspawn cannot pass on`, { hint: "a name is letters, digits and '_', not starting with a digit: fix the image's Env (or its recipe's env)" });
+    }
+    m.set(key, e.slice(i + 1));
   }
   for (const e of flags) {
     const i = e.indexOf("=");

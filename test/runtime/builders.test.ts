@@ -306,6 +306,8 @@ describe("spec resolution", () => {
     expect(() => resolveSpec("a", cfg, { ...f, bind: ["data:d"] }, host)).toThrow(/bind target 'd' is not an absolute path/);
     expect(resolveSpec("a", cfg, { ...f, command: ["x"], bind: ["data"] }, host).binds[0]!.target).toBe("/w/data");
     expect(mergeEnv(["B=1"], [], {})).toEqual(["B=1"]);
+    // A loaded image's name that nspawn would refuse (with its raw message) is refused first.
+    expect(() => mergeEnv(["\x1b[31mX=1", "PATH=/bin"], [], {})).toThrow(/^the image's environment has the variable name '\x1b\[31mX', which systemd-nspawn cannot pass on$/);
     const u = { ...f, command: ["x"], userns: "auto" };
     expect(() => resolveSpec("a", cfg, { ...u, runtime: "chroot" }, host)).toThrow(/--userns auto cannot be combined with --runtime chroot/);
     expect(() => resolveSpec("a", cfg, { ...u, readOnly: true }, host)).toThrow(/--userns auto cannot be combined with --read-only/);
