@@ -110,6 +110,8 @@ export class RegistryClient {
       },
     });
     body.on("error", (e) => bounded.destroy(e));
+    // The reader gets the error through its iteration; once it has let go, a late one is no crash.
+    bounded.on("error", () => {});
     bounded.on("close", () => body.destroy());
     return body.pipe(bounded);
   }

@@ -83,7 +83,8 @@ export class BlobStaging {
     const side = new ByteChannel();
     const read = readLayerSide(side, policy, expected, this.tempPath("unpack"));
     this.pending.push(read);
-    const info = await this.put(feeding(source as AsyncIterable<Buffer>, side), expected);
+    // Interruptible under the side channel too: a stalled source that a signal stops ends the side read.
+    const info = await this.put(feeding(interruptible(source as AsyncIterable<Buffer>, "reading the input"), side), expected);
     this.layerReads.set(info.digest, read);
     return info;
   }

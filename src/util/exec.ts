@@ -147,7 +147,13 @@ export async function* interruptible(source: AsyncIterable<Buffer> | Iterable<Bu
     }
   } finally {
     off();
-    if (!ended) void Promise.resolve(it.return?.()).catch(() => {});
+    // A stream is destroyed (its socket or file closed): the return() of an iterator that waits
+    // for a chunk would only take effect once one came.
+    const stream = source as { destroy?: () => void };
+    if (!ended) {
+      if (typeof stream.destroy === "function") stream.destroy();
+      else void Promise.resolve(it.return?.()).catch(() => {});
+    }
   }
 }
 

@@ -39,6 +39,7 @@ let host = "";
 beforeAll(async () => {
   server = createServer((req, res) => {
     const p = new URL(req.url!, "http://x").pathname;
+    if (p === "/v2/") return void res.writeHead(200, { "content-type": "application/json" }).end("{}");
     if (p === "/v2/qa/endless/manifests/1") {
       res.writeHead(200, { "content-type": "application/vnd.oci.image.manifest.v1+json" });
       return forever(res, "manifest");
