@@ -116,6 +116,6 @@ describe("run step timeouts", () => {
     const flag = await build(writeRecipe(dir(), "bad", `run("true")`), ["--timeout", "soon"]);
     expect({ code: flag.exitCode, lines: minicLines(flag.out) }).toEqual({ code: 2, lines: [expect.stringMatching(/^minic: invalid --timeout 'soon' \(hint: /)] });
     const step = await build(writeRecipe(dir(), "bad", `run("true", { limits: { memory: "lots" } })`));
-    expect({ code: step.exitCode, lines: minicLines(step.out) }).toEqual({ code: 1, lines: [expect.stringMatching(/^minic: recipe 'bad' step 1: invalid memory limit 'lots' \(hint: /)] });
+    expect({ code: step.exitCode, lines: minicLines(step.out) }).toEqual({ code: 1, lines: [expect.stringMatching(/^minic: .*bad\.ts:\d+:\d+: recipe 'bad' step 1: limits: invalid memory limit 'lots' \(hint: /)] });
   });
 });
