@@ -91,6 +91,11 @@ export function isEnvEntry(kv: string): boolean {
   return kv.indexOf("=") > 0;
 }
 
+/** A variable name as shells and systemd-nspawn take it: letters, digits and '_', not starting with a digit. */
+export function isEnvName(name: string): boolean {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name);
+}
+
 /** Default run configuration for an image with nothing set. */
 export function defaultRunConfig(): RunConfig {
   return { cmd: ["/bin/sh"], entrypoint: [], env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], workdir: "/", user: "root", hostname: "", limits: {}, labels: {} };

@@ -1,7 +1,7 @@
 // Pure: a recipe's canonical form (paths normalised, defaults filled) and its run config.
 import { absoluteContainerPath } from "./container-path.js";
 import { MinicError } from "./errors.js";
-import { isEnvEntry, type LayerHistory, type RunConfig } from "./image.js";
+import { isEnvEntry, isEnvName, type LayerHistory, type RunConfig } from "./image.js";
 import type { LimitsInput } from "./limits.js";
 import type { Digest } from "./digest.js";
 import { isRecipe, type ImageConfigInput, type Recipe, type RunStep, type StageSource, type Step, type StepNetwork } from "./recipe.js";
@@ -271,7 +271,7 @@ export function recipeHistory(name: string, recipeDigest: LayerHistory["recipeDi
 
 function envList(env: Readonly<Record<string, string>>): string[] {
   for (const k of Object.keys(env)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new MinicError("ERECIPE", `invalid environment variable name '${k}'`);
+    if (!isEnvName(k)) throw new MinicError("ERECIPE", `invalid environment variable name '${k}'`);
   }
   return Object.keys(env).sort().map((k) => `${k}=${env[k]}`);
 }

@@ -4,7 +4,7 @@ import { constants } from "node:os";
 import { containerPath } from "../core/container-path.js";
 import { MinicError } from "../core/errors.js";
 import { HOSTNAME_HINT, isHostname } from "../core/hostname.js";
-import { defaultRunConfig, type RunConfig } from "../core/image.js";
+import { defaultRunConfig, isEnvName, type RunConfig } from "../core/image.js";
 import { parseCpus, parseCpuset, parseMemory, parsePids, setOnly, type Limits } from "../core/limits.js";
 import { NET_MODES, type NetMode } from "./network.js";
 import { parsePortMapping, type PortMapping } from "./port-proxy.js";
@@ -173,7 +173,7 @@ export function mergeEnv(image: readonly string[], flags: readonly string[], hos
     // A loaded image may carry any name (OCI does not bound them); nspawn refuses all but
     // shell names, with its own message, once the container is set up: said here, before.
     const key = e.slice(0, i);
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+    if (!isEnvName(key)) {
       throw new MinicError("ERUN", `the image's environment has the variable name '${key}', which systemd-nspawn cannot pass on`, { hint: "a name is letters, digits and '_', not starting with a digit: fix the image's Env (or its recipe's env)" });
     }
     m.set(key, e.slice(i + 1));
@@ -181,7 +181,7 @@ export function mergeEnv(image: readonly string[], flags: readonly string[], hos
   for (const e of flags) {
     const i = e.indexOf("=");
     const key = i < 0 ? e : e.slice(0, i);
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new MinicError("EUSAGE", `invalid environment variable '${e}'`, { hint: "use -e NAME=value" });
+    if (!isEnvName(key)) throw new MinicError("EUSAGE", `invalid environment variable '${e}'`, { hint: "use -e NAME=value" });
     if (i >= 0) m.set(key, e.slice(i + 1));
     else if (hostEnv[key] !== undefined) m.set(key, hostEnv[key]!);
   }
