@@ -10,7 +10,8 @@ export const TRAILER_NAME = "TRAILER!!!";
  * readers apply it and never write it as a file; other cpio readers extract it as a file.
  */
 export const XATTR_TABLE_NAME = ".minic-xattrs";
-const MAX_FIELD = 0xffffffff;
+/** The largest value a newc header field holds (8 hex digits): a file's size, an mtime. */
+export const NEWC_FIELD_MAX = 0xffffffff;
 
 /** Every field of a newc header, as numbers. */
 export interface NewcHeader {
@@ -50,7 +51,7 @@ export function encodeHeader(h: NewcHeader): Buffer {
 }
 
 function hex8(n: number, field: string, name: string): string {
-  if (!Number.isInteger(n) || n < 0 || n > MAX_FIELD) {
+  if (!Number.isInteger(n) || n < 0 || n > NEWC_FIELD_MAX) {
     throw new MinicError("EARCHIVE", `cpio field ${field}=${n} out of range for '${name}'`, {
       hint: field === "filesize" ? "newc cpio holds files up to 4 GiB" : "newc cpio fields are 32-bit",
     });

@@ -8,6 +8,7 @@ import { rm } from "node:fs/promises";
 import { canonicalJson, isDigest, type Digest } from "../core/digest.js";
 import { CONFIG_SHAPE, MANIFEST_SHAPE } from "../core/image-shapes.js";
 import { MinicError } from "../core/errors.js";
+import { NEWC_FIELD_MAX } from "../archive/cpio-newc.js";
 import type { LayerDescriptor } from "../core/image.js";
 import { availableParallelism } from "node:os";
 import { mapLimit } from "../util/map-limit.js";
@@ -86,9 +87,6 @@ async function checkMinicLayer(staging: BlobStaging, layer: LayerDescriptor, pol
   return read.tmp === undefined ? undefined : { layer, tmp: read.tmp, target, opaque: read.opaque };
 }
 
-/** The latest mtime a newc header holds (8 hex digits). */
-const NEWC_MTIME_MAX = 0xffffffff;
-
 /** Where the compressed (or plain) bytes of layer i of an OCI/docker image come from. */
 export type LayerOpener = (index: number) => AsyncIterable<Buffer>;
 
@@ -127,7 +125,7 @@ export async function intakeOci(staging: BlobStaging, oci: OciConfig, layerCount
       }
       for await (const m of readTarMembers(checked(await plainStream(openLayer(i), `layer ${i + 1}`)), { verified: true })) await collector.add(m);
       for (const k of Object.keys(report) as (keyof CollectReport)[]) report[k] += collector.report[k];
-      return await packUnpacked(staging.store, collector.finish(epoch, false), NEWC_MTIME_MAX, (s) => staging.put(s), staging.tempPath("unpack"));
+      return await packUnpacked(staging.store, collector.finish(epoch, false), NEWC_FIELD_MAX, (s) => staging.put(s), staging.tempPath("unpack"));
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }

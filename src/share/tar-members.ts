@@ -7,9 +7,7 @@ import type { Entry, EntryKind } from "../archive/entry.js";
 import { utf8Name } from "../archive/utf8-name.js";
 import { TarRawHeaders, type RawMember } from "../archive/tar-raw-headers.js";
 import { expandSparse, expandSparse10, MAX_SPARSE_SEGMENTS, parseSparseMapRecord } from "../archive/tar-sparse.js";
-
-/** The largest file a layer (newc cpio, 32-bit sizes) holds. */
-const MAX_LAYER_FILE = 0xffffffff;
+import { NEWC_FIELD_MAX } from "../archive/cpio-newc.js";
 import { splitXattrs } from "../core/xattrs.js";
 import type { IncomingMember } from "./tree-collector.js";
 
@@ -68,7 +66,7 @@ export async function* readTarMembers(source: AsyncIterable<Buffer>, opts: { ver
       };
       // A layer is newc cpio, whose files hold at most 4 GiB: a bigger one (a sparse file's real
       // size, above all, which a few KiB of tar can declare) is refused here, before any of it is read.
-      if (entry.size > MAX_LAYER_FILE) {
+      if (entry.size > NEWC_FIELD_MAX) {
         throw new MinicError("EARCHIVE", `tar member '${h.name}' is a ${sparse ? "sparse " : ""}file of ${entry.size} bytes, more than a layer holds (4 GiB - 1)`, { hint: "newc cpio holds files up to 4 GiB; nothing was stored" });
       }
       if (kind === "symlink") entry.linkname = h.linkname ?? "";
