@@ -16,8 +16,8 @@ export function findContainer(all: readonly ContainerEntry[], key: string): Cont
   return hits[0];
 }
 
-/** Seconds `rm -f` waits after the stop signal when neither -t nor the container's record says (podman's). */
-const DEFAULT_STOP_SECONDS = 10;
+/** How long `rm -f` waits after the stop signal when neither -t nor the container's record says (podman's 10 s). */
+const DEFAULT_STOP_MS = 10_000;
 
 export const rmCommand: Command = {
   name: "rm",
@@ -51,7 +51,7 @@ export const rmCommand: Command = {
         // As podman: the stop signal first, through the container's minic (SIGTERM to it sends
         // the image's stop signal, see run-container.ts); what still runs after the stop time is
         // killed. A build's run step (SIGTERM would stop the whole build) is killed at once.
-        const wait = c.state.build ? 0 : (time ?? (c.state.stopTimeoutMs ?? DEFAULT_STOP_SECONDS * 1000) / 1000) * 1000;
+        const wait = c.state.build ? 0 : time !== undefined ? time * 1000 : c.state.stopTimeoutMs ?? DEFAULT_STOP_MS;
         if (wait > 0) {
           signal(c.state.minicPid, "SIGTERM");
           await gone(c.dir, wait);

@@ -48,12 +48,17 @@ export class BlobStaging {
    * EDIGEST. A blob the store already holds is hashed but not written again (stored once), and
    * held from then on (see Store.hold), as is every blob staged: gc keeps what commit relies on.
    */
-  async put(source: ByteSource, expected?: Digest): Promise<BlobInfo> {
+  put(source: ByteSource, expected?: Digest): Promise<BlobInfo> {
+    // A signal stops the read at once (nothing else passes it on to a download or a tarball).
+    return this.write(interruptible(source as AsyncIterable<Buffer>, "reading the input"), expected);
+  }
+
+  /** put of a source already interruptible. */
+  private async write(source: AsyncIterable<Buffer>, expected?: Digest): Promise<BlobInfo> {
     const known = expected !== undefined && (this.blobs.has(expected) || (await this.stored(expected)));
     const tmp = join(this.dir, `part-${this.spools++}`);
     try {
-      // A signal stops the read at once (nothing else passes it on to a download or a tarball).
-      const { digest, size } = await hashWrite(interruptible(source as AsyncIterable<Buffer>, "reading the input"), known ? null : tmp, expected, 0o600);
+      const { digest, size } = await hashWrite(source, known ? null : tmp, expected, 0o600);
       if (!known && !this.blobs.has(digest)) {
         await this.store.hold({ blobs: [digest] });
         await rename(tmp, this.path(digest));
@@ -84,7 +89,7 @@ export class BlobStaging {
     const read = readLayerSide(side, policy, expected, this.tempPath("unpack"));
     this.pending.push(read);
     // Interruptible under the side channel too: a stalled source that a signal stops ends the side read.
-    const info = await this.put(feeding(interruptible(source as AsyncIterable<Buffer>, "reading the input"), side), expected);
+    const info = await this.write(feeding(interruptible(source as AsyncIterable<Buffer>, "reading the input"), side), expected);
     this.layerReads.set(info.digest, read);
     return info;
   }
