@@ -55,10 +55,13 @@ type CliContext = Context & { storeRoot?: string; handleSignals?: () => void };
  * dropped. minic's options stand before the image.
  */
 export function splitCommand(args: string[], options: Options): [string[], string[]] {
+  const short = (c: string) => Object.values(options).find((o) => o.short === c);
   const takesValue = (a: string): boolean => {
     if (a.includes("=")) return false;
-    const opt = a.startsWith("--") ? options[a.slice(2)] : Object.values(options).find((o) => o.short === a.slice(1));
-    return opt?.type === "string";
+    if (a.startsWith("--")) return options[a.slice(2)]?.type === "string";
+    // A group of short flags (-it, -ite K=V): the next word is a value when only its last letter takes one.
+    const letters = [...a.slice(1)];
+    return letters.slice(0, -1).every((c) => short(c)?.type === "boolean") && short(letters[letters.length - 1]!)?.type === "string";
   };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;

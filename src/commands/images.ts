@@ -1,5 +1,5 @@
 // minic images: list the store's image references.
-import type { Command, Context } from "./command.js";
+import { formatOption, type Command, type Context } from "./command.js";
 import { messageLine } from "../core/errors.js";
 import { formatRef } from "../core/reference.js";
 import { humanSize } from "../core/size-text.js";
@@ -8,26 +8,32 @@ export const imagesCommand: Command = {
   name: "images",
   noArgs: true,
   summary: "list images in the store",
-  usage: "[--json]",
-  options: { json: { type: "boolean" } },
+  usage: "[-q|--quiet] [--json | --format TEMPLATE]",
+  options: { quiet: { type: "boolean", short: "q" }, json: { type: "boolean" }, format: { type: "string" } },
   async run(values, _positionals, ctx) {
+    const format = formatOption(values);
     const store = await ctx.store({ create: false });
-    const rows: { name: string; tag: string; manifest: string; layers?: number; size?: number; damaged?: string }[] = [];
+    const rows: { id: string; name: string; tag: string; manifest: string; layers?: number; size?: number; damaged?: string }[] = [];
     const { refs, bad } = await store.scanRefs();
     const damaged = bad.map((b) => `${b.entry} is not a reference (${b.why}): skipped`);
     for (const { ref, manifest } of refs) {
       try {
         // The config too: an image whose config is gone or damaged cannot run, export or push.
         const { manifest: m } = await store.readImage(manifest);
-        rows.push({ name: ref.name, tag: ref.tag, manifest, layers: m.layers.length, size: m.layers.reduce((n, l) => n + l.size, 0) });
+        rows.push({ id: manifest.slice(7, 19), name: ref.name, tag: ref.tag, manifest, layers: m.layers.length, size: m.layers.reduce((n, l) => n + l.size, 0) });
       } catch (e) {
         // One damaged image is listed as such; the others are listed as ever.
-        rows.push({ name: ref.name, tag: ref.tag, manifest, damaged: messageLine(e) });
+        rows.push({ id: manifest.slice(7, 19), name: ref.name, tag: ref.tag, manifest, damaged: messageLine(e) });
         damaged.push(`image ${formatRef(ref)}: ${messageLine(e)}`);
       }
     }
     if (values.json) ctx.out(JSON.stringify(rows, null, 2));
-    else {
+    else if (values.quiet) {
+      // The image IDs (as podman's -q: one line per image, however many names it has).
+      for (const id of new Set(rows.map((r) => r.id))) ctx.out(id);
+    } else if (format) {
+      for (const line of rows.map(format)) ctx.out(line);
+    } else {
       const table = [["IMAGE", "MANIFEST", "LAYERS", "SIZE"], ...rows.map((r) => [formatRef(r), r.manifest.slice(7, 19), r.damaged ? "?" : String(r.layers), r.damaged ? "(damaged)" : humanSize(r.size!)])];
       const w = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
       for (const row of table) ctx.out(row.map((cell, c) => cell.padEnd(w[c]!)).join("  ").trimEnd());

@@ -7,6 +7,7 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   images: async () => (await import("./images.js")).imagesCommand,
   inspect: async () => (await import("./inspect.js")).inspectCommand,
   rmi: async () => (await import("./rmi.js")).rmiCommand,
+  tag: async () => (await import("./tag.js")).tagCommand,
   gc: async () => (await import("./gc.js")).gcCommand,
   fsck: async () => (await import("./fsck.js")).fsckCommand,
   import: async () => (await import("./import.js")).importCommand,

@@ -1,7 +1,7 @@
 // minic inspect: an image's layers (diff id, digest, size, which recipe made each) and config.
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Command } from "./command.js";
+import { formatOption, type Command } from "./command.js";
 import { MinicError } from "../core/errors.js";
 import { OCI_EXTRA_FIELDS } from "../core/image.js";
 import { formatRef } from "../core/reference.js";
@@ -12,10 +12,11 @@ import { humanSize } from "../core/size-text.js";
 export const inspectCommand: Command = {
   name: "inspect",
   summary: "show an image's layers and config",
-  usage: "IMAGE [--json]",
-  options: { json: { type: "boolean" } },
+  usage: "IMAGE [--json | -f|--format TEMPLATE]",
+  options: { json: { type: "boolean" }, format: { type: "string", short: "f" } },
   async run(values, positionals, ctx) {
     if (positionals.length !== 1) throw new MinicError("EUSAGE", "inspect takes one image", { hint: "minic inspect hello" });
+    const format = formatOption(values);
     const store = await ctx.store({ create: false });
     const img = await store.getImage(positionals[0]!);
     const files = await recipeFiles(store);
@@ -29,9 +30,13 @@ export const inspectCommand: Command = {
     });
     // Every name of the image, the one asked for first (by digest, the image still has its names).
     const names = [...new Set([...(img.ref ? [formatRef(img.ref)] : []), ...(await store.namesOf(img.manifestDigest)).map(formatRef)])];
-    const out = { ref: names[0], names, manifest: img.manifestDigest, config: img.config.config, architecture: img.config.architecture, created: img.config.created, layers };
+    const out = { id: img.manifestDigest.slice(7), ref: names[0], names, manifest: img.manifestDigest, config: img.config.config, architecture: img.config.architecture, created: img.config.created, layers };
     if (values.json) {
       ctx.out(JSON.stringify(out, null, 2));
+      return 0;
+    }
+    if (format) {
+      ctx.out(format(out));
       return 0;
     }
     ctx.out(`image     ${names.length ? names.join(", ") : "(untagged)"}`);

@@ -1,7 +1,7 @@
 // minic ps: list the containers running from this store, and the run steps of builds in
 // progress (after removing stale ones).
 import { listContainers, supervisorAlive, type ContainerState } from "../runtime/state.js";
-import type { Command } from "./command.js";
+import { formatOption, type Command } from "./command.js";
 import { sweep } from "./sweep.js";
 
 /** Pure: the IMAGE column: the image, or for a build's run step what it builds ("hello (build step 2)"). */
@@ -13,14 +13,20 @@ export const psCommand: Command = {
   name: "ps",
   noArgs: true,
   summary: "list running containers and build run steps (stale ones left by a killed minic are removed first)",
-  usage: "[--quiet] [--json]",
-  options: { quiet: { type: "boolean", short: "q" }, json: { type: "boolean" } },
+  usage: "[-q|--quiet] [-a|--all] [--json | --format TEMPLATE]",
+  // -a (podman's "also the stopped ones"): minic keeps no stopped containers, so all is what runs.
+  options: { quiet: { type: "boolean", short: "q" }, all: { type: "boolean", short: "a" }, json: { type: "boolean" }, format: { type: "string" } },
   async run(values, _positionals, ctx) {
+    const format = formatOption(values);
     const store = await ctx.store({ create: false });
     await sweep(store, ctx);
     const rows = listContainers(store.layout.containersDir).filter((c) => c.state && supervisorAlive(c.state)).map((c) => c.state!);
     if (values.json) {
       ctx.out(JSON.stringify(rows, null, 2));
+      return 0;
+    }
+    if (format) {
+      for (const line of rows.map(format)) ctx.out(line);
       return 0;
     }
     if (values.quiet) {

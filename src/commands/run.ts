@@ -29,7 +29,7 @@ export const runCommand: Command = {
   usage: "[OPTIONS] IMAGE [COMMAND [ARG...]]  (options before the image: all after it goes to the command)  [-e|--env K=V] [--name N] [--hostname H] [-w|--workdir DIR] [-u|--user USER] [--entrypoint CMD] [--bind SRC:DST[:ro]] [--read-only] " +
     "[--memory 64M|max] [--cpus 0.5|max] [--cpuset 0] [--pids 32|max] [--net|--network host|none|veth|bridge] [-p [IP:]HOSTPORT:PORT] " +
     "[--storage-driver overlay|aufs|copy] [--runtime nspawn|chroot] [--stop-timeout SECONDS] [--stop-signal SIG] " +
-    "[--privileged] [--cap-add CAP] [--cap-drop CAP] [--userns host|auto]",
+    "[--privileged] [--cap-add CAP] [--cap-drop CAP] [--userns host|auto] [--rm] [-i] [-t]",
   passthrough: true,
   // run passes SIGINT/SIGTERM to the container's PID 1 (not to every child, as the CLI does by
   // default) and cleans up even after a second signal.
@@ -58,10 +58,22 @@ export const runCommand: Command = {
     "cap-add": { type: "string", multiple: true },
     "cap-drop": { type: "string", multiple: true },
     userns: { type: "string" },
+    // podman's habits, taken for what minic does anyway: a container is always removed when its
+    // command ends (--rm), stdin is always the container's (-i), and it gets a terminal console
+    // whenever stdin and stdout are terminals (-t). -d is refused in one line (no daemon).
+    rm: { type: "boolean" },
+    interactive: { type: "boolean", short: "i" },
+    tty: { type: "boolean", short: "t" },
+    detach: { type: "boolean", short: "d" },
   },
   async run(values, positionals, ctx) {
     const [imageSpec, ...command] = positionals;
     if (!imageSpec) throw new MinicError("EUSAGE", "run needs an IMAGE", { hint: "minic run [OPTIONS] IMAGE [COMMAND [ARG...]]" });
+    if (values.detach) {
+      throw new MinicError("EUSAGE", "minic runs a container in the foreground: it has no daemon to hand a detached one to (-d)", {
+        hint: "start it in the background from the shell (minic run --name web IMAGE … &) or as a systemd service; 'minic ps' lists it and 'minic rm -f web' stops it",
+      });
+    }
     const flags: RunFlags = {
       command,
       env: list(values.env),
@@ -101,6 +113,7 @@ export const runCommand: Command = {
     }
     // isatty, not process.stdin.isTTY: that getter opens a stream on fd 0 (the container's stdin).
     const tty = isatty(0) && isatty(1);
+    if (values.tty && !tty) ctx.err("minic: warning: -t: stdin and stdout are not both terminals, so the container gets them as they are (no terminal console)");
     const archNote = foreignArchNote(image.config.architecture, hostArchitecture());
     if (archNote) ctx.err(`minic: warning: image ${imageSpec} ${archNote}`);
     return runContainer(store, image, imageSpec, spec, host, { err: ctx.err, tty, stderrTty: isatty(2), relayErr: (b) => stderr().write(b), now: new Date().toISOString() });

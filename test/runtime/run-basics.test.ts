@@ -108,6 +108,14 @@ describe("minic run (nspawn)", () => {
     expect([late.exitCode, late.stderr.trim()]).toEqual([127, expect.stringMatching(/^minic: command '--memory' is not in image 'bb' .*\(hint: minic's options go before the image, as in podman: minic run \[OPTIONS\] IMAGE \[COMMAND \[ARG\.\.\.\]\]\)$/)]);
   });
 
+  it("takes podman's --rm, -i and -t (grouped too, -ite K=V), for what minic does anyway; -t without terminals warns", async () => {
+    const r = await run(["--rm", "-i", "bb", "/bin/sh", "-c", "echo rm-i; [ -t 0 ] || echo no-tty"]);
+    expect([r.exitCode, r.stdout.trim(), r.stderr]).toEqual([0, "rm-i\nno-tty", ""]);
+    const g = await run(["-ite", "X=grouped", "--rm", "bb", "/bin/sh", "-c", "echo $X"]);
+    expect([g.exitCode, g.stdout.trim()]).toEqual([0, "grouped"]);
+    expect(g.stderr.trim()).toBe("minic: warning: -t: stdin and stdout are not both terminals, so the container gets them as they are (no terminal console)");
+  });
+
   it("an image without PATH runs with the default one, as in podman; -e PATH wins", async () => {
     const r = await run(["noenv", "--", "/bin/sh", "-c", "echo $PATH"]);
     expect([r.exitCode, r.stdout.trim()]).toEqual([0, "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]);

@@ -1,0 +1,68 @@
+// Pure: the part of Go's text/template that `podman … --format` users write, over the JSON a
+// command prints with --json: `{{.Field.Sub}}` (names matched case-insensitively, so podman's
+// `{{.Config.Env}}` finds minic's `config.env`), `{{json .X}}`, `{{.}}`, and the `\t` / `\n`
+// escapes podman takes in a format. Values print as Go's %v does: `[a b]` for a list,
+// `map[k:v]` for an object. Anything else is refused before any output, in one line.
+import { MinicError } from "./errors.js";
+
+type Part = { text: string } | { path: string[]; json: boolean };
+
+const ACTION = /\{\{-?\s*(.*?)\s*-?\}\}/g;
+
+/** Parses `format` once; the result prints one value (a row or an image) per call. EUSAGE for what it cannot do. */
+export function compileFormat(format: string): (value: unknown) => string {
+  const parts: Part[] = [];
+  let last = 0;
+  for (const m of format.matchAll(ACTION)) {
+    parts.push({ text: unescape(format.slice(last, m.index)) });
+    parts.push(action(m[1]!, format));
+    last = m.index! + m[0].length;
+  }
+  const tail = format.slice(last);
+  if (tail.includes("{{") || tail.includes("}}")) throw refuse(format, "has an unclosed {{ or a stray }}");
+  parts.push({ text: unescape(tail) });
+  return (value) => parts.map((p) => ("text" in p ? p.text : show(lookup(value, p.path, format), p.json))).join("");
+}
+
+function action(body: string, format: string): Part {
+  const json = /^json\s+/.exec(body);
+  const expr = json ? body.slice(json[0].length).trim() : body;
+  if (expr === ".") return { path: [], json: !!json };
+  if (!/^(\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(expr)) throw refuse(format, `cannot do {{${body}}}: minic's --format takes {{.Field}}, {{.Field.Sub}}, {{json .Field}} and {{.}}`);
+  return { path: expr.slice(1).split("."), json: !!json };
+}
+
+function lookup(value: unknown, path: string[], format: string): unknown {
+  let v = value;
+  for (const [i, name] of path.entries()) {
+    if (v === null || typeof v !== "object" || Array.isArray(v)) throw refuse(format, `.${path.slice(0, i).join(".")} has no fields, so no .${name}`);
+    const o = v as Record<string, unknown>;
+    const key = Object.hasOwn(o, name) ? name : Object.keys(o).find((k) => k.toLowerCase() === name.toLowerCase());
+    if (key === undefined) {
+      const where = i === 0 ? "" : ` of .${path.slice(0, i).join(".")}`;
+      throw refuse(format, `has no field .${name}${where} (there are: ${Object.keys(o).join(", ")})`);
+    }
+    v = o[key];
+  }
+  return v;
+}
+
+/** Go's %v of a JSON value (or JSON itself for {{json}}). */
+function show(v: unknown, json: boolean): string {
+  if (json) return JSON.stringify(v ?? null);
+  if (v === undefined || v === null) return "<no value>";
+  if (Array.isArray(v)) return `[${v.map((x) => show(x, false)).join(" ")}]`;
+  if (typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    return `map[${Object.keys(o).sort().map((k) => `${k}:${show(o[k], false)}`).join(" ")}]`;
+  }
+  return String(v);
+}
+
+function unescape(s: string): string {
+  return s.replace(/\\t/g, "\t").replace(/\\n/g, "\n");
+}
+
+function refuse(format: string, why: string): MinicError {
+  return new MinicError("EUSAGE", `--format '${format}' ${why}`, { hint: "e.g. --format '{{.Config.Env}}', or --json and jq for anything else" });
+}

@@ -1,0 +1,56 @@
+// What podman users type out of habit: tag, images -q, ps -a, --format, and run's --rm, -i, -t
+// (taken for what minic does anyway) and -d (refused in one line: minic has no daemon).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { minic, minicOk, tempDir } from "../helpers/cli.js";
+
+const t = tempDir("minic-habits-");
+afterAll(() => t.remove());
+const S = ["--store", join(t.path, "s")];
+let digest = "";
+
+beforeAll(async () => {
+  const d = join(t.path, "tree");
+  mkdirSync(d);
+  writeFileSync(join(d, "f"), "habits\n");
+  digest = (await minicOk(["import", d, "-t", "hab:1", ...S])).stdout.trim().split(" ")[1]!;
+});
+
+describe("podman habits", () => {
+  it("tag gives an image more names, by name or by ID, and writes none when one is bad", async () => {
+    expect((await minicOk(["tag", "hab:1", "hab:2", "registry.example:5000/team/hab:3", ...S])).stdout).toBe("");
+    await minicOk(["tag", digest.slice(7, 19), "byid", ...S]);
+    const names = JSON.parse((await minicOk(["images", "--json", ...S])).stdout).map((r: { name: string; tag: string; manifest: string }) => `${r.name}:${r.tag} ${r.manifest}`);
+    expect(names).toEqual([`byid:latest ${digest}`, `hab:1 ${digest}`, `hab:2 ${digest}`, `registry.example:5000/team/hab:3 ${digest}`]);
+    const bad = await minic(["tag", "hab:1", "hab:4", "Bad:Name", ...S]);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr.trim()).toMatch(/^minic: tag: invalid image name 'Bad:Name' \(hint: /);
+    expect((await minicOk(["images", "-q", ...S])).stdout).toBe(digest.slice(7, 19));
+    const missing = await minic(["tag", "nope:1", "x", ...S]);
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr).toMatch(/^minic: no image 'nope:1' in store .*\(hint: /);
+    const usage = await minic(["tag", "hab:1", ...S]);
+    expect([usage.exitCode, usage.stderr.split(" (hint")[0]]).toEqual([2, "minic: tag needs a SOURCE image and at least one TARGET name"]);
+  });
+
+  it("inspect, images and ps print through --format", async () => {
+    const out = await minicOk(["inspect", "-f", "{{.Id}} {{.Config.Cmd}} {{json .Config.Env}} {{.Architecture}}", "hab:1", ...S]);
+    expect(out.stdout).toBe(`${digest.slice(7)} [/bin/sh] ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] amd64`);
+    expect((await minicOk(["images", "--format", "{{.Name}}:{{.Tag}}\\t{{.ID}}", ...S])).stdout.split("\n")[1]).toBe(`hab:1\t${digest.slice(7, 19)}`);
+    expect((await minicOk(["ps", "-a", "--format", "{{.Id}}", ...S])).stdout).toBe("");
+    const bad = await minic(["inspect", "--format", "{{.Config.WorkingDir}}", "hab:1", ...S]);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr.trim()).toMatch(/^minic: --format '\{\{\.Config\.WorkingDir\}\}' has no field \.WorkingDir of \.Config \(there are: .*workdir\) \(hint: /);
+    expect(bad.stdout).toBe("");
+    const both = await minic(["images", "--json", "--format", "{{.ID}}", ...S]);
+    expect([both.exitCode, both.stdout]).toEqual([2, ""]);
+  });
+
+  it("run -d is refused in one line, before anything is set up", async () => {
+    const r = await minic(["run", "-d", "--name", "web", "hab:1", "/bin/true", ...S]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/^minic: minic runs a container in the foreground: .* \(hint: start it in the background from the shell/);
+  });
+});
