@@ -29,7 +29,7 @@ export function planArchive(entries: readonly Entry[], epoch: number): PlannedMe
   for (let i = 0; i < sorted.length; i++) {
     const e = sorted[i]!;
     if (i > 0 && sorted[i - 1]!.name === e.name) {
-      throw new MinicError("EARCHIVE", `duplicate entry '${e.name}' in layer`);
+      throw new MinicError("EARCHIVE", `duplicate entry '${e.name}' in layer`, { hint: "the archive names it twice: it is hostile or corrupt" });
     }
     if (e.name === TRAILER_NAME) {
       throw new MinicError("EARCHIVE", `a file may not be named '${TRAILER_NAME}' at the archive root`, {

@@ -52,7 +52,7 @@ export async function* readCpio(source: AsyncIterable<Buffer | Uint8Array | stri
     const fixed = await r.read(HEADER_SIZE);
     if (fixed === null) throw new MinicError("EARCHIVE", "cpio archive ends without a trailer", { hint: "the file is truncated" });
     const { header, namesize } = decodeFixed(fixed);
-    if (namesize < 1 || namesize > MAX_NAME) throw new MinicError("EARCHIVE", `cpio name size ${namesize} is invalid`);
+    if (namesize < 1 || namesize > MAX_NAME) throw new MinicError("EARCHIVE", `cpio name size ${namesize} is invalid`, { hint: "the archive is corrupt, or not a newc cpio (cpio -o -H newc writes one)" });
     const nameBuf = await r.readExact(namesize + pad4(HEADER_SIZE + namesize));
     const raw = utf8Name(nameBuf.subarray(0, namesize - 1), "cpio member name");
     if (raw === TRAILER_NAME) {
@@ -75,14 +75,14 @@ export async function* readCpio(source: AsyncIterable<Buffer | Uint8Array | stri
       throw new MinicError("EARCHIVE", `refusing archive member '${raw}': its name climbs out of the tree`, { hint: "the archive is hostile or corrupt" });
     }
     const kind = kindOfMode(header.mode);
-    if (kind === undefined) throw new MinicError("EARCHIVE", `member '${raw}' has an unknown file type (mode ${header.mode.toString(8)})`);
+    if (kind === undefined) throw new MinicError("EARCHIVE", `member '${raw}' has an unknown file type (mode ${header.mode.toString(8)})`, { hint: "the archive is corrupt, or not a newc cpio (cpio -o -H newc writes one)" });
     const wasFirst = first;
     first = false;
     if (name === XATTR_TABLE_NAME) {
       if (!wasFirst || part > 0 || kind !== "file") {
         throw new MinicError("EARCHIVE", `member '${raw}' has the name reserved for a layer's xattr table but is not its first regular file`, { hint: "a minic layer's xattr table extracted as a file: apply it (setfattr -h --restore=.minic-xattrs in the tree) and leave it out, or rename it" });
       }
-      if (header.filesize > MAX_XATTR_TABLE) throw new MinicError("EARCHIVE", `the layer's xattr table is ${header.filesize} bytes, over the ${MAX_XATTR_TABLE} minic reads`);
+      if (header.filesize > MAX_XATTR_TABLE) throw new MinicError("EARCHIVE", `the layer's xattr table is ${header.filesize} bytes, over the ${MAX_XATTR_TABLE} minic reads`, { hint: "the layer is hostile or corrupt" });
       table = decodeXattrTable(await r.readExact(header.filesize));
       await r.skip(pad4(header.filesize));
       continue;
@@ -107,7 +107,7 @@ export async function* readCpio(source: AsyncIterable<Buffer | Uint8Array | stri
     }
     const dataPad = pad4(header.filesize);
     if (kind === "symlink") {
-      if (header.filesize > MAX_LINK) throw new MinicError("EARCHIVE", `symlink '${raw}' target is too long`);
+      if (header.filesize > MAX_LINK) throw new MinicError("EARCHIVE", `symlink '${raw}' target is too long`, { hint: `a target is at most ${MAX_LINK} bytes; the archive is corrupt, or the link was made for another system` });
       entry.linkname = utf8Name(await r.readExact(header.filesize), `symlink target of '${raw}'`);
       await r.skip(dataPad);
       yield { entry, ino: header.ino + part * PART_INODES, nlink: header.nlink, data: empty() };

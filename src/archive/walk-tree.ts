@@ -75,7 +75,7 @@ export async function walkTree(given: string, opts: WalkOptions = {}): Promise<T
         const st = stats[j]!;
         const hostPath = join(root, name);
         const kind = kindOfMode(st.mode);
-        if (kind === undefined) throw new MinicError("EARCHIVE", `unsupported file type at ${hostPath}`);
+        if (kind === undefined) throw new MinicError("EARCHIVE", `unsupported file type at ${hostPath}`, { hint: "a layer holds files, directories, symlinks, fifos and devices; remove it from the tree first" });
         const major = Math.floor(st.rdev / 256) & 0xfff;
         const minor = (st.rdev & 0xff) | (Math.floor(st.rdev / 4096) & ~0xff);
         const owner = opts.squashOwner ? { uid: 0, gid: 0 } : { uid: st.uid, gid: st.gid };

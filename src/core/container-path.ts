@@ -9,7 +9,7 @@ export function containerPath(p: string, what = "path"): string {
   if (typeof p !== "string" || p.length === 0) {
     throw new MinicError("EPATH", `${what} is empty`, { hint: "give an absolute path inside the image, e.g. /srv/www" });
   }
-  if (p.includes("\0")) throw new MinicError("EPATH", `${what} '${p}' contains a NUL byte`);
+  if (p.includes("\0")) throw new MinicError("EPATH", `${what} '${p}' contains a NUL byte`, { hint: "a path cannot hold a NUL byte; remove it" });
   const parts: string[] = [];
   for (const seg of p.split("/")) {
     if (seg === "" || seg === ".") continue;

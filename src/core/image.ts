@@ -96,6 +96,9 @@ export function isEnvName(name: string): boolean {
   return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name);
 }
 
+/** What to say of a name isEnvName refuses. */
+export const ENV_NAME_HINT = "a name is letters, digits and '_', not starting with a digit";
+
 /** Default run configuration for an image with nothing set. */
 export function defaultRunConfig(): RunConfig {
   return { cmd: ["/bin/sh"], entrypoint: [], env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], workdir: "/", user: "root", hostname: "", limits: {}, labels: {} };

@@ -1,7 +1,7 @@
 // Pure: a recipe's canonical form (paths normalised, defaults filled) and its run config.
 import { absoluteContainerPath } from "./container-path.js";
 import { MinicError } from "./errors.js";
-import { isEnvEntry, isEnvName, type LayerHistory, type RunConfig } from "./image.js";
+import { isEnvEntry, ENV_NAME_HINT, isEnvName, type LayerHistory, type RunConfig } from "./image.js";
 import type { LimitsInput } from "./limits.js";
 import type { Digest } from "./digest.js";
 import { isRecipe, type ImageConfigInput, type Recipe, type RunStep, type StageSource, type Step, type StepNetwork } from "./recipe.js";
@@ -64,7 +64,7 @@ export function canonicalStep(step: Step, where: string, image: StepImageDefault
       const c = step.content;
       checkFileContentSize(c, where);
       const base64 = typeof c === "string" ? Buffer.from(c, "utf8").toString("base64") : c && typeof c.base64 === "string" ? c.base64 : undefined;
-      if (base64 === undefined) throw new MinicError("ERECIPE", `${where}: file content must be a string or { base64 }`);
+      if (base64 === undefined) throw new MinicError("ERECIPE", `${where}: file content must be a string or { base64 }`, { hint: "file(\"/etc/motd\", \"hello\\n\") or file(\"/bin/app\", { base64: \"…\" })" });
       if (typeof c !== "string" && !isBase64(base64)) {
         throw new MinicError("ERECIPE", `${where}: file content { base64 } is not base64`, { hint: "give bytes as standard base64, e.g. { base64: Buffer.from(bytes).toString(\"base64\") }" });
       }
@@ -72,7 +72,7 @@ export function canonicalStep(step: Step, where: string, image: StepImageDefault
     }
     case "symlink":
       if (typeof step.target !== "string" || step.target === "" || step.target.includes("\0")) {
-        throw new MinicError("ERECIPE", `${where}: symlink target must be a non-empty string`);
+        throw new MinicError("ERECIPE", `${where}: symlink target must be a non-empty string`, { hint: "symlink(\"/bin/sh\", \"busybox\")" });
       }
       return { kind: "symlink", path: notRoot(p(step.path, "path"), "symlink", where), target: step.target };
     case "copy": {
@@ -106,12 +106,12 @@ export function canonicalStep(step: Step, where: string, image: StepImageDefault
     }
     case "remove": {
       const path = p(step.path, "path");
-      if (path === "/") throw new MinicError("EPATH", `${where}: cannot remove /`);
+      if (path === "/") throw new MinicError("EPATH", `${where}: cannot remove /`, { hint: "remove what is under it by name, or start from another base" });
       return { kind: "remove", path };
     }
     case "run": {
       const argv = typeof step.command === "string" ? ["/bin/sh", "-c", step.command] : [...step.command];
-      if (argv.length === 0 || argv.some((a) => typeof a !== "string")) throw new MinicError("ERECIPE", `${where}: run needs a command`);
+      if (argv.length === 0 || argv.some((a) => typeof a !== "string")) throw new MinicError("ERECIPE", `${where}: run needs a command`, { hint: "run(\"make install\") or run([\"/bin/make\", \"install\"])" });
       // Cache paths are in the key (what lands under them stays out of the layer, so they
       // change what the layer holds); what the cache directories hold is not.
       const cache = cachePaths(step.cache, where);
@@ -271,7 +271,7 @@ export function recipeHistory(name: string, recipeDigest: LayerHistory["recipeDi
 
 function envList(env: Readonly<Record<string, string>>): string[] {
   for (const k of Object.keys(env)) {
-    if (!isEnvName(k)) throw new MinicError("ERECIPE", `invalid environment variable name '${k}'`);
+    if (!isEnvName(k)) throw new MinicError("ERECIPE", `invalid environment variable name '${k}'`, { hint: ENV_NAME_HINT });
   }
   return Object.keys(env).sort().map((k) => `${k}=${env[k]}`);
 }
@@ -291,6 +291,6 @@ export function showMode(m: unknown): string {
 
 function id(v: number | undefined, where: string): number {
   if (v === undefined) return 0;
-  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new MinicError("ERECIPE", `${where}: uid/gid ${v} is invalid`);
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new MinicError("ERECIPE", `${where}: uid/gid ${v} is invalid`, { hint: "an integer from 0 to 4294967295" });
   return v;
 }

@@ -4,7 +4,7 @@
 import { describeJson, arrayOf, checkShape, object, optional, recordOf, str } from "./json-shape.js";
 import { MinicError } from "./errors.js";
 import { HOSTNAME_HINT, isHostname } from "./hostname.js";
-import { isEnvName } from "./image.js";
+import { ENV_NAME_HINT, isEnvName } from "./image.js";
 import { parseLimits, type LimitsInput } from "./limits.js";
 import type { RecipeInput } from "./recipe.js";
 
@@ -52,7 +52,7 @@ export function checkRecipeInput(input: RecipeInput): void {
 
 function checkEnvNames(env: Readonly<Record<string, string>> | undefined, where: string): void {
   for (const k of Object.keys(env ?? {})) {
-    if (!isEnvName(k)) throw new MinicError("ERECIPE", `${where}: invalid environment variable name '${k}'`, { hint: "a name is letters, digits and '_', not starting with a digit" });
+    if (!isEnvName(k)) throw new MinicError("ERECIPE", `${where}: invalid environment variable name '${k}'`, { hint: ENV_NAME_HINT });
   }
 }
 

@@ -41,7 +41,7 @@ export function combineControl(step: RunControl, build: RunControl, where: strin
 
 function checkedLimits(l: unknown): LimitsInput {
   if (l === undefined) return {};
-  if (typeof l !== "object" || l === null || Array.isArray(l)) throw new MinicError("ERECIPE", "run limits must be an object like { memory: \"512M\", pids: 256 }");
+  if (typeof l !== "object" || l === null || Array.isArray(l)) throw new MinicError("ERECIPE", "run limits must be an object", { hint: "e.g. limits: { memory: \"512M\", pids: 256 }" });
   const known = new Set(["memory", "cpus", "cpuset", "pids"]);
   const bad = Object.keys(l).find((k) => !known.has(k));
   if (bad) throw new MinicError("ERECIPE", `unknown run limit '${bad}'`, { hint: "use memory, cpus, cpuset or pids" });

@@ -4,7 +4,7 @@ import { constants } from "node:os";
 import { containerPath } from "../core/container-path.js";
 import { MinicError } from "../core/errors.js";
 import { HOSTNAME_HINT, isHostname } from "../core/hostname.js";
-import { defaultRunConfig, isEnvName, type RunConfig } from "../core/image.js";
+import { defaultRunConfig, ENV_NAME_HINT, isEnvName, type RunConfig } from "../core/image.js";
 import { parseCpus, parseCpuset, parseMemory, parsePids, setOnly, type Limits } from "../core/limits.js";
 import { NET_MODES, type NetMode } from "./network.js";
 import { parsePortMapping, type PortMapping } from "./port-proxy.js";
@@ -174,7 +174,7 @@ export function mergeEnv(image: readonly string[], flags: readonly string[], hos
     // shell names, with its own message, once the container is set up: said here, before.
     const key = e.slice(0, i);
     if (!isEnvName(key)) {
-      throw new MinicError("ERUN", `the image's environment has the variable name '${key}', which systemd-nspawn cannot pass on`, { hint: "a name is letters, digits and '_', not starting with a digit: fix the image's Env (or its recipe's env)" });
+      throw new MinicError("ERUN", `the image's environment has the variable name '${key}', which systemd-nspawn cannot pass on`, { hint: `${ENV_NAME_HINT}: fix the image's Env (or its recipe's env)` });
     }
     m.set(key, e.slice(i + 1));
   }

@@ -50,7 +50,7 @@ export async function placeIntake(store: Store, result: IntakeResult): Promise<v
 export async function intakeMinic(staging: BlobStaging, manifestDigest: Digest, policy: MemberPolicy): Promise<IntakeResult> {
   const manifest = await staging.readJson(manifestDigest, MANIFEST_SHAPE, "minic manifest");
   const config = await staging.readJson(manifest.config.digest, CONFIG_SHAPE, "minic image config");
-  if (staging.size(manifest.config.digest) !== manifest.config.size) throw new MinicError("EDIGEST", "config size does not match the manifest");
+  if (staging.size(manifest.config.digest) !== manifest.config.size) throw new MinicError("EDIGEST", "config size does not match the manifest", { hint: "the image was changed after it was made; fetch or save it again" });
   const diffIds = config.rootfs?.diffIds ?? [];
   if (diffIds.length !== manifest.layers.length || diffIds.some((d, i) => d !== manifest.layers[i]!.diffId)) {
     throw new MinicError("EINPUT", "the image config and manifest disagree about the layers", { hint: "the archive is corrupt" });

@@ -45,7 +45,7 @@ export async function readMinicLayer(source: AsyncIterable<Buffer>, policy: Memb
       if (a.action !== "skip") kinds.set(a.entry.name, a.entry.kind);
       yield m;
     }
-    if (!ended) throw new MinicError("EARCHIVE", `layer ${what} was not read to its end`);
+    if (!ended) throw new MinicError("EARCHIVE", `layer ${what} was not read to its end`, { hint: "the layer has data after its cpio trailer, or is truncated; fetch or save it again" });
   }
   const diffId = () => `sha256:${diff.digest("hex")}` as Digest;
   if (tmp === undefined) {

@@ -84,7 +84,7 @@ export class RegistryClient {
       const inner = (JSON.parse(bytes.toString("utf8")) as { mediaType?: unknown } | null)?.mediaType;
       if (typeof inner === "string" && inner) mediaType = inner;
     } catch {
-      throw new MinicError("EREGISTRY", `manifest ${reference} is not JSON`);
+      throw new MinicError("EREGISTRY", `manifest ${reference} is not JSON`, { hint: "the server is no OCI registry at this address, or answered with an error page; check the host, port and repository" });
     }
     return { mediaType, bytes, digest };
   }

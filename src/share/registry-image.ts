@@ -31,7 +31,7 @@ export function wrapMinicManifest(manifest: Manifest, json: string): OciManifest
  */
 export function unwrapMinicManifest(w: OciManifest): { manifest: Manifest; json: string } {
   const json = w.annotations?.[MINIC_MANIFEST_ANNOTATION];
-  if (typeof json !== "string") throw new MinicError("EINPUT", "minic image manifest lacks its minic manifest annotation");
+  if (typeof json !== "string") throw new MinicError("EINPUT", "minic image manifest lacks its minic manifest annotation", { hint: "the manifest was changed after minic pushed it; push the image again, or pull its OCI form (--format oci)" });
   const manifest = parseShaped(MANIFEST_SHAPE, json, "the minic manifest annotation", "the image is malformed; nothing was stored");
   const same = (a: { digest: string; size: number; mediaType: string }, b: Descriptor | undefined) => b !== undefined && a.digest === b.digest && a.size === b.size && a.mediaType === b.mediaType;
   if (canonicalJson(manifest) !== json || !same(manifest.config, w.config) || manifest.layers.length !== w.layers.length || !manifest.layers.every((l, i) => same(l, w.layers[i]))) {

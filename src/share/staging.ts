@@ -154,7 +154,7 @@ export class BlobStaging {
     if (this.size(d) > limit) throw new MinicError("EINPUT", `${what} ${d.slice(0, 19)}… is too large for JSON (${this.size(d)} bytes)`, { hint: MALFORMED_HINT });
     const b = this.blobs.get(d)!;
     const buf = b.inStore ? await this.store.readBlob(d) : await readFile(this.path(d));
-    if (`sha256:${createHash("sha256").update(buf).digest("hex")}` !== d) throw new MinicError("EDIGEST", `staged blob ${d} changed on disk`);
+    if (`sha256:${createHash("sha256").update(buf).digest("hex")}` !== d) throw new MinicError("EDIGEST", `staged blob ${d} changed on disk`, { hint: "something else writes in the store's tmp/; stop it and run the command again (nothing was stored)" });
     return parseShaped(shape, buf.toString("utf8"), `${what} ${d.slice(0, 19)}…`, MALFORMED_HINT);
   }
 
