@@ -2,7 +2,7 @@
 import type { ParseArgsConfig } from "node:util";
 import { MinicError } from "../core/errors.js";
 import { parseRef, type ImageRef } from "../core/reference.js";
-import { compileFormat } from "../core/format-template.js";
+import { compileFormat, type FieldAliases } from "../core/format-template.js";
 import type { Store } from "../store/store.js";
 import type { StoreLocation } from "../store/store-location.js";
 
@@ -23,11 +23,11 @@ export function tagOption(v: Values[string]): ImageRef | undefined {
 }
 
 /** The printer a `--format TEMPLATE` gives (see format-template.ts), or undefined; with --json too, a usage error. */
-export function formatOption(values: Values): ((value: unknown) => string) | undefined {
+export function formatOption(values: Values, aliases?: FieldAliases): ((value: unknown) => string) | undefined {
   const f = str(values.format);
   if (f === undefined) return undefined;
   if (values.json) throw new MinicError("EUSAGE", "--json and --format both say how to print", { hint: "give one of them" });
-  return compileFormat(f);
+  return compileFormat(f, aliases);
 }
 
 export interface Context {

@@ -16,7 +16,7 @@ export const inspectCommand: Command = {
   options: { json: { type: "boolean" }, format: { type: "string", short: "f" } },
   async run(values, positionals, ctx) {
     if (positionals.length !== 1) throw new MinicError("EUSAGE", "inspect takes one image", { hint: "minic inspect hello" });
-    const format = formatOption(values);
+    const format = formatOption(values, { "config.workingdir": "config.workdir", repotags: "names", digest: "manifest" });
     const store = await ctx.store({ create: false });
     const img = await store.getImage(positionals[0]!);
     const files = await recipeFiles(store);
@@ -30,7 +30,7 @@ export const inspectCommand: Command = {
     });
     // Every name of the image, the one asked for first (by digest, the image still has its names).
     const names = [...new Set([...(img.ref ? [formatRef(img.ref)] : []), ...(await store.namesOf(img.manifestDigest)).map(formatRef)])];
-    const out = { id: img.manifestDigest.slice(7), ref: names[0], names, manifest: img.manifestDigest, config: img.config.config, architecture: img.config.architecture, created: img.config.created, layers };
+    const out = { id: img.manifestDigest.slice(7), ref: names[0], names, manifest: img.manifestDigest, config: img.config.config, os: "linux", architecture: img.config.architecture, created: img.config.created, layers };
     if (values.json) {
       ctx.out(JSON.stringify(out, null, 2));
       return 0;

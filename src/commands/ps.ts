@@ -17,7 +17,7 @@ export const psCommand: Command = {
   // -a (podman's "also the stopped ones"): minic keeps no stopped containers, so all is what runs.
   options: { quiet: { type: "boolean", short: "q" }, all: { type: "boolean", short: "a" }, json: { type: "boolean" }, format: { type: "string" } },
   async run(values, _positionals, ctx) {
-    const format = formatOption(values);
+    const format = formatOption(values, { names: "name", createdat: "created" });
     const store = await ctx.store({ create: false });
     await sweep(store, ctx);
     const rows = listContainers(store.layout.containersDir).filter((c) => c.state && supervisorAlive(c.state)).map((c) => c.state!);

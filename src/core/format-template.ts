@@ -1,6 +1,7 @@
 // Pure: the part of Go's text/template that `podman … --format` users write, over the JSON a
 // command prints with --json: `{{.Field.Sub}}` (names matched case-insensitively, so podman's
-// `{{.Config.Env}}` finds minic's `config.env`), `{{json .X}}`, `{{.}}`, and the `\t` / `\n`
+// `{{.Config.Env}}` finds minic's `config.env`, and a command may name podman's fields that minic
+// calls otherwise), `{{json .X}}`, `{{.}}`, and the `\t` / `\n`
 // escapes podman takes in a format. Values print as Go's %v does: `[a b]` for a list,
 // `map[k:v]` for an object. Anything else is refused before any output, in one line.
 import { MinicError } from "./errors.js";
@@ -9,13 +10,19 @@ type Part = { text: string } | { path: string[]; json: boolean };
 
 const ACTION = /\{\{-?\s*(.*?)\s*-?\}\}/g;
 
+/**
+ * podman's names for fields minic calls otherwise, as lowercase dotted paths (`config.workingdir`
+ * → `config.workdir`): the command's own, given to compileFormat.
+ */
+export type FieldAliases = Readonly<Record<string, string>>;
+
 /** Parses `format` once; the result prints one value (a row or an image) per call. EUSAGE for what it cannot do. */
-export function compileFormat(format: string): (value: unknown) => string {
+export function compileFormat(format: string, aliases: FieldAliases = {}): (value: unknown) => string {
   const parts: Part[] = [];
   let last = 0;
   for (const m of format.matchAll(ACTION)) {
     parts.push({ text: unescape(format.slice(last, m.index)) });
-    parts.push(action(m[1]!, format));
+    parts.push(action(m[1]!, format, aliases));
     last = m.index! + m[0].length;
   }
   const tail = format.slice(last);
@@ -24,12 +31,13 @@ export function compileFormat(format: string): (value: unknown) => string {
   return (value) => parts.map((p) => ("text" in p ? p.text : show(lookup(value, p.path, format), p.json))).join("");
 }
 
-function action(body: string, format: string): Part {
+function action(body: string, format: string, aliases: FieldAliases): Part {
   const json = /^json\s+/.exec(body);
   const expr = json ? body.slice(json[0].length).trim() : body;
   if (expr === ".") return { path: [], json: !!json };
   if (!/^(\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(expr)) throw refuse(format, `cannot do {{${body}}}: minic's --format takes {{.Field}}, {{.Field.Sub}}, {{json .Field}} and {{.}}`);
-  return { path: expr.slice(1).split("."), json: !!json };
+  const path = expr.slice(1);
+  return { path: (aliases[path.toLowerCase()] ?? path).split("."), json: !!json };
 }
 
 function lookup(value: unknown, path: string[], format: string): unknown {

@@ -39,9 +39,12 @@ describe("podman habits", () => {
     expect(out.stdout).toBe(`${digest.slice(7)} [/bin/sh] ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] amd64`);
     expect((await minicOk(["images", "--format", "{{.Name}}:{{.Tag}}\\t{{.ID}}", ...S])).stdout.split("\n")[1]).toBe(`hab:1\t${digest.slice(7, 19)}`);
     expect((await minicOk(["ps", "-a", "--format", "{{.Id}}", ...S])).stdout).toBe("");
-    const bad = await minic(["inspect", "--format", "{{.Config.WorkingDir}}", "hab:1", ...S]);
+    // podman's names for what minic calls otherwise
+    expect((await minicOk(["inspect", "--format", "{{.Config.WorkingDir}} {{.RepoTags}} {{.Digest}} {{.Os}}", "hab:1", ...S])).stdout).toBe(`/ [hab:1 byid:latest hab:2 registry.example:5000/team/hab:3] ${digest} linux`);
+    expect((await minicOk(["images", "--format", "{{.Repository}}:{{.Tag}}", ...S])).stdout.split("\n")[1]).toBe("hab:1");
+    const bad = await minic(["inspect", "--format", "{{.Config.StopSignal}}", "hab:1", ...S]);
     expect(bad.exitCode).toBe(2);
-    expect(bad.stderr.trim()).toMatch(/^minic: --format '\{\{\.Config\.WorkingDir\}\}' has no field \.WorkingDir of \.Config \(there are: .*workdir\) \(hint: /);
+    expect(bad.stderr.trim()).toMatch(/^minic: --format '\{\{\.Config\.StopSignal\}\}' has no field \.StopSignal of \.Config \(there are: .*workdir\) \(hint: /);
     expect(bad.stdout).toBe("");
     const both = await minic(["images", "--json", "--format", "{{.ID}}", ...S]);
     expect([both.exitCode, both.stdout]).toEqual([2, ""]);

@@ -39,6 +39,11 @@ describe("--format TEMPLATE", () => {
     expect(refusal("{{index .Config.Labels \"a\"}}")).toMatch(/cannot do/);
   });
 
+  it("takes the command's names for podman's fields (Config.WorkingDir for config.workdir)", () => {
+    const f = compileFormat("{{.Config.WorkingDir}} {{.repository}} {{.Config.User}}|", { "config.workingdir": "config.workdir", repository: "id" });
+    expect(f({ ...image, config: { ...image.config, workdir: "/srv" } })).toBe("/srv ab12 |");
+  });
+
   it("refuses a bad template before any value is printed", () => {
     expect(() => compileFormat("{{if .x}}")).toThrow(/cannot do/);
   });
