@@ -135,7 +135,7 @@ function readDirChecked(path: string, ino: number): { names: string[]; ctimeMs: 
     return st.ctimeMs;
   };
   const before = same();
-  const names = readdirSync(path);
+  const names = changing(path, () => readdirSync(path)); // removed or replaced right after the check
   if (same() !== before) changedDir(path);
   return { names, ctimeMs: before };
 }
