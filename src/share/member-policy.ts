@@ -39,7 +39,7 @@ export type Admission =
   | { action: "link"; entry: Entry; target: string; notes: Note[] }
   | { action: "skip"; notes: Note[] };
 
-export type Note = "dropped-device" | "cleared-setuid" | "skipped-socket" | "skipped-aufs-meta" | "dropped-xattrs" | "root-entry";
+export type Note = "dropped-device" | "cleared-setuid" | "skipped-socket" | "skipped-aufs-meta" | "skipped-root-opaque" | "dropped-xattrs" | "root-entry";
 
 /** aufs's own entries at a layer's root (`.wh..wh.aufs`, `.wh..wh.plnk/`, `.wh..wh.orph/`): not files of the image. */
 const AUFS_META_PREFIX = WHITEOUT_PREFIX + WHITEOUT_PREFIX;
@@ -53,7 +53,7 @@ const AUFS_META_PREFIX = WHITEOUT_PREFIX + WHITEOUT_PREFIX;
  * - a name whose parent is a symlink (or any non-directory) admitted earlier;
  * - a hard link to a name that is not an earlier file or symlink of the same archive;
  * - a bare `.wh.` whiteout, a whiteout of `.`/`..`, an unknown `.wh..wh.` marker below the root
- *   (at the root, aufs's metadata is skipped, as Docker skips it);
+ *   (at the root, aufs's metadata is skipped, as Docker skips it, and so is an opaque marker);
  * - a file named `TRAILER!!!` at the root (the cpio end marker);
  * - a device node when the policy refuses them.
  */
@@ -63,6 +63,9 @@ export function admitMember(kinds: ReadonlyMap<string, EntryKind>, m: MemberHead
   if (name === ".") return { action: "skip", notes: ["root-entry"] };
   const top = name.split("/", 1)[0]!;
   if (top.startsWith(AUFS_META_PREFIX) && top !== OPAQUE_MARKER && policy.aufsMeta === "skip") return { action: "skip", notes: ["skipped-aufs-meta"] };
+  // An opaque marker at the root hides nothing (overlayfs and every driver merge the roots): kept,
+  // it would only come out of export and save as a stray file.
+  if (name === OPAQUE_MARKER) return { action: "skip", notes: ["skipped-root-opaque"] };
   if (name === TRAILER_NAME) refuse(m.rawName, `'${TRAILER_NAME}' is the cpio end marker and cannot be a file at the root`);
   if (name === XATTR_TABLE_NAME) refuse(m.rawName, `'${XATTR_TABLE_NAME}' at the root is the name that carries a minic layer's extended attributes`);
   const tooLong = memberNameProblem(name);

@@ -23,7 +23,7 @@ export type CollectReport = Record<Exclude<Note, "root-entry">, number> & { entr
 
 /** A report of nothing changed. */
 export function emptyReport(): CollectReport {
-  return { entries: 0, "dropped-device": 0, "cleared-setuid": 0, "skipped-socket": 0, "skipped-aufs-meta": 0, "dropped-xattrs": 0 };
+  return { entries: 0, "dropped-device": 0, "cleared-setuid": 0, "skipped-socket": 0, "skipped-aufs-meta": 0, "skipped-root-opaque": 0, "dropped-xattrs": 0 };
 }
 
 interface Item {

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { findProgram } from "../../src/util/which.js";
 import { dirname, join } from "node:path";
+import { execa } from "execa";
 import { minic, minicOk, tempDir } from "../helpers/cli.js";
 import { makeBusyboxTree } from "../helpers/busybox-tree.js";
 
@@ -84,5 +85,22 @@ describe("minic import DIR", () => {
     expect(cpio.exitCode).toBe(1);
     expect(cpio.stderr.trim()).toMatch(/^minic: .*corrupt cpio header field mode \('zzzzzzzz' is not 8 hex digits\) \(hint: the archive is truncated or damaged .*nothing was stored\)$/);
     expect(existsSync(join(store, "refs", "x"))).toBe(false);
+  });
+
+  it("skips an opaque marker at the tree's root, with a note: it hides nothing there, and export and save would carry it as a stray file", async () => {
+    const t = tempDir();
+    dirs.push(t);
+    const tree = join(t.path, "tree");
+    mkdirSync(join(tree, "d"), { recursive: true });
+    writeFileSync(join(tree, "d", "a"), "a\n");
+    writeFileSync(join(tree, ".wh..wh..opq"), "");
+    writeFileSync(join(tree, "d", ".wh..wh..opq"), ""); // below the root it is a marker, and kept
+    const store = join(t.path, "s");
+    const r = await minicOk(["import", tree, "-t", "opq", "--store", store]);
+    expect(r.stderr).toMatch(/; skipped the opaque marker at the root \(\.wh\.\.wh\.\.opq: it hides nothing there\)$/m);
+    const out = join(t.path, "opq.cpio.bz2");
+    await minicOk(["export", "opq", "-o", out, "--store", store]);
+    const names = (await execa("sh", ["-c", `bzip2 -dc '${out}' | cpio -t --quiet`])).stdout.split("\n").sort();
+    expect(names).toEqual(["d", "d/a"]);
   });
 });

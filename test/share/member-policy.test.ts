@@ -58,8 +58,9 @@ describe("admitMember", () => {
       expect(() => admitMember(tree({}), { rawName: name, entry: file(name) }, { ...LAYER_POLICY, aufsMeta: "refuse" })).toThrow(/unknown whiteout marker/);
     }
     expect(() => admitMember(tree({ a: "dir" }), { rawName: "a/.wh..wh.aufs", entry: file("a/.wh..wh.aufs") }, LAYER_POLICY)).toThrow(/unknown whiteout marker/);
-    // The opaque marker is no aufs metadata.
-    expect(admitMember(tree({}), { rawName: ".wh..wh..opq", entry: file(".wh..wh..opq") }, LAYER_POLICY).action).toBe("add");
+    // The opaque marker is no aufs metadata: below the root it is kept; at the root it hides nothing, and is skipped.
+    expect(admitMember(tree({ a: "dir" }), { rawName: "a/.wh..wh..opq", entry: file("a/.wh..wh..opq") }, LAYER_POLICY).action).toBe("add");
+    expect(admitMember(tree({}), { rawName: "./.wh..wh..opq", entry: file(".wh..wh..opq") }, LAYER_POLICY)).toEqual({ action: "skip", notes: ["skipped-root-opaque"] });
   });
 
   it("clears setuid/setgid on imports unless asked, keeps them in layers", () => {
