@@ -7,6 +7,12 @@ import { RootfsView } from "../rootfs/rootfs-view.js";
 import { MinicError } from "../core/errors.js";
 import type { Bind } from "./runtime-argv.js";
 import type { PreparedRoot } from "./storage.js";
+import { NSPAWN_MOUNTS } from "./workdir.js";
+
+/** Pure: the runtime's own mount a bind onto `target` would be or go into: one of them itself, or anything under /proc and /sys. */
+export function systemMount(target: string): string | undefined {
+  return NSPAWN_MOUNTS.find((m) => target === m || ((m === "/proc" || m === "/sys") && target.startsWith(`${m}/`)));
+}
 
 /** What resolving needs of the image's merged view (RootfsView, or a stand-in in tests). */
 export type ImageView = Pick<RootfsView, "resolve" | "visible">;
@@ -20,6 +26,14 @@ export type ImageView = Pick<RootfsView, "resolve" | "visible">;
 export function resolveBindTarget(view: ImageView, b: Bind): Bind {
   const rel = view.resolve(b.target, true);
   if (rel === "") throw new MinicError("EPATH", `bind target ${b.target} is the container's root`, { hint: "bind onto a directory below /, e.g. /mnt/data" });
+  const system = systemMount(`/${rel}`);
+  if (system) {
+    // nspawn mounts its own file system there after the bind, inside the bound host directory:
+    // the host's directory would get the container's /sys, /dev or /run mount points written into it.
+    throw new MinicError("EPATH", system === `/${rel}` ? `bind target ${b.target} is where the runtime mounts its own ${system}` : `bind target ${b.target} is inside ${system}, which the runtime mounts itself`, {
+      hint: "bind onto a directory of your own, e.g. /mnt/data (a file or device below /dev or /run, such as /dev/fuse, can be bound)",
+    });
+  }
   const parts = rel.split("/");
   for (let j = 0; j < parts.length; j++) {
     const prefix = parts.slice(0, j + 1).join("/");

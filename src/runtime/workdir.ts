@@ -7,7 +7,7 @@ import type { ContainerSpec } from "./run-spec.js";
 import { imageNode, type PreparedRoot } from "./storage.js";
 
 /** Directories nspawn mounts its own file systems on (its /run, /dev, /proc, /sys). */
-const NSPAWN_MOUNTS = ["/run", "/dev", "/proc", "/sys"];
+export const NSPAWN_MOUNTS = ["/run", "/dev", "/proc", "/sys"];
 
 /** Whether in-image path `p` lies in a directory bind or under one of nspawn's own mounts (the runtime provides it, not the image). */
 export function providedByRuntime(spec: ContainerSpec, p: string): boolean {

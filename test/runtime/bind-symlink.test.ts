@@ -12,7 +12,7 @@ const { fx, run } = runtimeSuite(async (fx) => {
   hostSide = join(fx.root, "host-side");
   mkdirSync(hostSide);
   const climb = `../../../../../../..${hostSide}`;
-  await stackedImage(fx.store, fx.tree, "links", [{ "d1": { symlink: hostSide }, "d2": { symlink: climb }, "etc/motd": "motd\n" }]);
+  await stackedImage(fx.store, fx.tree, "links", [{ "d1": { symlink: hostSide }, "d2": { symlink: climb }, "dsys": { symlink: "/sys" }, "etc/motd": "motd\n" }]);
   const src = join(fx.root, "src");
   mkdirSync(src);
   writeFileSync(join(src, "in.txt"), "from host\n");
@@ -65,5 +65,25 @@ describe("--bind through an absolute symlink of the image", () => {
     expect(r.exitCode).not.toBe(0);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(/bind target \/etc\/motd is not a directory in the image/);
+  });
+
+  it("a bind onto /sys, /dev, /run or into /proc or /sys (through an image link too) is refused in one line; the host dir stays empty", async () => {
+    const empty = join(fx.root, "empty-bind");
+    mkdirSync(empty);
+    for (const [target, line] of [
+      ["/sys", "bind target /sys is where the runtime mounts its own /sys"],
+      ["/dev", "bind target /dev is where the runtime mounts its own /dev"],
+      ["/run", "bind target /run is where the runtime mounts its own /run"],
+      ["/sys/fs/cgroup", "bind target /sys/fs/cgroup is inside /sys, which the runtime mounts itself"],
+      ["/proc/x", "bind target /proc/x is inside /proc, which the runtime mounts itself"],
+      ["/dsys", "bind target /dsys is where the runtime mounts its own /sys"],
+    ]) {
+      const r = await run(["--bind", `${empty}:${target}`, "links", "/bin/true"]);
+      expect([r.exitCode, r.stderr.trim().split(" (hint: ")[0]]).toEqual([1, `minic: ${line}`]);
+      expect(readdirSync(empty)).toEqual([]);
+    }
+    // Below /dev and /run a bind is the user's: a directory of their own there works.
+    const ok = await run(["--bind", `${src()}:/run/data`, "links", "/bin/cat", "/run/data/in.txt"]);
+    expect([ok.exitCode, ok.stdout.trim()]).toEqual([0, "from host"]);
   });
 });
