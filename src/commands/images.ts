@@ -1,5 +1,5 @@
 // minic images: list the store's image references.
-import { formatOption, type Command, type Context } from "./command.js";
+import { formatOption, printFormatted, type Command, type Context } from "./command.js";
 import { messageLine } from "../core/errors.js";
 import { formatRef } from "../core/reference.js";
 import { humanSize } from "../core/size-text.js";
@@ -32,7 +32,7 @@ export const imagesCommand: Command = {
       // The image IDs (as podman's -q: one line per image, however many names it has).
       for (const id of new Set(rows.map((r) => r.id))) ctx.out(id);
     } else if (format) {
-      for (const line of rows.map(format)) ctx.out(line);
+      printFormatted(ctx, format, rows);
     } else {
       const table = [["IMAGE", "MANIFEST", "LAYERS", "SIZE"], ...rows.map((r) => [formatRef(r), r.manifest.slice(7, 19), r.damaged ? "?" : String(r.layers), r.damaged ? "(damaged)" : humanSize(r.size!)])];
       const w = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));

@@ -1,7 +1,7 @@
 // minic inspect: an image's layers (diff id, digest, size, which recipe made each) and config.
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { formatOption, type Command } from "./command.js";
+import { formatOption, printFormatted, type Command } from "./command.js";
 import { MinicError } from "../core/errors.js";
 import { OCI_EXTRA_FIELDS } from "../core/image.js";
 import { formatRef } from "../core/reference.js";
@@ -36,7 +36,7 @@ export const inspectCommand: Command = {
       return 0;
     }
     if (format) {
-      ctx.out(format(out));
+      printFormatted(ctx, format, out);
       return 0;
     }
     ctx.out(`image     ${names.length ? names.join(", ") : "(untagged)"}`);

@@ -1,7 +1,7 @@
 // minic ps: list the containers running from this store, and the run steps of builds in
 // progress (after removing stale ones).
 import { listContainers, supervisorAlive, type ContainerState } from "../runtime/state.js";
-import { formatOption, type Command } from "./command.js";
+import { formatOption, printFormatted, type Command } from "./command.js";
 import { sweep } from "./sweep.js";
 
 /** Pure: the IMAGE column: the image, or for a build's run step what it builds ("hello (build step 2)"). */
@@ -26,7 +26,7 @@ export const psCommand: Command = {
       return 0;
     }
     if (format) {
-      for (const line of rows.map(format)) ctx.out(line);
+      printFormatted(ctx, format, rows);
       return 0;
     }
     if (values.quiet) {

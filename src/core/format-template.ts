@@ -1,7 +1,7 @@
 // Pure: the part of Go's text/template that `podman … --format` users write, over the JSON a
 // command prints with --json: `{{.Field.Sub}}` (names matched case-insensitively, so podman's
 // `{{.Config.Env}}` finds minic's `config.env`, and a command may name podman's fields that minic
-// calls otherwise), `{{json .X}}`, `{{.}}`, and the `\t` / `\n`
+// calls otherwise), `{{json .X}}`, `{{.}}`, podman's `table …` header, and the `\t` / `\n`
 // escapes podman takes in a format. Values print as Go's %v does: `[a b]` for a list,
 // `map[k:v]` for an object. Anything else is refused before any output, in one line.
 import { MinicError } from "./errors.js";
@@ -29,6 +29,14 @@ export function compileFormat(format: string, aliases: FieldAliases = {}): (valu
   if (tail.includes("{{") || tail.includes("}}")) throw refuse(format, "has an unclosed {{ or a stray }}");
   parts.push({ text: unescape(tail) });
   return (value) => parts.map((p) => ("text" in p ? p.text : show(lookup(value, p.path, format), p.json))).join("");
+}
+
+/** The header line of podman's `table …` form: each field's last name in capitals (`{{.Repository}}\t{{.ID}}` → `REPOSITORY\tID`). */
+export function tableHeader(format: string): string {
+  return unescape(format.replace(ACTION, (_, body: string) => {
+    const expr = body.replace(/^json\s+/, "").trim();
+    return expr === "." ? "VALUE" : (expr.split(".").pop() ?? "").toUpperCase();
+  }));
 }
 
 function action(body: string, format: string, aliases: FieldAliases): Part {
@@ -72,5 +80,5 @@ function unescape(s: string): string {
 }
 
 function refuse(format: string, why: string): MinicError {
-  return new MinicError("EUSAGE", `--format '${format}' ${why}`, { hint: "e.g. --format '{{.Config.Env}}', or --json and jq for anything else" });
+  return new MinicError("EUSAGE", `--format '${format}' ${why}`, { hint: "the fields are those --json prints, in any case (e.g. {{.Id}}); --json and jq do anything else" });
 }

@@ -46,6 +46,11 @@ describe("podman habits", () => {
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr.trim()).toMatch(/^minic: --format '\{\{\.Config\.StopSignal\}\}' has no field \.StopSignal of \.Config \(there are: .*workdir\) \(hint: /);
     expect(bad.stdout).toBe("");
+    // podman's `json` and `table …` forms
+    expect(JSON.parse((await minicOk(["images", "--format", "json", ...S])).stdout)).toEqual(JSON.parse((await minicOk(["images", "--json", ...S])).stdout));
+    expect(JSON.parse((await minicOk(["inspect", "--format", "json", "hab:1", ...S])).stdout)).toMatchObject({ manifest: digest });
+    expect((await minicOk(["images", "--format", "table {{.Repository}}\\t{{.ID}}", ...S])).stdout.split("\n").slice(0, 3)).toEqual(["REPOSITORY\tID", `byid\t${digest.slice(7, 19)}`, `hab\t${digest.slice(7, 19)}`]);
+    expect((await minicOk(["ps", "--format", "table {{.ID}} {{.Names}}", ...S])).stdout).toBe("ID NAMES");
     const both = await minic(["images", "--json", "--format", "{{.ID}}", ...S]);
     expect([both.exitCode, both.stdout]).toEqual([2, ""]);
   });

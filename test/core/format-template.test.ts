@@ -1,6 +1,6 @@
 // The --format templates of inspect, images and ps: podman's common forms, Go's %v, one-line refusals.
 import { describe, expect, it } from "vitest";
-import { compileFormat } from "../../src/core/format-template.js";
+import { compileFormat, tableHeader } from "../../src/core/format-template.js";
 import { MinicError } from "../../src/core/errors.js";
 
 const image = { id: "ab12", config: { env: ["A=1", "B=2"], cmd: ["/bin/sh", "-c", "x y"], labels: { z: "1", a: "2" }, user: "" }, size: 42, ok: true, none: null };
@@ -42,6 +42,10 @@ describe("--format TEMPLATE", () => {
   it("takes the command's names for podman's fields (Config.WorkingDir for config.workdir)", () => {
     const f = compileFormat("{{.Config.WorkingDir}} {{.repository}} {{.Config.User}}|", { "config.workingdir": "config.workdir", repository: "id" });
     expect(f({ ...image, config: { ...image.config, workdir: "/srv" } })).toBe("/srv ab12 |");
+  });
+
+  it("makes podman's table header from the fields' last names", () => {
+    expect(tableHeader("{{.Repository}}\\t{{ .Config.Env }} {{json .Id}} {{.}}")).toBe("REPOSITORY\tENV ID VALUE");
   });
 
   it("refuses a bad template before any value is printed", () => {
