@@ -73,7 +73,7 @@ export type LayerCompression = "gzip" | "zstd";
 const ZSTD_ARGV = ["zstd", "-3", "-c", "-q", "--no-progress", "-T1"];
 
 /** The tar bytes of the members, in order, ending with the two zero blocks. */
-async function* tarStream(members: AsyncIterable<CpioMember>): AsyncGenerator<Buffer> {
+export async function* tarStream(members: AsyncIterable<CpioMember>): AsyncGenerator<Buffer> {
   /** ino → name of the member written with data, or the names still waiting for it. */
   const groups = new Map<number, { carrier?: string; waiting: Entry[] }>();
   for await (const m of members) {
