@@ -98,7 +98,8 @@ export function resolveSpec(id: string, config: RunConfig, f: RunFlags, host: Sp
   if (f.cpuset !== undefined) given.cpuset = parseCpuset(f.cpuset, host.cpus);
   if (f.pids !== undefined) given.pids = parsePids(f.pids);
   const limits = setOnly(given);
-  const net = (f.net ?? "host") as NetMode;
+  // -p without --net: podman's default network is a private one, so -p alone puts the container on the bridge.
+  const net = (f.net ?? (f.publish.length > 0 ? "bridge" : "host")) as NetMode;
   if (!NET_MODES.includes(net)) throw new MinicError("EUSAGE", `unknown network mode '${f.net}'`, { hint: `use one of: ${NET_MODES.join(", ")}` });
   const ports = f.publish.map(parsePortMapping);
   if (ports.length > 0 && net !== "veth" && net !== "bridge") {

@@ -87,10 +87,13 @@ describe("--net", () => {
     }
   });
 
-  it("-p without a container network is refused", async () => {
-    const r = await run(["-p", "8080:80", "bb", "/bin/true"]);
-    expect(r.exitCode).toBe(2);
-    expect(r.stderr).toMatch(/-p needs a container network/);
+  it("-p without --net puts the container on the bridge (podman's default network is a private one); with --net host or none it is refused", async () => {
+    const r = await run(["-p", "127.0.0.1:18081:8080", "bb", "/bin/sh", "-c", "ip -4 -o addr show eth0 | awk '{print $4}'"]);
+    expect([r.exitCode, r.stdout.trim()]).toEqual([0, expect.stringMatching(/^10\.231\.0\.\d+\/\d+$/)]);
+    for (const net of ["host", "none"]) {
+      const refused = await run(["--net", net, "-p", "8080:80", "bb", "/bin/true"]);
+      expect([refused.exitCode, refused.stderr]).toEqual([2, expect.stringMatching(new RegExp(`^minic: -p needs a container network \\(--net veth or --net bridge\\), not --net ${net} `))]);
+    }
   });
 
   // 192.0.2.0/24 is TEST-NET-1: never an address of this host, and nothing is sent to it.
