@@ -47,6 +47,42 @@ export async function main(argv: string[], commands: Registry): Promise<number> 
 
 type CliContext = Context & { storeRoot?: string; handleSignals?: () => void };
 
+/** Pure: whether option word `a` takes the next word as its value (`--memory`, `-m`, `-ite` but not `--memory=1`). */
+function valueTaker(options: Options): (a: string) => boolean {
+  const short = (c: string) => Object.values(options).find((o) => o.short === c);
+  return (a) => {
+    if (a.includes("=")) return false;
+    if (a.startsWith("--")) return options[a.slice(2)]?.type === "string";
+    // A group of short flags (-it, -ite K=V): the next word is a value when only its last letter takes one.
+    const letters = [...a.slice(1)];
+    return letters.slice(0, -1).every((c) => short(c)?.type === "boolean") && short(letters[letters.length - 1]!)?.type === "string";
+  };
+}
+
+/**
+ * Pure: `args` with a command's other names for its options (podman's `-v`/`--volume` for
+ * `--bind`) written as the option's own, `--volume=X` too; option values and everything from
+ * `--` (or, for a command that runs one, from the image) on are left as they are.
+ */
+export function applyAliases(args: readonly string[], aliases: Readonly<Record<string, string>>, options: Options, passthrough: boolean): string[] {
+  const takesValue = valueTaker(options);
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    let a = args[i]!;
+    if (a === "--" || (passthrough && (!a.startsWith("-") || a === "-"))) return [...out, ...args.slice(i)];
+    if (a.startsWith("-") && a !== "-") {
+      const eq = a.indexOf("=");
+      const word = eq < 0 ? a : a.slice(0, eq);
+      if (Object.hasOwn(aliases, word)) a = aliases[word]! + (eq < 0 ? "" : a.slice(eq));
+      out.push(a);
+      if (takesValue(a) && i + 1 < args.length) out.push(args[++i]!);
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
+}
+
 /**
  * For commands that run a command (`minic run [OPTIONS] IMAGE [COMMAND [ARG…]]`), as podman
  * reads them: the first positional is the image, and everything after it is the command's,
@@ -55,14 +91,7 @@ type CliContext = Context & { storeRoot?: string; handleSignals?: () => void };
  * dropped. minic's options stand before the image.
  */
 export function splitCommand(args: string[], options: Options): [string[], string[]] {
-  const short = (c: string) => Object.values(options).find((o) => o.short === c);
-  const takesValue = (a: string): boolean => {
-    if (a.includes("=")) return false;
-    if (a.startsWith("--")) return options[a.slice(2)]?.type === "string";
-    // A group of short flags (-it, -ite K=V): the next word is a value when only its last letter takes one.
-    const letters = [...a.slice(1)];
-    return letters.slice(0, -1).every((c) => short(c)?.type === "boolean") && short(letters[letters.length - 1]!)?.type === "string";
-  };
+  const takesValue = valueTaker(options);
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === "--") return args[i + 1] === undefined ? [args.slice(0, i), []] : [[...args.slice(0, i), args[i + 1]!], args.slice(i + 2)];
@@ -139,8 +168,10 @@ async function dispatch(args: string[], commands: Registry, ctx: CliContext): Pr
 
 async function runCommand(cmd: Command, args: string[], ctx: CliContext): Promise<number> {
   if (!cmd.ownsSignals) ctx.handleSignals?.();
-  const [own, after] = cmd.passthrough ? splitCommand(args, { ...GLOBAL, ...cmd.options }) : [args, []];
-  const parsed = parseOptions(own, { ...GLOBAL, ...cmd.options }, `minic ${cmd.name} ${cmd.usage}`);
+  const options = { ...GLOBAL, ...cmd.options };
+  const named = cmd.aliases ? applyAliases(args, cmd.aliases, options, cmd.passthrough === true) : args;
+  const [own, after] = cmd.passthrough ? splitCommand(named, options) : [named, []];
+  const parsed = parseOptions(own, options, `minic ${cmd.name} ${cmd.usage}`);
   if (parsed.values.help) {
     ctx.out(`usage: minic ${cmd.name} ${cmd.usage}\n${cmd.summary}`);
     return 0;

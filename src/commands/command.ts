@@ -68,6 +68,8 @@ export interface Command {
   /** Usage line after `minic NAME`. */
   usage: string;
   options: Options;
+  /** Other names of its options, as podman spells them (`-v` → `--bind`): each word becomes the option's own before parsing. */
+  aliases?: Readonly<Record<string, string>>;
   /** Takes no arguments besides its options (the CLI refuses any: they would be ignored). */
   noArgs?: boolean;
   /** Allows arguments after `--` to reach `positionals` untouched. */

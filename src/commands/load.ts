@@ -5,15 +5,17 @@ import { loadTarball } from "../share/load.js";
 import { describeReport } from "../share/image-intake.js";
 import { readInput } from "../share/output.js";
 import { MinicError } from "../core/errors.js";
-import { tagOption, type Command } from "./command.js";
+import { str, tagOption, type Command } from "./command.js";
 
 export const loadCommand: Command = {
   name: "load",
   summary: "load images from a tar (minic, OCI layout or docker-archive; - for stdin)",
-  usage: "[FILE|-] [-t NAME[:TAG]] [--keep-devices]",
-  options: { tag: { type: "string", short: "t" }, "keep-devices": { type: "boolean" } },
-  async run(values, positionals, ctx) {
-    if (positionals.length > 1) throw new MinicError("EUSAGE", "load takes one FILE", { hint: "minic load image.tar" });
+  usage: "[FILE|-|-i FILE] [-t NAME[:TAG]] [--keep-devices]",
+  // -i/--input FILE: podman's way to name the file.
+  options: { input: { type: "string", short: "i" }, tag: { type: "string", short: "t" }, "keep-devices": { type: "boolean" } },
+  async run(values, args, ctx) {
+    const positionals = [...(str(values.input) === undefined ? [] : [str(values.input)!]), ...args];
+    if (positionals.length > 1) throw new MinicError("EUSAGE", "load takes one FILE", { hint: "minic load image.tar (or -i image.tar, not both)" });
     const tag = tagOption(values.tag);
     const store = await ctx.store();
     const policy = { ...LAYER_POLICY, devices: values["keep-devices"] ? "keep" as const : LAYER_POLICY.devices };

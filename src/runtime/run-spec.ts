@@ -189,12 +189,19 @@ export function mergeEnv(image: readonly string[], flags: readonly string[], hos
   return [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}=${v}`);
 }
 
-/** Parses `--bind SRC[:DST[:ro|rw]]`; the source must exist on the host. */
+/**
+ * Parses `--bind SRC[:DST[:OPTS]]` (podman's `-v`), OPTS a comma list of ro or rw and podman's
+ * SELinux relabel flags z and Z, taken as no-ops (minic changes no labels); the source must exist.
+ */
 export function parseBind(v: string, host: SpecHost): Bind {
   const parts = v.split(":");
   if (parts.length > 3 || !parts[0]) throw new MinicError("EUSAGE", `invalid bind '${v}'`, { hint: "use --bind SRC:DST[:ro] (paths without ':')" });
-  const [src, dst, mode = "rw"] = parts as [string, string?, string?];
-  if (mode !== "ro" && mode !== "rw") throw new MinicError("EUSAGE", `invalid bind mode '${mode}' in '${v}'`, { hint: "use --bind SRC:DST, SRC:DST:ro or SRC:DST:rw" });
+  const [src, dst, opts = "rw"] = parts as [string, string?, string?];
+  const words = opts.split(",");
+  const bad = words.find((w) => !["ro", "rw", "z", "Z"].includes(w));
+  const modes = words.filter((w) => w === "ro" || w === "rw");
+  if (bad !== undefined || new Set(modes).size > 1) throw new MinicError("EUSAGE", `invalid bind mode '${bad ?? opts}' in '${v}'`, { hint: "use --bind SRC:DST, SRC:DST:ro or SRC:DST:rw (podman's z and Z are taken, and change no labels)" });
+  const mode = modes[0] ?? "rw";
   const source = src.startsWith("/") ? src : `${host.cwd}/${src}`;
   // Without DST the source's absolute path is used inside the container too.
   const target = dst === undefined ? containerPath(source, "bind target") : absoluteFlagPath(dst, "bind target", `--bind ${src}:/mnt/data`);

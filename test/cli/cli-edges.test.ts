@@ -150,5 +150,18 @@ describe("splitting minic's options from the command to run", () => {
     expect(splitCommand(["--read-only", "--", "bb", "--", "x"], opts)).toEqual([["--read-only", "bb"], ["--", "x"]]);
     expect(splitCommand(["--store=S", "bb"], opts)).toEqual([["--store=S", "bb"], []]);
     expect(splitCommand(["-e", "A=1"], opts)).toEqual([["-e", "A=1"], []]);
+    // A group of short flags whose last letter takes a value: the next word is that value, not the image.
+    const it2 = { ...opts, interactive: { type: "boolean" as const, short: "i" }, tty: { type: "boolean" as const, short: "t" } };
+    expect(splitCommand(["-ite", "A=1", "bb", "sh"], it2)).toEqual([["-ite", "A=1", "bb"], ["sh"]]);
+    expect(splitCommand(["-it", "bb", "-e", "x"], it2)).toEqual([["-it", "bb"], ["-e", "x"]]);
+  });
+
+  it("writes podman's names of options as minic's own, before the image only, never in an option's value", async () => {
+    const { applyAliases } = await import("../../src/cli.js");
+    const opts = { env: { type: "string" as const, short: "e" }, bind: { type: "string" as const } };
+    const aliases = { "-v": "--bind", "--volume": "--bind" };
+    expect(applyAliases(["-v", "/a:/b", "--volume=/c:/d", "-e", "-v", "bb", "-v", "x"], aliases, opts, true)).toEqual(["--bind", "/a:/b", "--bind=/c:/d", "-e", "-v", "bb", "-v", "x"]);
+    expect(applyAliases(["--", "-v"], aliases, opts, true)).toEqual(["--", "-v"]);
+    expect(applyAliases(["f", "-v", "/a"], aliases, opts, false)).toEqual(["f", "--bind", "/a"]);
   });
 });

@@ -55,6 +55,14 @@ describe("podman habits", () => {
     expect([both.exitCode, both.stdout]).toEqual([2, ""]);
   });
 
+  it("load -i FILE (podman's spelling) loads the file; a FILE as well is one too many", async () => {
+    const tar = join(t.path, "hab.tar");
+    await minicOk(["save", "hab:1", "-o", tar, ...S]);
+    expect((await minicOk(["load", "-i", tar, "-t", "loaded:1", ...S])).stdout.trim()).toBe(`loaded:1 ${digest}`);
+    const two = await minic(["load", "--input", tar, tar, ...S]);
+    expect([two.exitCode, two.stderr.split(" (hint")[0]]).toEqual([2, "minic: load takes one FILE"]);
+  });
+
   it("run -d is refused in one line, before anything is set up", async () => {
     const r = await minic(["run", "-d", "--name", "web", "hab:1", "/bin/true", ...S]);
     expect(r.exitCode).toBe(2);

@@ -116,6 +116,16 @@ describe("minic run (nspawn)", () => {
     expect(g.stderr.trim()).toBe("minic: warning: -t: stdin and stdout are not both terminals, so the container gets them as they are (no terminal console)");
   });
 
+  it("takes podman's -v/--volume (with :z, :Z, ro,z), --pids-limit and --cpuset-cpus for --bind, --pids and --cpuset", async () => {
+    const src = join(fx.root, "vol-src");
+    mkdirSync(src, { recursive: true });
+    writeFileSync(join(src, "f"), "vol\n");
+    const r = await run(["-v", `${src}:/data:ro,z`, "--volume=" + `${src}:/data2:Z`, "--pids-limit", "50", "--cpuset-cpus", "0", "bb", "/bin/sh", "-c", "cat /data/f /data2/f; touch /data/x 2>/dev/null || echo ro; touch /data2/y && echo rw; grep Cpus_allowed_list /proc/self/status"]);
+    expect([r.exitCode, r.stdout.trim().split("\n")]).toEqual([0, ["vol", "vol", "ro", "rw", expect.stringMatching(/^Cpus_allowed_list:\s+0$/)]]);
+    const bad = await run(["-v", `${src}:/data:ro,rw`, "bb", "/bin/true"]);
+    expect([bad.exitCode, bad.stderr.trim().split(" (hint: ")[0]]).toEqual([2, `minic: invalid bind mode 'ro,rw' in '${src}:/data:ro,rw'`]);
+  });
+
   it("an image without PATH runs with the default one, as in podman; -e PATH wins", async () => {
     const r = await run(["noenv", "--", "/bin/sh", "-c", "echo $PATH"]);
     expect([r.exitCode, r.stdout.trim()]).toEqual([0, "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]);
