@@ -47,6 +47,24 @@ export async function main(argv: string[], commands: Registry): Promise<number> 
 
 type CliContext = Context & { storeRoot?: string; handleSignals?: () => void };
 
+/** What to do instead, for podman's commands minic has not (a daemonless tool's answers). */
+const PODMAN_COMMANDS: Readonly<Record<string, string>> = {
+  stop: "'minic rm -f NAME' stops a container: the stop signal, then a kill after its --stop-timeout or -t S (-t 0 kills at once)",
+  kill: "'minic rm -f -t 0 NAME' kills a container at once",
+  exec: "minic has no exec: a container holds only its command's processes; run another container from the image, or nsenter -a -t PID ('minic ps' shows it)",
+  logs: "a container's output goes where the 'minic run' that started it writes: redirect it there (minic keeps no logs)",
+  attach: "a container's terminal is that of the 'minic run' that started it",
+  cp: "bind a host directory into the container (minic run -v DIR:/data …), or export the image's tree ('minic export IMAGE -o t.tar')",
+  commit: "minic builds images from recipes: write the change as a recipe step ('minic build RECIPE.ts')",
+  history: "'minic inspect IMAGE' shows each layer and what made it",
+  version: "'minic --version', or 'minic info' for the install and the store",
+  system: "'minic info' (the install and store), 'minic prune' (stale containers), 'minic gc' (unused layers)",
+  start: "minic starts a container with 'minic run' and removes it when its command ends",
+  restart: "minic starts a container with 'minic run' and removes it when its command ends",
+  create: "minic starts a container with 'minic run' and removes it when its command ends",
+  wait: "'minic run' waits for its container and exits with its command's status",
+};
+
 /** Pure: whether option word `a` takes the next word as its value (`--memory`, `-m`, `-ite` but not `--memory=1`). */
 function valueTaker(options: Options): (a: string) => boolean {
   const short = (c: string) => Object.values(options).find((o) => o.short === c);
@@ -151,7 +169,7 @@ async function dispatch(args: string[], commands: Registry, ctx: CliContext): Pr
       return 0;
     }
     const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
-    if (!load) throw new MinicError("EUSAGE", `unknown command '${name}'`, { hint: "see 'minic help'" });
+    if (!load) throw new MinicError("EUSAGE", `unknown command '${name}'`, { hint: PODMAN_COMMANDS[name] ?? "see 'minic help'" });
     return await runCommand(await load(), rest, ctx);
   } catch (thrown) {
     if ((thrown as NodeJS.ErrnoException).code === "EPIPE") return 141; // stdout closed by its reader

@@ -7,6 +7,7 @@ import { OCI_EXTRA_FIELDS } from "../core/image.js";
 import { formatRef } from "../core/reference.js";
 import { parseCacheRecord } from "../core/cache-record.js";
 import type { Store } from "../store/store.js";
+import { listContainers } from "../runtime/state.js";
 import { humanSize } from "../core/size-text.js";
 
 export const inspectCommand: Command = {
@@ -18,7 +19,9 @@ export const inspectCommand: Command = {
     if (positionals.length !== 1) throw new MinicError("EUSAGE", "inspect takes one image", { hint: "minic inspect hello" });
     const format = formatOption(values, { "config.workingdir": "config.workdir", repotags: "names", digest: "manifest" });
     const store = await ctx.store({ create: false });
-    const img = await store.getImage(positionals[0]!);
+    const img = await store.getImage(positionals[0]!).catch((e: unknown) => {
+      throw e instanceof MinicError && e.code === "ENOTFOUND" ? (containerNamed(store, positionals[0]!) ?? e) : e;
+    });
     const files = await recipeFiles(store);
     const history = img.config.history.filter((h) => !h.empty);
     const layers = img.manifest.layers.map((l, i) => {
@@ -59,6 +62,15 @@ export const inspectCommand: Command = {
     return 0;
   },
 };
+
+/** A running container named or IDed `spec`, as the error for an inspect of it (minic inspects images only). */
+function containerNamed(store: Store, spec: string): MinicError | undefined {
+  const c = listContainers(store.layout.containersDir).find((x) => x.state && (x.state.name === spec || x.id === spec));
+  if (!c?.state) return undefined;
+  return new MinicError("ENOTFOUND", `'${spec}' is a running container, not an image`, {
+    hint: `'minic ps --json' shows the container; 'minic inspect ${c.state.image}' the image it runs`,
+  });
+}
 
 /** diff id → the recipes (name, file) whose last build made it, from the build cache's records (local knowledge, not part of the image). */
 async function recipeFiles(store: Store): Promise<Map<string, { name: string; file: string }[]>> {

@@ -44,7 +44,7 @@ export const rmCommand: Command = {
       }
       if (c.state && supervisorAlive(c.state)) {
         if (!values.force) {
-          ctx.err(`minic: container ${c.state.name} (${c.id}) is running (hint: stop it, or use 'minic rm -f')`);
+          ctx.err(`minic: container ${c.state.name} (${c.id}) is running (hint: 'minic rm -f ${c.state.name}' stops and removes it)`);
           status = 1;
           continue;
         }

@@ -63,6 +63,14 @@ describe("podman habits", () => {
     expect([two.exitCode, two.stderr.split(" (hint")[0]]).toEqual([2, "minic: load takes one FILE"]);
   });
 
+  it("podman's commands minic has not say what to do instead", async () => {
+    for (const [cmd, hint] of [["stop", /'minic rm -f NAME' stops a container/], ["exec", /minic has no exec/], ["logs", /a container.s output goes where/], ["version", /'minic --version'/]] as const) {
+      const r = await minic([cmd, "x", ...S]);
+      expect([r.exitCode, r.stderr.trim()]).toEqual([2, expect.stringMatching(new RegExp(`^minic: unknown command '${cmd}' \\(hint: ${hint.source}`))]);
+    }
+    expect((await minic(["frobnicate"])).stderr.trim()).toBe("minic: unknown command 'frobnicate' (hint: see 'minic help')");
+  });
+
   it("run -d is refused in one line, before anything is set up", async () => {
     const r = await minic(["run", "-d", "--name", "web", "hab:1", "/bin/true", ...S]);
     expect(r.exitCode).toBe(2);

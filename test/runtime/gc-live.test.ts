@@ -41,6 +41,10 @@ describe("gc and rmi while a container runs", () => {
         expect(refused.exitCode).toBe(1);
         expect(refused.stderr.trim().split("\n")).toHaveLength(1);
         expect(refused.stderr).toMatch(/image 'live:latest' is used by running container minic-[0-9a-f]{12} .*hint: .*rmi -f/);
+        // inspect of the container (podman inspects both): minic inspects images, and says so.
+        const name = /container (minic-[0-9a-f]{12})/.exec(refused.stderr)![1]!;
+        const asImage = await minic(["inspect", name, "--store", fx.store]);
+        expect([asImage.exitCode, asImage.stderr.trim()]).toEqual([1, `minic: '${name}' is a running container, not an image (hint: 'minic ps --json' shows the container; 'minic inspect live' the image it runs)`]);
         expect((await minic(["rmi", "-f", "live", "--store", fx.store])).stdout.trim()).toBe("untagged live:latest");
 
         const gc = await minic(["gc", "--json", "--store", fx.store]);
