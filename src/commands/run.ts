@@ -2,7 +2,9 @@
 // networking) and return its command's exit status.
 import { hostArchitecture } from "../store/images.js";
 import { randomBytes } from "node:crypto";
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
+import { resolve } from "node:path";
+import { envFileEntries } from "../core/env-file.js";
 import { isatty } from "node:tty";
 import { MinicError } from "../core/errors.js";
 import { foreignArchNote } from "../core/image.js";
@@ -21,12 +23,23 @@ function netOption(values: Values): string | undefined {
   return net ?? network;
 }
 
+/** The entries of `--env-file FILE` (podman's format, see env-file.ts); a file that cannot be read is one line. */
+function envFile(file: string, cwd: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(resolve(cwd, file), "utf8");
+  } catch (e) {
+    throw new MinicError("EUSAGE", `--env-file ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message.split(", ")[0]}`, { hint: "give a file of NAME=VALUE lines" });
+  }
+  return envFileEntries(text, file);
+}
+
 const list = (v: Values[string]) => (Array.isArray(v) ? v.map(String) : typeof v === "string" ? [v] : []);
 
 export const runCommand: Command = {
   name: "run",
   summary: "run a command in a container made from an image",
-  usage: "[OPTIONS] IMAGE [COMMAND [ARG...]]  (options before the image: all after it goes to the command)  [-e|--env K=V] [--name N] [--hostname H] [-w|--workdir DIR] [-u|--user USER] [--entrypoint CMD] [--bind SRC:DST[:ro]] [--read-only] " +
+  usage: "[OPTIONS] IMAGE [COMMAND [ARG...]]  (options before the image: all after it goes to the command)  [-e|--env K=V] [--env-file FILE] [--name N] [--hostname H] [-w|--workdir DIR] [-u|--user USER] [--entrypoint CMD] [--bind SRC:DST[:ro]] [--read-only] " +
     "[--memory 64M|max] [--cpus 0.5|max] [--cpuset 0] [--pids 32|max] [--net|--network host|none|veth|bridge] [-p [IP:]HOSTPORT:PORT] " +
     "[--storage-driver overlay|aufs|copy] [--runtime nspawn|chroot] [--stop-timeout SECONDS] [--stop-signal SIG] " +
     "[--privileged] [--cap-add CAP] [--cap-drop CAP] [--userns host|auto] [--rm] [-i] [-t]  (podman's -v/--volume, --pids-limit, --cpuset-cpus are --bind, --pids, --cpuset)",
@@ -37,6 +50,7 @@ export const runCommand: Command = {
   ownsSignals: true,
   options: {
     env: { type: "string", short: "e", multiple: true },
+    "env-file": { type: "string", multiple: true },
     name: { type: "string" },
     hostname: { type: "string" },
     workdir: { type: "string", short: "w" },
@@ -77,7 +91,7 @@ export const runCommand: Command = {
     }
     const flags: RunFlags = {
       command,
-      env: list(values.env),
+      env: [...list(values["env-file"]).flatMap((f) => envFile(f, ctx.cwd)), ...list(values.env)],
       name: str(values.name),
       hostname: str(values.hostname),
       workdir: str(values.workdir),

@@ -126,6 +126,17 @@ describe("minic run (nspawn)", () => {
     expect([bad.exitCode, bad.stderr.trim().split(" (hint: ")[0]]).toEqual([2, `minic: invalid bind mode 'ro,rw' in '${src}:/data:ro,rw'`]);
   });
 
+  it("--env-file (podman's format; -e wins; a NAME alone takes the host's), and a command's own --env-file is the command's, not Node's", async () => {
+    const file = join(fx.root, "app.env");
+    writeFileSync(file, "# settings\nA=1\nB=\"q x\"\nFROM_HOST\nC=file\n");
+    const r = await run(["--env-file", file, "-e", "C=flag", "bb", "/bin/sh", "-c", 'echo "$A|$B|$FROM_HOST|$C"'], { ...process.env, FROM_HOST: "h" });
+    expect([r.exitCode, r.stdout.trim()]).toEqual([0, '1|"q x"|h|flag']);
+    const passed = await run(["bb", "/bin/echo", "--env-file", "/nonexistent"]);
+    expect([passed.exitCode, passed.stdout.trim()]).toEqual([0, "--env-file /nonexistent"]);
+    const missing = await run(["--env-file", join(fx.root, "none.env"), "bb", "/bin/true"]);
+    expect([missing.exitCode, missing.stderr.trim()]).toEqual([2, `minic: --env-file ${join(fx.root, "none.env")}: no such file (hint: give a file of NAME=VALUE lines)`]);
+  });
+
   it("an image without PATH runs with the default one, as in podman; -e PATH wins", async () => {
     const r = await run(["noenv", "--", "/bin/sh", "-c", "echo $PATH"]);
     expect([r.exitCode, r.stdout.trim()]).toEqual([0, "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]);
