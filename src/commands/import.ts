@@ -24,6 +24,8 @@ export const importCommand: Command = {
   async run(values, positionals, ctx) {
     const [source] = positionals;
     if (!source || positionals.length > 1) throw new MinicError("EUSAGE", "import takes one SOURCE", { hint: "minic import DIR|rootfs.cpio.bz2|rootfs.tar.gz -t NAME[:TAG]" });
+    if (source === "-") throw new MinicError("EUSAGE", "import reads a file or a directory, not stdin ('-')", { hint: "save the stream to a file first (… > rootfs.tar; minic import rootfs.tar -t NAME), or 'minic load -' for an image tarball" });
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) throw new MinicError("EUSAGE", `import reads a local file or directory, not a URL ('${source}')`, { hint: "fetch it first (curl -fLo rootfs.tar URL), then minic import rootfs.tar -t NAME" });
     if (typeof values.tag !== "string") throw new MinicError("EUSAGE", "import needs -t NAME[:TAG]", { hint: "e.g. minic import ./rootfs -t debian:12" });
     const ref = tagOption(values.tag)!;
     const policy: MemberPolicy = {

@@ -81,7 +81,7 @@ const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 export function resolveSpec(id: string, config: RunConfig, f: RunFlags, host: SpecHost): ContainerSpec {
   const name = f.name ?? `minic-${id}`;
   if (!NAME_RE.test(name)) throw new MinicError("EUSAGE", `invalid container name '${name}'`, { hint: "use letters, digits, '.', '_' and '-' (at most 63), starting with a letter or digit" });
-  const entrypoint = f.entrypoint !== undefined ? (f.entrypoint === "" ? [] : [f.entrypoint]) : config.entrypoint;
+  const entrypoint = f.entrypoint !== undefined ? entrypointFlag(f.entrypoint) : config.entrypoint;
   const argv = [...entrypoint, ...(f.command.length > 0 ? f.command : f.entrypoint !== undefined ? [] : config.cmd)];
   if (argv.length === 0) throw new MinicError("EUSAGE", "the image has no command and none was given", { hint: "minic run IMAGE -- COMMAND [ARGS...]" });
   // By default the name is the host name; a name that is none (`web_1`) gives `web-1`, or the id.
@@ -187,6 +187,25 @@ export function mergeEnv(image: readonly string[], flags: readonly string[], hos
     else if (hostEnv[key] !== undefined) m.set(key, hostEnv[key]!);
   }
   return [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}=${v}`);
+}
+
+/**
+ * Pure: `--entrypoint`'s words: none for '', podman's JSON form (`'["/bin/echo","x"]'`) as its
+ * array, else the one word given.
+ */
+export function entrypointFlag(v: string): string[] {
+  if (v === "") return [];
+  if (!v.trimStart().startsWith("[")) return [v];
+  let words: unknown;
+  try {
+    words = JSON.parse(v);
+  } catch {
+    words = undefined;
+  }
+  if (!Array.isArray(words) || words.length === 0 || !words.every((w) => typeof w === "string" && w !== "")) {
+    throw new MinicError("EUSAGE", `--entrypoint '${v}' is not a JSON array of words`, { hint: `give one command (--entrypoint /bin/echo) or a JSON array of non-empty strings (--entrypoint '["/bin/echo","x"]')` });
+  }
+  return words as string[];
 }
 
 /**

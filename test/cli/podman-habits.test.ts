@@ -78,3 +78,21 @@ describe("podman habits", () => {
     expect(r.stderr).toMatch(/^minic: minic runs a container in the foreground: .* \(hint: start it in the background from the shell/);
   });
 });
+
+describe("podman's forms of run and import arguments", () => {
+  it("--entrypoint takes podman's JSON array too; a bad one is one line", async () => {
+    const { entrypointFlag } = await import("../../src/runtime/run-spec.js");
+    expect(entrypointFlag('["/bin/echo","a b"]')).toEqual(["/bin/echo", "a b"]);
+    expect(entrypointFlag("/bin/echo")).toEqual(["/bin/echo"]);
+    expect(entrypointFlag("")).toEqual([]);
+    expect(() => entrypointFlag('["/bin/echo",1]')).toThrow(`--entrypoint '["/bin/echo",1]' is not a JSON array of words`);
+    expect(() => entrypointFlag("[nope")).toThrow(/is not a JSON array of words/);
+  });
+
+  it("import of '-' or of a URL says what to do instead (it named a file that does not exist)", async () => {
+    const dash = await minic(["import", "-", "-t", "x", ...S]);
+    expect([dash.exitCode, dash.stderr.split(" (hint")[0]]).toEqual([2, "minic: import reads a file or a directory, not stdin ('-')"]);
+    const url = await minic(["import", "https://example.com/rootfs.tar", "-t", "x", ...S]);
+    expect([url.exitCode, url.stderr.split(" (hint")[0]]).toEqual([2, "minic: import reads a local file or directory, not a URL ('https://example.com/rootfs.tar')"]);
+  });
+});
