@@ -79,7 +79,8 @@ function valueTaker(options: Options): (a: string) => boolean {
 
 /**
  * Pure: `args` with a command's other names for its options (podman's `-v`/`--volume` for
- * `--bind`) written as the option's own, `--volume=X` too; option values and everything from
+ * `--bind`) written as the option's own, `--volume=X` too; a whole word may be named
+ * (`--tls-verify=false` for `--insecure`; "" drops it); option values and everything from
  * `--` (or, for a command that runs one, from the image) on are left as they are.
  */
 export function applyAliases(args: readonly string[], aliases: Readonly<Record<string, string>>, options: Options, passthrough: boolean): string[] {
@@ -91,7 +92,9 @@ export function applyAliases(args: readonly string[], aliases: Readonly<Record<s
     if (a.startsWith("-") && a !== "-") {
       const eq = a.indexOf("=");
       const word = eq < 0 ? a : a.slice(0, eq);
-      if (Object.hasOwn(aliases, word)) a = aliases[word]! + (eq < 0 ? "" : a.slice(eq));
+      if (Object.hasOwn(aliases, a)) a = aliases[a]!; // a whole word (--tls-verify=false)
+      else if (Object.hasOwn(aliases, word) && aliases[word] !== "") a = aliases[word]! + (eq < 0 ? "" : a.slice(eq));
+      if (a === "") continue; // a word that asks for what minic does anyway
       out.push(a);
       if (takesValue(a) && i + 1 < args.length) out.push(args[++i]!);
       continue;

@@ -13,6 +13,8 @@ export const pullCommand: Command = {
   name: "pull",
   summary: "pull an image from an OCI registry (stored as HOST[:PORT]/REPO:TAG, or :sha256-<12 hex> for a digest, unless -t)",
   usage: "HOST[:PORT]/REPO[:TAG|@DIGEST] [-t NAME[:TAG]] [--insecure] [--creds USER:PASSWORD] [--authfile FILE] [--keep-devices]",
+  // podman's --tls-verify=false: minic's --insecure (https is verified unless it is given).
+  aliases: { "--tls-verify=false": "--insecure", "--tls-verify=true": "", "--tls-verify": "" },
   options: { tag: { type: "string", short: "t" }, insecure: { type: "boolean" }, creds: { type: "string" }, authfile: { type: "string" }, "keep-devices": { type: "boolean" } },
   async run(values, positionals, ctx) {
     if (positionals.length !== 1) throw new MinicError("EUSAGE", "pull takes one registry reference", { hint: "minic pull 127.0.0.1:5000/hello:1" });

@@ -13,6 +13,8 @@ export const pushCommand: Command = {
   name: "push",
   summary: "push an image to an OCI registry (http for localhost/127.0.0.1 or with --insecure)",
   usage: "IMAGE [HOST[:PORT]/REPO[:TAG]] [--format both|oci|minic] [--compression gzip|zstd] [--insecure] [--creds USER:PASSWORD] [--authfile FILE]",
+  // podman's --tls-verify=false: minic's --insecure (https is verified unless it is given).
+  aliases: { "--tls-verify=false": "--insecure", "--tls-verify=true": "", "--tls-verify": "" },
   options: { format: { type: "string" }, compression: { type: "string" }, insecure: { type: "boolean" }, creds: { type: "string" }, authfile: { type: "string" } },
   async run(values, positionals, ctx) {
     if (positionals.length < 1 || positionals.length > 2) throw new MinicError("EUSAGE", "push takes IMAGE and a registry reference", { hint: "minic push hello 127.0.0.1:5000/hello:1" });
