@@ -86,9 +86,15 @@ function valueTaker(options: Options): (a: string) => boolean {
 export function applyAliases(args: readonly string[], aliases: Readonly<Record<string, string>>, options: Options, passthrough: boolean): string[] {
   const takesValue = valueTaker(options);
   const out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    let a = args[i]!;
-    if (a === "--" || (passthrough && (!a.startsWith("-") || a === "-"))) return [...out, ...args.slice(i)];
+  const words = [...args];
+  for (let i = 0; i < words.length; i++) {
+    let a = words[i]!;
+    if (a === "--" || (passthrough && (!a.startsWith("-") || a === "-"))) return [...out, ...words.slice(i)];
+    // A group of short flags with an alias among them (-itv DIR:/x): one word per flag first.
+    if (/^-[A-Za-z]{2,}$/.test(a) && [...a.slice(1)].some((c) => Object.hasOwn(aliases, `-${c}`))) {
+      words.splice(i, 1, ...[...a.slice(1)].map((c) => `-${c}`));
+      a = words[i]!;
+    }
     if (a.startsWith("-") && a !== "-") {
       const eq = a.indexOf("=");
       const word = eq < 0 ? a : a.slice(0, eq);
@@ -96,7 +102,7 @@ export function applyAliases(args: readonly string[], aliases: Readonly<Record<s
       else if (Object.hasOwn(aliases, word) && aliases[word] !== "") a = aliases[word]! + (eq < 0 ? "" : a.slice(eq));
       if (a === "") continue; // a word that asks for what minic does anyway
       out.push(a);
-      if (takesValue(a) && i + 1 < args.length) out.push(args[++i]!);
+      if (takesValue(a) && i + 1 < words.length) out.push(words[++i]!);
       continue;
     }
     out.push(a);

@@ -44,7 +44,7 @@ export function snapshotMain(commands: Registry): void {
   // Node loads parseArgs's module on first use; every command uses it: load it into the snapshot.
   parseArgs({ args: [], options: {} });
   startupSnapshot.setDeserializeMainFunction(() => {
-    // bin/minic runs `node --snapshot-blob BLOB ROOT ARG…`: ROOT is the minic checkout.
+    // bin/minic runs `node --snapshot-blob BLOB -- ROOT ARG…` (Node drops the `--`): ROOT is the minic checkout.
     const root = resolve(process.argv[1] ?? ".");
     const argv = process.argv.slice(2);
     process.argv.splice(1, 1, join(root, "bin", "minic"));

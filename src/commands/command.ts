@@ -2,7 +2,7 @@
 import type { ParseArgsConfig } from "node:util";
 import { MinicError } from "../core/errors.js";
 import { parseRef, type ImageRef } from "../core/reference.js";
-import { compileFormat, tableHeader, type FieldAliases } from "../core/format-template.js";
+import { compileFormat, tableHeader, type FieldAliases, type Printer } from "../core/format-template.js";
 import type { Store } from "../store/store.js";
 import type { StoreLocation } from "../store/store-location.js";
 
@@ -23,7 +23,7 @@ export function tagOption(v: Values[string]): ImageRef | undefined {
 }
 
 /** How `--format` says to print: podman's `json` (as --json), or a template, `table …` with a header line. */
-export type Format = { kind: "json" } | { kind: "template"; header?: string; line: (value: unknown) => string };
+export type Format = { kind: "json" } | { kind: "template"; header?: string; line: Printer };
 
 /** What `--format F` asks for (see format-template.ts), or undefined; with --json too, a usage error. */
 export function formatOption(values: Values, aliases?: FieldAliases): Format | undefined {
@@ -31,6 +31,7 @@ export function formatOption(values: Values, aliases?: FieldAliases): Format | u
   if (f === undefined) return undefined;
   if (values.json) throw new MinicError("EUSAGE", "--json and --format both say how to print", { hint: "give one of them" });
   if (f.trim() === "json") return { kind: "json" };
+  if (f.trim() === "table") return undefined; // podman's default table: the command's own
   const table = /^table\s+/.exec(f);
   const body = table ? f.slice(table[0].length) : f;
   return { kind: "template", header: table ? tableHeader(body) : undefined, line: compileFormat(body, aliases) };
@@ -39,8 +40,10 @@ export function formatOption(values: Values, aliases?: FieldAliases): Format | u
 /** Prints `rows` as `format` says: JSON, or one line per row (after the header of a table). */
 export function printFormatted(ctx: Pick<Context, "out">, format: Format, rows: unknown): void {
   if (format.kind === "json") return ctx.out(JSON.stringify(rows, null, 2));
+  const all = Array.isArray(rows) ? rows : [rows];
+  format.line.check(all); // a field no row has is a typo: refused before anything is printed
   if (format.header !== undefined) ctx.out(format.header);
-  for (const r of Array.isArray(rows) ? rows : [rows]) ctx.out(format.line(r));
+  for (const r of all) ctx.out(format.line(r));
 }
 
 export interface Context {

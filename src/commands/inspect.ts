@@ -7,7 +7,7 @@ import { OCI_EXTRA_FIELDS } from "../core/image.js";
 import { formatRef } from "../core/reference.js";
 import { parseCacheRecord } from "../core/cache-record.js";
 import type { Store } from "../store/store.js";
-import { listContainers } from "../runtime/state.js";
+import { listContainers, supervisorAlive } from "../runtime/state.js";
 import { humanSize } from "../core/size-text.js";
 
 export const inspectCommand: Command = {
@@ -65,7 +65,7 @@ export const inspectCommand: Command = {
 
 /** A running container named or IDed `spec`, as the error for an inspect of it (minic inspects images only). */
 function containerNamed(store: Store, spec: string): MinicError | undefined {
-  const c = listContainers(store.layout.containersDir).find((x) => x.state && (x.state.name === spec || x.id === spec));
+  const c = listContainers(store.layout.containersDir).find((x) => x.state && supervisorAlive(x.state) && (x.state.name === spec || x.id === spec));
   if (!c?.state) return undefined;
   return new MinicError("ENOTFOUND", `'${spec}' is a running container, not an image`, {
     hint: `'minic ps --json' shows the container; 'minic inspect ${c.state.image}' the image it runs`,

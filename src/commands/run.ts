@@ -42,7 +42,7 @@ export const runCommand: Command = {
   usage: "[OPTIONS] IMAGE [COMMAND [ARG...]]  (options before the image: all after it goes to the command)  [-e|--env K=V] [--env-file FILE] [--name N] [--hostname H] [-w|--workdir DIR] [-u|--user USER] [--entrypoint CMD] [--bind SRC:DST[:ro]] [--read-only] " +
     "[--memory 64M|max] [--cpus 0.5|max] [--cpuset 0] [--pids 32|max] [--net|--network host|none|veth|bridge] [-p [IP:]HOSTPORT:PORT] " +
     "[--storage-driver overlay|aufs|copy] [--runtime nspawn|chroot] [--stop-timeout SECONDS] [--stop-signal SIG] " +
-    "[--privileged] [--cap-add CAP] [--cap-drop CAP] [--userns host|auto] [--rm] [-i] [-t]  (podman's -v/--volume, --pids-limit, --cpuset-cpus are --bind, --pids, --cpuset)",
+    "[--privileged] [--cap-add CAP] [--cap-drop CAP] [--userns host|auto] [--rm] [-i] [-t]  (-v/--volume, --pids-limit, --cpuset-cpus as in podman: --bind, --pids, --cpuset)",
   passthrough: true,
   aliases: { "-v": "--bind", "--volume": "--bind", "--pids-limit": "--pids", "--cpuset-cpus": "--cpuset" },
   // run passes SIGINT/SIGTERM to the container's PID 1 (not to every child, as the CLI does by

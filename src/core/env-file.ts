@@ -6,8 +6,9 @@ import { ENV_NAME_HINT, isEnvName } from "./image.js";
 /** The entries of an env file, in order, as -e takes them (`NAME=VALUE` or `NAME`); EUSAGE names file:line of a bad one. */
 export function envFileEntries(text: string, file: string): string[] {
   const out: string[] = [];
-  for (const [i, raw] of text.split("\n").entries()) {
+  for (const [i, raw] of text.replace(/^\uFEFF/, "").split("\n").entries()) {
     const line = raw.replace(/\r$/, "").replace(/^\s+/, "");
+    if (line.includes("\0")) throw new MinicError("EUSAGE", `${file}:${i + 1}: the line holds a NUL byte`, { hint: "an env file is text: NAME=VALUE lines" });
     if (line === "" || line.startsWith("#")) continue;
     const eq = line.indexOf("=");
     const name = eq < 0 ? line.trimEnd() : line.slice(0, eq);

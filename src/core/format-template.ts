@@ -16,8 +16,18 @@ const ACTION = /\{\{-?\s*(.*?)\s*-?\}\}/g;
  */
 export type FieldAliases = Readonly<Record<string, string>>;
 
-/** Parses `format` once; the result prints one value (a row or an image) per call. EUSAGE for what it cannot do. */
-export function compileFormat(format: string, aliases: FieldAliases = {}): (value: unknown) => string {
+/** A compiled format: prints one value (a row or an image) per call; `check` refuses a field none of the values has. */
+export interface Printer {
+  (value: unknown): string;
+  check(values: readonly unknown[]): void;
+}
+
+/**
+ * Parses `format` once. EUSAGE for what it cannot do. A field one value lacks prints `<no value>`
+ * (as Go prints a map's missing key: a row's optional field); `check` refuses one that no value
+ * has (a typo), before anything is printed.
+ */
+export function compileFormat(format: string, aliases: FieldAliases = {}): Printer {
   const parts: Part[] = [];
   let last = 0;
   for (const m of format.matchAll(ACTION)) {
@@ -28,7 +38,25 @@ export function compileFormat(format: string, aliases: FieldAliases = {}): (valu
   const tail = format.slice(last);
   if (tail.includes("{{") || tail.includes("}}")) throw refuse(format, "has an unclosed {{ or a stray }}");
   parts.push({ text: unescape(tail) });
-  return (value) => parts.map((p) => ("text" in p ? p.text : show(lookup(value, p.path, format), p.json))).join("");
+  const print = (value: unknown) => parts.map((p) => ("text" in p ? p.text : show(lookup(value, p.path, format, true), p.json))).join("");
+  return Object.assign(print, {
+    check(values: readonly unknown[]) {
+      for (const p of parts) {
+        if ("text" in p || values.length === 0) continue;
+        let first: unknown;
+        const found = values.some((v) => {
+          try {
+            lookup(v, p.path, format, false);
+            return true;
+          } catch (e) {
+            first ??= e;
+            return false;
+          }
+        });
+        if (!found) throw first;
+      }
+    },
+  });
 }
 
 /** The header line of podman's `table …` form: each field's last name in capitals (`{{.Repository}}\t{{.ID}}` → `REPOSITORY\tID`). */
@@ -48,13 +76,18 @@ function action(body: string, format: string, aliases: FieldAliases): Part {
   return { path: (aliases[path.toLowerCase()] ?? path).split("."), json: !!json };
 }
 
-function lookup(value: unknown, path: string[], format: string): unknown {
+/** The value at `path`; a missing field is undefined when `lenient`, else EUSAGE naming the fields there are. */
+function lookup(value: unknown, path: string[], format: string, lenient: boolean): unknown {
   let v = value;
   for (const [i, name] of path.entries()) {
-    if (v === null || typeof v !== "object" || Array.isArray(v)) throw refuse(format, `.${path.slice(0, i).join(".")} has no fields, so no .${name}`);
+    if (v === null || typeof v !== "object" || Array.isArray(v)) {
+      if (lenient) return undefined;
+      throw refuse(format, `.${path.slice(0, i).join(".")} has no fields, so no .${name}`);
+    }
     const o = v as Record<string, unknown>;
     const key = Object.hasOwn(o, name) ? name : Object.keys(o).find((k) => k.toLowerCase() === name.toLowerCase());
     if (key === undefined) {
+      if (lenient) return undefined;
       const where = i === 0 ? "" : ` of .${path.slice(0, i).join(".")}`;
       throw refuse(format, `has no field .${name}${where} (there are: ${Object.keys(o).join(", ")})`);
     }

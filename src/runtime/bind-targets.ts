@@ -6,10 +6,11 @@ import { join } from "node:path";
 import { RootfsView } from "../rootfs/rootfs-view.js";
 import { MinicError } from "../core/errors.js";
 import type { Bind } from "./runtime-argv.js";
+import type { RuntimeName } from "./run-spec.js";
 import type { PreparedRoot } from "./storage.js";
 import { NSPAWN_MOUNTS } from "./workdir.js";
 
-/** Pure: the runtime's own mount a bind onto `target` would be or go into: one of them itself, or anything under /proc and /sys. */
+/** Pure: nspawn's own mount a bind onto `target` would be or go into: one of them itself, or anything under /proc and /sys (chroot mounts none). */
 export function systemMount(target: string): string | undefined {
   return NSPAWN_MOUNTS.find((m) => target === m || ((m === "/proc" || m === "/sys") && target.startsWith(`${m}/`)));
 }
@@ -23,10 +24,10 @@ export type ImageView = Pick<RootfsView, "resolve" | "visible">;
  * component on the way exists and is not a directory, or when an existing target is a directory
  * and the source a file (or the reverse). Does not touch the disk beyond `view`'s reads.
  */
-export function resolveBindTarget(view: ImageView, b: Bind): Bind {
+export function resolveBindTarget(view: ImageView, b: Bind, runtime: RuntimeName = "nspawn"): Bind {
   const rel = view.resolve(b.target, true);
   if (rel === "") throw new MinicError("EPATH", `bind target ${b.target} is the container's root`, { hint: "bind onto a directory below /, e.g. /mnt/data" });
-  const system = systemMount(`/${rel}`);
+  const system = runtime === "nspawn" ? systemMount(`/${rel}`) : undefined;
   if (system) {
     // nspawn mounts its own file system there after the bind, inside the bound host directory:
     // the host's directory would get the container's /sys, /dev or /run mount points written into it.
@@ -60,10 +61,10 @@ export function resolveBindTarget(view: ImageView, b: Bind): Bind {
  * aufs layers keep whiteouts as `.wh.` files, which the view does not read: a path deleted by
  * an upper layer may still resolve through the deleted node, but always inside the root.
  */
-export async function resolveBinds(root: PreparedRoot, dir: string, binds: readonly Bind[]): Promise<Bind[]> {
+export async function resolveBinds(root: PreparedRoot, dir: string, binds: readonly Bind[], runtime: RuntimeName): Promise<Bind[]> {
   if (binds.length === 0) return [];
   const view = await openImageView(root, dir);
-  return binds.map((b) => resolveBindTarget(view, b));
+  return binds.map((b) => resolveBindTarget(view, b, runtime));
 }
 
 /**

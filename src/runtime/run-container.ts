@@ -171,7 +171,7 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     // mount points; so does the nspawn one on a read-only root, where nspawn cannot). Loaded
     // only when used; the stand-in's target needs it only then (nspawn resolves it in the root).
     const toResolve = [...spec.binds, ...(spec.readOnly ? standIns : [])];
-    const binds = toResolve.length > 0 ? await (await import("./bind-targets.js")).resolveBinds(root, dir, toResolve) : [];
+    const binds = toResolve.length > 0 ? await (await import("./bind-targets.js")).resolveBinds(root, dir, toResolve, spec.runtime) : [];
     if (!spec.readOnly) binds.push(...standIns);
     const spawnSpec: LaunchSpec = {
       runtime: spec.runtime, rootfs: root.rootfs, machine: spec.machine, argv: spec.argv, env: spec.env, workdir: spec.workdir,

@@ -191,7 +191,7 @@ export function mergeEnv(image: readonly string[], flags: readonly string[], hos
 
 /**
  * Pure: `--entrypoint`'s words: none for '', podman's JSON form (`'["/bin/echo","x"]'`) as its
- * array, else the one word given.
+ * array (JSON that is no array of words is refused), else the one word given.
  */
 export function entrypointFlag(v: string): string[] {
   if (v === "") return [];
@@ -200,7 +200,7 @@ export function entrypointFlag(v: string): string[] {
   try {
     words = JSON.parse(v);
   } catch {
-    words = undefined;
+    return [v]; // no JSON: one word, as podman takes it (`[` is a command)
   }
   if (!Array.isArray(words) || words.length === 0 || !words.every((w) => typeof w === "string" && w !== "")) {
     throw new MinicError("EUSAGE", `--entrypoint '${v}' is not a JSON array of words`, { hint: `give one command (--entrypoint /bin/echo) or a JSON array of non-empty strings (--entrypoint '["/bin/echo","x"]')` });

@@ -4,6 +4,7 @@ import { PassThrough, Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import { decompress } from "../archive/bzip2.js";
+import { MinicError } from "../core/errors.js";
 import { readCpio } from "../archive/cpio-reader.js";
 import type { StoredImage, Store } from "../store/store.js";
 import { flattenImage, type FlattenReport } from "./flatten.js";
@@ -12,11 +13,18 @@ import { tarStream } from "./layer-to-tar.js";
 /** What `export` writes. */
 export type ExportFormat = "cpio" | "tar" | "tar.gz";
 
-/** Pure: the format `-o NAME` asks for by its suffix (rootfs.tar, rootfs.tar.gz, .tgz); cpio otherwise. */
+/**
+ * Pure: the format `-o NAME` asks for by its suffix (rootfs.tar, rootfs.tar.gz, .tgz); cpio
+ * otherwise. A tar name with a compression export does not write (.tar.bz2, .tar.xz, .tar.zst,
+ * .tbz2) is refused: it would get a bzip2 cpio under a tar's name.
+ */
 export function exportFormatOf(name: string | undefined): ExportFormat {
   if (name === undefined) return "cpio";
   if (/\.tar$/i.test(name)) return "tar";
   if (/\.(tar\.gz|tgz)$/i.test(name)) return "tar.gz";
+  if (/\.(tar\.[a-z0-9]+|tbz2?|txz|tzst)$/i.test(name)) {
+    throw new MinicError("EUSAGE", `export writes no '${name.slice(name.search(/\.(tar\.[a-z0-9]+|tbz2?|txz|tzst)$/i))}' file`, { hint: "-o NAME.tar or NAME.tar.gz (--format tar, tar.gz), or NAME.cpio.bz2 (the default); compress a .tar with another tool after" });
+  }
   return "cpio";
 }
 
@@ -31,7 +39,10 @@ export async function flattenImageToTar(store: Store, image: StoredImage, out: W
     cpio.destroy(e as Error);
     throw e;
   });
+  // A flatten that fails before it writes (a damaged layer, a full tmp) must end the cpio too:
+  // the decompressor would wait on its stdin for ever, and the tar side with it.
   const flattened = flattenImage(store, image, cpio).catch((e: unknown) => {
+    cpio.destroy(e as Error);
     tar.destroy(e as Error);
     throw e;
   });

@@ -163,6 +163,10 @@ describe("splitting minic's options from the command to run", () => {
     expect(applyAliases(["-v", "/a:/b", "--volume=/c:/d", "-e", "-v", "bb", "-v", "x"], aliases, opts, true)).toEqual(["--bind", "/a:/b", "--bind=/c:/d", "-e", "-v", "bb", "-v", "x"]);
     expect(applyAliases(["--", "-v"], aliases, opts, true)).toEqual(["--", "-v"]);
     expect(applyAliases(["f", "-v", "/a"], aliases, opts, false)).toEqual(["f", "--bind", "/a"]);
+    // A group with an alias letter is split first; its last letter's value stays its value.
+    const grouped = { ...opts, interactive: { type: "boolean" as const, short: "i" }, tty: { type: "boolean" as const, short: "t" } };
+    expect(applyAliases(["-itv", "/a:/b", "bb", "-itv"], aliases, grouped, true)).toEqual(["-i", "-t", "--bind", "/a:/b", "bb", "-itv"]);
+    expect(applyAliases(["-it", "bb"], aliases, grouped, true)).toEqual(["-it", "bb"]);
     // Whole words: podman's --tls-verify=false is --insecure; --tls-verify (true) asks for what minic does anyway.
     const tls = { "--tls-verify=false": "--insecure", "--tls-verify=true": "", "--tls-verify": "" };
     expect(applyAliases(["--tls-verify=false", "r/x", "--tls-verify", "--tls-verify=true", "--tls-verify=maybe"], tls, opts, false)).toEqual(["--insecure", "r/x", "--tls-verify=maybe"]);

@@ -86,7 +86,10 @@ describe("podman's forms of run and import arguments", () => {
     expect(entrypointFlag("/bin/echo")).toEqual(["/bin/echo"]);
     expect(entrypointFlag("")).toEqual([]);
     expect(() => entrypointFlag('["/bin/echo",1]')).toThrow(`--entrypoint '["/bin/echo",1]' is not a JSON array of words`);
-    expect(() => entrypointFlag("[nope")).toThrow(/is not a JSON array of words/);
+    expect(() => entrypointFlag('[""]')).toThrow(/is not a JSON array of words/);
+    // No JSON: one word, as podman takes it (`[` is a command).
+    expect(entrypointFlag("[")).toEqual(["["]);
+    expect(entrypointFlag("[x")).toEqual(["[x"]);
   });
 
   it("import of '-' or of a URL says what to do instead (it named a file that does not exist)", async () => {

@@ -7,7 +7,7 @@ const image = { id: "ab12", config: { env: ["A=1", "B=2"], cmd: ["/bin/sh", "-c"
 
 function refusal(format: string, value: unknown = image): string {
   try {
-    compileFormat(format)(value);
+    compileFormat(format).check([value]);
   } catch (e) {
     expect(e).toBeInstanceOf(MinicError);
     expect((e as MinicError).code).toBe("EUSAGE");
@@ -46,6 +46,15 @@ describe("--format TEMPLATE", () => {
 
   it("makes podman's table header from the fields' last names", () => {
     expect(tableHeader("{{.Repository}}\\t{{ .Config.Env }} {{json .Id}} {{.}}")).toBe("REPOSITORY\tENV ID VALUE");
+  });
+
+  it("prints <no value> for a field one row lacks (an optional one), and refuses one that no row has", () => {
+    const f = compileFormat("{{.Name}} {{.Address}}");
+    const rows = [{ name: "a", address: "10.0.0.2" }, { name: "b" }];
+    f.check(rows);
+    expect(rows.map(f)).toEqual(["a 10.0.0.2", "b <no value>"]);
+    expect(() => compileFormat("{{.Nme}}").check(rows)).toThrow("--format '{{.Nme}}' has no field .Nme (there are: name, address)");
+    compileFormat("{{.Anything}}").check([]); // no rows: nothing to print, nothing to check against
   });
 
   it("refuses a bad template before any value is printed", () => {

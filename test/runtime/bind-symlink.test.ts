@@ -82,6 +82,9 @@ describe("--bind through an absolute symlink of the image", () => {
       expect([r.exitCode, r.stderr.trim().split(" (hint: ")[0]]).toEqual([1, `minic: ${line}`]);
       expect(readdirSync(empty)).toEqual([]);
     }
+    // chroot mounts nothing of its own: there such a bind is the user's (the tutorial's /proc, say).
+    const chroot = await run(["--runtime", "chroot", "--bind", `${src()}:/run`, "links", "/bin/cat", "/run/in.txt"]);
+    expect([chroot.exitCode, chroot.stdout.trim()]).toEqual([0, "from host"]);
     // Below /dev and /run a bind is the user's: a directory of their own there works.
     const ok = await run(["--bind", `${src()}:/run/data`, "links", "/bin/cat", "/run/data/in.txt"]);
     expect([ok.exitCode, ok.stdout.trim()]).toEqual([0, "from host"]);

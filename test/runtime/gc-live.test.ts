@@ -43,6 +43,10 @@ describe("gc and rmi while a container runs", () => {
         expect(refused.stderr).toMatch(/image 'live:latest' is used by running container minic-[0-9a-f]{12} .*hint: .*rmi -f/);
         // inspect of the container (podman inspects both): minic inspects images, and says so.
         const name = /container (minic-[0-9a-f]{12})/.exec(refused.stderr)![1]!;
+        // ps --format over a real row: podman's .Names, a field every row has, and one no row has.
+        expect((await minic(["ps", "--format", "table {{.Names}}\t{{.Image}}", "--store", fx.store])).stdout.trim()).toBe(`NAMES\tIMAGE\n${name}\tlive`);
+        const typo = await minic(["ps", "--format", "{{.Nmae}}", "--store", fx.store]);
+        expect([typo.exitCode, typo.stdout, typo.stderr]).toEqual([2, "", expect.stringMatching(/^minic: --format '\{\{\.Nmae\}\}' has no field \.Nmae \(there are: .*\bname\b/)]);
         const asImage = await minic(["inspect", name, "--store", fx.store]);
         expect([asImage.exitCode, asImage.stderr.trim()]).toEqual([1, `minic: '${name}' is a running container, not an image (hint: 'minic ps --json' shows the container; 'minic inspect live' the image it runs)`]);
         expect((await minic(["rmi", "-f", "live", "--store", fx.store])).stdout.trim()).toBe("untagged live:latest");

@@ -1,7 +1,7 @@
 // export as tar (-o NAME.tar, --format tar|tar.gz): the same merged tree as the rootfs.cpio.bz2,
 // judged by GNU tar and cpio (the two trees they unpack are the same) and by podman import.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chmodSync, chownSync, linkSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, linkSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { minic, minicOk, tempDir } from "../helpers/cli.js";
@@ -69,8 +69,26 @@ describe("minic export as tar", () => {
     await peer(["podman", "rmi", "-a", "-f"], { env }).catch(() => "");
   });
 
-  it("refuses a format it does not write, in one line, writing nothing", async () => {
+  it("refuses a format it does not write, and a tar name with a compression it does not write, in one line, writing nothing", async () => {
     const r = await minic(["export", "ex", "--format", "zip", "-o", join(t.path, "x.zip"), ...S]);
     expect([r.exitCode, r.stderr.trim()]).toEqual([2, "minic: export --format 'zip' is not a format export writes (hint: cpio (rootfs.cpio.bz2, the default), tar or tar.gz)"]);
+    for (const name of ["x.tar.bz2", "x.tar.zst", "x.tbz2"]) {
+      const c = await minic(["export", "ex", "-o", join(t.path, name), ...S]);
+      expect([c.exitCode, c.stderr.split(" (hint")[0]]).toEqual([2, `minic: export writes no '${name.slice(1)}' file`]);
+    }
+    expect(readdirSync(t.path).filter((n) => n.startsWith("x.") || n.includes("minic-out"))).toEqual([]);
+  });
+
+  // Last: it damages the image's layer.
+  it("a layer that fails to read ends the tar export with one line, at once (it hung: the decompressor waited on its input)", async () => {
+    const img = JSON.parse((await minicOk(["inspect", "ex", "--json", ...S])).stdout) as { layers: { digest: string }[] };
+    const blob = join(t.path, "s", "blobs", "sha256", img.layers.at(-1)!.digest.slice(7));
+    chmodSync(blob, 0o644);
+    writeFileSync(blob, Buffer.concat([readFileSync(blob).subarray(0, 40), Buffer.alloc(64, 0x55)]));
+    const r = await minic(["export", "ex", "-o", join(t.path, "bad.tar"), ...S], { timeout: 30_000 });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/^minic: .*\(hint: /);
+    expect(readdirSync(t.path).filter((n) => n.startsWith("bad") || n.includes("minic-out"))).toEqual([]);
   });
 });
