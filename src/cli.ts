@@ -47,6 +47,8 @@ export async function main(argv: string[], commands: Registry): Promise<number> 
 
 type CliContext = Context & { storeRoot?: string; handleSignals?: () => void };
 
+const RUN_ONLY = "minic starts a container with 'minic run' and removes it when its command ends";
+
 /** What to do instead, for podman's commands minic has not (a daemonless tool's answers). */
 const PODMAN_COMMANDS: Readonly<Record<string, string>> = {
   stop: "'minic rm -f NAME' stops a container: the stop signal, then a kill after its --stop-timeout or -t S (-t 0 kills at once)",
@@ -59,9 +61,9 @@ const PODMAN_COMMANDS: Readonly<Record<string, string>> = {
   history: "'minic inspect IMAGE' shows each layer and what made it",
   version: "'minic --version', or 'minic info' for the install and the store",
   system: "'minic info' (the install and store), 'minic prune' (stale containers), 'minic gc' (unused layers)",
-  start: "minic starts a container with 'minic run' and removes it when its command ends",
-  restart: "minic starts a container with 'minic run' and removes it when its command ends",
-  create: "minic starts a container with 'minic run' and removes it when its command ends",
+  start: RUN_ONLY,
+  restart: RUN_ONLY,
+  create: RUN_ONLY,
   wait: "'minic run' waits for its container and exits with its command's status",
 };
 

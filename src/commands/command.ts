@@ -12,13 +12,13 @@ export type Values = Record<string, string | boolean | (string | boolean)[] | un
 /** A string option's value, or undefined when it was not given. */
 export const str = (v: Values[string]): string | undefined => (typeof v === "string" ? v : undefined);
 
-/** The name a `-t NAME[:TAG]` gives, or undefined; a bad one is a usage error (exit 2), as a bad --memory is. */
-export function tagOption(v: Values[string]): ImageRef | undefined {
+/** The name a `-t NAME[:TAG]` (or what `label` names) gives, or undefined; a bad one is a usage error (exit 2), as a bad --memory is. */
+export function tagOption(v: Values[string], label = "-t"): ImageRef | undefined {
   if (typeof v !== "string") return undefined;
   try {
     return parseRef(v);
   } catch (e) {
-    throw e instanceof MinicError ? new MinicError("EUSAGE", `-t: ${e.message}`, { hint: e.hint }) : e;
+    throw e instanceof MinicError ? new MinicError("EUSAGE", `${label}: ${e.message}`, { hint: e.hint }) : e;
   }
 }
 

@@ -1,8 +1,7 @@
 // minic tag: give an image more names (podman tag SOURCE TARGET...). The image is held from gc
 // while the names are written, so an unnamed image given by its ID cannot go in between.
 import { MinicError } from "../core/errors.js";
-import { parseRef, type ImageRef } from "../core/reference.js";
-import type { Command } from "./command.js";
+import { tagOption, type Command } from "./command.js";
 
 export const tagCommand: Command = {
   name: "tag",
@@ -13,13 +12,7 @@ export const tagCommand: Command = {
     const [source, ...targets] = positionals;
     if (!source || targets.length === 0) throw new MinicError("EUSAGE", "tag needs a SOURCE image and at least one TARGET name", { hint: "minic tag hello:latest registry.example/hello:1" });
     // Every name is checked before any is written: a bad third name leaves the first two unwritten.
-    const refs: ImageRef[] = targets.map((t) => {
-      try {
-        return parseRef(t);
-      } catch (e) {
-        throw e instanceof MinicError ? new MinicError("EUSAGE", `tag: ${e.message}`, { hint: e.hint }) : e;
-      }
-    });
+    const refs = targets.map((t) => tagOption(t, "tag")!);
     const store = await ctx.store({ create: false });
     const { manifestDigest, manifest } = await store.getImage(source);
     await store.hold({ blobs: [manifestDigest, manifest.config.digest, ...manifest.layers.map((l) => l.digest)] });

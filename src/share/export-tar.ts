@@ -22,8 +22,9 @@ export function exportFormatOf(name: string | undefined): ExportFormat {
   if (name === undefined) return "cpio";
   if (/\.tar$/i.test(name)) return "tar";
   if (/\.(tar\.gz|tgz)$/i.test(name)) return "tar.gz";
-  if (/\.(tar\.[a-z0-9]+|tbz2?|txz|tzst)$/i.test(name)) {
-    throw new MinicError("EUSAGE", `export writes no '${name.slice(name.search(/\.(tar\.[a-z0-9]+|tbz2?|txz|tzst)$/i))}' file`, { hint: "-o NAME.tar or NAME.tar.gz (--format tar, tar.gz), or NAME.cpio.bz2 (the default); compress a .tar with another tool after" });
+  const other = /\.(tar\.[a-z0-9]+|tbz2?|txz|tzst)$/i.exec(name);
+  if (other) {
+    throw new MinicError("EUSAGE", `export writes no '${other[0]}' file`, { hint: "-o NAME.tar or NAME.tar.gz (--format tar, tar.gz), or NAME.cpio.bz2 (the default); compress a .tar with another tool after" });
   }
   return "cpio";
 }
