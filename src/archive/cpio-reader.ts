@@ -2,7 +2,7 @@
 import { MinicError } from "../core/errors.js";
 import { safeMemberName } from "../core/container-path.js";
 import { ByteReader } from "./byte-reader.js";
-import { decodeFixed, HEADER_SIZE, pad4, TRAILER_NAME, XATTR_TABLE_NAME } from "./cpio-newc.js";
+import { decodeFixed, HEADER_SIZE, pad4, TRAILER_NAME, XATTR_TABLE_NAME, type NewcHeader } from "./cpio-newc.js";
 import { decodeXattrTable, type Xattr } from "../core/xattrs.js";
 import { kindOfMode, type Entry } from "./entry.js";
 import { utf8Name } from "./utf8-name.js";
@@ -13,6 +13,8 @@ export interface CpioMember {
   /** Raw inode number from the header (hard links share it). */
   ino: number;
   nlink: number;
+  /** The member's header as stored (raw name, every field), for checks of a layer's form. */
+  header: NewcHeader;
   data: AsyncIterable<Buffer>;
 }
 
@@ -51,10 +53,11 @@ export async function* readCpio(source: AsyncIterable<Buffer | Uint8Array | stri
   for (;;) {
     const fixed = await r.read(HEADER_SIZE);
     if (fixed === null) throw new MinicError("EARCHIVE", "cpio archive ends without a trailer", { hint: "the file is truncated" });
-    const { header, namesize } = decodeFixed(fixed);
+    const { header: fields, namesize } = decodeFixed(fixed);
     if (namesize < 1 || namesize > MAX_NAME) throw new MinicError("EARCHIVE", `cpio name size ${namesize} is invalid`, { hint: "the archive is corrupt, or not a newc cpio (cpio -o -H newc writes one)" });
     const nameBuf = await r.readExact(namesize + pad4(HEADER_SIZE + namesize));
     const raw = utf8Name(nameBuf.subarray(0, namesize - 1), "cpio member name");
+    const header: NewcHeader = { ...fields, name: raw };
     if (raw === TRAILER_NAME) {
       unclaimed(table);
       table = undefined;
@@ -110,12 +113,12 @@ export async function* readCpio(source: AsyncIterable<Buffer | Uint8Array | stri
       if (header.filesize > MAX_LINK) throw new MinicError("EARCHIVE", `symlink '${raw}' target is too long`, { hint: `a target is at most ${MAX_LINK} bytes; the archive is corrupt, or the link was made for another system` });
       entry.linkname = utf8Name(await r.readExact(header.filesize), `symlink target of '${raw}'`);
       await r.skip(dataPad);
-      yield { entry, ino: header.ino + part * PART_INODES, nlink: header.nlink, data: empty() };
+      yield { entry, ino: header.ino + part * PART_INODES, nlink: header.nlink, header, data: empty() };
       continue;
     }
     if (kind !== "file" && header.filesize !== 0) {
       await r.skip(header.filesize + dataPad);
-      yield { entry, ino: header.ino + part * PART_INODES, nlink: header.nlink, data: empty() };
+      yield { entry, ino: header.ino + part * PART_INODES, nlink: header.nlink, header, data: empty() };
       continue;
     }
     let consumed = false;
@@ -127,7 +130,7 @@ export async function* readCpio(source: AsyncIterable<Buffer | Uint8Array | stri
       },
     };
     const before = r.offset;
-    yield { entry, ino: header.ino + part * PART_INODES, nlink: header.nlink, data };
+    yield { entry, ino: header.ino + part * PART_INODES, nlink: header.nlink, header, data };
     if (!consumed) await r.skip(size);
     else if (r.offset !== before + size) await r.skip(before + size - r.offset);
     await r.skip(dataPad);

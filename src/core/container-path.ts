@@ -5,7 +5,7 @@ import { MinicError } from "./errors.js";
  * Normalises an in-image path to `/a/b` form. Rejects empty paths, NUL bytes and any `..`
  * component (a recipe never needs one, and it is the classic way out of a tree).
  */
-export function containerPath(p: string, what = "path"): string {
+export function containerPath(p: string, what = "path", climbHint = "paths in a recipe are absolute inside the image and may not climb out of it"): string {
   if (typeof p !== "string" || p.length === 0) {
     throw new MinicError("EPATH", `${what} is empty`, { hint: "give an absolute path inside the image, e.g. /srv/www" });
   }
@@ -14,7 +14,7 @@ export function containerPath(p: string, what = "path"): string {
   for (const seg of p.split("/")) {
     if (seg === "" || seg === ".") continue;
     if (seg === "..") {
-      throw new MinicError("EPATH", `${what} '${p}' contains '..'`, { hint: "paths in a recipe are absolute inside the image and may not climb out of it" });
+      throw new MinicError("EPATH", `${what} '${p}' contains '..'`, { hint: climbHint });
     }
     parts.push(seg);
   }

@@ -116,7 +116,7 @@ export function resolveSpec(id: string, config: RunConfig, f: RunFlags, host: Sp
   return {
     id, name, argv,
     env: withPath(mergeEnv(config.env, f.env, host.env)),
-    workdir: f.workdir !== undefined ? absoluteFlagPath(f.workdir, "-w", "-w /srv") : containerPath(config.workdir, "workdir"),
+    workdir: f.workdir !== undefined ? absoluteFlagPath(f.workdir, "-w", "-w /srv") : containerPath(config.workdir, "the image's workdir", "an image's working directory may not climb out of its tree: give the container one with -w /DIR"),
     user: f.user ?? config.user,
     hostname,
     machine: fromName,

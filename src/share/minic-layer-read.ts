@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, rm } from "node:fs/promises";
 import { decompress } from "../archive/bzip2.js";
+import { CanonicalCheck } from "../archive/canonical-check.js";
 import { readCpio, type CpioMember } from "../archive/cpio-reader.js";
 import type { EntryKind } from "../archive/entry.js";
 import { unpackMembers } from "../archive/unpack.js";
@@ -23,7 +24,8 @@ export interface LayerRead {
 /**
  * Reads the bzip2 bytes `source` of a minic layer (`what` names it in errors) to their end:
  * throws EARCHIVE for a member the policy does not take unchanged (devices are refused unless
- * kept) or a cpio that ends early. With `tmp` (a fresh path), the members are unpacked there as
+ * kept), a cpio not in the form minic writes (CanonicalCheck: one tree, one reading) or one
+ * that ends early. With `tmp` (a fresh path), the members are unpacked there as
  * minic's own layers are (overlay form); on any failure it is removed. The caller compares the
  * diff id: the tree is not to be used before it matched.
  */
@@ -39,12 +41,15 @@ export async function readMinicLayer(source: AsyncIterable<Buffer>, policy: Memb
   }
   const kinds = new Map<string, EntryKind>();
   const strict: MemberPolicy = { ...policy, devices: policy.devices === "keep" ? "keep" : "refuse", aufsMeta: "refuse" };
+  const form = new CanonicalCheck(what);
   async function* admitted(): AsyncGenerator<CpioMember> {
     for await (const m of readCpio(plain())) {
+      form.member(m.header, m.entry);
       const a = admitMember(kinds, { rawName: m.entry.name, entry: m.entry }, strict);
       if (a.action !== "skip") kinds.set(a.entry.name, a.entry.kind);
       yield m;
     }
+    form.end();
     if (!ended) throw new MinicError("EARCHIVE", `layer ${what} was not read to its end`, { hint: "the layer has data after its cpio trailer, or is truncated; fetch or save it again" });
   }
   const diffId = () => `sha256:${diff.digest("hex")}` as Digest;

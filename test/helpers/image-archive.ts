@@ -2,8 +2,10 @@
 // reader that take any header (sizes, types, names no tool would write), and OCI layouts and
 // docker-archives whose documents may be anything (ill-typed JSON) while every digest and
 // diff_id still matches, so that an input gets past the digest checks to the code that reads it.
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { gunzipSync, gzipSync } from "node:zlib";
+import { parseRawCpio, rawArchive, type RawMember as CpioMember } from "./raw-cpio.js";
 
 export const sha = (b: Buffer | string): string => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 
@@ -197,4 +199,26 @@ export function resealMinic(tar: Buffer, edit: { manifest?: (m: Record<string, u
   }
   files.set("index.json", Buffer.from(JSON.stringify(index)));
   return filesTar(files);
+}
+
+/** The members of a newc archive as raw-cpio.ts writes them (the trailer left out). */
+export const cpioMembers = (cpio: Buffer): CpioMember[] => parseRawCpio(cpio).members.filter((m) => m.name !== "TRAILER!!!").map((m) => ({ name: m.name, mode: m.mode, data: m.data, ino: m.ino, nlink: m.nlink, uid: m.uid, gid: m.gid, mtime: m.mtime }));
+
+/** The minic tarball with its first layer's cpio members changed, and its digests and diff id fixed. */
+export function remakeMinicLayer(tar: Buffer, edit: (ms: CpioMember[]) => CpioMember[]): Buffer {
+  const files = tarFiles(tar);
+  const index = JSON.parse(files.get("index.json")!.toString());
+  const manifest = JSON.parse(files.get(`blobs/sha256/${index.manifests[0].digest.slice(7)}`)!.toString());
+  const old = manifest.layers[0];
+  const cpio = rawArchive(edit(cpioMembers(execFileSync("bzip2", ["-dc"], { input: files.get(`blobs/sha256/${old.digest.slice(7)}`)!, maxBuffer: 1 << 28 }))));
+  const blob = execFileSync("bzip2", ["-9c"], { input: cpio, maxBuffer: 1 << 28 });
+  files.set(`blobs/sha256/${sha(blob).slice(7)}`, blob);
+  const layer = { ...old, digest: sha(blob), size: blob.length, diffId: sha(cpio) };
+  return resealMinic(filesTar(files), {
+    manifest: (m) => ({ ...m, layers: [layer, ...(m.layers as unknown[]).slice(1)] }),
+    config: (c) => {
+      const cfg = c as { rootfs: { diffIds: string[] } };
+      return { ...cfg, rootfs: { ...cfg.rootfs, diffIds: [layer.diffId, ...cfg.rootfs.diffIds.slice(1)] } };
+    },
+  });
 }

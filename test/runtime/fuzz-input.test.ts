@@ -16,8 +16,8 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { getentElf } from "../../src/runtime/getent-elf.js";
 import { LAUNCHER, minicOk, tempDir } from "../helpers/cli.js";
-import { filesTar, imageLayout, ociConfig, rawTar, resealMinic, sha, tarFiles, type RawMember } from "../helpers/image-archive.js";
-import { parseRawCpio, rawArchive, S, type RawMember as CpioMember } from "../helpers/raw-cpio.js";
+import { cpioMembers, imageLayout, ociConfig, rawTar, remakeMinicLayer, resealMinic, type RawMember } from "../helpers/image-archive.js";
+import { rawArchive, S, type RawMember as CpioMember } from "../helpers/raw-cpio.js";
 import { hostLeaks, lockHost } from "./fixtures.js";
 
 const SECONDS = Number(process.env.MINIC_FUZZ_SECONDS ?? 40);
@@ -186,7 +186,6 @@ function mutateBytes(r: Rng, b: Buffer): Buffer {
 
 const bunzip = (b: Buffer) => execFileSync("bzip2", ["-dc"], { input: b, maxBuffer: 1 << 28 });
 const bzip = (b: Buffer) => execFileSync("bzip2", ["-9c"], { input: b, maxBuffer: 1 << 28 });
-const cpioMembers = (cpio: Buffer): CpioMember[] => parseRawCpio(cpio).members.filter((m) => m.name !== "TRAILER!!!").map((m) => ({ name: m.name, mode: m.mode, data: m.data, ino: m.ino, nlink: m.nlink, uid: m.uid, gid: m.gid, mtime: m.mtime }));
 
 interface Mutant {
   what: string;
@@ -239,25 +238,6 @@ function mutant(r: Rng): Mutant {
     case 9: return { what: "members of a tar rootfs", argv: importing, bytes: rawTar(mutateTarMembers(r, l1)) };
     default: return { what: `bytes of a ${pick(r, ["cpio", "tar"])} rootfs`, argv: importing, bytes: mutateBytes(r, int(r, 2) ? seeds.cpio : seeds.tar) };
   }
-}
-
-/** The minic tarball with its first layer's cpio members changed, and its digests and diff id fixed. */
-function remakeMinicLayer(tar: Buffer, edit: (ms: CpioMember[]) => CpioMember[]): Buffer {
-  const files = tarFiles(tar);
-  const index = JSON.parse(files.get("index.json")!.toString());
-  const manifest = JSON.parse(files.get(`blobs/sha256/${index.manifests[0].digest.slice(7)}`)!.toString());
-  const old = manifest.layers[0];
-  const cpio = rawArchive(edit(cpioMembers(bunzip(files.get(`blobs/sha256/${old.digest.slice(7)}`)!))));
-  const blob = bzip(cpio);
-  files.set(`blobs/sha256/${sha(blob).slice(7)}`, blob);
-  const layer = { ...old, digest: sha(blob), size: blob.length, diffId: sha(cpio) };
-  return resealMinic(filesTar(files), {
-    manifest: (m) => ({ ...m, layers: [layer, ...(m.layers as unknown[]).slice(1)] }),
-    config: (c) => {
-      const cfg = c as { rootfs: { diffIds: string[] } };
-      return { ...cfg, rootfs: { ...cfg.rootfs, diffIds: [layer.diffId, ...cfg.rootfs.diffIds.slice(1)] } };
-    },
-  });
 }
 
 // ---------- the oracle ----------

@@ -7,7 +7,8 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { join } from "node:path";
 import { minic, minicOk, tempDir } from "../helpers/cli.js";
 import { makeBusyboxTree } from "../helpers/busybox-tree.js";
-import { rawArchive, S } from "../helpers/raw-cpio.js";
+import { rawArchive, S, type RawMember as CpioMember } from "../helpers/raw-cpio.js";
+import { remakeMinicLayer } from "../helpers/image-archive.js";
 import { filesUnder, ociArchive, sha, storeListing, tarBytes } from "./peers.js";
 
 let t: { path: string; remove(): void };
@@ -180,6 +181,16 @@ describe("damaged tarballs and blobs", () => {
     const bad = Buffer.from(saved);
     bad[4096] = bad[4096]! ^ 0xff; // inside the first blob (the layer)
     await refused("load", bad, /does not match its digest/);
+  });
+
+  it("refuses a minic layer that readers would unpack differently (a name twice, a file on a directory's inode, a link count that lies), digests all matching", async () => {
+    const os = (ms: CpioMember[]) => ms.findIndex((m) => m.name === "etc/os-release");
+    // GNU cpio keeps the first etc/os-release, bsdtar and the kernel the last.
+    const twice = remakeMinicLayer(saved, (ms) => ms.toSpliced(os(ms) + 1, 0, { ...ms[os(ms)]!, data: "ID=other\n" }));
+    await refused("load", twice, /^minic: layer sha256:[0-9a-f]{12}… is not in minic's layer form at 'etc\/os-release': the layer names it twice \(hint: .*minic import DIR/, "twice.tar");
+    const etc = (ms: CpioMember[]) => ms.find((m) => m.name === "etc")!.ino;
+    await refused("load", remakeMinicLayer(saved, (ms) => ms.map((m) => (m.name === "etc/os-release" ? { ...m, ino: etc(ms) } : m))), /at 'etc\/os-release': its inode \d+ is that of an earlier member, and only files share one/, "ino.tar");
+    await refused("load", remakeMinicLayer(saved, (ms) => ms.map((m) => (m.name === "etc/os-release" ? { ...m, nlink: 2, data: "" } : m))), /at 'etc\/os-release': its link count says 1 more name/, "nlink.tar");
   });
 
   it("refuses an OCI archive whose layer does not match its digest or diff_id", async () => {
