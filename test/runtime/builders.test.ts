@@ -303,6 +303,10 @@ describe("spec resolution", () => {
     expect(() => resolveSpec("a", cfg, { ...f, driver: "zfs" }, host)).toThrow(/unknown storage driver/);
     expect(() => resolveSpec("a", cfg, { ...f, workdir: "/../x" }, host)).toThrow(/contains '..'/);
     expect(() => resolveSpec("a", cfg, { ...f, workdir: "srv" }, host)).toThrow(/-w 'srv' is not an absolute path/);
+    // An image's own workdir (a loaded config may say anything): its error says how to run it anyway.
+    const climbs = { ...cfg, workdir: "../../x" };
+    expect(() => resolveSpec("a", climbs, { ...f, command: ["x"] }, host)).toThrow(expect.objectContaining({ message: "the image's workdir '../../x' contains '..'", hint: expect.stringMatching(/-w \/DIR/) }));
+    expect(resolveSpec("a", climbs, { ...f, command: ["x"], workdir: "/" }, host).workdir).toBe("/");
     expect(() => resolveSpec("a", cfg, { ...f, bind: ["data:d"] }, host)).toThrow(/bind target 'd' is not an absolute path/);
     expect(resolveSpec("a", cfg, { ...f, command: ["x"], bind: ["data"] }, host).binds[0]!.target).toBe("/w/data");
     expect(mergeEnv(["B=1"], [], {})).toEqual(["B=1"]);
