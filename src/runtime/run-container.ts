@@ -136,7 +136,9 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     const root = await prepareRoot(store, image.manifest.layers, spec.driver, dir, io.err);
     if (spec.runtime === "nspawn") checkOsTree(root, imageName);
     await checkWorkdir(root, dir, spec, imageName);
-    await checkCommand(root, dir, spec, imageName);
+    const asRoot = spec.user === "root" || spec.user === "0";
+    const ids = asRoot ? { uid: 0, gid: 0, groups: [] } : resolveUser(spec.user, readImageFile(root, "etc/passwd"), readImageFile(root, "etc/group"));
+    await checkCommand(root, dir, spec, imageName, ids);
     if (spec.net === "veth" || spec.net === "bridge") {
       state.netns = `minic-${spec.id}`;
       launch.record(); // recorded before creation: a crash in between still gets it cleaned
@@ -149,8 +151,6 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
       launchWrapper("netns");
     }
     const pid = launch.pid;
-    const asRoot = spec.user === "root" || spec.user === "0";
-    const ids = asRoot ? { uid: 0, gid: 0 } : resolveUser(spec.user, readImageFile(root, "etc/passwd"), readImageFile(root, "etc/group"));
     const standIns: Bind[] = [];
     if (spec.runtime === "nspawn" && !asRoot) {
       // nspawn --user looks the user up by running getent inside the container; where the

@@ -6,6 +6,8 @@ import { MinicError } from "../core/errors.js";
 export interface ResolvedUser {
   uid: number;
   gid: number;
+  /** Supplementary groups: the image's /etc/group rows that list the entry's name. */
+  groups: number[];
   /** The /etc/passwd entry the user part named (by name or by uid), if there is one. */
   entry?: { name: string; uid: number; gid: number; home: string; shell: string };
 }
@@ -41,5 +43,15 @@ export function resolveUser(user: string, passwd: string | undefined, group: str
       gid = Number(grow[2]);
     }
   }
-  return { uid: entry?.uid ?? uid, gid: gid ?? 0, ...(entry ? { entry } : {}) };
+  const groups = entry ? memberOf(entry.name, group) : [];
+  return { uid: entry?.uid ?? uid, gid: gid ?? 0, groups, ...(entry ? { entry } : {}) };
+}
+
+/** The gids of the /etc/group rows whose member list names `name` (what initgroups gives). */
+function memberOf(name: string, group: string | undefined): number[] {
+  const out: number[] = [];
+  for (const f of (group ?? "").split("\n").map((l) => l.split(":"))) {
+    if (f.length >= 4 && /^\d+$/.test(f[2]!) && f[3]!.split(",").includes(name)) out.push(Number(f[2]));
+  }
+  return out;
 }

@@ -359,7 +359,7 @@ describe("host parsers", () => {
     expect(stateFromStat("123 (node (x)) Z 1 2 3")).toBe("Z");
     expect(mountsUnder("1 2 0:1 / /a/b rw - x x rw\n1 2 0:1 / /a/bc rw - x x rw\n", "/a/b")).toEqual(["/a/b"]);
     expect(resolveUser("nobody", "root:x:0:0::/:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n", "")).toMatchObject({ uid: 65534, gid: 65534 });
-    expect(resolveUser("1000:5", undefined, undefined)).toEqual({ uid: 1000, gid: 5 });
+    expect(resolveUser("1000:5", undefined, undefined)).toEqual({ uid: 1000, gid: 5, groups: [] });
     expect(() => resolveUser("ghost", "", "")).toThrow(/not in the image/);
   });
 });

@@ -28,14 +28,15 @@ export async function busyboxStore(): Promise<{ root: string; store: string; tre
   return { root: t.path, store, tree, remove: t.remove };
 }
 
-/** A layer described in memory: files (with content), dirs, symlinks, whiteouts (`.wh.NAME`). */
-export type LayerSpec = Record<string, string | { dir: true } | { symlink: string } | { whiteout: true } | { opaque: true }>;
+/** A layer described in memory: files (with content, 0755; or with a mode and owner), dirs, symlinks, whiteouts (`.wh.NAME`). */
+export type LayerSpec = Record<string, string | { data: string; mode: number; uid?: number; gid?: number } | { dir: true } | { symlink: string } | { whiteout: true } | { opaque: true }>;
 
 function itemsOf(spec: LayerSpec): LayerItem[] {
   const items: LayerItem[] = [];
   for (const [name, v] of Object.entries(spec)) {
     const base: Omit<Entry, "kind" | "size"> = { name, mode: 0o644, uid: 0, gid: 0, mtime: 0 };
     if (typeof v === "string") items.push({ entry: { ...base, kind: "file", mode: 0o755, size: Buffer.byteLength(v) }, data: Buffer.from(v) });
+    else if ("data" in v) items.push({ entry: { ...base, kind: "file", mode: v.mode, uid: v.uid ?? 0, gid: v.gid ?? 0, size: Buffer.byteLength(v.data) }, data: Buffer.from(v.data) });
     else if ("dir" in v) items.push({ entry: { ...base, kind: "dir", mode: 0o755, size: 0 } });
     else if ("symlink" in v) items.push({ entry: { ...base, kind: "symlink", mode: 0o777, size: 0, linkname: v.symlink } });
     else if ("whiteout" in v) {

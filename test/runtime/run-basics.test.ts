@@ -38,6 +38,9 @@ const { fx, run } = runtimeSuite(async (fx) => {
   // A loaded image whose config has no Env (minic writes no PATH into it).
   await stackedImage(fx.store, fx.tree, "noenv", [], { env: [] });
   await stackedImage(fx.store, fx.tree, "echoer", [], { entrypoint: ["/bin/echo", "args:"], cmd: [] });
+  // Scripts only their owner, their group or others may run (nobody is 65534:65534 in the busybox tree).
+  const script = "#!/bin/sh\necho ran\n";
+  await stackedImage(fx.store, fx.tree, "perms", [{ "opt": { dir: true }, "opt/own": { data: script, mode: 0o700 }, "opt/grp": { data: script, mode: 0o750, gid: 65534 }, "opt/oth": { data: script, mode: 0o705 }, "opt/mine": { data: script, mode: 0o500, uid: 65534 } }]);
   await stackedImage(fx.store, fx.tree, "nowd", [{ "srv": { dir: true }, "srv/data": { dir: true }, "lnk": { symlink: "srv/data" }, "opt": { dir: true }, "opt/bin": { symlink: "/bin" } }], { workdir: "/srv/app" });
 });
 
@@ -178,6 +181,17 @@ describe("minic run (nspawn)", () => {
     expect([bound.exitCode, bound.stdout.trim()]).toEqual([0, "/mnt/wd"]);
     const shm = await run(["-w", "/dev/shm", "bb", "--", "/bin/sh", "-c", "pwd"]);
     expect([shm.exitCode, shm.stdout.trim()]).toEqual([0, "/dev/shm"]);
+  });
+
+  it("a command whose mode does not let the container's user run it: exit 126 and one minic line before anything starts, as podman's 126 (nspawn's execv failure was exit 1)", async () => {
+    for (const runtime of ["nspawn", "chroot"]) {
+      const denied = await run(["--runtime", runtime, "-u", "nobody", "perms", "/opt/own"]);
+      expect([denied.exitCode, denied.stderr.trim()], runtime).toEqual([126, "minic: command '/opt/own' of image 'perms' is not executable by user 'nobody' (uid 65534, gid 65534) (hint: its mode bits do not let that user run it: run as a user they do (-u), or change its mode in the image's recipe (chmod))"]);
+    }
+    for (const [user, cmd] of [["nobody", "/opt/grp"], ["nobody", "/opt/oth"], ["nobody", "/opt/mine"], ["root", "/opt/own"], ["root", "/opt/mine"]]) {
+      const r = await run(["-u", user!, "perms", cmd!]);
+      expect([r.exitCode, r.stdout.trim(), r.stderr], `${user} ${cmd}`).toEqual([0, "ran", ""]);
+    }
   });
 
   it("a command the image does not have is one minic error before anything starts (found through PATH and image symlinks otherwise)", async () => {

@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { MinicError } from "../../src/core/errors.js";
+import { mayExecute } from "../../src/core/exec-permission.js";
 import { resolveUser } from "../../src/runtime/user.js";
 import { getentAnswers, getentScript, nspawnUserKey, planUserLookup, type GetentFacts } from "../../src/runtime/user-lookup.js";
 
@@ -16,17 +17,33 @@ const plan = (user: string, facts: GetentFacts) => planUserLookup(user, resolveU
 describe("resolveUser", () => {
   it("resolves names, uids and groups, and reports the passwd entry", () => {
     const entry = { name: "app", uid: 1500, gid: 1600, home: "/home/app", shell: "/sbin/nologin" };
-    expect(resolveUser("app", PASSWD, GROUP)).toEqual({ uid: 1500, gid: 1600, entry });
-    expect(resolveUser("1500", PASSWD, GROUP)).toEqual({ uid: 1500, gid: 1600, entry });
-    expect(resolveUser("app:staff", PASSWD, GROUP)).toEqual({ uid: 1500, gid: 50, entry });
-    expect(resolveUser("2000:2000", PASSWD, GROUP)).toEqual({ uid: 2000, gid: 2000 });
+    // groups: the /etc/group rows that list the entry's name (staff lists app).
+    expect(resolveUser("app", PASSWD, GROUP)).toEqual({ uid: 1500, gid: 1600, groups: [50], entry });
+    expect(resolveUser("1500", PASSWD, GROUP)).toEqual({ uid: 1500, gid: 1600, groups: [50], entry });
+    expect(resolveUser("app:staff", PASSWD, GROUP)).toEqual({ uid: 1500, gid: 50, groups: [50], entry });
+    expect(resolveUser("2000:2000", PASSWD, GROUP)).toEqual({ uid: 2000, gid: 2000, groups: [] });
     // A uid without an entry gets group 0, as under podman and Docker; `:GID` is root with it.
-    expect(resolveUser("2000", undefined, undefined)).toEqual({ uid: 2000, gid: 0 });
-    expect(resolveUser(":50", PASSWD, GROUP)).toEqual({ uid: 0, gid: 50, entry: { name: "root", uid: 0, gid: 0, home: "/root", shell: "/bin/sh" } });
+    expect(resolveUser("2000", undefined, undefined)).toEqual({ uid: 2000, gid: 0, groups: [] });
+    expect(resolveUser(":50", PASSWD, GROUP)).toEqual({ uid: 0, gid: 50, groups: [], entry: { name: "root", uid: 0, gid: 0, home: "/root", shell: "/bin/sh" } });
     for (const u of ["4294967295", "2000:99999999999", "0:2147483648"]) expect(() => resolveUser(u, PASSWD, GROUP), u).toThrow(/is out of range \(0-2147483647\)/);
-    expect(resolveUser("2147483647:2147483647", PASSWD, GROUP)).toEqual({ uid: 2147483647, gid: 2147483647 });
+    expect(resolveUser("2147483647:2147483647", PASSWD, GROUP)).toEqual({ uid: 2147483647, gid: 2147483647, groups: [] });
     expect(() => resolveUser("ghost", PASSWD, GROUP)).toThrow(/user 'ghost' is not in the image's \/etc\/passwd/);
     expect(() => resolveUser("app:nogroup", PASSWD, GROUP)).toThrow(/group 'nogroup' is not in the image's \/etc\/group/);
+  });
+});
+
+describe("mayExecute", () => {
+  const who = { uid: 1500, gid: 1600, groups: [50] };
+  it("applies the one class of bits the kernel does: owner, else group, else others; root needs any x bit", () => {
+    const cases: [number, number, number, boolean][] = [
+      [0o700, 0, 0, false], [0o701, 0, 0, true], [0o710, 0, 1600, true], [0o701, 0, 1600, false],
+      [0o070, 1500, 0, false], [0o100, 1500, 0, true], [0o007, 1500, 1600, false],
+      // A group /etc/group lists the user in: whether the process has it depends on the runtime's lookup.
+      [0o710, 0, 50, true], [0o701, 0, 50, true], [0o700, 0, 50, false],
+    ];
+    for (const [mode, uid, gid, ok] of cases) expect(mayExecute({ mode, uid, gid }, who), `${mode.toString(8)} ${uid}:${gid}`).toBe(ok);
+    expect(mayExecute({ mode: 0o100, uid: 7, gid: 7 }, { uid: 0, gid: 0, groups: [] })).toBe(true);
+    expect(mayExecute({ mode: 0o644, uid: 0, gid: 0 }, { uid: 0, gid: 0, groups: [] })).toBe(false);
   });
 });
 
