@@ -79,6 +79,11 @@ export const UNPACKED_SEAL_SHAPE = object({
   entries: arrayOf(arrayOf(str(), 2)),
   /** The opaque record's text, or null when the layer has none. */
   opaque: nullable(str()),
+  /**
+   * Set by a minic whose every unpack checks the layer's form (canonical-check.ts): the blob is
+   * one canonical archive, so export may copy it as it is. Absent in an older minic's seal.
+   */
+  form: optional(literal(true)),
 });
 
 /** An unpacked layer's opaque directories (store/opaque-record.ts). */

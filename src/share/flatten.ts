@@ -10,12 +10,11 @@ import { planArchive, type PlannedMember } from "../archive/cpio-canonical.js";
 import { writeCpio } from "../archive/cpio-writer.js";
 import { compress } from "../archive/bzip2.js";
 import { walkTree, treeData } from "../archive/walk-tree.js";
-import { WHITEOUT_PREFIX } from "../archive/entry.js";
 import { tempName } from "../store/atomic.js";
-import { flattenLayers, layerMembers } from "../store/layers.js";
+import { flattenLayers } from "../store/layers.js";
 import type { StoredImage, Store } from "../store/store.js";
 import { readOpaqueRecord } from "../store/opaque-record.js";
-import { unpackedProblem } from "../store/unpacked-seal.js";
+import { sealedForm, unpackedProblem } from "../store/unpacked-seal.js";
 
 export interface FlattenReport {
   entries: number;
@@ -30,14 +29,14 @@ export function imageEpoch(image: StoredImage): number {
 }
 
 /**
- * Writes the flattened image to `out` (and ends it). A one-layer image without whiteouts is its
- * own flattened archive and is copied verbatim (verified); otherwise the layers are unpacked in
+ * Writes the flattened image to `out` (and ends it). A one-layer image without whiteouts, whose
+ * form was checked, is its own flattened archive and is copied verbatim (verified); otherwise the layers are unpacked in
  * order into a private temp dir with deletions applied (a symlink planted by a lower layer is
  * replaced by the upper layer's directory, never followed), then packed canonically.
  */
 export async function flattenImage(store: Store, image: StoredImage, out: Writable): Promise<FlattenReport> {
   const layers = image.manifest.layers;
-  if (layers.length === 1 && !(await hasWhiteouts(store, image))) {
+  if (layers.length === 1 && !(await mustRepack(store, image))) {
     await pipeline(store.openBlob(layers[0]!.digest), out);
     return { entries: -1, copied: true };
   }
@@ -56,27 +55,24 @@ export async function flattenImage(store: Store, image: StoredImage, out: Writab
 }
 
 /**
- * Whether the one layer has whiteouts. Answered from its unpacked form when that is in place and
- * matches its seal (load, pull, import and build unpack every layer): an opaque directory is in
- * its record, and every whiteout is a character device (a device node of the layer counts too:
- * then the slow path decides), so no byte of the blob is decompressed. Else the layer is read.
+ * Whether the one layer must be repacked rather than copied: it has whiteouts (or device nodes),
+ * or nothing vouches for its blob. Answered from its unpacked form when that is in place, matches
+ * its seal and the seal says its form was checked (load, pull, import and build unpack every
+ * layer so): an opaque directory is in its record and every whiteout is a character device (a
+ * device node of the layer counts too), so no byte of the blob is decompressed. A layer without
+ * such a form (an older minic's, or its tree removed) goes the slow path, which unpacks it with
+ * the checks of every unpack: its blob might be what an older minic let in, names a cpio
+ * reader would write outside the directory it unpacks into.
  */
-async function hasWhiteouts(store: Store, image: StoredImage): Promise<boolean> {
-  const layer = image.manifest.layers[0]!;
-  const known = unpackedWhiteouts(store.layout.unpacked(layer.diffId));
-  if (known !== undefined) return known;
-  let found = false;
-  for await (const m of layerMembers(store, image.manifest.layers[0]!)) {
-    if (m.entry.name.slice(m.entry.name.lastIndexOf("/") + 1).startsWith(WHITEOUT_PREFIX)) found = true;
-    for await (const _ of m.data);
-  }
-  return found;
+async function mustRepack(store: Store, image: StoredImage): Promise<boolean> {
+  return unpackedWhiteouts(store.layout.unpacked(image.manifest.layers[0]!.diffId)) ?? true;
 }
 
 /** true/false when `dir` is a sealed unpacked layer that may have / has no whiteouts; undefined when it cannot tell. */
 function unpackedWhiteouts(dir: string): boolean | undefined {
   try {
-    if (!existsSync(dir) || unpackedProblem(dir) !== undefined) return undefined;
+    // An older minic's seal does not vouch for the layer's form: the slow path repacks it.
+    if (!existsSync(dir) || unpackedProblem(dir) !== undefined || !sealedForm(dir)) return undefined;
     const opaque = readOpaqueRecord(dir);
     if (opaque === undefined) return undefined;
     if (opaque.size > 0) return true;

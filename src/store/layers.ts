@@ -7,6 +7,7 @@ import { MinicError } from "../core/errors.js";
 import { LAYER_MEDIA_TYPE, type LayerDescriptor } from "../core/image.js";
 import { planArchive, type PlannedMember } from "../archive/cpio-canonical.js";
 import { writeCpio, type DataSource } from "../archive/cpio-writer.js";
+import { CanonicalCheck } from "../archive/canonical-check.js";
 import { readCpio, type CpioMember } from "../archive/cpio-reader.js";
 import { compress, decompress } from "../archive/bzip2.js";
 import { unpackMembers, type UnpackMember, type UnpackOptions } from "../archive/unpack.js";
@@ -101,8 +102,10 @@ export async function putLayerUnpacked(store: Store, items: readonly LayerItem[]
 }
 
 /**
- * The members of a stored layer. The blob digest and the diff id are both checked: a mismatch
- * errors the iteration at its end (after the trailer), so callers must write to a temp place.
+ * The members of a stored layer. The blob digest and the diff id are both checked, and so is its
+ * form (CanonicalCheck: a layer an older minic loaded was taken in without that check): a
+ * mismatch errors the iteration at its end (after the trailer), a member out of form as it comes,
+ * so callers must write to a temp place.
  */
 export async function* layerMembers(store: Store, layer: LayerDescriptor): AsyncGenerator<CpioMember> {
   const diff = createHash("sha256");
@@ -118,7 +121,12 @@ export async function* layerMembers(store: Store, layer: LayerDescriptor): Async
       });
     }
   }
-  yield* readCpio(plain());
+  const form = new CanonicalCheck(`${layer.digest.slice(0, 19)}…`);
+  for await (const m of readCpio(plain())) {
+    form.member(m.header, m.entry);
+    yield m;
+  }
+  form.end();
 }
 
 /** Reads a layer's blob fully (drains it) so that both digests are verified. */

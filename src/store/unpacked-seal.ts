@@ -47,7 +47,8 @@ export async function sealUnpacked(tree: string, layerDir: string): Promise<void
     }
   };
   walk("");
-  const seal: Seal = { version: 1, root: rootId(lstatSync(tree)), entries, opaque: opaqueText(layerDir) };
+  // Every unpack checks the layer's form (layerMembers, readMinicLayer) or packs it (packUnpacked).
+  const seal: Seal = { version: 1, root: rootId(lstatSync(tree)), entries, opaque: opaqueText(layerDir), form: true };
   await writeFileAtomic(layerDir + SEAL_SUFFIX, JSON.stringify(seal));
 }
 
@@ -74,6 +75,15 @@ export function unpackedProblem(layerDir: string, opts: { fromInside?: boolean }
   if (problem) return problem;
   if (opaqueText(layerDir) !== seal.opaque) return "its opaque record was changed";
   return undefined;
+}
+
+/** True when `layerDir`'s seal says its layer's form was checked as it was unpacked (see UNPACKED_SEAL_SHAPE). */
+export function sealedForm(layerDir: string): boolean {
+  try {
+    return shapedOrUndefined(UNPACKED_SEAL_SHAPE, JSON.parse(readFileSync(layerDir + SEAL_SUFFIX, "utf8")))?.form === true;
+  } catch {
+    return false;
+  }
 }
 
 /** The first sealed entry that is gone or changed, each looked up below `base` ("" = the working directory). */

@@ -9,6 +9,12 @@ import { minic, minicOk, tempDir } from "../helpers/cli.js";
 import { makeBusyboxTree } from "../helpers/busybox-tree.js";
 import { rawArchive, S, type RawMember as CpioMember } from "../helpers/raw-cpio.js";
 import { remakeMinicLayer } from "../helpers/image-archive.js";
+import { Store } from "../../src/store/store.js";
+import { LAYER_MEDIA_TYPE } from "../../src/core/image.js";
+import type { Digest } from "../../src/core/digest.js";
+import { writeOpaqueRecord } from "../../src/store/opaque-record.js";
+import { sealUnpacked } from "../../src/store/unpacked-seal.js";
+import { stackImage } from "./images.js";
 import { filesUnder, ociArchive, sha, storeListing, tarBytes } from "./peers.js";
 
 let t: { path: string; remove(): void };
@@ -157,6 +163,40 @@ describe("hostile archives", () => {
     // A newc archive after the trailer is the next part of a concatenated archive (an initramfs):
     // the image holds what the kernel would unpack, not a tree with members silently missing.
     expect(existsSync(join(dir, "hidden"))).toBe(true);
+  });
+});
+
+describe("a layer an older minic let in", () => {
+  it("is never copied out as it is: export refuses it (also beside an older minic's sealed tree), fsck reports it, nothing is written outside", async () => {
+    const old = join(t.path, "old-store");
+    await minicOk(["import", join(t.path, "bb"), "-t", "bb", "--store", old]);
+    // What load took before its layers' form was checked: a name that a cpio reader writes outside.
+    const pwn = join(outside, "pwn");
+    const cpio = rawArchive([{ name: pwn, mode: S.file | 0o644, data: "x" }, { name: "etc", mode: S.dir | 0o755, nlink: 2 }]);
+    const st = await Store.open(old);
+    const blob = await st.putBlob(bzip2Sync(cpio));
+    const layer = { mediaType: LAYER_MEDIA_TYPE, digest: blob.digest, size: blob.size, diffId: sha(cpio) as Digest };
+    await stackImage(st, "old:1", [layer]);
+    // Its tree as an older minic unpacked and sealed it (that seal says nothing of the layer's form).
+    const dir = st.layout.unpacked(layer.diffId);
+    mkdirSync(join(dir, pwn.slice(1, pwn.lastIndexOf("/"))), { recursive: true });
+    writeFileSync(join(dir, pwn.slice(1)), "x");
+    mkdirSync(join(dir, "etc"));
+    await writeOpaqueRecord(dir, []);
+    await sealUnpacked(dir, dir);
+    const seal = JSON.parse(readFileSync(`${dir}.seal`, "utf8"));
+    delete seal.form;
+    writeFileSync(`${dir}.seal`, JSON.stringify(seal));
+    st.release();
+    const out = join(t.path, "old.cpio.bz2");
+    const r = await minic(["export", "old:1", "-o", out, "--store", old]);
+    expect([r.exitCode, r.stderr.trim().split("\n").length]).toEqual([1, 1]);
+    expect(r.stderr).toMatch(/^minic: layer sha256:[0-9a-f]{12}… is not in minic's layer form at '\/.*\/outside\/pwn': its name is not stored as a relative path/);
+    expect(existsSync(out)).toBe(false);
+    const f = await minic(["fsck", "--dry-run", "--store", old]);
+    expect(f.exitCode).toBe(1);
+    expect(f.stdout + f.stderr).toMatch(/image old:1: .*is not in minic's layer form/);
+    expect(filesUnder(outside)).toEqual([]);
   });
 });
 
