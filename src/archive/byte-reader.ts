@@ -83,13 +83,15 @@ export class ByteReader {
     }
   }
 
-  /** Reads and discards whatever is left. */
-  async drain(): Promise<void> {
-    this.offset += this.buf.length;
-    this.buf = Buffer.alloc(0);
-    while (await this.fill()) {
+  /** Reads and discards whatever is left; says how many bytes that was and whether all were zero. */
+  async drain(): Promise<{ bytes: number; zero: boolean }> {
+    const start = this.offset;
+    let zero = true;
+    do {
+      if (zero && this.buf.some((b) => b !== 0)) zero = false;
       this.offset += this.buf.length;
       this.buf = Buffer.alloc(0);
-    }
+    } while (await this.fill());
+    return { bytes: this.offset - start, zero };
   }
 }

@@ -29,7 +29,8 @@ interface Group {
  * - an inode number that is neither the next one nor that of an earlier file whose link count
  *   says more names are to come, or a hard-linked name other than the last carrying the data;
  * - a link count that is not the number of names (files) or 2 + subdirectories (directories);
- * - device fields of anything but a device node, data on a directory, fifo or device node.
+ * - device fields of anything but a device node, data on a directory, fifo or device node;
+ * - a socket.
  */
 export class CanonicalCheck {
   private last: string | undefined;
@@ -54,6 +55,7 @@ export class CanonicalCheck {
       this.firstIno = h.ino;
       this.nextIno = h.ino;
     }
+    if (e.kind === "socket") this.refuse(name, "it is a socket, which no layer carries (no reader can make one from an archive)");
     const isDev = e.kind === "chardev" || e.kind === "blockdev";
     if (h.devmajor !== 0 || h.devminor !== 0 || (!isDev && (h.rdevmajor !== 0 || h.rdevminor !== 0))) this.refuse(name, "its header has device numbers it should not have");
     if ((e.kind === "dir" || e.kind === "fifo" || isDev) && h.filesize !== 0) this.refuse(name, `it is a ${e.kind} with ${h.filesize} bytes of data`);

@@ -29,9 +29,10 @@ export interface ReadCpioOptions {
    * "archives": further newc archives, after zero padding, are read as the kernel reads an
    * initramfs (their inode numbers are their own: hard links never span two); anything else
    * there (an appended compressed archive, as in an initrd with early microcode, or a crafted
-   * tail) is refused, never dropped.
+   * tail) is refused, never dropped. "padding" (a minic layer from outside, see canonical-check.ts):
+   * only the zero bytes minic's writer pads the archive with to a multiple of 512.
    */
-  afterTrailer?: "ignore" | "archives";
+  afterTrailer?: "ignore" | "archives" | "padding";
 }
 
 /** How far apart the inode numbers of concatenated archives are kept (newc's field is 32 bits). */
@@ -61,7 +62,20 @@ export async function* readCpio(source: AsyncIterable<Buffer | Uint8Array | stri
     if (raw === TRAILER_NAME) {
       unclaimed(table);
       table = undefined;
-      if (opts.afterTrailer !== "archives") return r.drain();
+      if (opts.afterTrailer === "padding") {
+        const want = (512 - (r.offset % 512)) % 512;
+        const tail = await r.drain();
+        if (tail.bytes !== want || !tail.zero) {
+          throw new MinicError("EARCHIVE", `the layer has ${tail.bytes} byte(s) after its cpio trailer${tail.zero ? "" : ", not all zero"}, where minic writes ${want} zero bytes of padding`, {
+            hint: "what follows a trailer is read by some tools (the kernel reads a next archive there) and ignored by others: the layer was made or changed by another tool; import its tree (minic import DIR) to make it a layer",
+          });
+        }
+        return;
+      }
+      if (opts.afterTrailer !== "archives") {
+        await r.drain();
+        return;
+      }
       const next = await r.peekAfterZeros(6);
       if (next === null) return;
       const magic = next.toString("latin1");

@@ -43,7 +43,7 @@ export async function readMinicLayer(source: AsyncIterable<Buffer>, policy: Memb
   const strict: MemberPolicy = { ...policy, devices: policy.devices === "keep" ? "keep" : "refuse", aufsMeta: "refuse" };
   const form = new CanonicalCheck(what);
   async function* admitted(): AsyncGenerator<CpioMember> {
-    for await (const m of readCpio(plain())) {
+    for await (const m of readCpio(plain(), { afterTrailer: "padding" })) {
       form.member(m.header, m.entry);
       const a = admitMember(kinds, { rawName: m.entry.name, entry: m.entry }, strict);
       if (a.action !== "skip") kinds.set(a.entry.name, a.entry.kind);

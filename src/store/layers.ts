@@ -122,7 +122,7 @@ export async function* layerMembers(store: Store, layer: LayerDescriptor): Async
     }
   }
   const form = new CanonicalCheck(`${layer.digest.slice(0, 19)}…`);
-  for await (const m of readCpio(plain())) {
+  for await (const m of readCpio(plain(), { afterTrailer: "padding" })) {
     form.member(m.header, m.entry);
     yield m;
   }

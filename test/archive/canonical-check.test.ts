@@ -33,7 +33,7 @@ afterAll(() => t.remove());
 
 async function check(cpio: Buffer): Promise<void> {
   const form = new CanonicalCheck("sha256:test…");
-  for await (const m of readCpio(chunked(cpio, 4096))) {
+  for await (const m of readCpio(chunked(cpio, 4096), { afterTrailer: "padding" })) {
     form.member(m.header, m.entry);
     for await (const _ of m.data);
   }
@@ -48,6 +48,18 @@ describe("layer form", () => {
     expect(kinds).toEqual(new Set([0, S.dir, S.file, S.symlink, S.fifo]));
     expect(parseRawCpio(packed).members.some((m) => m.nlink === 3 && (m.mode & 0o170000) === S.file)).toBe(true);
     await check(packed);
+  });
+
+  it("takes the trailer's padding to 512 and nothing else after it (some readers read on, the kernel a next archive)", async () => {
+    const bare = rawArchive([{ name: "a", mode: F, data: "x" }]);
+    const pad = (512 - (bare.length % 512)) % 512;
+    await check(Buffer.concat([bare, Buffer.alloc(pad)]));
+    await expect(check(bare)).rejects.toThrow(`the layer has 0 byte(s) after its cpio trailer, where minic writes ${pad} zero bytes of padding`);
+    await expect(check(Buffer.concat([bare, Buffer.alloc(pad + 512)]))).rejects.toThrow(/has \d+ byte\(s\) after its cpio trailer, where/);
+    const next = Buffer.concat([bare, Buffer.alloc(pad)]);
+    next[next.length - 1] = 1;
+    await expect(check(next)).rejects.toThrow(/after its cpio trailer, not all zero/);
+    await expect(check(Buffer.concat([bare, Buffer.alloc(pad), bare]))).rejects.toThrow(/after its cpio trailer, not all zero/);
   });
 
   it.each<[string, RawMember[], RegExp]>([
@@ -65,8 +77,10 @@ describe("layer form", () => {
     ["a directory's link count that is not 2 + its subdirectories", [{ name: "d", mode: D, nlink: 2 }, { name: "d/e", mode: D, nlink: 2 }], /at 'd': it is a directory with link count 2, not 3/],
     ["data on a directory", [{ name: "d", mode: D, nlink: 2, data: "x" }], /at 'd': it is a dir with 1 bytes of data/],
     ["a first inode that is not 1", [{ name: "a", mode: F, data: "x", ino: 7 }], /its first inode is 7, not 1/],
+    ["a socket", [{ name: "s", mode: 0o140755 }], /at 's': it is a socket, which no layer carries/],
   ])("refuses %s", async (_what, members, why) => {
-    const cpio = rawArchive(members);
+    const bare = rawArchive(members);
+    const cpio = Buffer.concat([bare, Buffer.alloc((512 - (bare.length % 512)) % 512)]);
     await expect(check(cpio)).rejects.toThrow(why);
     await expect(check(cpio)).rejects.toThrow(/^layer sha256:test… is not in minic's layer form/);
   });

@@ -210,7 +210,9 @@ export function remakeMinicLayer(tar: Buffer, edit: (ms: CpioMember[]) => CpioMe
   const index = JSON.parse(files.get("index.json")!.toString());
   const manifest = JSON.parse(files.get(`blobs/sha256/${index.manifests[0].digest.slice(7)}`)!.toString());
   const old = manifest.layers[0];
-  const cpio = rawArchive(edit(cpioMembers(execFileSync("bzip2", ["-dc"], { input: files.get(`blobs/sha256/${old.digest.slice(7)}`)!, maxBuffer: 1 << 28 }))));
+  const members = rawArchive(edit(cpioMembers(execFileSync("bzip2", ["-dc"], { input: files.get(`blobs/sha256/${old.digest.slice(7)}`)!, maxBuffer: 1 << 28 }))));
+  // Padded to 512 with zeros after the trailer, as minic's writer pads (load refuses other tails).
+  const cpio = Buffer.concat([members, Buffer.alloc((512 - (members.length % 512)) % 512)]);
   const blob = execFileSync("bzip2", ["-9c"], { input: cpio, maxBuffer: 1 << 28 });
   files.set(`blobs/sha256/${sha(blob).slice(7)}`, blob);
   const layer = { ...old, digest: sha(blob), size: blob.length, diffId: sha(cpio) };

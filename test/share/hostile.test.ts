@@ -231,6 +231,8 @@ describe("damaged tarballs and blobs", () => {
     const etc = (ms: CpioMember[]) => ms.find((m) => m.name === "etc")!.ino;
     await refused("load", remakeMinicLayer(saved, (ms) => ms.map((m) => (m.name === "etc/os-release" ? { ...m, ino: etc(ms) } : m))), /at 'etc\/os-release': its inode \d+ is that of an earlier member, and only files share one/, "ino.tar");
     await refused("load", remakeMinicLayer(saved, (ms) => ms.map((m) => (m.name === "etc/os-release" ? { ...m, nlink: 2, data: "" } : m))), /at 'etc\/os-release': its link count says 1 more name/, "nlink.tar");
+    // A socket: the unpacked tree had none, export copied it out, save as OCI dropped it.
+    await refused("load", remakeMinicLayer(saved, (ms) => ms.map((m) => (m.name === "etc/os-release" ? { ...m, mode: 0o140644, data: "" } : m))), /at 'etc\/os-release': it is a socket/, "socket.tar");
   });
 
   it("refuses an OCI archive whose layer does not match its digest or diff_id", async () => {
