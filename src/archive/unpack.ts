@@ -93,6 +93,8 @@ class Unpacker {
   readonly report: UnpackReport = { entries: 0, bytes: 0, opaque: [] };
   private readonly safeDirs = new Set<string>(["."]);
   private readonly written = new Set<string>();
+  /** Overlay form: names this archive whited out, where a directory it makes next is opaque. */
+  private readonly whitedOut = new Set<string>();
   private readonly dirMeta: Entry[] = [];
   private readonly byIno = new Map<number, { path?: string; waiting: string[]; entry: Entry }>();
   private readonly byName = new Map<string, string>();
@@ -144,6 +146,9 @@ class Unpacker {
         const st = this.present(path, e.name);
         if (st && !st.isDirectory()) await rm(path, { recursive: true, force: true });
         if (!st || !st.isDirectory()) mkdirSync(path, { mode: 0o700 });
+        // `.wh.d` and then `d/` in one layer: the whiteout deletes the lower layers' d, and this d
+        // is new (OCI: a whiteout applies to the layers below only), so in overlayfs it is opaque.
+        if (this.whitedOut.delete(e.name)) await this.makeOpaque(path, e.name);
         this.safeDirs.add(e.name);
         this.dirMeta.push(e);
         return;
@@ -295,8 +300,7 @@ class Unpacker {
       // overlayfs ignores an opaque layer root (it always merges the roots); so does every driver.
       if (parent === ".") return;
       if (this.opts.whiteouts === "overlay") {
-        await run(["setfattr", "-n", "trusted.overlay.opaque", "-v", "y", dir]);
-        this.report.opaque.push(parent);
+        await this.makeOpaque(dir, parent);
       } else {
         for (const n of await readdir(dir)) {
           const rel = parent === "." ? n : `${parent}/${n}`;
@@ -312,12 +316,26 @@ class Unpacker {
     const rel = parent === "." ? victim : `${parent}/${victim}`;
     const path = join(dir, victim);
     if (this.opts.whiteouts === "overlay") {
+      if (this.written.has(rel)) {
+        // The layer's own node of that name came first (`-d/` sorts before `.wh.-d`): it stays,
+        // and hides the lower layers' (a directory of it only if opaque).
+        const st = lstatOrNull(path);
+        if (st?.isDirectory() && !this.report.opaque.includes(rel)) await this.makeOpaque(path, rel);
+        return;
+      }
       await this.clear(path, rel);
       await run(["mknod", "-m", "000", path, "c", "0", "0"], path);
       this.written.add(rel);
+      this.whitedOut.add(rel);
     } else if (!this.written.has(rel)) {
       await this.clear(path, rel);
     }
+  }
+
+  /** Marks the directory `rel` (at `path`) opaque for overlayfs: nothing of the layers below shows through it. */
+  private async makeOpaque(path: string, rel: string): Promise<void> {
+    await run(["setfattr", "-n", "trusted.overlay.opaque", "-v", "y", path]);
+    this.report.opaque.push(rel);
   }
 
   /** The mode bits a member is given (setuid/setgid dropped unless kept). */

@@ -9,7 +9,7 @@ import { createGzip } from "node:zlib";
 import { padding, TAR_END, tarHeader, type TarFields, type TarType } from "../archive/tar-header.js";
 import { throughProgram } from "../archive/through-program.js";
 import type { Digest } from "../core/digest.js";
-import type { Entry, EntryKind } from "../archive/entry.js";
+import { OPAQUE_MARKER, WHITEOUT_PREFIX, type Entry, type EntryKind } from "../archive/entry.js";
 import type { CpioMember } from "../archive/cpio-reader.js";
 
 /** A converted layer on disk, with the digests an OCI manifest and config need. */
@@ -76,14 +76,19 @@ const ZSTD_ARGV = ["zstd", "-3", "-c", "-q", "--no-progress", "-T1"];
 export async function* tarStream(members: AsyncIterable<CpioMember>): AsyncGenerator<Buffer> {
   /** ino → name of the member written with data, or the names still waiting for it. */
   const groups = new Map<number, { carrier?: string; waiting: Entry[] }>();
+  const opaque = new OpaqueMarkers();
   for await (const m of members) {
     const e = m.entry;
-    if (e.kind === "socket") {
+    if (e.kind === "socket" || !opaque.keep(e)) {
       for await (const _ of m.data);
+      const marker = opaque.pending();
+      if (marker) yield* member(tarFields(marker));
       continue;
     }
     if (e.kind !== "file" || m.nlink <= 1) {
       yield* member(tarFields(e), e.kind === "file" ? m.data : undefined);
+      const marker = opaque.after(e);
+      if (marker) yield* member(tarFields(marker));
       continue;
     }
     const g = groups.get(m.ino) ?? { waiting: [] };
@@ -107,6 +112,63 @@ export async function* tarStream(members: AsyncIterable<CpioMember>): AsyncGener
     for (const w of rest) yield* member(tarFields(w, first!.name));
   }
   yield TAR_END;
+}
+
+/**
+ * A minic layer with `.wh.d` and `d/` (d deleted below, made anew here) means d is opaque: an
+ * OCI reader that applies the whiteout as it comes may not see that (podman showed the lower d's
+ * files through it), so the tar says it, `d/.wh..wh..opq` after `d/`. A whiteout that comes
+ * after its own name (`-d/` sorts before `.wh.-d`) is dropped, a directory then marked opaque:
+ * a reader applying it would delete this layer's own `-d`.
+ */
+class OpaqueMarkers {
+  private readonly whited = new Set<string>();
+  private readonly marked = new Set<string>();
+  private readonly kinds = new Map<string, EntryKind>();
+  private marker: Entry | undefined;
+
+  /** False for a member the tar leaves out (a whiteout of this layer's own name, a second marker). */
+  keep(e: Entry): boolean {
+    const cut = e.name.lastIndexOf("/");
+    const base = e.name.slice(cut + 1);
+    const parent = cut < 0 ? "" : e.name.slice(0, cut);
+    if (base === OPAQUE_MARKER) return this.mark(parent);
+    if (base.startsWith(WHITEOUT_PREFIX)) {
+      const victim = (parent ? `${parent}/` : "") + base.slice(WHITEOUT_PREFIX.length);
+      const kind = this.kinds.get(victim);
+      if (kind === undefined) {
+        this.whited.add(victim);
+        return true;
+      }
+      if (kind === "dir" && !this.marked.has(victim)) this.marker = this.markerOf(victim, e.mtime);
+      return false;
+    }
+    this.kinds.set(e.name, e.kind);
+    return true;
+  }
+
+  /** The marker to write after a member left out, if leaving it out needs one. */
+  pending(): Entry | undefined {
+    const m = this.marker;
+    this.marker = undefined;
+    return m;
+  }
+
+  /** The marker to write after `e`, a directory this layer whited out first. */
+  after(e: Entry): Entry | undefined {
+    return e.kind === "dir" && this.whited.has(e.name) && !this.marked.has(e.name) ? this.markerOf(e.name, e.mtime) : undefined;
+  }
+
+  private mark(dir: string): boolean {
+    if (this.marked.has(dir)) return false;
+    this.marked.add(dir);
+    return true;
+  }
+
+  private markerOf(dir: string, mtime: number): Entry {
+    this.marked.add(dir);
+    return { name: `${dir}/${OPAQUE_MARKER}`, kind: "file", mode: 0, uid: 0, gid: 0, mtime, size: 0 };
+  }
 }
 
 /** One member: its header, its data (exactly `size` bytes) and the padding to a whole block. */

@@ -3,7 +3,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync, chmodSync } from "node:fs";
 import { join } from "node:path";
+import { execFileSync } from "node:child_process";
 import { readCpio } from "../../src/archive/cpio-reader.js";
+import { tarStream } from "../../src/share/layer-to-tar.js";
 import { unpackMembers, type UnpackOptions, type WhiteoutMode } from "../../src/archive/unpack.js";
 import { planArchive } from "../../src/archive/cpio-canonical.js";
 import { rawArchive, chunked, S, type RawMember } from "../helpers/raw-cpio.js";
@@ -149,6 +151,30 @@ describe("whiteouts", () => {
     await unpack([dir("d"), file("d/.wh.gone", "")], { whiteouts: "overlay" });
     const st = lstatSync(join(dest, "d/gone"));
     expect(st.isCharacterDevice() && st.rdev === 0).toBe(true);
+  });
+});
+
+describe("a whiteout and a directory of its name in one layer", () => {
+  const members = [dir("-d"), file("-d/f", "f"), file(".wh.-d", ""), file(".wh.e", ""), dir("e"), file("e/new", "n")];
+
+  it("overlay: the directory is opaque (OCI: the whiteout deletes the lower layers' only), whichever came first", async () => {
+    const report = await unpackMembers(readCpio(chunked(rawArchive(members))), dest, SAFE);
+    expect(report.opaque.sort()).toEqual(["-d", "e"]);
+    for (const d of ["-d", "e"]) expect(execFileSync("getfattr", ["--only-values", "-n", "trusted.overlay.opaque", join(dest, d)]).toString(), d).toBe("y");
+    expect(readFileSync(join(dest, "-d/f"), "utf8")).toBe("f");
+    expect(readFileSync(join(dest, "e/new"), "utf8")).toBe("n");
+  });
+
+  it("as OCI tar: an opaque marker says so (podman showed the lower directory's files through it), the whiteout of the layer's own -d is dropped", async () => {
+    const chunks: Buffer[] = [];
+    for await (const c of tarStream(readCpio(chunked(rawArchive(members))))) chunks.push(c);
+    const tar = Buffer.concat(chunks);
+    const names: string[] = [];
+    for (let off = 0; tar[off] !== 0; ) {
+      names.push(tar.toString("utf8", off, off + 100).replace(/\0.*$/s, ""));
+      off += 512 + Math.ceil(parseInt(tar.toString("latin1", off + 124, off + 136), 8) / 512) * 512;
+    }
+    expect(names).toEqual(["-d/", "-d/f", "-d/.wh..wh..opq", ".wh.e", "e/", "e/.wh..wh..opq", "e/new"]);
   });
 });
 
