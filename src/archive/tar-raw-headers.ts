@@ -3,6 +3,7 @@
 // which mangles binary values such as security.capability), each member's typeflag (tar-stream
 // has no name for one it does not know) and an old GNU sparse member's map. This scanner
 // watches the same bytes go by.
+import { MinicError } from "../core/errors.js";
 import type { Xattr } from "../core/xattrs.js";
 import { MAX_SPARSE_SEGMENTS, type SparseMap } from "./tar-sparse.js";
 
@@ -198,8 +199,15 @@ function gnuDecode(s: string): string {
   return s.replace(/%3D/g, "=").replace(/%25/g, "%");
 }
 
-/** A ustar numeric field: octal digits, or base-256 (GNU) when the high bit of its first byte is set. */
+/**
+ * A ustar numeric field: octal digits, or base-256 (GNU) when the high bit of its first byte is
+ * set. A negative base-256 value (first byte 0xff, two's complement) is refused, as GNU tar,
+ * bsdtar and Go's archive/tar refuse it (tar-stream read it as a size of 0: an empty file).
+ */
 function sizeField(f: Buffer): number {
+  if (f[0] === 0xff) {
+    throw new MinicError("EARCHIVE", "a tar header gives a negative size (base-256)", { hint: "the tarball is corrupt or hostile (GNU tar: 'Archive value … is out of off_t range'); nothing was stored" });
+  }
   if (f[0]! & 0x80) {
     let n = f[0]! & 0x7f;
     for (let i = 1; i < f.length; i++) n = n * 256 + f[i]!;

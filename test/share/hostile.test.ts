@@ -147,6 +147,17 @@ describe("hostile archives", () => {
     await refused("load", await ociArchive([layer], { ref: "x\x1b[2J\ry:1" }), /^minic: the tarball names its image 'x\\x1b\[2J\\x0dy:1'/, "in.tar", 2);
   });
 
+  it("refuses a tar member whose size is a negative base-256 number, as GNU tar, bsdtar and Go do (it was taken as an empty file)", async () => {
+    const tar = Buffer.from(await tarBytes([{ name: "etc/neg", data: "" }, { name: "etc/ok", data: "ok" }]));
+    tar.fill(0xff, 124, 136);
+    tar.fill(0x20, 148, 156);
+    let sum = 0;
+    for (const b of tar.subarray(0, 512)) sum += b;
+    tar.write(sum.toString(8).padStart(6, "0") + "\0 ", 148, 8, "latin1");
+    await refused("import", tar, /^minic: a tar header gives a negative size \(base-256\)/, "neg.tar");
+    await refused("load", await ociArchive([tar]), /a tar header gives a negative size/, "negoci.tar");
+  });
+
   it("refuses a bare .wh. whiteout", async () => {
     await refused("import", await tarBytes([{ name: "etc/.wh.", data: "" }]), /bare/);
     await refused("load", await ociArchive([await tarBytes([{ name: ".wh.", data: "" }])]), /bare/);
