@@ -65,6 +65,7 @@ export async function loadTarball(store: Store, source: AsyncIterable<Buffer>, o
       if (refs.length === 0) throw new MinicError("EUSAGE", "the image in the tarball has no name", { hint: "give one with -t NAME[:TAG]; nothing was stored" });
       out.push({ refs, manifestDigest: img.result.manifestDigest, converted: img.converted, report: img.result.report });
     }
+    checkOneImagePerName(out);
     // A signal until here stores nothing; once the blobs are in, the names follow.
     throwIfInterrupted("the load");
     for (const img of images) await staging.commit(img.result.blobs);
@@ -97,6 +98,11 @@ async function stageTar(staging: BlobStaging, source: AsyncIterable<Buffer>, pol
     }
     const expected = digestOfBlobPath(name);
     if (expected === undefined && METADATA.has(name) && m.entry.size <= SMALL_FILE) {
+      // Tar readers differ on a name given twice (podman takes the first manifest.json, a tar
+      // extraction the last): which images the tarball holds would depend on who reads it.
+      if (c.small.has(name)) {
+        throw new MinicError("EINPUT", `the tarball holds ${name} twice`, { hint: "it was made or changed by hand, or is hostile; save or export the image again; nothing was stored" });
+      }
       const parts: Buffer[] = [];
       for await (const d of m.data) parts.push(Buffer.from(d));
       c.small.set(name, Buffer.concat(parts));
@@ -108,6 +114,21 @@ async function stageTar(staging: BlobStaging, source: AsyncIterable<Buffer>, pol
     c.paths.set(name, info.digest);
   }
   return c;
+}
+
+/** Refuses two different images under one name (the last named would win, silently), as podman does. */
+function checkOneImagePerName(out: readonly LoadedImage[]): void {
+  const seen = new Map<string, Digest>();
+  for (const o of out) {
+    for (const r of o.refs) {
+      const name = formatRef(r);
+      const other = seen.get(name);
+      if (other !== undefined && other !== o.manifestDigest) {
+        throw new MinicError("EINPUT", `the tarball names two images '${name}' (${other.slice(0, 19)}… and ${o.manifestDigest.slice(0, 19)}…)`, { hint: "load one of them: make a tarball of that image alone (skopeo copy, or save it again); nothing was stored" });
+      }
+      seen.set(name, o.manifestDigest);
+    }
+  }
 }
 
 /** Blobs at least this large are read as minic layers while they are staged. */

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { minic, minicOk, tempDir } from "../helpers/cli.js";
 import { makeBusyboxTree } from "../helpers/busybox-tree.js";
 import { rawArchive, S, type RawMember as CpioMember } from "../helpers/raw-cpio.js";
-import { remakeMinicLayer } from "../helpers/image-archive.js";
+import { filesTar, remakeMinicLayer, tarFiles } from "../helpers/image-archive.js";
 import { Store } from "../../src/store/store.js";
 import { LAYER_MEDIA_TYPE } from "../../src/core/image.js";
 import type { Digest } from "../../src/core/digest.js";
@@ -222,6 +222,23 @@ describe("damaged tarballs and blobs", () => {
     await minicOk(["import", tree, "-t", "other", "--store", src]);
     await minicOk(["save", "other", "-o", join(t.path, "other.tar"), "--store", src]);
     saved = readFileSync(join(t.path, "other.tar"));
+  });
+
+  it("refuses a tarball that says two things: manifest.json twice (podman takes the first, tar the last), two images under one name (the last would win)", async () => {
+    const layer = await tarBytes([{ name: "etc/x", data: "x" }]);
+    const config = JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [sha(layer)] } });
+    const manifest = (tag: string) => ({ name: "manifest.json", data: JSON.stringify([{ Config: "cfg.json", RepoTags: [tag], Layers: ["l1/layer.tar"] }]) });
+    const twice = await tarBytes([{ name: "cfg.json", data: config }, { name: "l1/layer.tar", data: layer }, manifest("localhost/a:1"), manifest("localhost/b:1")]);
+    await refused("load", twice, /^minic: the tarball holds manifest\.json twice \(hint: /, "twice-manifest.tar");
+    // Two minic images, both named h/same:1 in index.json.
+    const bb = join(t.path, "bb-saved.tar");
+    await minicOk(["save", "bb", "-o", bb, "--store", store]);
+    const files = tarFiles(saved);
+    const other = tarFiles(readFileSync(bb));
+    for (const [n, b] of other) if (n.startsWith("blobs/")) files.set(n, b);
+    const named = (f: Map<string, Buffer>) => JSON.parse(f.get("index.json")!.toString()).manifests.map((d: Record<string, unknown>) => ({ ...d, annotations: { "org.opencontainers.image.ref.name": "h/same:1" } }));
+    files.set("index.json", Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [...named(tarFiles(saved)), ...named(other)] })));
+    await refused("load", filesTar(files), /^minic: the tarball names two images 'h\/same:1' \(sha256:[0-9a-f]{12}… and sha256:[0-9a-f]{12}…\)/, "same-name.tar");
   });
 
   it("refuses a truncated tarball", async () => {
