@@ -55,6 +55,7 @@ export class CanonicalCheck {
       this.firstIno = h.ino;
       this.nextIno = h.ino;
     }
+    if (e.xattrs?.length && e.kind !== "file" && e.kind !== "dir") this.refuse(name, `it is a ${e.kind} with extended attributes, which Linux allows on files and directories only`);
     if (e.kind === "socket") this.refuse(name, "it is a socket, which no layer carries (no reader can make one from an archive)");
     const isDev = e.kind === "chardev" || e.kind === "blockdev";
     if (h.devmajor !== 0 || h.devminor !== 0 || (!isDev && (h.rdevmajor !== 0 || h.rdevminor !== 0))) this.refuse(name, "its header has device numbers it should not have");

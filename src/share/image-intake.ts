@@ -148,7 +148,7 @@ export function describeReport(r: CollectReport): string {
   if (r["skipped-root-opaque"]) parts.push("skipped the opaque marker at the root (.wh..wh..opq: it hides nothing there)");
   if (r["skipped-aufs-meta"]) parts.push(`skipped ${r["skipped-aufs-meta"]} aufs metadata entr${r["skipped-aufs-meta"] === 1 ? "y" : "ies"} (.wh..wh.aufs, .wh..wh.plnk, .wh..wh.orph: not files of the image)`);
   if (r["dropped-xattrs"]) {
-    parts.push(`dropped extended attributes of ${r["dropped-xattrs"]} member(s) that minic layers do not carry (security.selinux and other security labels, system.* ACLs, trusted.*; kept: security.capability and user.*)`);
+    parts.push(`dropped extended attributes of ${r["dropped-xattrs"]} member(s) that minic layers do not carry (security.selinux and other security labels, system.* ACLs, trusted.*, any on a symlink, fifo or device node, where Linux allows no user.*; kept: security.capability and user.* of files and directories)`);
   }
   return parts.join("; ");
 }

@@ -82,8 +82,12 @@ export async function* readTarMembers(source: AsyncIterable<Buffer>, opts: { ver
       if (type === "link") m.hardlinkTo = h.linkname ?? "";
       if (found.length > 0) {
         const { carried, dropped } = splitXattrs(found, h.name);
-        if (carried.length > 0) entry.xattrs = carried;
-        if (dropped.length > 0) m.droppedXattrs = dropped;
+        // Linux keeps user.* xattrs on files and directories only: on a symlink, fifo or device
+        // node they cannot be set (podman fails with lsetxattr's EPERM), so they go with the note.
+        const holds = kind === "file" || kind === "dir";
+        if (carried.length > 0 && holds) entry.xattrs = carried;
+        const lost = holds ? dropped : [...dropped, ...carried.map((x) => x.name)];
+        if (lost.length > 0) m.droppedXattrs = lost;
       }
       yield m;
       stream.resume();

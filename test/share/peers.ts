@@ -4,7 +4,7 @@
 import { execa, type Options } from "execa";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync, rmdirSync } from "node:fs";
+import { existsSync, mkdirSync, lstatSync, readdirSync, rmSync, writeFileSync, rmdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -80,7 +80,8 @@ export function storeListing(root: string): string[] {
   const walk = (rel: string) => {
     for (const n of readdirSync(join(root, rel)).sort()) {
       const r = rel ? `${rel}/${n}` : n;
-      const st = statSync(join(root, r));
+      // Not followed: an image's symlink may dangle or point anywhere on the host.
+      const st = lstatSync(join(root, r));
       if (st.isDirectory()) {
         out.push(`${r}/`);
         walk(r);
