@@ -1,6 +1,6 @@
 // Parses a newc cpio stream into entries with their data, one member at a time.
 import { MinicError } from "../core/errors.js";
-import { safeMemberName } from "../core/container-path.js";
+import { climbsOrNul, safeMemberName } from "../core/container-path.js";
 import { ByteReader } from "./byte-reader.js";
 import { decodeFixed, HEADER_SIZE, pad4, TRAILER_NAME, XATTR_TABLE_NAME, type NewcHeader } from "./cpio-newc.js";
 import { decodeXattrTable, type Xattr } from "../core/xattrs.js";
@@ -89,7 +89,7 @@ export async function* readCpio(source: AsyncIterable<Buffer | Uint8Array | stri
     }
     const name = safeMemberName(raw);
     if (name === null) {
-      throw new MinicError("EARCHIVE", `refusing archive member '${raw}': its name climbs out of the tree`, { hint: "the archive is hostile or corrupt" });
+      throw new MinicError("EARCHIVE", `refusing archive member '${raw.replace(/\0/g, "\\0")}': ${climbsOrNul(raw)}`, { hint: "the archive is hostile or corrupt" });
     }
     const kind = kindOfMode(header.mode);
     if (kind === undefined) throw new MinicError("EARCHIVE", `member '${raw}' has an unknown file type (mode ${header.mode.toString(8)})`, { hint: "the archive is corrupt, or not a newc cpio (cpio -o -H newc writes one)" });

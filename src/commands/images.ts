@@ -11,7 +11,7 @@ export const imagesCommand: Command = {
   usage: "[-q|--quiet] [--json | --format TEMPLATE]",
   options: { quiet: { type: "boolean", short: "q" }, json: { type: "boolean" }, format: { type: "string" } },
   async run(values, _positionals, ctx) {
-    const format = formatOption(values, { repository: "name" });
+    const format = formatOption(values, { repository: "name", digest: "manifest" });
     const store = await ctx.store({ create: false });
     const rows: { id: string; name: string; tag: string; manifest: string; layers?: number; size?: number; damaged?: string }[] = [];
     const { refs, bad } = await store.scanRefs();

@@ -52,6 +52,11 @@ export function safeMemberName(name: string): string | null {
   return parts.length === 0 ? "." : parts.join("/");
 }
 
+/** Why safeMemberName refused `raw`: a NUL byte (no file name holds one) or a `..` component. */
+export function climbsOrNul(raw: string): string {
+  return raw.includes("\0") ? "its name holds a NUL byte, which no file name can" : "its name climbs out of the tree";
+}
+
 /** Longest path component Linux filesystems take, in bytes (NAME_MAX). */
 export const COMPONENT_MAX = 255;
 /**

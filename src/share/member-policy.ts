@@ -1,6 +1,6 @@
 // Pure: decides, member by member, what an untrusted archive may add to a tree. No disk access:
 // every check looks only at the member and at the kinds of the members admitted before it.
-import { LINK_TARGET_MAX, memberNameProblem, safeMemberName } from "../core/container-path.js";
+import { climbsOrNul, LINK_TARGET_MAX, memberNameProblem, safeMemberName } from "../core/container-path.js";
 import { MinicError } from "../core/errors.js";
 import { TRAILER_NAME, XATTR_TABLE_NAME } from "../archive/cpio-newc.js";
 import { OPAQUE_MARKER, WHITEOUT_PREFIX, type Entry, type EntryKind } from "../archive/entry.js";
@@ -59,7 +59,7 @@ const AUFS_META_PREFIX = WHITEOUT_PREFIX + WHITEOUT_PREFIX;
  */
 export function admitMember(kinds: ReadonlyMap<string, EntryKind>, m: MemberHeader, policy: MemberPolicy, dropped: ReadonlySet<string> = new Set()): Admission {
   const name = safeMemberName(m.rawName);
-  if (name === null) refuse(m.rawName, "its name climbs out of the tree");
+  if (name === null) refuse(m.rawName, climbsOrNul(m.rawName));
   if (name === ".") return { action: "skip", notes: ["root-entry"] };
   const top = name.split("/", 1)[0]!;
   if (top.startsWith(AUFS_META_PREFIX) && top !== OPAQUE_MARKER && policy.aufsMeta === "skip") return { action: "skip", notes: ["skipped-aufs-meta"] };
@@ -95,7 +95,7 @@ export function admitMember(kinds: ReadonlyMap<string, EntryKind>, m: MemberHead
     if (target !== null && dropped.has(target) && !kinds.has(target)) return { action: "skip", notes: ["dropped-device"] };
     const kind = target === null ? undefined : kinds.get(target);
     if (target === null || (kind !== "file" && kind !== "symlink")) {
-      refuse(m.rawName, `it is a hard link to '${m.hardlinkTo}', which is not an earlier file of this archive`);
+      refuse(m.rawName, `it is a hard link to '${m.hardlinkTo}', which is ${kind === undefined ? "not an earlier file of this archive" : `a ${kind === "dir" ? "directory" : kind} of it (hard links are to files only)`}`);
     }
     return { action: "link", entry, target, notes };
   }
@@ -123,5 +123,5 @@ function whiteout(e: Entry, base: string, raw: string): Entry {
 }
 
 function refuse(raw: string, why: string): never {
-  throw new MinicError("EARCHIVE", `refusing archive member '${raw}': ${why}`, { hint: "the archive is hostile or corrupt; nothing was stored" });
+  throw new MinicError("EARCHIVE", `refusing archive member '${raw.replace(/\0/g, "\\0")}': ${why}`, { hint: "the archive is hostile or corrupt; nothing was stored" });
 }

@@ -42,6 +42,7 @@ describe("podman habits", () => {
     // podman's names for what minic calls otherwise
     expect((await minicOk(["inspect", "--format", "{{.Config.WorkingDir}} {{.RepoTags}} {{.Digest}} {{.Os}}", "hab:1", ...S])).stdout).toBe(`/ [hab:1 byid:latest hab:2 registry.example:5000/team/hab:3] ${digest} linux`);
     expect((await minicOk(["images", "--format", "{{.Repository}}:{{.Tag}}", ...S])).stdout.split("\n")[1]).toBe("hab:1");
+    expect((await minicOk(["images", "--format", "{{.Digest}}", ...S])).stdout.split("\n")[1]).toBe(digest);
     const bad = await minic(["inspect", "--format", "{{.Config.StopSignal}}", "hab:1", ...S]);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr.trim()).toMatch(/^minic: --format '\{\{\.Config\.StopSignal\}\}' has no field \.StopSignal of \.Config \(there are: .*workdir\) \(hint: /);

@@ -17,6 +17,8 @@ describe("admitMember", () => {
   it("refuses names that climb out and makes absolute names relative", () => {
     expect(() => admitMember(tree({}), { rawName: "../etc/passwd", entry: file("../etc/passwd") }, IMPORT_POLICY)).toThrow(/climbs out/);
     expect(() => admitMember(tree({}), { rawName: "a/../../x", entry: file("a/../../x") }, IMPORT_POLICY)).toThrow(/climbs out/);
+    // A NUL byte is what is wrong with such a name (it was said to climb out).
+    expect(() => admitMember(tree({}), { rawName: "a\0b", entry: file("a\0b") }, IMPORT_POLICY)).toThrow(/its name holds a NUL byte, which no file name can/);
     const a = admitMember(tree({}), { rawName: "/etc/passwd", entry: file("/etc/passwd") }, IMPORT_POLICY);
     expect(a.action === "add" && a.entry.name).toBe("etc/passwd");
   });
@@ -30,7 +32,7 @@ describe("admitMember", () => {
   it("admits a hard link only to an earlier file or symlink of the same archive", () => {
     expect(() => admitMember(tree({}), { rawName: "x", entry: file("x"), hardlinkTo: "/etc/shadow" }, LAYER_POLICY)).toThrow(/not an earlier file/);
     expect(() => admitMember(tree({}), { rawName: "x", entry: file("x"), hardlinkTo: "../../etc/shadow" }, LAYER_POLICY)).toThrow(/not an earlier file/);
-    expect(() => admitMember(tree({ d: "dir" }), { rawName: "x", entry: file("x"), hardlinkTo: "d" }, LAYER_POLICY)).toThrow(/not an earlier file/);
+    expect(() => admitMember(tree({ d: "dir" }), { rawName: "x", entry: file("x"), hardlinkTo: "d" }, LAYER_POLICY)).toThrow("refusing archive member 'x': it is a hard link to 'd', which is a directory of it (hard links are to files only)");
     expect(admitMember(tree({ a: "file" }), { rawName: "x", entry: file("x"), hardlinkTo: "a" }, LAYER_POLICY)).toMatchObject({ action: "link", target: "a" });
   });
 
