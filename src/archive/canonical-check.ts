@@ -4,7 +4,7 @@
 // shared by a directory and a file, or a link count that names more files than there are, is
 // read in as many ways as there are readers. A minic layer has none of that, by construction.
 import { MinicError } from "../core/errors.js";
-import { compareNames, type Entry } from "./entry.js";
+import { compareNames, WHITEOUT_PREFIX, type Entry } from "./entry.js";
 import type { NewcHeader } from "./cpio-newc.js";
 
 const HINT = "minic writes a layer with its names sorted, each once, inodes numbered in that order and link counts as they are; this one was made or changed by another tool: import its tree (minic import DIR) to make it a layer";
@@ -30,7 +30,9 @@ interface Group {
  *   says more names are to come, or a hard-linked name other than the last carrying the data;
  * - a link count that is not the number of names (files) or 2 + subdirectories (directories);
  * - device fields of anything but a device node, data on a directory, fifo or device node;
- * - a socket.
+ * - a whiteout that is not an empty file (an opaque marker at the root is taken: an older minic
+ *   kept one from OCI layers, and every reader ignores it);
+ * - a socket, extended attributes of anything but a file or directory.
  */
 export class CanonicalCheck {
   private last: string | undefined;
@@ -56,6 +58,8 @@ export class CanonicalCheck {
       this.nextIno = h.ino;
     }
     if (e.xattrs?.length && e.kind !== "file" && e.kind !== "dir") this.refuse(name, `it is a ${e.kind} with extended attributes, which Linux allows on files and directories only`);
+    const base = name.slice(name.lastIndexOf("/") + 1);
+    if (base.startsWith(WHITEOUT_PREFIX) && (e.kind !== "file" || h.filesize !== 0)) this.refuse(name, "it is a whiteout, and a whiteout is an empty file");
     if (e.kind === "socket") this.refuse(name, "it is a socket, which no layer carries (no reader can make one from an archive)");
     const isDev = e.kind === "chardev" || e.kind === "blockdev";
     if (h.devmajor !== 0 || h.devminor !== 0 || (!isDev && (h.rdevmajor !== 0 || h.rdevminor !== 0))) this.refuse(name, "its header has device numbers it should not have");

@@ -78,6 +78,7 @@ describe("layer form", () => {
     ["data on a directory", [{ name: "d", mode: D, nlink: 2, data: "x" }], /at 'd': it is a dir with 1 bytes of data/],
     ["a first inode that is not 1", [{ name: "a", mode: F, data: "x", ino: 7 }], /its first inode is 7, not 1/],
     ["a socket", [{ name: "s", mode: 0o140755 }], /at 's': it is a socket, which no layer carries/],
+    ["a whiteout with data", [{ name: ".wh.a", mode: F, data: "x" }], /at '\.wh\.a': it is a whiteout, and a whiteout is an empty file/],
   ])("refuses %s", async (_what, members, why) => {
     const bare = rawArchive(members);
     const cpio = Buffer.concat([bare, Buffer.alloc((512 - (bare.length % 512)) % 512)]);
