@@ -20,7 +20,7 @@ export function detectCompression(head: Buffer): Compression {
 }
 
 /** Reads enough of `source` to recognise its compression; returns it and the whole stream again. */
-export async function sniff(source: AsyncIterable<Buffer>): Promise<{ compression: Compression; stream: AsyncIterable<Buffer> }> {
+export async function sniff(source: AsyncIterable<Buffer>): Promise<{ compression: Compression; head: Buffer; stream: AsyncIterable<Buffer> }> {
   const it = source[Symbol.asyncIterator]();
   const head: Buffer[] = [];
   let len = 0;
@@ -45,15 +45,27 @@ export async function sniff(source: AsyncIterable<Buffer>): Promise<{ compressio
       yield Buffer.from(r.value);
     }
   }
-  return { compression: detectCompression(first), stream: replay() };
+  return { compression: detectCompression(first), head: first, stream: replay() };
+}
+
+/** Pure: a compression minic does not read that `head` starts with (for the refusal), if any. */
+export function unreadCompression(head: Buffer): { name: string; tool: string } | undefined {
+  const hex = head.subarray(0, 4).toString("hex");
+  if (hex === "04224d18") return { name: "lz4", tool: "lz4 -dc" };
+  if (hex === "4c5a4950") return { name: "lzip", tool: "lzip -dc" };
+  if (hex.startsWith("894c5a4f")) return { name: "lzop", tool: "lzop -dc" };
+  return undefined;
 }
 
 /** The plain bytes of `source`, whatever compression it uses. */
 export async function plainStream(source: AsyncIterable<Buffer>, what: string): Promise<AsyncIterable<Buffer>> {
-  const { compression, stream } = await sniff(source);
+  const { compression, head, stream } = await sniff(source);
   switch (compression) {
-    case "none":
+    case "none": {
+      const other = unreadCompression(head);
+      if (other) throw new MinicError("EINPUT", `${what} is compressed with ${other.name}, which minic does not read`, { hint: `decompress it first (${other.tool} FILE > FILE.tar) and give minic the plain tar` });
       return stream;
+    }
     case "bzip2":
       return bunzip2(stream);
     case "gzip": {

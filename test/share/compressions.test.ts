@@ -39,4 +39,12 @@ describe("zstd and xz input", () => {
     expect(r.stderr).toMatch(/^minic: zstd failed \(exit 1\): .*\(hint: the data is not valid zstd, or is truncated\)$/m);
     expect((await minicOk(["images", "--store", store])).stdout).not.toMatch(/cut/);
   });
+
+  it("lz4, lzip and lzop, which minic does not read, are named so (it was tar-stream's 'Maybe it needs to be gunzipped?')", async () => {
+    for (const [name, magic] of [["lz4", "04224d18"], ["lzip", "4c5a4950"], ["lzop", "894c5a4f000d0a1a0a"]]) {
+      writeFileSync(join(t.path, `x.${name}`), Buffer.concat([Buffer.from(magic!, "hex"), Buffer.alloc(600, 7)]));
+      const r = await minic(["load", join(t.path, `x.${name}`), "--store", store]);
+      expect([r.exitCode, r.stderr.trim()], name).toEqual([1, `minic: tarball is compressed with ${name}, which minic does not read (hint: decompress it first (${name} -dc FILE > FILE.tar) and give minic the plain tar)`]);
+    }
+  });
 });
