@@ -1,6 +1,6 @@
 // Where a command's archive goes: a file (written beside it, renamed into place when complete)
 // or stdout. A binary stream is never written to a terminal.
-import { closeSync, createReadStream, fstatSync, openSync, realpathSync, statSync } from "node:fs";
+import { closeSync, createReadStream, existsSync, fstatSync, openSync, realpathSync, statSync } from "node:fs";
 import { open, rename, rm } from "node:fs/promises";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
@@ -78,7 +78,7 @@ export function readInput(src: string | undefined, cwd: string): Readable {
     const fd = openSync(path, "r");
     if (fstatSync(fd).isDirectory()) {
       closeSync(fd);
-      throw new MinicError("EUSAGE", `cannot read '${src}': it is a directory`, { hint: "give the path of an image tarball, or - for stdin" });
+      throw new MinicError("EUSAGE", `cannot read '${src}': it is a directory${existsSync(resolve(path, "index.json")) ? " without an oci-layout file (not an OCI layout)" : ""}`, { hint: "give the path of an image tarball or of an OCI layout directory (it has an oci-layout file), or - for stdin" });
     }
     return createReadStream("", { fd });
   } catch (e) {

@@ -1,7 +1,7 @@
 // minic and the OCI tools, for real: skopeo, umoci, podman and docker-registry (Debian's).
 // A missing tool skips its tests with the reason; MINIC_REQUIRE_PEERS=1 turns skips into failures.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync, appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { minic, minicOk, tempDir } from "../helpers/cli.js";
 import { makeBusyboxTree } from "../helpers/busybox-tree.js";
@@ -56,6 +56,24 @@ maybe("OCI interop with real peers", () => {
       expect(oci.Labels).toMatchObject({ "io.minic.hostname": "app" });
       const docker = JSON.parse(await peer(["skopeo", "inspect", `docker-archive:${tar}`]));
       expect(docker.Layers).toHaveLength(2);
+    });
+
+    it("is copied by skopeo into an OCI layout directory, which minic loads as podman load -i DIR does (a symlinked blob refused)", async () => {
+      const layout = join(t.path, "layout-dir");
+      await peer(["skopeo", "copy", "-q", `oci-archive:${tar}`, `oci:${layout}:app`]);
+      const fromTar = join(t.path, "store-from-tar");
+      const fromDir = join(t.path, "store-from-dir");
+      const a = await minicOk(["load", tar, "--store", fromTar]);
+      const b = await minicOk(["load", layout, "-t", "localhost/app:1", "--store", fromDir]);
+      expect(b.stdout.split(" ")[1]).toBe(a.stdout.split(" ")[1]);
+      const blobs = join(layout, "blobs/sha256");
+      const one = readdirSync(blobs).find((n) => statSync(join(blobs, n)).size < 4096)!;
+      renameSync(join(blobs, one), join(t.path, "moved-blob"));
+      symlinkSync(join(t.path, "moved-blob"), join(blobs, one));
+      const before = storeListing(fromDir);
+      const r = await minic(["load", layout, "--store", fromDir]);
+      expect([r.exitCode, r.stderr.trim()]).toEqual([1, expect.stringMatching(/^minic: '.*\/blobs\/sha256\/[0-9a-f]{64}' in the OCI layout is a symlink \(hint: .*cp -rL/)]);
+      expect(storeListing(fromDir)).toEqual(before);
     });
 
     it("is copied by skopeo and unpacked by umoci with the app layer's deletions applied", async () => {
