@@ -1,4 +1,4 @@
-// Pure: checks, member by member, that a cpio read from outside is in the one form minic writes
+// Checks, member by member (a pure class, and the reader that applies it), that a cpio read from outside is in the one form minic writes
 // its layers in (cpio-canonical.ts), so that a layer means the same tree to every reader. GNU
 // cpio keeps the first of two members of one name, bsdtar and the kernel the last; an inode
 // shared by a directory and a file, or a link count that names more files than there are, is
@@ -6,8 +6,16 @@
 import { MinicError } from "../core/errors.js";
 import { compareNames, WHITEOUT_PREFIX, type Entry } from "./entry.js";
 import type { NewcHeader } from "./cpio-newc.js";
+import { readCpio, type CpioMember } from "./cpio-reader.js";
 
-const HINT = "minic writes a layer with its names sorted, each once, inodes numbered in that order and link counts as they are; this one was made or changed by another tool: import its tree (minic import DIR) to make it a layer";
+/** Where a layer out of form came from, for the hint: what to do differs. */
+export type LayerOrigin = "outside" | "store" | "written";
+
+const HINTS: Record<LayerOrigin, string> = {
+  outside: "minic writes a layer with its names sorted, each once, inodes numbered in that order and link counts as they are; this one was made or changed by another tool: import its tree (minic import DIR) to make it a layer",
+  store: "an older minic took it in without this check: remove the image (minic rmi NAME) and build, load or pull it again",
+  written: "minic made a layer out of its own form, which is a bug in minic: please report it with the tree or recipe that makes it",
+};
 
 interface Group {
   name: string;
@@ -43,7 +51,7 @@ export class CanonicalCheck {
   /** Directory name → [link count in its header, subdirectories seen]. */
   private readonly dirs = new Map<string, [number, number]>();
 
-  constructor(private readonly what: string) {}
+  constructor(private readonly what: string, private readonly origin: LayerOrigin = "outside") {}
 
   member(h: NewcHeader, e: Entry): void {
     const name = h.name;
@@ -84,7 +92,8 @@ export class CanonicalCheck {
     }
     if (e.kind === "dir") {
       this.dirs.set(name, [h.nlink, 0]);
-      const parent = name === "." ? undefined : this.dirs.get(name.includes("/") ? name.slice(0, name.lastIndexOf("/")) : ".");
+      // As planArchive counts (its parent of "." is "." itself).
+      const parent = this.dirs.get(name.includes("/") ? name.slice(0, name.lastIndexOf("/")) : ".");
       if (parent) parent[1]++;
     }
   }
@@ -103,6 +112,16 @@ export class CanonicalCheck {
 
   private refuse(name: string | undefined, why: string): never {
     const at = name === undefined ? "" : ` at '${name}'`;
-    throw new MinicError("EARCHIVE", `layer ${this.what} is not in minic's layer form${at}: ${why}`, { hint: HINT });
+    throw new MinicError("EARCHIVE", `layer ${this.what} is not in minic's layer form${at}: ${why}`, { hint: HINTS[this.origin] });
   }
+}
+
+/** The members of a layer's plain cpio `source`, each checked for form as it comes (and the trailer's padding). */
+export async function* checkedMembers(source: AsyncIterable<Buffer>, what: string, origin: LayerOrigin): AsyncGenerator<CpioMember> {
+  const form = new CanonicalCheck(what, origin);
+  for await (const m of readCpio(source, { afterTrailer: "padding" })) {
+    form.member(m.header, m.entry);
+    yield m;
+  }
+  form.end();
 }

@@ -41,16 +41,29 @@ export function planArchive(entries: readonly Entry[], epoch: number): PlannedMe
         hint: "that name carries a layer's extended attributes; rename the file",
       });
     }
+    if (e.kind === "socket") {
+      throw new MinicError("EARCHIVE", `'${e.name}' is a socket, which a layer cannot carry`, { hint: "no reader can make a socket from an archive: remove it from the tree (a build leaves them out)" });
+    }
     if (e.kind === "file" && e.linkKey !== undefined) groups.set(e.linkKey, (groups.get(e.linkKey) ?? 0) + 1);
     if (e.kind === "dir") {
       const parent = parentOf(e.name);
       subdirs.set(parent, (subdirs.get(parent) ?? 0) + 1);
     }
   }
+  // One inode has one mode, owner, time and set of xattrs: the names of a hard-link group take
+  // those of its first name (an archive whose link members say otherwise is read so by every
+  // extractor, which link(2)s the later names). Xattrs only on files and directories, where Linux keeps them.
+  const firstOfGroup = new Map<string, Entry>();
+  const meta = (e: Entry): Pick<Entry, "mode" | "uid" | "gid" | "mtime" | "xattrs"> => {
+    const key = e.kind === "file" && e.linkKey !== undefined && groups.get(e.linkKey)! > 1 ? e.linkKey : undefined;
+    const f = key === undefined ? e : firstOfGroup.get(key) ?? (firstOfGroup.set(key, e), e);
+    return { mode: f.mode, uid: f.uid, gid: f.gid, mtime: f.mtime, xattrs: e.kind === "file" || e.kind === "dir" ? f.xattrs : undefined };
+  };
+  const metas = new Map(sorted.map((e) => [e, meta(e)]));
   const inoOfGroup = new Map<string, number>();
   const seenInGroup = new Map<string, number>();
   let nextIno = 1;
-  const table = encodeXattrTable(sorted.filter((e) => e.xattrs?.length).map((e) => ({ path: e.name, xattrs: e.xattrs! })));
+  const table = encodeXattrTable(sorted.filter((e) => metas.get(e)!.xattrs?.length).map((e) => ({ path: e.name, xattrs: metas.get(e)!.xattrs! })));
   const head: PlannedMember[] = [];
   if (table.length > 0) {
     const entry: Entry = { name: XATTR_TABLE_NAME, kind: "file", mode: 0o644, uid: 0, gid: 0, mtime: 0, size: table.length };
@@ -58,6 +71,7 @@ export function planArchive(entries: readonly Entry[], epoch: number): PlannedMe
     head.push({ entry, header, carriesData: true, data: table });
   }
   return head.concat(sorted.map((entry) => {
+    const m = metas.get(entry)!;
     let ino: number;
     let nlink = 1;
     let carriesData = true;
@@ -78,11 +92,11 @@ export function planArchive(entries: readonly Entry[], epoch: number): PlannedMe
     const isDev = entry.kind === "chardev" || entry.kind === "blockdev";
     const header: NewcHeader = {
       ino,
-      mode: KIND_BITS[entry.kind] | (entry.mode & 0o7777),
-      uid: entry.uid,
-      gid: entry.gid,
+      mode: KIND_BITS[entry.kind] | (m.mode & 0o7777),
+      uid: m.uid,
+      gid: m.gid,
       nlink,
-      mtime: Math.max(0, Math.min(Math.floor(entry.mtime), epoch)),
+      mtime: Math.max(0, Math.min(Math.floor(m.mtime), epoch)),
       filesize: carriesData ? data : 0,
       devmajor: 0,
       devminor: 0,

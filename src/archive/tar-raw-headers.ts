@@ -209,8 +209,13 @@ function sizeField(f: Buffer): number {
     throw new MinicError("EARCHIVE", "a tar header gives a negative size (base-256)", { hint: "the tarball is corrupt or hostile (GNU tar: 'Archive value … is out of off_t range'); nothing was stored" });
   }
   if (f[0]! & 0x80) {
-    let n = f[0]! & 0x7f;
+    // GNU's base-256 starts with 0x80 (0xff: negative); other lead bytes are read as sizes past
+    // 2^88 by some readers and as nothing by others (tar-stream: an empty file): refused.
+    let n = 0;
     for (let i = 1; i < f.length; i++) n = n * 256 + f[i]!;
+    if (f[0] !== 0x80 || !Number.isSafeInteger(n)) {
+      throw new MinicError("EARCHIVE", "a tar header gives a size no tar reader agrees on (base-256 past 2^53)", { hint: "the tarball is corrupt or hostile; nothing was stored" });
+    }
     return n;
   }
   const txt = f.toString("latin1").replace(/\0.*$/s, "").trim();

@@ -28,6 +28,11 @@ export function throughProgram(argv: readonly string[], source: AsyncIterable<Bu
     sourceError = e;
     child.kill("SIGKILL");
   });
+  // The same for the output: destroyed with the source's error after its reader already let go
+  // of it (the sink's pipeline ended on the tool's exit first), an 'error' without a listener
+  // ended the process (seen in a full run, packing a tree that changed). A reader that comes
+  // later still gets the error: a destroyed stream keeps it.
+  out.on("error", () => {});
   const stdoutDone = new Promise<void>((res) => child.stdout!.once("close", () => res()));
   out.on("close", () => { if (!finished) child.kill("SIGKILL"); });
   Promise.all([feed, done, stdoutDone]).then(

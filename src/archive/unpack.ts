@@ -267,6 +267,11 @@ class Unpacker {
     const st = this.present(path, rel);
     if (st === null) {
       mkdirSync(path, { mode: 0o755 });
+    } else if (!st.isDirectory() && this.whitedOut.delete(rel)) {
+      // `.wh.d` and then `d/x` without a `d/` member: d is made anew, as opaque as a `d/` member makes it.
+      unlinkSync(path);
+      mkdirSync(path, { mode: 0o755 });
+      await this.makeOpaque(path, rel);
     } else if (!st.isDirectory()) {
       if (this.written.has(rel) || this.opts.whiteouts !== "apply") {
         throw new MinicError("EARCHIVE", `refusing to write through '${rel}', which is ${st.isSymbolicLink() ? "a symlink" : "not a directory"}`, {
@@ -302,10 +307,7 @@ class Unpacker {
       if (this.opts.whiteouts === "overlay") {
         await this.makeOpaque(dir, parent);
       } else {
-        for (const n of await readdir(dir)) {
-          const rel = parent === "." ? n : `${parent}/${n}`;
-          if (!this.written.has(rel)) await this.clear(join(dir, n), rel);
-        }
+        await this.clearLower(parent);
       }
       return;
     }
@@ -315,20 +317,42 @@ class Unpacker {
     }
     const rel = parent === "." ? victim : `${parent}/${victim}`;
     const path = join(dir, victim);
+    if (this.isOwn(rel)) {
+      // The layer's own node of that name came first (`-d/` or `-d/x` sort before `.wh.-d`): it
+      // stays (OCI: a whiteout deletes what the layers below have), and a directory of it hides
+      // theirs: opaque in overlay form, their files removed when applied.
+      const st = lstatOrNull(path);
+      if (!st?.isDirectory()) return;
+      if (this.opts.whiteouts === "overlay") {
+        if (!this.report.opaque.includes(rel)) await this.makeOpaque(path, rel);
+      } else await this.clearLower(rel);
+      return;
+    }
     if (this.opts.whiteouts === "overlay") {
-      if (this.written.has(rel)) {
-        // The layer's own node of that name came first (`-d/` sorts before `.wh.-d`): it stays,
-        // and hides the lower layers' (a directory of it only if opaque).
-        const st = lstatOrNull(path);
-        if (st?.isDirectory() && !this.report.opaque.includes(rel)) await this.makeOpaque(path, rel);
-        return;
-      }
       await this.clear(path, rel);
       await run(["mknod", "-m", "000", path, "c", "0", "0"], path);
       this.written.add(rel);
       this.whitedOut.add(rel);
     } else if (!this.written.has(rel)) {
       await this.clear(path, rel);
+    }
+  }
+
+  /** Whether this archive has `rel`: a member of that name, or a directory its members imply (one made or used as their parent). */
+  private isOwn(rel: string): boolean {
+    return this.written.has(rel) || (rel !== "." && this.safeDirs.has(rel));
+  }
+
+  /**
+   * Apply form: removes from the directory `rel` what the layers below left in it, keeping what
+   * this archive wrote (and, in a directory it wrote or made, removing theirs below that too).
+   */
+  private async clearLower(rel: string): Promise<void> {
+    const dir = this.abs(rel);
+    for (const n of await readdir(dir)) {
+      const child = rel === "." ? n : `${rel}/${n}`;
+      if (!this.isOwn(child)) await this.clear(join(dir, n), child);
+      else if (lstatOrNull(join(dir, n))?.isDirectory()) await this.clearLower(child);
     }
   }
 

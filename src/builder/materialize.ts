@@ -7,6 +7,7 @@ import type { RunControl } from "../core/run-control.js";
 import type { Digest } from "../core/digest.js";
 import type { LayerDescriptor } from "../core/image.js";
 import { MinicError, withContext } from "../core/errors.js";
+import { WHITEOUT_PREFIX } from "../archive/entry.js";
 import { walkTree, treeData } from "../archive/walk-tree.js";
 import { putLayerUnpacked } from "../store/layers.js";
 import { overlayTarget, unpackedLayers } from "../store/layers.js";
@@ -77,9 +78,17 @@ export async function materialize(store: Store, job: MaterializeInput, progress:
         throw e;
       }
     }
-    const tree = await walkTree(upper, { overlay: true });
-    const dropped = tree.filter((t) => t.droppedXattrs?.length).length;
+    const walked = await walkTree(upper, { overlay: true });
+    const dropped = walked.filter((t) => t.droppedXattrs?.length).length;
     if (dropped > 0) progress.log(`minic: recipe '${job.name}': left out extended attributes of ${dropped} file(s) that minic layers do not carry (kept: security.capability and user.*)`);
+    // A socket a run step left (gpg-agent's in /root/.gnupg, say): no archive can carry one.
+    const tree = walked.filter((t) => t.entry.kind !== "socket");
+    if (tree.length < walked.length) progress.log(`minic: recipe '${job.name}': left out ${walked.length - tree.length} socket(s) its steps left (no layer carries one, as podman's do not)`);
+    // The walk's own whiteouts and opaque markers are files with no host path; anything else so named is the step's.
+    const named = tree.find((t) => (t.hostPath !== undefined || t.entry.kind !== "file") && t.entry.name.slice(t.entry.name.lastIndexOf("/") + 1).startsWith(WHITEOUT_PREFIX));
+    if (named) {
+      throw new MinicError("ERECIPE", `recipe '${job.name}': its steps made /${named.entry.name}, and a name starting with '${WHITEOUT_PREFIX}' is how a layer says a file is deleted`, { hint: "name the file otherwise, or remove it in the step that makes it" });
+    }
     return await putLayerUnpacked(store, tree.map((t) => ({ entry: t.entry, data: treeData(t) })), job.epoch);
   } finally {
     await rm(scratch, { recursive: true, force: true });

@@ -14,7 +14,7 @@ import { tempName } from "../store/atomic.js";
 import { flattenLayers } from "../store/layers.js";
 import type { StoredImage, Store } from "../store/store.js";
 import { readOpaqueRecord } from "../store/opaque-record.js";
-import { sealedForm, unpackedProblem } from "../store/unpacked-seal.js";
+import { unpackedProblem } from "../store/unpacked-seal.js";
 
 export interface FlattenReport {
   entries: number;
@@ -71,8 +71,8 @@ async function mustRepack(store: Store, image: StoredImage): Promise<boolean> {
 /** true/false when `dir` is a sealed unpacked layer that may have / has no whiteouts; undefined when it cannot tell. */
 function unpackedWhiteouts(dir: string): boolean | undefined {
   try {
-    // An older minic's seal does not vouch for the layer's form: the slow path repacks it.
-    if (!existsSync(dir) || unpackedProblem(dir) !== undefined || !sealedForm(dir)) return undefined;
+    // An older minic's seal does not vouch for the layer's form (unpackedProblem): the slow path repacks it.
+    if (!existsSync(dir) || unpackedProblem(dir) !== undefined) return undefined;
     const opaque = readOpaqueRecord(dir);
     if (opaque === undefined) return undefined;
     if (opaque.size > 0) return true;

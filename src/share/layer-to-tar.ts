@@ -79,16 +79,16 @@ export async function* tarStream(members: AsyncIterable<CpioMember>): AsyncGener
   const opaque = new OpaqueMarkers();
   for await (const m of members) {
     const e = m.entry;
-    if (e.kind === "socket" || !opaque.keep(e)) {
+    const marks = e.kind === "socket" ? { keep: false, before: [], after: [] } : opaque.plan(e);
+    for (const x of marks.before) yield* member(tarFields(x));
+    if (!marks.keep) {
       for await (const _ of m.data);
-      const marker = opaque.pending();
-      if (marker) yield* member(tarFields(marker));
+      for (const x of marks.after) yield* member(tarFields(x));
       continue;
     }
     if (e.kind !== "file" || m.nlink <= 1) {
       yield* member(tarFields(e), e.kind === "file" ? m.data : undefined);
-      const marker = opaque.after(e);
-      if (marker) yield* member(tarFields(marker));
+      for (const x of marks.after) yield* member(tarFields(x));
       continue;
     }
     const g = groups.get(m.ino) ?? { waiting: [] };
@@ -115,60 +115,58 @@ export async function* tarStream(members: AsyncIterable<CpioMember>): AsyncGener
 }
 
 /**
- * A minic layer with `.wh.d` and `d/` (d deleted below, made anew here) means d is opaque: an
- * OCI reader that applies the whiteout as it comes may not see that (podman showed the lower d's
- * files through it), so the tar says it, `d/.wh..wh..opq` after `d/`. A whiteout that comes
- * after its own name (`-d/` sorts before `.wh.-d`) is dropped, a directory then marked opaque:
- * a reader applying it would delete this layer's own `-d`.
+ * A minic layer with `.wh.d` and `d/` (or `d/x` alone: d deleted below, made anew here) means d
+ * is opaque: an OCI reader that applies the whiteout as it comes may not see that (podman showed
+ * the lower d's files through it), so the tar says it, `d/.wh..wh..opq` first in d. A whiteout
+ * that comes after its own name (`-d/` or `-d/x` sort before `.wh.-d`) is dropped, a directory
+ * then marked opaque: a reader applying it would delete this layer's own `-d`.
  */
 class OpaqueMarkers {
   private readonly whited = new Set<string>();
   private readonly marked = new Set<string>();
+  /** Names this layer has (directories its members imply included), with their kinds. */
   private readonly kinds = new Map<string, EntryKind>();
-  private marker: Entry | undefined;
 
-  /** False for a member the tar leaves out (a whiteout of this layer's own name, a second marker). */
-  keep(e: Entry): boolean {
+  /** For member `e`: whether the tar keeps it, and the markers to write before and after it. */
+  plan(e: Entry): { keep: boolean; before: Entry[]; after: Entry[] } {
     const cut = e.name.lastIndexOf("/");
     const base = e.name.slice(cut + 1);
     const parent = cut < 0 ? "" : e.name.slice(0, cut);
-    if (base === OPAQUE_MARKER) return this.mark(parent);
+    const before = this.parents(parent, e.mtime);
+    if (base === OPAQUE_MARKER) return { keep: this.mark(parent), before, after: [] };
     if (base.startsWith(WHITEOUT_PREFIX)) {
       const victim = (parent ? `${parent}/` : "") + base.slice(WHITEOUT_PREFIX.length);
       const kind = this.kinds.get(victim);
       if (kind === undefined) {
         this.whited.add(victim);
-        return true;
+        return { keep: true, before, after: [] };
       }
-      if (kind === "dir" && !this.marked.has(victim)) this.marker = this.markerOf(victim, e.mtime);
-      return false;
+      return { keep: false, before, after: kind === "dir" && this.mark(victim) ? [marker(victim, e.mtime)] : [] };
     }
     this.kinds.set(e.name, e.kind);
-    return true;
+    return { keep: true, before, after: e.kind === "dir" && this.whited.has(e.name) && this.mark(e.name) ? [marker(e.name, e.mtime)] : [] };
   }
 
-  /** The marker to write after a member left out, if leaving it out needs one. */
-  pending(): Entry | undefined {
-    const m = this.marker;
-    this.marker = undefined;
-    return m;
+  /** Registers the directories `dir` implies; markers for those of them this layer whited out. */
+  private parents(dir: string, mtime: number): Entry[] {
+    const out: Entry[] = [];
+    for (let d = dir; d && !this.kinds.has(d); d = d.includes("/") ? d.slice(0, d.lastIndexOf("/")) : "") {
+      this.kinds.set(d, "dir");
+      if (this.whited.has(d) && this.mark(d)) out.unshift(marker(d, mtime));
+    }
+    return out;
   }
 
-  /** The marker to write after `e`, a directory this layer whited out first. */
-  after(e: Entry): Entry | undefined {
-    return e.kind === "dir" && this.whited.has(e.name) && !this.marked.has(e.name) ? this.markerOf(e.name, e.mtime) : undefined;
-  }
-
+  /** True the first time `dir` is marked. */
   private mark(dir: string): boolean {
     if (this.marked.has(dir)) return false;
     this.marked.add(dir);
     return true;
   }
+}
 
-  private markerOf(dir: string, mtime: number): Entry {
-    this.marked.add(dir);
-    return { name: `${dir}/${OPAQUE_MARKER}`, kind: "file", mode: 0, uid: 0, gid: 0, mtime, size: 0 };
-  }
+function marker(dir: string, mtime: number): Entry {
+  return { name: `${dir}/${OPAQUE_MARKER}`, kind: "file", mode: 0, uid: 0, gid: 0, mtime, size: 0 };
 }
 
 /** One member: its header, its data (exactly `size` bytes) and the padding to a whole block. */

@@ -2,7 +2,7 @@
 // `minic load` takes: `podman load -i DIR` loads one too. Only its regular files are read, never
 // through a symlink (a layout's files are plain files; a symlinked blob could read any host file
 // that the digest then names), each checked to keep the size it had when the walk listed it.
-import { constants as fsc, lstatSync, openSync, readdirSync, readSync, closeSync, fstatSync } from "node:fs";
+import { constants as fsc, lstatSync, openSync, readdirSync, readSync, closeSync, fstatSync, statSync, type Dirent } from "node:fs";
 import { join } from "node:path";
 import { MinicError } from "../core/errors.js";
 import { padding, TAR_END, tarHeader } from "../archive/tar-header.js";
@@ -10,7 +10,8 @@ import { padding, TAR_END, tarHeader } from "../archive/tar-header.js";
 /** True when `dir` is a directory holding an `oci-layout` file (what the layout spec requires). */
 export function isLayoutDir(dir: string): boolean {
   try {
-    return lstatSync(dir).isDirectory() && lstatSync(join(dir, "oci-layout")).isFile();
+    // The directory given may be a symlink to one (followed once, as import DIR does); nothing in it is.
+    return statSync(dir).isDirectory() && lstatSync(join(dir, "oci-layout")).isFile();
   } catch {
     return false;
   }
@@ -52,7 +53,13 @@ export async function* layoutTar(dir: string): AsyncGenerator<Buffer> {
 /** Relative names of the regular files below `dir`, sorted; a symlink or special file is refused. */
 function listFiles(dir: string, rel: string): string[] {
   const out: string[] = [];
-  for (const e of readdirSync(rel ? join(dir, rel) : dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(rel ? join(dir, rel) : dir, { withFileTypes: true });
+  } catch (e) {
+    throw new MinicError("EINPUT", `cannot list '${rel ? join(dir, rel) : dir}' of the OCI layout: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { hint: "the layout changed while it was read, or is not readable; nothing was stored" });
+  }
+  for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const r = rel ? `${rel}/${e.name}` : e.name;
     if (e.isDirectory()) out.push(...listFiles(dir, r));
     else if (e.isFile()) out.push(r);

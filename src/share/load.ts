@@ -44,6 +44,8 @@ const METADATA = new Set(["oci-layout", "index.json", "manifest.json", "reposito
 interface TarContents {
   paths: Map<string, Digest>;
   small: Map<string, Buffer>;
+  /** The metadata names (METADATA) met, of any size or kind: each may come once. */
+  metadata: Set<string>;
   links: Map<string, string>;
 }
 
@@ -78,12 +80,21 @@ export async function loadTarball(store: Store, source: AsyncIterable<Buffer>, o
 }
 
 async function stageTar(staging: BlobStaging, source: AsyncIterable<Buffer>, policy: MemberPolicy): Promise<TarContents> {
-  const c: TarContents = { paths: new Map(), small: new Map(), links: new Map() };
+  const c: TarContents = { paths: new Map(), small: new Map(), links: new Map(), metadata: new Set() };
   for await (const m of readTarMembers(await plainStream(source, "tarball"))) {
     const name = safeMemberName(m.rawName);
     if (name === null) {
       for await (const _ of m.data);
       throw new MinicError("EARCHIVE", `refusing tarball member '${m.rawName.replace(/\0/g, "\\0")}': ${climbsOrNul(m.rawName)}`, { hint: "the tarball is hostile or corrupt; nothing was stored" });
+    }
+    // Tar readers differ on a name given twice (podman takes the first manifest.json, a tar
+    // extraction the last): which images the tarball holds would depend on who reads it.
+    if (METADATA.has(name)) {
+      if (c.metadata.has(name)) {
+        for await (const _ of m.data);
+        throw new MinicError("EINPUT", `the tarball holds ${name} twice`, { hint: "it was made or changed by hand, or is hostile; save or export the image again; nothing was stored" });
+      }
+      c.metadata.add(name);
     }
     if (m.entry.kind === "symlink" || m.hardlinkTo !== undefined) {
       const target = m.hardlinkTo !== undefined ? m.hardlinkTo : posix.join(posix.dirname(name), m.entry.linkname ?? "");
@@ -98,11 +109,6 @@ async function stageTar(staging: BlobStaging, source: AsyncIterable<Buffer>, pol
     }
     const expected = digestOfBlobPath(name);
     if (expected === undefined && METADATA.has(name) && m.entry.size <= SMALL_FILE) {
-      // Tar readers differ on a name given twice (podman takes the first manifest.json, a tar
-      // extraction the last): which images the tarball holds would depend on who reads it.
-      if (c.small.has(name)) {
-        throw new MinicError("EINPUT", `the tarball holds ${name} twice`, { hint: "it was made or changed by hand, or is hostile; save or export the image again; nothing was stored" });
-      }
       const parts: Buffer[] = [];
       for await (const d of m.data) parts.push(Buffer.from(d));
       c.small.set(name, Buffer.concat(parts));

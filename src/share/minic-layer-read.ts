@@ -4,8 +4,8 @@
 import { createHash } from "node:crypto";
 import { mkdir, rm } from "node:fs/promises";
 import { decompress } from "../archive/bzip2.js";
-import { CanonicalCheck } from "../archive/canonical-check.js";
-import { readCpio, type CpioMember } from "../archive/cpio-reader.js";
+import { checkedMembers } from "../archive/canonical-check.js";
+import type { CpioMember } from "../archive/cpio-reader.js";
 import type { EntryKind } from "../archive/entry.js";
 import { unpackMembers } from "../archive/unpack.js";
 import type { Digest } from "../core/digest.js";
@@ -41,15 +41,12 @@ export async function readMinicLayer(source: AsyncIterable<Buffer>, policy: Memb
   }
   const kinds = new Map<string, EntryKind>();
   const strict: MemberPolicy = { ...policy, devices: policy.devices === "keep" ? "keep" : "refuse", aufsMeta: "refuse" };
-  const form = new CanonicalCheck(what);
   async function* admitted(): AsyncGenerator<CpioMember> {
-    for await (const m of readCpio(plain(), { afterTrailer: "padding" })) {
-      form.member(m.header, m.entry);
+    for await (const m of checkedMembers(plain(), what, "outside")) {
       const a = admitMember(kinds, { rawName: m.entry.name, entry: m.entry }, strict);
       if (a.action !== "skip") kinds.set(a.entry.name, a.entry.kind);
       yield m;
     }
-    form.end();
     if (!ended) throw new MinicError("EARCHIVE", `layer ${what} was not read to its end`, { hint: "the layer has data after its cpio trailer, or is truncated; fetch or save it again" });
   }
   const diffId = () => `sha256:${diff.digest("hex")}` as Digest;

@@ -7,8 +7,8 @@ import { MinicError } from "../core/errors.js";
 import { LAYER_MEDIA_TYPE, type LayerDescriptor } from "../core/image.js";
 import { planArchive, type PlannedMember } from "../archive/cpio-canonical.js";
 import { writeCpio, type DataSource } from "../archive/cpio-writer.js";
-import { CanonicalCheck } from "../archive/canonical-check.js";
-import { readCpio, type CpioMember } from "../archive/cpio-reader.js";
+import { checkedMembers } from "../archive/canonical-check.js";
+import type { CpioMember } from "../archive/cpio-reader.js";
 import { compress, decompress } from "../archive/bzip2.js";
 import { unpackMembers, type UnpackMember, type UnpackOptions } from "../archive/unpack.js";
 import { mapLimit } from "../util/map-limit.js";
@@ -73,7 +73,8 @@ export function putLayer(store: Store, items: readonly LayerItem[], epoch: numbe
 export async function packUnpacked(store: Store, items: readonly LayerItem[], epoch: number, sink: BlobSink, tmp: string): Promise<{ layer: LayerDescriptor; pending: PendingUnpack }> {
   const ch = new ByteChannel();
   await mkdir(tmp, { mode: 0o755 });
-  const unpacking = unpackMembers(readCpio(ch), tmp, TRUSTED, "fresh").catch((e: unknown) => {
+  // Checked as layers from outside are: the seal then vouches for the form of every unpacked tree.
+  const unpacking = unpackMembers(checkedMembers(ch, "being written", "written"), tmp, TRUSTED, "fresh").catch((e: unknown) => {
     ch.abort(e);
     throw e;
   });
@@ -121,12 +122,7 @@ export async function* layerMembers(store: Store, layer: LayerDescriptor): Async
       });
     }
   }
-  const form = new CanonicalCheck(`${layer.digest.slice(0, 19)}…`);
-  for await (const m of readCpio(plain(), { afterTrailer: "padding" })) {
-    form.member(m.header, m.entry);
-    yield m;
-  }
-  form.end();
+  yield* checkedMembers(plain(), `${layer.digest.slice(0, 19)}…`, "store");
 }
 
 /** Reads a layer's blob fully (drains it) so that both digests are verified. */
@@ -218,7 +214,8 @@ export async function placeUnpacked(store: Store, p: PendingUnpack, note?: (line
       // Another minic unpacked it first; this one's seal may have replaced that one's: seal the
       // tree in place again (just made by that minic) unless its own seal is in place.
       await rm(p.tmp, { recursive: true, force: true });
-      if (unpackedProblem(dest) !== undefined) await sealUnpacked(dest, dest);
+      // That tree is another minic's (perhaps an older one's): sealed without vouching for its form.
+      if (unpackedProblem(dest) !== undefined) await sealUnpacked(dest, dest, false);
     });
   } catch (e) {
     await rm(p.tmp, { recursive: true, force: true });

@@ -36,7 +36,7 @@ function opaqueText(layerDir: string): string | null {
  * next; the seal is written first, so a layer directory in place always has one). Call it once
  * the tree and its opaque record are complete.
  */
-export async function sealUnpacked(tree: string, layerDir: string): Promise<void> {
+export async function sealUnpacked(tree: string, layerDir: string, form = true): Promise<void> {
   const entries: [string, string][] = [];
   const walk = (rel: string) => {
     for (const e of readdirSync(rel ? join(tree, rel) : tree, { withFileTypes: true })) {
@@ -47,8 +47,8 @@ export async function sealUnpacked(tree: string, layerDir: string): Promise<void
     }
   };
   walk("");
-  // Every unpack checks the layer's form (layerMembers, readMinicLayer) or packs it (packUnpacked).
-  const seal: Seal = { version: 1, root: rootId(lstatSync(tree)), entries, opaque: opaqueText(layerDir), form: true };
+  // `form`: the tree was unpacked here, through the form check every unpack makes (checkedMembers).
+  const seal: Seal = { version: 1, root: rootId(lstatSync(tree)), entries, opaque: opaqueText(layerDir), ...(form ? { form: true as const } : {}) };
   await writeFileAtomic(layerDir + SEAL_SUFFIX, JSON.stringify(seal));
 }
 
@@ -68,6 +68,9 @@ export function unpackedProblem(layerDir: string, opts: { fromInside?: boolean }
   // with the tree, and the layer is unpacked again; a checksum would only cost the check time.
   const seal = shapedOrUndefined(UNPACKED_SEAL_SHAPE, data);
   if (!seal) return "its seal is damaged";
+  // An older minic's tree: its layer's form was not checked, and a whiteout and a directory of
+  // its name in one layer were unpacked otherwise. Unpacked again, once.
+  if (seal.form !== true) return "it was unpacked by an older minic";
   const root = lstatSync(layerDir, { throwIfNoEntry: false });
   if (!root?.isDirectory()) return "it is gone";
   if (rootId(root) !== seal.root) return "its top directory was changed";
@@ -75,15 +78,6 @@ export function unpackedProblem(layerDir: string, opts: { fromInside?: boolean }
   if (problem) return problem;
   if (opaqueText(layerDir) !== seal.opaque) return "its opaque record was changed";
   return undefined;
-}
-
-/** True when `layerDir`'s seal says its layer's form was checked as it was unpacked (see UNPACKED_SEAL_SHAPE). */
-export function sealedForm(layerDir: string): boolean {
-  try {
-    return shapedOrUndefined(UNPACKED_SEAL_SHAPE, JSON.parse(readFileSync(layerDir + SEAL_SUFFIX, "utf8")))?.form === true;
-  } catch {
-    return false;
-  }
 }
 
 /** The first sealed entry that is gone or changed, each looked up below `base` ("" = the working directory). */

@@ -50,6 +50,21 @@ describe("layer form", () => {
     await check(packed);
   });
 
+  it("minic writes one mode, owner, time and set of xattrs per inode (a tar's link members may say otherwise), xattrs only on files and directories, and no socket", async () => {
+    const e = { kind: "file" as const, uid: 0, gid: 0, size: 1 };
+    const planned = planArchive([
+      { ...e, name: "a", mode: 0o755, mtime: 5, linkKey: "k", xattrs: [{ name: "user.k", value: Buffer.from("1") }] },
+      { ...e, name: "b", mode: 0o600, mtime: 9, uid: 7, linkKey: "k" },
+      { name: "l", kind: "symlink", mode: 0o777, uid: 0, gid: 0, mtime: 0, size: 0, linkname: "a", xattrs: [{ name: "user.k", value: Buffer.from("1") }] },
+    ], 2_000_000_000);
+    const [, a, b] = planned.map((p) => p.header);
+    expect([b!.mode, b!.uid, b!.mtime]).toEqual([a!.mode, a!.uid, a!.mtime]);
+    const chunks: Buffer[] = [];
+    for await (const c of writeCpio(planned, (m) => (m.entry.kind === "file" ? Buffer.from("x") : undefined))) chunks.push(c);
+    await check(Buffer.concat(chunks));
+    expect(() => planArchive([{ name: "s", kind: "socket", mode: 0o755, uid: 0, gid: 0, mtime: 0, size: 0 }], 0)).toThrow(/'s' is a socket, which a layer cannot carry/);
+  });
+
   it("takes the trailer's padding to 512 and nothing else after it (some readers read on, the kernel a next archive)", async () => {
     const bare = rawArchive([{ name: "a", mode: F, data: "x" }]);
     const pad = (512 - (bare.length % 512)) % 512;

@@ -1,7 +1,7 @@
 // Hostile and malformed archives, built in memory: one test per hazard. Each proves that
 // nothing outside the target directory changed (a sentinel tree is compared before/after).
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync, chmodSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync, chmodSync } from "node:fs";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
 import { readCpio } from "../../src/archive/cpio-reader.js";
@@ -165,6 +165,23 @@ describe("a whiteout and a directory of its name in one layer", () => {
     expect(readFileSync(join(dest, "e/new"), "utf8")).toBe("n");
   });
 
+  it("apply (export): the layer's own -d stays whole and the lower -d's files go, as in overlay form", async () => {
+    mkdirSync(join(dest, "-d"));
+    writeFileSync(join(dest, "-d/old"), "lower");
+    mkdirSync(join(dest, "-i/sub"), { recursive: true });
+    writeFileSync(join(dest, "-i/sub/old"), "lower");
+    await unpack([dir("-d"), file("-d/f", "f"), file("-i/sub/new", "n"), file(".wh.-d", ""), file(".wh.-i", "")], { whiteouts: "apply" });
+    expect(readdirSync(join(dest, "-d"))).toEqual(["f"]);
+    expect(readdirSync(join(dest, "-i/sub"))).toEqual(["new"]);
+  });
+
+  it("overlay: a whited-out name the layer makes again only as a parent (`.wh.d`, `d/x`, no `d/`) is an opaque directory, not a write through its whiteout", async () => {
+    const report = await unpackMembers(readCpio(chunked(rawArchive([file(".wh.d", ""), file("d/x", "x"), file("-p/y", "y"), file(".wh.-p", "")]))), dest, SAFE);
+    expect(report.opaque.sort()).toEqual(["-p", "d"]);
+    expect(readFileSync(join(dest, "d/x"), "utf8")).toBe("x");
+    expect(readFileSync(join(dest, "-p/y"), "utf8")).toBe("y");
+  });
+
   it("as OCI tar: an opaque marker says so (podman showed the lower directory's files through it), the whiteout of the layer's own -d is dropped", async () => {
     const chunks: Buffer[] = [];
     for await (const c of tarStream(readCpio(chunked(rawArchive(members))))) chunks.push(c);
@@ -175,6 +192,16 @@ describe("a whiteout and a directory of its name in one layer", () => {
       off += 512 + Math.ceil(parseInt(tar.toString("latin1", off + 124, off + 136), 8) / 512) * 512;
     }
     expect(names).toEqual(["-d/", "-d/f", "-d/.wh..wh..opq", ".wh.e", "e/", "e/.wh..wh..opq", "e/new"]);
+    // Directories the layer makes only as parents: the same.
+    const implied: string[] = [];
+    const c2: Buffer[] = [];
+    for await (const c of tarStream(readCpio(chunked(rawArchive([file("-p/y", "y"), file(".wh.-p", ""), file(".wh.d", ""), file("d/x", "x")]))))) c2.push(c);
+    const tar2 = Buffer.concat(c2);
+    for (let off = 0; tar2[off] !== 0; ) {
+      implied.push(tar2.toString("utf8", off, off + 100).replace(/\0.*$/s, ""));
+      off += 512 + Math.ceil(parseInt(tar2.toString("latin1", off + 124, off + 136), 8) / 512) * 512;
+    }
+    expect(implied).toEqual(["-p/y", "-p/.wh..wh..opq", ".wh.d", "d/.wh..wh..opq", "d/x"]);
   });
 });
 

@@ -231,6 +231,16 @@ describe("deletions", () => {
     expect(existsSync(join(out, "usr/bin"))).toBe(true);
   });
 
+  it("a run step that makes a file named .wh.NAME (what a layer says a deletion with) fails the build in one line; nothing is stored", async () => {
+    const dir = join(t.path, "wh");
+    const store = join(t.path, "s-wh");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "app.ts"), `import { defineRecipe, run } from "minic";\nimport busybox from "minic/recipes/busybox.ts";\nexport default defineRecipe({ name: "wh", base: busybox, steps: [run("echo x > /tmp/.wh.notes")] });\n`);
+    const r = await minic(["build", join(dir, "app.ts"), "--store", store]);
+    expect([r.exitCode, r.stderr.trim().split("\n").at(-1)]).toEqual([1, "minic: recipe 'wh': its steps made /tmp/.wh.notes, and a name starting with '.wh.' is how a layer says a file is deleted (hint: name the file otherwise, or remove it in the step that makes it)"]);
+    expect((await minicOk(["images", "--store", store])).stdout).not.toMatch(/^wh/m);
+  });
+
   it("removing something the base does not have is an error", async () => {
     const dir = join(t.path, "rm2");
     const store = join(t.path, "s-rm2");

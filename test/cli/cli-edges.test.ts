@@ -63,7 +63,7 @@ describe("minic CLI edges", () => {
     expect(readdirSync(t.path).filter((n) => n.includes("minic-out"))).toEqual([]);
     const l = await minic(["load", dir, "--store", store]);
     expect(l.exitCode).toBe(2);
-    expect(l.stderr.trim()).toBe(`minic: cannot read '${dir}': it is a directory (hint: give the path of an image tarball, or - for stdin)`);
+    expect(l.stderr.trim()).toBe(`minic: cannot read '${dir}': it is a directory (hint: give the path of an image tarball or of an OCI layout directory (it has an oci-layout file), or - for stdin)`);
   });
 
   it("save/export -o into the store (also through a symlink) or -o '' is refused, and the store is untouched", async () => {

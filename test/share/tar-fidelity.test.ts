@@ -109,7 +109,7 @@ describe("exact metadata through tar, judged by GNU tar and GNU cpio", () => {
     sh(`setfattr -n user.minic -v 1 ping && setfattr -n trusted.minic -v 1 ping && tar --format=posix --xattrs --xattrs-include='*' -cf ../x.tar .`, x);
     expect(sh(`tar --xattrs -tvvf x.tar 2>&1 | head -5; tar -tf x.tar >/dev/null && echo ok`)).toMatch(/ok/);
     const r = await minicOk(["import", join(t.path, "x.tar"), "-t", "fid:x", "--store", store]);
-    expect(r.stderr).toMatch(/dropped extended attributes of 1 member\(s\) that minic layers do not carry \(.*trusted\.\*; kept: security\.capability and user\.\*\)/);
+    expect(r.stderr).toMatch(/dropped extended attributes of 1 member\(s\) that minic layers do not carry \(.*trusted\.\*, .*; kept: security\.capability and user\.\* of files and directories\)/);
     const out = join(t.path, "from-x");
     mkdirSync(out);
     await minicOk(["save", "fid:x", "--format", "oci", "-o", join(t.path, "x-oci.tar"), "--store", store]);

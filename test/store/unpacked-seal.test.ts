@@ -1,7 +1,7 @@
 // unpackedProblem looked up from inside the tree (minic run's fast form) says what the plain
 // form says, and leaves the process's working directory where it was.
 import { afterAll, describe, expect, it } from "vitest";
-import { chmodSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../helpers/cli.js";
 import { sealUnpacked, unpackedProblem } from "../../src/store/unpacked-seal.js";
@@ -26,5 +26,21 @@ describe("unpackedProblem({ fromInside })", () => {
     expect(unpackedProblem(dir)).toBe("etc was changed"); // its directory, listed before what it holds
     expect(unpackedProblem(dir, { fromInside: true })).toBe("etc was changed");
     expect(process.cwd()).toBe(cwd);
+  });
+});
+
+describe("a seal of an older minic", () => {
+  it("does not vouch for its tree (its layer's form was not checked, a whiteout and a directory of its name unpacked otherwise): the layer is unpacked again", async () => {
+    const dir = join(t.path, "old");
+    mkdirSync(join(dir, "etc"), { recursive: true });
+    await sealUnpacked(dir, dir);
+    expect(unpackedProblem(dir)).toBeUndefined();
+    const seal = JSON.parse(readFileSync(`${dir}.seal`, "utf8"));
+    expect(seal.form).toBe(true);
+    delete seal.form;
+    writeFileSync(`${dir}.seal`, JSON.stringify(seal));
+    expect(unpackedProblem(dir)).toBe("it was unpacked by an older minic");
+    await sealUnpacked(dir, dir, false); // another minic's tree, sealed in place after a race
+    expect(unpackedProblem(dir)).toBe("it was unpacked by an older minic");
   });
 });
