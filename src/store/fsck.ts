@@ -92,7 +92,9 @@ export async function fsckStore(store: Store, opts: FsckOptions): Promise<FsckRe
     }
     for (const l of img.manifest.layers) {
       const why = await checkLayer(l);
-      if (why) problem({ kind: "image", what, problem: `layer ${l.digest.slice(0, 19)}…: ${why}`, fix }, false);
+      // The layer's own errors name it already ("layer sha256:… unpacks to …"); others get its name.
+      const at = `layer ${l.digest.slice(0, 19)}…`;
+      if (why) problem({ kind: "image", what, problem: why.startsWith(at) ? why : `${at}: ${why}`, fix }, false);
     }
   }
 
