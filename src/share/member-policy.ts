@@ -41,6 +41,9 @@ export type Admission =
 
 export type Note = "dropped-device" | "cleared-setuid" | "skipped-socket" | "skipped-aufs-meta" | "skipped-root-opaque" | "dropped-xattrs" | "root-entry";
 
+/** The id chown(2) reads as "unchanged". */
+const NO_ID = 2 ** 32 - 1;
+
 /** aufs's own entries at a layer's root (`.wh..wh.aufs`, `.wh..wh.plnk/`, `.wh..wh.orph/`): not files of the image. */
 const AUFS_META_PREFIX = WHITEOUT_PREFIX + WHITEOUT_PREFIX;
 
@@ -85,6 +88,10 @@ export function admitMember(kinds: ReadonlyMap<string, EntryKind>, m: MemberHead
     if (policy.devices === "drop") return { action: "skip", notes: ["dropped-device"] };
   }
   if (policy.owners === "root") entry = { ...entry, uid: 0, gid: 0 };
+  // (uid_t)-1 is "leave the owner as it is" to chown(2): no file is owned by it, and every
+  // extractor running as root (podman's, GNU tar's, minic's unpack) leaves such a file root's,
+  // while export and save kept the number. Taken as root, as they make it.
+  if (entry.uid === NO_ID || entry.gid === NO_ID) entry = { ...entry, uid: entry.uid === NO_ID ? 0 : entry.uid, gid: entry.gid === NO_ID ? 0 : entry.gid };
   if (m.droppedXattrs?.length) notes.push("dropped-xattrs");
   if (policy.setuid === "clear" && entry.kind === "file" && (entry.mode & 0o6000) !== 0) {
     entry = { ...entry, mode: entry.mode & ~0o6000 };

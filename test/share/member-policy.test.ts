@@ -17,6 +17,12 @@ describe("admitMember", () => {
   it("refuses names that climb out and makes absolute names relative", () => {
     expect(() => admitMember(tree({}), { rawName: "../etc/passwd", entry: file("../etc/passwd") }, IMPORT_POLICY)).toThrow(/climbs out/);
     expect(() => admitMember(tree({}), { rawName: "a/../../x", entry: file("a/../../x") }, IMPORT_POLICY)).toThrow(/climbs out/);
+    // (uid_t)-1 owns no file: chown(2) leaves the owner as it is, so the unpacked tree was root's
+    // while export said 4294967295. Taken as root, as every extractor running as root makes it.
+    const owner = (uid: number, gid: number) => { const a = admitMember(tree({}), { rawName: "f", entry: file("f", { uid, gid }) }, LAYER_POLICY); return a.action === "add" ? [a.entry.uid, a.entry.gid] : a.action; };
+    expect(owner(2 ** 32 - 1, 5)).toEqual([0, 5]);
+    expect(owner(7, 2 ** 32 - 1)).toEqual([7, 0]);
+    expect(owner(2 ** 32 - 2, 2 ** 32 - 2)).toEqual([2 ** 32 - 2, 2 ** 32 - 2]);
     // A NUL byte is what is wrong with such a name (it was said to climb out).
     expect(() => admitMember(tree({}), { rawName: "a\0b", entry: file("a\0b") }, IMPORT_POLICY)).toThrow(/its name holds a NUL byte, which no file name can/);
     const a = admitMember(tree({}), { rawName: "/etc/passwd", entry: file("/etc/passwd") }, IMPORT_POLICY);
