@@ -42,7 +42,7 @@ interface Group {
  *   kept one from OCI layers, and every reader ignores it);
  * - a socket, extended attributes of anything but a file or directory.
  */
-export class CanonicalCheck {
+class CanonicalCheck {
   private last: string | undefined;
   private firstIno: number | undefined;
   private nextIno = 0;
@@ -98,6 +98,13 @@ export class CanonicalCheck {
     }
   }
 
+  /** What followed the trailer (readCpio's "padding"): only the writer's zero padding to 512; readers differ on the rest (the kernel reads a next archive there, GNU cpio stops). */
+  tail(t: { bytes: number; zero: boolean; padding: number }): void {
+    if (t.bytes !== t.padding || !t.zero) {
+      this.refuse(undefined, `the layer has ${t.bytes} byte(s) after its cpio trailer${t.zero ? "" : ", not all zero"}, where minic writes ${t.padding} zero bytes of padding`);
+    }
+  }
+
   end(): void {
     if (this.firstIno !== undefined && this.firstIno !== (this.sawXattrs ? 2 : 1)) {
       this.refuse(undefined, `its first inode is ${this.firstIno}, not ${this.sawXattrs ? 2 : 1}`);
@@ -119,7 +126,7 @@ export class CanonicalCheck {
 /** The members of a layer's plain cpio `source`, each checked for form as it comes (and the trailer's padding). */
 export async function* checkedMembers(source: AsyncIterable<Buffer>, what: string, origin: LayerOrigin): AsyncGenerator<CpioMember> {
   const form = new CanonicalCheck(what, origin);
-  for await (const m of readCpio(source, { afterTrailer: "padding" })) {
+  for await (const m of readCpio(source, { afterTrailer: "padding", tail: (t) => form.tail(t) })) {
     form.member(m.header, m.entry);
     yield m;
   }

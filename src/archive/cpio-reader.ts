@@ -1,6 +1,6 @@
 // Parses a newc cpio stream into entries with their data, one member at a time.
 import { MinicError } from "../core/errors.js";
-import { climbsOrNul, safeMemberName } from "../core/container-path.js";
+import { climbsOrNul, safeMemberName, shownName } from "../core/container-path.js";
 import { ByteReader } from "./byte-reader.js";
 import { decodeFixed, HEADER_SIZE, pad4, TRAILER_NAME, XATTR_TABLE_NAME, type NewcHeader } from "./cpio-newc.js";
 import { decodeXattrTable, type Xattr } from "../core/xattrs.js";
@@ -29,10 +29,12 @@ export interface ReadCpioOptions {
    * "archives": further newc archives, after zero padding, are read as the kernel reads an
    * initramfs (their inode numbers are their own: hard links never span two); anything else
    * there (an appended compressed archive, as in an initrd with early microcode, or a crafted
-   * tail) is refused, never dropped. "padding" (a minic layer from outside, see canonical-check.ts):
-   * only the zero bytes minic's writer pads the archive with to a multiple of 512.
+   * tail) is refused, never dropped. "padding" (a layer's form is checked, see canonical-check.ts):
+   * read, and told to `tail` with the zero padding to 512 that minic's writer puts there.
    */
   afterTrailer?: "ignore" | "archives" | "padding";
+  /** With "padding": what followed the trailer (its length, whether all zero) and the padding there should be. */
+  tail?: (t: { bytes: number; zero: boolean; padding: number }) => void;
 }
 
 /** How far apart the inode numbers of concatenated archives are kept (newc's field is 32 bits). */
@@ -63,13 +65,8 @@ export async function* readCpio(source: AsyncIterable<Buffer | Uint8Array | stri
       unclaimed(table);
       table = undefined;
       if (opts.afterTrailer === "padding") {
-        const want = (512 - (r.offset % 512)) % 512;
-        const tail = await r.drain();
-        if (tail.bytes !== want || !tail.zero) {
-          throw new MinicError("EARCHIVE", `the layer has ${tail.bytes} byte(s) after its cpio trailer${tail.zero ? "" : ", not all zero"}, where minic writes ${want} zero bytes of padding`, {
-            hint: "what follows a trailer is read by some tools (the kernel reads a next archive there) and ignored by others: the layer was made or changed by another tool; import its tree (minic import DIR) to make it a layer",
-          });
-        }
+        const padding = (512 - (r.offset % 512)) % 512;
+        opts.tail?.({ ...(await r.drain()), padding });
         return;
       }
       if (opts.afterTrailer !== "archives") {
@@ -89,7 +86,7 @@ export async function* readCpio(source: AsyncIterable<Buffer | Uint8Array | stri
     }
     const name = safeMemberName(raw);
     if (name === null) {
-      throw new MinicError("EARCHIVE", `refusing archive member '${raw.replace(/\0/g, "\\0")}': ${climbsOrNul(raw)}`, { hint: "the archive is hostile or corrupt" });
+      throw new MinicError("EARCHIVE", `refusing archive member '${shownName(raw)}': ${climbsOrNul(raw)}`, { hint: "the archive is hostile or corrupt" });
     }
     const kind = kindOfMode(header.mode);
     if (kind === undefined) throw new MinicError("EARCHIVE", `member '${raw}' has an unknown file type (mode ${header.mode.toString(8)})`, { hint: "the archive is corrupt, or not a newc cpio (cpio -o -H newc writes one)" });

@@ -52,6 +52,11 @@ export function safeMemberName(name: string): string | null {
   return parts.length === 0 ? "." : parts.join("/");
 }
 
+/** A member name as an error shows it: a NUL byte as `\0`. */
+export function shownName(raw: string): string {
+  return raw.replace(/\0/g, "\\0");
+}
+
 /** Why safeMemberName refused `raw`: a NUL byte (no file name holds one) or a `..` component. */
 export function climbsOrNul(raw: string): string {
   return raw.includes("\0") ? "its name holds a NUL byte, which no file name can" : "its name climbs out of the tree";

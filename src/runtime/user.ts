@@ -34,24 +34,18 @@ export function resolveUser(user: string, passwd: string | undefined, group: str
   if (!row && !numeric) throw new MinicError("ERUN", `user '${u}' is not in the image's /etc/passwd`, { hint: "add the user to the image, or give a numeric uid[:gid]" });
   const entry = row ? { name: row[0]!, uid: Number(row[2]), gid: Number(row[3]), home: row[5] || "/", shell: row[6] ?? "" } : undefined;
   const uid = Number(u);
+  // /etc/group rows with a numeric gid: [name, password, gid, members].
+  const gr = (group ?? "").split("\n").map((l) => l.split(":")).filter((f) => /^\d+$/.test(f[2] ?? ""));
   let gid = entry?.gid;
   if (g !== undefined) {
     if (/^\d+$/.test(g)) gid = Number(g);
     else {
-      const grow = (group ?? "").split("\n").map((l) => l.split(":")).find((f) => f[0] === g && /^\d+$/.test(f[2] ?? ""));
+      const grow = gr.find((f) => f[0] === g);
       if (!grow) throw new MinicError("ERUN", `group '${g}' is not in the image's /etc/group`, { hint: "add the group to the image, or give a numeric gid" });
       gid = Number(grow[2]);
     }
   }
-  const groups = entry ? memberOf(entry.name, group) : [];
+  // Supplementary groups: the rows whose member list names the user (what initgroups gives).
+  const groups = entry ? gr.filter((f) => (f[3] ?? "").split(",").includes(entry.name)).map((f) => Number(f[2])) : [];
   return { uid: entry?.uid ?? uid, gid: gid ?? 0, groups, ...(entry ? { entry } : {}) };
-}
-
-/** The gids of the /etc/group rows whose member list names `name` (what initgroups gives). */
-function memberOf(name: string, group: string | undefined): number[] {
-  const out: number[] = [];
-  for (const f of (group ?? "").split("\n").map((l) => l.split(":"))) {
-    if (f.length >= 4 && /^\d+$/.test(f[2]!) && f[3]!.split(",").includes(name)) out.push(Number(f[2]));
-  }
-  return out;
 }

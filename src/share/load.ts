@@ -2,7 +2,7 @@
 // in the store. Every blob is staged and verified first; blobs enter the store and refs move only
 // when every image of the tarball checked out. On any error the store is left as it was.
 import { posix } from "node:path";
-import { climbsOrNul, safeMemberName } from "../core/container-path.js";
+import { climbsOrNul, safeMemberName, shownName } from "../core/container-path.js";
 import type { Digest } from "../core/digest.js";
 import { MinicError } from "../core/errors.js";
 import { MANIFEST_MEDIA_TYPE } from "../core/image.js";
@@ -85,7 +85,7 @@ async function stageTar(staging: BlobStaging, source: AsyncIterable<Buffer>, pol
     const name = safeMemberName(m.rawName);
     if (name === null) {
       for await (const _ of m.data);
-      throw new MinicError("EARCHIVE", `refusing tarball member '${m.rawName.replace(/\0/g, "\\0")}': ${climbsOrNul(m.rawName)}`, { hint: "the tarball is hostile or corrupt; nothing was stored" });
+      throw new MinicError("EARCHIVE", `refusing tarball member '${shownName(m.rawName)}': ${climbsOrNul(m.rawName)}`, { hint: "the tarball is hostile or corrupt; nothing was stored" });
     }
     // Tar readers differ on a name given twice (podman takes the first manifest.json, a tar
     // extraction the last): which images the tarball holds would depend on who reads it.

@@ -1,6 +1,6 @@
 // Pure: decides, member by member, what an untrusted archive may add to a tree. No disk access:
 // every check looks only at the member and at the kinds of the members admitted before it.
-import { climbsOrNul, LINK_TARGET_MAX, memberNameProblem, safeMemberName } from "../core/container-path.js";
+import { climbsOrNul, LINK_TARGET_MAX, memberNameProblem, safeMemberName, shownName } from "../core/container-path.js";
 import { MinicError } from "../core/errors.js";
 import { TRAILER_NAME, XATTR_TABLE_NAME } from "../archive/cpio-newc.js";
 import { OPAQUE_MARKER, WHITEOUT_PREFIX, type Entry, type EntryKind } from "../archive/entry.js";
@@ -130,5 +130,5 @@ function whiteout(e: Entry, base: string, raw: string): Entry {
 }
 
 function refuse(raw: string, why: string): never {
-  throw new MinicError("EARCHIVE", `refusing archive member '${raw.replace(/\0/g, "\\0")}': ${why}`, { hint: "the archive is hostile or corrupt; nothing was stored" });
+  throw new MinicError("EARCHIVE", `refusing archive member '${shownName(raw)}': ${why}`, { hint: "the archive is hostile or corrupt; nothing was stored" });
 }

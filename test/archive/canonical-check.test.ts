@@ -3,9 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { CanonicalCheck } from "../../src/archive/canonical-check.js";
+import { checkedMembers } from "../../src/archive/canonical-check.js";
 import { planArchive } from "../../src/archive/cpio-canonical.js";
-import { readCpio } from "../../src/archive/cpio-reader.js";
 import { writeCpio } from "../../src/archive/cpio-writer.js";
 import { walkTree } from "../../src/archive/walk-tree.js";
 import { tempDir } from "../helpers/cli.js";
@@ -32,12 +31,7 @@ beforeAll(async () => {
 afterAll(() => t.remove());
 
 async function check(cpio: Buffer): Promise<void> {
-  const form = new CanonicalCheck("sha256:test…");
-  for await (const m of readCpio(chunked(cpio, 4096), { afterTrailer: "padding" })) {
-    form.member(m.header, m.entry);
-    for await (const _ of m.data);
-  }
-  form.end();
+  for await (const m of checkedMembers(chunked(cpio, 4096), "sha256:test…", "outside")) for await (const _ of m.data);
 }
 
 const D = S.dir | 0o755, F = S.file | 0o644;
