@@ -127,7 +127,7 @@ export async function runStep(store: Store, job: RunStepJob, out: OutputSink): P
   let timer: NodeJS.Timeout | undefined;
   let timedOut = false;
   try {
-    // The cgroups exist before the wrapper starts, which joins them first (Launch.limitsFirst).
+    // The cgroups exist before the wrapper is let go, which joins them then (Launch.limitsFirst).
     if (launch.limitsFirst) await launch.applyLimits();
     launch.startWrapper(wrapperArgv({ runtime: "nspawn", hostname: "", netKind: job.network, procs: launch.wrapperProcs }, lh, launch.dir), {
       stdin: "ignore", stdout: "pipe", stderr: "pipe", work: true, collect: false,

@@ -9,6 +9,8 @@ import { isatty } from "node:tty";
 import { MinicError } from "../core/errors.js";
 import { foreignArchNote } from "../core/image.js";
 import { probeHost } from "../runtime/host.js";
+import { cgroupManager } from "../runtime/cgroups.js";
+import { warmUpCgroupMoves } from "../runtime/cgroup-warmup.js";
 import { runContainer } from "../runtime/run-container.js";
 import { resolveSpec, type RunFlags } from "../runtime/run-spec.js";
 import { listContainers } from "../runtime/state.js";
@@ -114,10 +116,12 @@ export const runCommand: Command = {
       capDrop: list(values["cap-drop"]),
       userns: str(values.userns),
     };
+    const host = probeHost();
+    // From here on, in the background, until the wrapper has joined the container's cgroups.
+    const warmUp = cgroupManager(host.cgroups, host.systemdInit) === "minic" ? warmUpCgroupMoves(host.cgroups) : undefined;
     const store = await ctx.store();
     await sweep(store, ctx);
     const image = await store.getImage(imageSpec);
-    const host = probeHost();
     const kindOf = (p: string) => {
       const st = statSync(p, { throwIfNoEntry: false });
       return st ? (st.isDirectory() ? "dir" : "file") : undefined;
@@ -131,6 +135,6 @@ export const runCommand: Command = {
     if (values.tty && !tty) ctx.err("minic: warning: -t: stdin and stdout are not both terminals, so the container gets them as they are (no terminal console)");
     const archNote = foreignArchNote(image.config.architecture, hostArchitecture());
     if (archNote) ctx.err(`minic: warning: image ${imageSpec} ${archNote}`);
-    return runContainer(store, image, imageSpec, spec, host, { err: ctx.err, tty, stderrTty: isatty(2), relayErr: (b) => stderr().write(b), now: new Date().toISOString() });
+    return runContainer(store, image, imageSpec, spec, host, { err: ctx.err, tty, stderrTty: isatty(2), relayErr: (b) => stderr().write(b), now: new Date().toISOString() }, warmUp);
   },
 };

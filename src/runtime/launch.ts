@@ -119,23 +119,23 @@ export class Launch {
   }
 
   /**
-   * The cgroups are made before the wrapper starts, which joins them as it starts (the first
-   * cgroup v1 move in a while waits for an RCU grace period: it overlaps the setup). Not with a
-   * systemd scope: systemd makes that around the running wrapper (startWrapper), and
-   * applyLimits moves the wrapper into the scope's leaf.
+   * The wrapper joins the cgroups itself once let go (runtime-argv's wrapperArgv): they are
+   * made before `go`, before or after the wrapper starts. Not with a systemd scope: systemd
+   * makes that around the running wrapper (startWrapper), and applyLimits moves the wrapper
+   * into the scope's leaf.
    */
   get limitsFirst(): boolean {
     return !this.cgroups.scope;
   }
 
-  /** The cgroup.procs files the wrapper joins as it starts (see limitsFirst). */
+  /** The cgroup.procs files the wrapper joins once let go (see limitsFirst). */
   get wrapperProcs(): string[] {
     return this.limitsFirst ? this.cgroups.procs : [];
   }
 
   /**
-   * Creates the cgroups and writes their limits: before startWrapper when limitsFirst, else
-   * after it (and before `go`): on a systemd host the wrapper is what systemd puts in the scope.
+   * Creates the cgroups and writes their limits, before `go`: after startWrapper unless
+   * limitsFirst (on a systemd host the wrapper is what systemd puts in the scope).
    */
   async applyLimits(): Promise<void> {
     await applyCgroups(this.cgroups, this.state.pid);

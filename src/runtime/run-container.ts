@@ -8,6 +8,7 @@ import { MinicError } from "../core/errors.js";
 import { atPath } from "../core/faults.js";
 import type { StoredImage, Store } from "../store/store.js";
 import { planCgroups, readCgroupHost } from "./cgroups.js";
+import type { CgroupWarmUp } from "./cgroup-warmup.js";
 import type { HostFacts } from "./host.js";
 import { Launch, launchHost, requireRoot } from "./launch.js";
 import { setupNetwork, type NetPlan } from "./network.js";
@@ -90,7 +91,7 @@ const STOP_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", 
  * namespace, and cgroups, netns, veths, proxies and the container directory are released in
  * `finally`, also when setup fails half-way or minic is interrupted.
  */
-export async function runContainer(store: Store, image: StoredImage, imageName: string, spec: ContainerSpec, host: HostFacts, io: RunIo): Promise<number> {
+export async function runContainer(store: Store, image: StoredImage, imageName: string, spec: ContainerSpec, host: HostFacts, io: RunIo, warmUp?: CgroupWarmUp): Promise<number> {
   const launchHost = checkHost(spec, host);
   const cgPlan = planCgroups(spec.limits, readCgroupHost(host.cgroups, spec.limits, host.systemdInit), `minic-${spec.id}`, spec.security.devices);
   const hostname = spec.runtime === "chroot" && spec.hostname === spec.name ? "" : spec.hostname;
@@ -126,9 +127,6 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
   let proxies: PortProxies | undefined;
   let failed = false;
   try {
-    // The cgroups exist before the wrapper starts: it joins them while the setup goes on
-    // (Launch.limitsFirst; not with a systemd scope, made around the wrapper: see below).
-    if (launch.limitsFirst) await launch.applyLimits();
     if (spec.net === "host" || spec.net === "none") launchWrapper(spec.net);
     // gc keeps the image of a recorded container (Launch.create wrote the record): from here on,
     // once a gc that missed the record has ended and the image is still there (store/lease.ts).
@@ -186,15 +184,20 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     };
     // The mount is made in the wrapper's private mount namespace: it goes when the container does.
     const mountName = `minic-${spec.id}`;
-    // With a systemd scope the limits go on once the wrapper runs (with a network namespace it
-    // starts late): it is the process systemd puts in the container's scope.
-    if (!launch.limitsFirst) await launch.applyLimits();
+    // The cgroups are made last, once the rest of the setup is done: the wrapper joins them when
+    // let go. Made early, their mkdir waited for the warm-up's first move (cgroup-warmup.ts),
+    // which holds the kernel's cgroup lock for a grace period. With a systemd scope the wrapper
+    // must run first (with a network namespace it starts late): it is the process systemd puts
+    // in the container's scope.
+    await launch.applyLimits();
     if (setupSignal) {
       io.err(`minic: interrupted by ${setupSignal} before the container started; nothing was left behind`);
       return 128 + (constants.signals[setupSignal] ?? 0);
     }
     for (const [sig, h] of handlers.splice(0)) process.off(sig, h);
     launch.go(startScript(spawnSpec, launchHost, { dir, stack: root.stack, mountName }));
+    // The wrapper may still be joining the cgroups: warm a little longer (cgroup-warmup.ts).
+    warmUp?.stop(50);
     let signalled = 0;
     let killTimer: NodeJS.Timeout | undefined;
     const secs = `${spec.stopTimeoutMs / 1000}s`;
@@ -232,6 +235,7 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     failed = true;
     throw e;
   } finally {
+    warmUp?.stop();
     for (const [sig, h] of handlers) process.off(sig, h);
     // Clean-up is short and must finish: a signal meanwhile (the container has ended, or never
     // started) is ignored, not left to Node's default, which ended minic with the container's

@@ -154,20 +154,20 @@ export const START_WORD = "start";
  * Pure: the argv of the wrapper, which minic starts before the container's setup is done, so
  * that starting `unshare` and sh and mounting nspawn's tmpfs overlap minic's own work:
  * `unshare` (new mount namespace; with `none` on chroot also a network namespace; with a
- * hostname a UTS namespace) running sh, which joins the container's cgroups (`procs`, made
- * before it starts), mounts what needs nothing from the setup, waits for START_WORD on fd 3,
- * then sources START_SCRIPT from `dir` (see startScript). A failing step writes `STEP <what>`
- * to setup.err and exits 125; so does a wrapper that is not let go on. The first cgroup v1
- * move in a while waits for an RCU grace period in the kernel (~15 ms here): made here, it
- * overlaps minic's setup instead of delaying the runtime's start.
+ * hostname a UTS namespace) running sh, which mounts what needs nothing from the setup, waits
+ * for START_WORD on fd 3, joins the container's cgroups (`procs`, made before minic lets it go
+ * on), then sources START_SCRIPT from `dir` (see startScript). A failing step writes `STEP
+ * <what>` to setup.err and exits 125; so does a wrapper that is not let go on. The first cgroup
+ * move in a while waits for an RCU grace period in the kernel (~5-25 ms here): `minic run`
+ * has paid it in the background by then (cgroup-warmup.ts).
  */
 export function wrapperArgv(s: { runtime: LaunchSpec["runtime"]; hostname: string; netKind: LaunchSpec["network"]["kind"]; procs: readonly string[] }, h: LaunchHost, dir: string): string[] {
   const E = shQuote(`${dir}/${SETUP_ERR}`);
   const lines = [`fail() { printf 'STEP %s\\n' "$1" >>${E}; exit ${SETUP_FAILED_STATUS}; }`];
-  for (const p of s.procs) lines.push(`echo $$ >${shQuote(p)} 2>>${E} || fail ${shQuote(`joining cgroup ${p.slice(0, p.lastIndexOf("/"))}`)}`);
   if (s.runtime === "nspawn" && h.nspawnTmpfs) lines.push(...privateStateDirLines(h.programs.mount, dir, E));
   lines.push(`IFS= read -r go <&3 && [ "$go" = ${START_WORD} ] || exit ${SETUP_FAILED_STATUS}`);
   lines.push("exec 3<&-");
+  for (const p of s.procs) lines.push(`echo $$ >${shQuote(p)} 2>>${E} || fail ${shQuote(`joining cgroup ${p.slice(0, p.lastIndexOf("/"))}`)}`);
   lines.push(`. ${shQuote(`${dir}/${START_SCRIPT}`)}`);
   lines.push(`exit ${SETUP_FAILED_STATUS}`);
   const ns = ["--mount", "--propagation", "private"];

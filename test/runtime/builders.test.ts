@@ -205,11 +205,16 @@ describe("runtime argv", () => {
     const priv = chrootArgv({ ...spec, runtime: "chroot", security: resolveSecurity({ privileged: true, capAdd: [], capDrop: [] }) }, host);
     expect(priv).not.toContain("/sp");
   });
-  it("wrapper: joins the cgroups, mounts nspawn's tmpfs, waits for the start word, sources the start script", () => {
-    const argv = wrapperArgv({ ...spec, netKind: "netns", procs: ["/cg/pids/minic-abc/cgroup.procs"] }, host, "/c");
+  it("wrapper: mounts nspawn's tmpfs, waits for the start word, joins the cgroups, sources the start script", () => {
+    const argv = wrapperArgv({ ...spec, netKind: "netns", procs: ["/cg/pids/minic-abc/cgroup.procs", "/cg/devices/minic-abc/cgroup.procs"] }, host, "/c");
     expect(argv.slice(0, 6)).toEqual(["/u", "--mount", "--propagation", "private", "/bin/sh", "-c"]);
     const joined = argv[6]!.split("\n");
-    expect(joined[1]).toBe("echo $$ >'/cg/pids/minic-abc/cgroup.procs' 2>>'/c/setup.err' || fail 'joining cgroup /cg/pids/minic-abc'");
+    // The cgroups are joined once minic lets the wrapper go on: minic makes them last (run-container.ts).
+    expect(joined.slice(joined.indexOf("exec 3<&-") + 1, -2)).toEqual([
+      "echo $$ >'/cg/pids/minic-abc/cgroup.procs' 2>>'/c/setup.err' || fail 'joining cgroup /cg/pids/minic-abc'",
+      "echo $$ >'/cg/devices/minic-abc/cgroup.procs' 2>>'/c/setup.err' || fail 'joining cgroup /cg/devices/minic-abc'",
+    ]);
+    expect(joined.findIndex((l) => l.includes("cgroup.procs"))).toBeGreaterThan(joined.findIndex((l) => l.includes("read -r go")));
     const boot = wrapperArgv({ ...spec, netKind: "netns", procs: [] }, host, "/c")[6]!.split("\n");
     // nspawn's state dir: a tmpfs on it, or (missing on a fresh host) one on /run/systemd, or
     // (no /run/systemd either) over the nearest existing parent, its entries bound back.
