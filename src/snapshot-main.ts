@@ -50,6 +50,10 @@ export function snapshotMain(commands: Registry): void {
     process.argv.splice(1, 1, join(root, "bin", "minic"));
     void start(root, argv, commands).then((code) => {
       process.exitCode = code;
+      // Once the event loop has drained (nothing of minic's is left to do), exit without Node's
+      // teardown of the environment and heap: ~1.5 ms of every run, ps and build. Registered
+      // last, so every other exit listener has run.
+      process.once("exit", () => process.exit());
     });
   });
 }

@@ -197,7 +197,7 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     for (const [sig, h] of handlers.splice(0)) process.off(sig, h);
     launch.go(startScript(spawnSpec, launchHost, { dir, stack: root.stack, mountName }));
     // The wrapper may still be joining the cgroups: warm a little longer (cgroup-warmup.ts).
-    warmUp?.stop(50);
+    warmUp?.stop(10);
     let signalled = 0;
     let killTimer: NodeJS.Timeout | undefined;
     const secs = `${spec.stopTimeoutMs / 1000}s`;
