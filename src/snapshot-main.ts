@@ -52,7 +52,8 @@ export function snapshotMain(commands: Registry): void {
       process.exitCode = code;
       // Once the event loop has drained (nothing of minic's is left to do), exit without Node's
       // teardown of the environment and heap: ~1.5 ms of every run, ps and build. Registered
-      // last, so every other exit listener has run.
+      // once the command is done, after every listener minic and its packages add while it runs
+      // (they run first); one added later would be skipped.
       process.once("exit", () => process.exit());
     });
   });

@@ -119,22 +119,26 @@ export const runCommand: Command = {
     const host = probeHost();
     // From here on, in the background, until the wrapper has joined the container's cgroups.
     const warmUp = cgroupManager(host.cgroups, host.systemdInit) === "minic" ? warmUpCgroupMoves(host.cgroups) : undefined;
-    const store = await ctx.store();
-    await sweep(store, ctx);
-    const image = await store.getImage(imageSpec);
-    const kindOf = (p: string) => {
-      const st = statSync(p, { throwIfNoEntry: false });
-      return st ? (st.isDirectory() ? "dir" : "file") : undefined;
-    };
-    const spec = resolveSpec(randomBytes(6).toString("hex"), image.config.config, flags, { cpus: host.cpus, env: process.env, cwd: ctx.cwd, kindOf });
-    if (listContainers(store.layout.containersDir).some((c) => c.state?.name === spec.name)) {
-      throw new MinicError("EBUSY", `a container named '${spec.name}' is already running`, { hint: "pick another --name, or stop it ('minic ps', 'minic rm -f NAME')" });
+    try {
+      const store = await ctx.store();
+      await sweep(store, ctx);
+      const image = await store.getImage(imageSpec);
+      const kindOf = (p: string) => {
+        const st = statSync(p, { throwIfNoEntry: false });
+        return st ? (st.isDirectory() ? "dir" : "file") : undefined;
+      };
+      const spec = resolveSpec(randomBytes(6).toString("hex"), image.config.config, flags, { cpus: host.cpus, env: process.env, cwd: ctx.cwd, kindOf });
+      if (listContainers(store.layout.containersDir).some((c) => c.state?.name === spec.name)) {
+        throw new MinicError("EBUSY", `a container named '${spec.name}' is already running`, { hint: "pick another --name, or stop it ('minic ps', 'minic rm -f NAME')" });
+      }
+      // isatty, not process.stdin.isTTY: that getter opens a stream on fd 0 (the container's stdin).
+      const tty = isatty(0) && isatty(1);
+      if (values.tty && !tty) ctx.err("minic: warning: -t: stdin and stdout are not both terminals, so the container gets them as they are (no terminal console)");
+      const archNote = foreignArchNote(image.config.architecture, hostArchitecture());
+      if (archNote) ctx.err(`minic: warning: image ${imageSpec} ${archNote}`);
+      return await runContainer(store, image, imageSpec, spec, host, { err: ctx.err, tty, stderrTty: isatty(2), relayErr: (b) => stderr().write(b), now: new Date().toISOString() }, warmUp);
+    } finally {
+      warmUp?.stop(); // a run that failed before its container started (runContainer stops it too)
     }
-    // isatty, not process.stdin.isTTY: that getter opens a stream on fd 0 (the container's stdin).
-    const tty = isatty(0) && isatty(1);
-    if (values.tty && !tty) ctx.err("minic: warning: -t: stdin and stdout are not both terminals, so the container gets them as they are (no terminal console)");
-    const archNote = foreignArchNote(image.config.architecture, hostArchitecture());
-    if (archNote) ctx.err(`minic: warning: image ${imageSpec} ${archNote}`);
-    return runContainer(store, image, imageSpec, spec, host, { err: ctx.err, tty, stderrTty: isatty(2), relayErr: (b) => stderr().write(b), now: new Date().toISOString() }, warmUp);
   },
 };

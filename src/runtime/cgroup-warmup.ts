@@ -7,14 +7,19 @@
 // Moving minic into the cgroup it is already in (a move the kernel makes as a no-op: the same
 // css_set) takes the lock as any move does; made in the background from the run's first steps
 // and again every few ms until the wrapper has gone on, it pays that wait off the path.
-import { readFileSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { closeSync, constants, openSync, readFileSync, write, writeSync } from "node:fs";
 import type { CgroupMounts } from "./host.js";
 
-/** How long minic keeps the lock warm at most, whatever happens (ms). */
-const MAX_WARM_MS = 2000;
+/**
+ * How long minic keeps the lock warm at most (ms): its setup takes ~20 ms; one that takes longer
+ * (a first run that unpacks a layer) lets it go rather than take the lock every few ms meanwhile
+ * (each move makes forks and exits on the host wait for it, for microseconds).
+ */
+const MAX_WARM_MS = 250;
 /** Between two moves: shorter than the shortest grace period seen here (~5 ms). */
 const INTERVAL_MS = 2;
+/** A move later than this after the last one is made in the thread pool (it may wait). */
+const LATE_MS = 4;
 
 /**
  * Pure: the `cgroup.procs` of the cgroup this process is in (`self`: /proc/self/cgroup), in a
@@ -45,32 +50,86 @@ export interface CgroupWarmUp {
   stop(afterMs?: number): void;
 }
 
+function readSelf(): string | undefined {
+  try {
+    return readFileSync("/proc/self/cgroup", "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/** The cgroup.procs file `procs` lists this process: it is the cgroup minic is in. */
+function listsSelf(procs: string): boolean {
+  try {
+    return readFileSync(procs, "utf8").split("\n").includes(String(process.pid));
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Starts moving this process into its own cgroup (see the top of this file) in the background,
- * until `stop` or MAX_WARM_MS. Best effort: the first failed move ends it, and nothing waits
- * for it (its timer does not keep minic alive).
+ * until `stop` or MAX_WARM_MS. Best effort, and never a move anywhere else: the target must list
+ * this process first (where a cgroupfs is mounted from another root than this process's cgroup
+ * namespace sees, as in `unshare -C` over the host's /sys/fs/cgroup or a bind of a subtree, the
+ * path from /proc/self/cgroup names another cgroup), and is opened for writing only, never made.
+ * The first move, which waits for the grace period, is made in the thread pool; the later ones,
+ * which do not wait, on this thread, each right after /proc/self/cgroup was read again: as soon
+ * as something else has moved minic (a cgroup manager, an admin), it ends, and its choice is
+ * never undone. A failed move ends it too. Nothing waits for it (its timer does not keep minic
+ * alive).
  */
 export function warmUpCgroupMoves(mounts: CgroupMounts): CgroupWarmUp {
-  let target: string | undefined;
-  try {
-    target = warmUpTarget(mounts, readFileSync("/proc/self/cgroup", "utf8"));
-  } catch {
-    target = undefined;
+  const self = readSelf();
+  const target = self === undefined ? undefined : warmUpTarget(mounts, self);
+  let fd: number | undefined;
+  if (target !== undefined && listsSelf(target)) {
+    try {
+      fd = openSync(target, constants.O_WRONLY);
+    } catch {
+      fd = undefined;
+    }
   }
-  let stopped = target === undefined;
+  const pid = Buffer.from(String(process.pid));
   const until = Date.now() + MAX_WARM_MS;
-  const move = (): void => {
-    if (stopped || Date.now() > until) return;
-    writeFile(target!, String(process.pid)).then(
-      () => { if (!stopped) setTimeout(move, INTERVAL_MS).unref(); },
-      () => { stopped = true; },
-    );
+  let stopped = fd === undefined;
+  let inFlight = false;
+  const end = (): void => {
+    stopped = true;
+    if (fd !== undefined && !inFlight) {
+      closeSync(fd);
+      fd = undefined;
+    }
   };
-  move();
+  // Moves after the first wait only while the lock is warm: a tick that comes late (this thread
+  // was busy for longer than LATE_MS) may find it cold again, and moves in the thread pool.
+  let lastMove = 0;
+  const next = () => setTimeout(tick, INTERVAL_MS).unref();
+  const moveInPool = (): void => {
+    inFlight = true;
+    write(fd!, pid, 0, pid.length, 0, (err) => {
+      inFlight = false;
+      lastMove = performance.now();
+      if (err || stopped) return end();
+      next();
+    });
+  };
+  function tick(): void {
+    if (stopped || Date.now() > until || readSelf() !== self) return end();
+    if (performance.now() - lastMove > LATE_MS) return moveInPool();
+    try {
+      writeSync(fd!, pid, 0, pid.length, 0);
+    } catch {
+      return end();
+    }
+    lastMove = performance.now();
+    next();
+  }
+  if (!stopped) moveInPool();
   return {
     stop: (afterMs = 0) => {
-      if (afterMs <= 0) stopped = true;
-      else setTimeout(() => { stopped = true; }, afterMs).unref();
+      if (afterMs <= 0) end();
+      else setTimeout(end, afterMs).unref();
     },
   };
 }

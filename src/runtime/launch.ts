@@ -119,10 +119,10 @@ export class Launch {
   }
 
   /**
-   * The wrapper joins the cgroups itself once let go (runtime-argv's wrapperArgv): they are
-   * made before `go`, before or after the wrapper starts. Not with a systemd scope: systemd
-   * makes that around the running wrapper (startWrapper), and applyLimits moves the wrapper
-   * into the scope's leaf.
+   * The wrapper joins the cgroups itself once let go (runtime-argv's wrapperArgv), so they may
+   * be made before it starts (build run steps) or after (`minic run`, just before `go`). Not
+   * with a systemd scope: systemd makes that around the running wrapper (startWrapper), and
+   * applyLimits, after it, moves the wrapper into the scope's leaf.
    */
   get limitsFirst(): boolean {
     return !this.cgroups.scope;

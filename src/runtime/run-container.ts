@@ -189,7 +189,7 @@ export async function runContainer(store: Store, image: StoredImage, imageName: 
     // which holds the kernel's cgroup lock for a grace period. With a systemd scope the wrapper
     // must run first (with a network namespace it starts late): it is the process systemd puts
     // in the container's scope.
-    await launch.applyLimits();
+    if (!setupSignal) await launch.applyLimits();
     if (setupSignal) {
       io.err(`minic: interrupted by ${setupSignal} before the container started; nothing was left behind`);
       return 128 + (constants.signals[setupSignal] ?? 0);

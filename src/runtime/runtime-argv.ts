@@ -159,7 +159,8 @@ export const START_WORD = "start";
  * on), then sources START_SCRIPT from `dir` (see startScript). A failing step writes `STEP
  * <what>` to setup.err and exits 125; so does a wrapper that is not let go on. The first cgroup
  * move in a while waits for an RCU grace period in the kernel (~5-25 ms here): `minic run`
- * has paid it in the background by then (cgroup-warmup.ts).
+ * has paid it in the background by then (cgroup-warmup.ts); a build's run step, whose setup is
+ * short, pays it here.
  */
 export function wrapperArgv(s: { runtime: LaunchSpec["runtime"]; hostname: string; netKind: LaunchSpec["network"]["kind"]; procs: readonly string[] }, h: LaunchHost, dir: string): string[] {
   const E = shQuote(`${dir}/${SETUP_ERR}`);

@@ -2,10 +2,11 @@
 // into the cgroup it is already in, again and again until stopped, and never anywhere else.
 import { afterEach, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { warmUpCgroupMoves, warmUpTarget } from "../../src/runtime/cgroup-warmup.js";
+import type { CgroupMounts } from "../../src/runtime/host.js";
 import { ROOT } from "../helpers/cli.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -37,43 +38,72 @@ describe("warmUpCgroupMoves", () => {
   afterEach(() => {
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
-
-  it("writes this process's pid to its own cgroup's procs again and again until stopped", async () => {
-    // A stand-in hierarchy: the pids mount is a temp dir holding this process's cgroup path, so
-    // the moves land in a plain file this test can read.
+  /** A stand-in hierarchy: the pids mount (or cgroup2's) is a temp dir holding this process's cgroup path, so moves land in a plain file. */
+  function fakeHierarchy(): { mounts: CgroupMounts; procs: string } {
     const fake = mkdtempSync(join(tmpdir(), "minic-warmup-"));
     dirs.push(fake);
     const self = readFileSync("/proc/self/cgroup", "utf8");
     const pids = self.match(/^\d+:pids:(\/.*)$/m)?.[1];
     const path = pids ?? self.match(/^0::(\/.*)$/m)?.[1] ?? "/";
-    const mounts = pids !== undefined ? { v1: { pids: fake } } : { v1: {}, v2: fake };
     const dir = path === "/" ? fake : join(fake, path);
     mkdirSync(dir, { recursive: true });
-    const procs = join(dir, "cgroup.procs");
+    return { mounts: pids !== undefined ? { v1: { pids: fake } } : { v1: {}, v2: fake }, procs: join(dir, "cgroup.procs") };
+  }
+  const refilled = async (procs: string) => {
+    for (let i = 0; i < 100 && readFileSync(procs, "utf8") === ""; i++) await sleep(5);
+    return readFileSync(procs, "utf8");
+  };
+
+  it("writes this process's pid to its own cgroup's procs again and again until stopped", async () => {
+    const { mounts, procs } = fakeHierarchy();
+    writeFileSync(procs, `1\n${process.pid}\n`); // the cgroup lists this process, as the kernel's would
     const warm = warmUpCgroupMoves(mounts);
     try {
-      for (let i = 0; i < 100 && !existsSync(procs); i++) await sleep(5);
-      expect(readFileSync(procs, "utf8")).toBe(String(process.pid));
-      rmSync(procs);
-      for (let i = 0; i < 100 && !existsSync(procs); i++) await sleep(5);
-      expect(existsSync(procs), "a second move follows the first").toBe(true);
+      for (let round = 0; round < 3; round++) {
+        truncateSync(procs);
+        expect(await refilled(procs), `move ${round + 1}`).toBe(String(process.pid));
+      }
     } finally {
       warm.stop();
     }
     await sleep(20); // a move under way when it was stopped
-    rmSync(procs, { force: true });
+    truncateSync(procs);
     await sleep(40);
-    expect(existsSync(procs), "no move after stop").toBe(false);
+    expect(readFileSync(procs, "utf8"), "no move after stop").toBe("");
   });
 
-  it("ends at the first move that fails, quietly", async () => {
-    const fake = mkdtempSync(join(tmpdir(), "minic-warmup-"));
-    dirs.push(fake);
-    // No directory for this process's cgroup: every move fails (ENOENT); nothing is created.
-    const warm = warmUpCgroupMoves({ v1: { pids: join(fake, "absent") }, v2: join(fake, "absent") });
+  it("never writes to a cgroup that does not list this process (a cgroupfs mounted from another root), nor makes the file", async () => {
+    const { mounts, procs } = fakeHierarchy();
+    writeFileSync(procs, "1\n2\n");
+    const warm = warmUpCgroupMoves(mounts);
     await sleep(30);
-    expect(existsSync(join(fake, "absent"))).toBe(false);
     warm.stop();
+    expect(readFileSync(procs, "utf8")).toBe("1\n2\n");
+    rmSync(procs);
+    const none = warmUpCgroupMoves(mounts);
+    await sleep(30);
+    none.stop();
+    expect(existsSync(procs)).toBe(false);
+  });
+
+  it("ends at the first move that fails", async () => {
+    const { mounts, procs } = fakeHierarchy();
+    writeFileSync(procs, String(process.pid));
+    const warm = warmUpCgroupMoves(mounts);
+    try {
+      truncateSync(procs);
+      expect(await refilled(procs)).toBe(String(process.pid));
+      // The next move fails (a directory where the file was), and no later one is tried.
+      rmSync(procs);
+      mkdirSync(procs);
+      await sleep(30);
+      rmdirSync(procs);
+      writeFileSync(procs, "");
+      await sleep(40);
+      expect(readFileSync(procs, "utf8")).toBe("");
+    } finally {
+      warm.stop();
+    }
   });
 });
 
@@ -83,41 +113,70 @@ const real = existsSync(`${PIDS}/cgroup.procs`) && process.getuid?.() === 0;
 (real ? describe : describe.skip)("on this host's cgroupfs (needs root and a v1 pids hierarchy)", () => {
   const made: string[] = [];
   afterEach(async () => {
-    for (const d of made.splice(0)) {
+    for (const d of made.splice(0).reverse()) {
       for (let i = 0; i < 100 && existsSync(d); i++) {
         try {
           rmdirSync(d);
         } catch {
-          await sleep(10);
+          await sleep(10); // a killed child may not have left it yet
         }
       }
+      expect(existsSync(d), `${d} removed`).toBe(false);
     }
   });
-
-  it("a warming process stays in its own cgroup: moves to it are moves to nowhere else", async () => {
-    const cg = `${PIDS}/minic-warmup-test-${process.pid}`;
-    mkdirSync(cg);
-    made.push(cg);
+  function cgroup(name: string): string {
+    const d = `${PIDS}/minic-warmup-test-${process.pid}-${name}`;
+    mkdirSync(d);
+    made.push(d);
+    return d;
+  }
+  /**
+   * A node child put in cgroup `start`, warming up (dist/, rebuilt from src by vitest's global
+   * setup); `during` runs once it warms. Says its target and, after, the pids cgroup it is in.
+   */
+  async function warmChild(start: string, during: (pid: number) => Promise<void>): Promise<{ target: string; after: string }> {
     const script = [
-      `const { warmUpCgroupMoves } = await import(${JSON.stringify(`${ROOT}/dist/runtime/cgroup-warmup.js`)});`,
+      `const { warmUpCgroupMoves, warmUpTarget } = await import(${JSON.stringify(`${ROOT}/dist/runtime/cgroup-warmup.js`)});`,
       `const { parseCgroupMounts } = await import(${JSON.stringify(`${ROOT}/dist/runtime/host.js`)});`,
       "const { readFileSync } = await import('node:fs');",
       "await new Promise((r) => process.stdin.once('data', r)); process.stdin.destroy();",
-      "const w = warmUpCgroupMoves(parseCgroupMounts(readFileSync('/proc/self/mountinfo', 'utf8')));",
+      "const mounts = parseCgroupMounts(readFileSync('/proc/self/mountinfo', 'utf8'));",
+      "process.stdout.write(`TARGET ${warmUpTarget(mounts, readFileSync('/proc/self/cgroup', 'utf8'))}\\n`);",
+      "const w = warmUpCgroupMoves(mounts);",
       "await new Promise((r) => setTimeout(r, 150)); w.stop(); await new Promise((r) => setTimeout(r, 30));",
       "process.stdout.write(readFileSync('/proc/self/cgroup', 'utf8'));",
     ].join("\n");
     const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["pipe", "pipe", "inherit"] });
     let out = "";
-    child.stdout.on("data", (b: Buffer) => (out += b.toString()));
+    let told: Promise<void> | undefined;
+    child.stdout.on("data", (b: Buffer) => {
+      out += b.toString();
+      if (!told && out.includes("TARGET ")) told = sleep(20).then(() => during(child.pid!));
+    });
     const exited = new Promise<number | null>((r) => child.once("exit", r));
     try {
-      writeFileSync(`${cg}/cgroup.procs`, String(child.pid));
+      writeFileSync(`${start}/cgroup.procs`, String(child.pid));
       child.stdin.end("go\n");
       expect(await exited).toBe(0);
+      await told;
     } finally {
       child.kill("SIGKILL");
     }
-    expect(out).toMatch(new RegExp(`^\\d+:pids:/minic-warmup-test-${process.pid}$`, "m"));
+    return { target: out.match(/^TARGET (.*)$/m)?.[1] ?? "", after: out.match(/^\d+:pids:(.*)$/m)?.[1] ?? "" };
+  }
+
+  it("a warming process moves to the cgroup it is in, and stays there", async () => {
+    const own = cgroup("own");
+    const r = await warmChild(own, async () => {});
+    expect(r.target).toBe(`${own}/cgroup.procs`);
+    expect(`${PIDS}${r.after}`).toBe(own);
+  });
+
+  it("a process moved by someone else while it warms is not moved back", async () => {
+    const first = cgroup("first");
+    const then = cgroup("then");
+    const r = await warmChild(first, async (pid) => writeFileSync(`${then}/cgroup.procs`, String(pid)));
+    expect(r.target).toBe(`${first}/cgroup.procs`);
+    expect(`${PIDS}${r.after}`).toBe(then);
   });
 });
