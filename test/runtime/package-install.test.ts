@@ -36,7 +36,7 @@ describe("the npm package", () => {
       expect(pack.stderr).not.toMatch(/ERR!/);
       const tgz = join(t.path, (JSON.parse(pack.stdout) as { filename: string }[])[0]!.filename);
       const files = (JSON.parse(pack.stdout) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
-      expect(files).toEqual(expect.arrayContaining(["bin/minic", "bin/minic.js", "dist/bundle/entry.js", "dist/index.js", "dist/index.d.ts", "dist/snapshot/minic.cjs", "dist/snapshot/build.cjs", "recipes/busybox.ts", "scripts/snapshot.mjs"]));
+      expect(files).toEqual(expect.arrayContaining(["bin/minic", "bin/minic.js", "dist/bundle/entry.js", "dist/index.js", "dist/index.d.ts", "dist/recipe-api.js", "dist/snapshot/minic.cjs", "dist/snapshot/build.cjs", "recipes/busybox.ts", "scripts/snapshot.mjs"]));
       expect(files.filter((f) => /node\.stamp|minic\.blob|^test\/|^src\//.test(f))).toEqual([]);
 
       const prefix = join(t.path, "prefix");
