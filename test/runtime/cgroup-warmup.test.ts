@@ -1,7 +1,7 @@
 // The warm-up of the kernel's cgroup-move lock (src/runtime/cgroup-warmup.ts): minic moves itself
 // into the cgroup it is already in, again and again until stopped, and never anywhere else.
 import { afterEach, describe, expect, it } from "vitest";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -90,18 +90,20 @@ describe("warmUpCgroupMoves", () => {
     const { mounts, procs } = fakeHierarchy();
     writeFileSync(procs, String(process.pid));
     const warm = warmUpCgroupMoves(mounts);
+    const chattr = (flag: string) => execFileSync("chattr", [flag, procs]);
     try {
       truncateSync(procs);
       expect(await refilled(procs)).toBe(String(process.pid));
-      // The next move fails (a directory where the file was), and no later one is tried.
-      rmSync(procs);
-      mkdirSync(procs);
+      // The next move fails (an immutable file refuses even a write through an open fd: EPERM),
+      // and no later one is tried once writes would succeed again.
+      chattr("+i");
       await sleep(30);
-      rmdirSync(procs);
-      writeFileSync(procs, "");
+      chattr("-i");
+      truncateSync(procs);
       await sleep(40);
       expect(readFileSync(procs, "utf8")).toBe("");
     } finally {
+      chattr("-i");
       warm.stop();
     }
   });
