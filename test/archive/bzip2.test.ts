@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { compress, compressArgv, decompress, pickBzip2, type Bzip2Tool } from "../../src/archive/bzip2.js";
+import { compress, compressArgv, decompress, LAYER_BLOCK_LEVEL, pickBzip2, type Bzip2Tool } from "../../src/archive/bzip2.js";
 import { bigData } from "../helpers/rich-tree.js";
 
 const plain = Buffer.concat([bigData(3 * 1024 * 1024), Buffer.alloc(1024 * 1024, "a"), Buffer.from("tail")]);
@@ -26,14 +26,19 @@ afterEach(() => {
 
 describe("bzip2", () => {
   const native = ["lbzip2", "pbzip2", "bzip2"] as const;
-  // Compressed by each native tool (pbzip2 and lbzip2 write several streams/blocks in parallel).
+  // Compressed by each native tool (pbzip2 and lbzip2 write several streams/blocks in parallel),
+  // at 900k blocks as an older minic wrote layers, and at the block size layers have now.
   const inputs = Object.fromEntries(native.map((t) => [t, execFileSync(t, ["-9", "-c"], { input: plain, maxBuffer: 64 << 20 })]));
+  const current = Object.fromEntries(native.map((t) => [t, execFileSync(t, [`-${LAYER_BLOCK_LEVEL}`, "-c"], { input: plain, maxBuffer: 64 << 20 })]));
 
   for (const tool of [...native, "js"] as Bzip2Tool[]) {
     it(`MINIC_BZIP2=${tool} decompresses what every tool wrote to the same bytes`, async () => {
       process.env.MINIC_BZIP2 = tool;
       expect(pickBzip2(true)).toBe(tool);
-      for (const by of native) expect(sha(await collect(decompress(once(inputs[by]!)))), `${tool} reading ${by}`).toBe(sha(plain));
+      for (const by of native) {
+        expect(sha(await collect(decompress(once(inputs[by]!)))), `${tool} reading ${by} -9`).toBe(sha(plain));
+        expect(sha(await collect(decompress(once(current[by]!)))), `${tool} reading ${by} -${LAYER_BLOCK_LEVEL}`).toBe(sha(plain));
+      }
     });
 
     it(`MINIC_BZIP2=${tool}: truncated and corrupt input fail with EARCHIVE`, async () => {
@@ -57,8 +62,20 @@ describe("bzip2", () => {
     }
     process.env.MINIC_BZIP2 = "bzip2";
     const z = await collect(compress(once(plain)));
-    expect(sha(z)).toBe(sha(inputs.bzip2!));
+    expect(sha(z)).toBe(sha(current.bzip2!));
     expect(sha(execFileSync("bzip2", ["-dc"], { input: z, maxBuffer: 64 << 20 }))).toBe(sha(plain));
+  });
+
+  // 300k blocks: they decompress ~1.7x faster than 900k ones (see LAYER_BLOCK_LEVEL); the block
+  // size is the digit after "BZh".
+  it("layers are written in 300k blocks by every tool", async () => {
+    expect(LAYER_BLOCK_LEVEL).toBe(3);
+    for (const tool of native) {
+      process.env.MINIC_BZIP2 = tool;
+      const z = await collect(compress(once(plain)));
+      expect(z.toString("latin1", 0, 4), tool).toBe("BZh3");
+      expect(sha(execFileSync("bzip2", ["-dc"], { input: z, maxBuffer: 64 << 20 })), tool).toBe(sha(plain));
+    }
   });
 
   it("lbzip2 output is identical for 1 and 2 threads (and for 4)", () => {
