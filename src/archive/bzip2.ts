@@ -32,9 +32,10 @@ export function pickBzip2(allowJs: boolean): Bzip2Tool {
 /**
  * The block size layers are written with, in 100k units. 300k rather than bzip2's 900k default:
  * a block's inverse transform reads a table of 4 bytes per byte of the block at random, 1.2 MB
- * for 300k and 3.6 MB for 900k, which misses a core's caches (1 MiB of L2 here) far more. On the 200 MB Debian
- * cpio: `lbzip2 -d` 2.0 s instead of 3.4-3.8 s (3.8 vs 6.5-7.5 s of CPU), for a blob 3% bigger
- * (86.3 vs 83.6 MB); -1 reads little faster (1.8-2.0 s) and is 7% bigger.
+ * for 300k and 3.6 MB for 900k, which misses a core's caches (1 MiB of L2 here) far more. On the
+ * 200 MB Debian cpio, interleaved: `lbzip2 -d` 1.8-2.0 s instead of 2.3-4.3 s (3.6-3.8 vs 4.4-8.3 s
+ * of CPU, 900k suffering most on a busy machine), for a blob 3% bigger (86.3 vs 83.6 MB); -1
+ * reads little faster and is 7% bigger.
  */
 export const LAYER_BLOCK_LEVEL = 3;
 
