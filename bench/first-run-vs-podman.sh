@@ -16,6 +16,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 SHARED=${SHARED:-$ROOT/../shared}
+# Checked before anything is made: the exit hooks that remove $work come from this file.
+[ -f "$SHARED/bench/peers/_common.sh" ] || { echo "bench: $SHARED/bench/peers/_common.sh is missing (set SHARED to the shared bench directory's parent)" >&2; exit 1; }
 RUNS=${RUNS:-3}
 PULL=${PULL:-1}
 CORPUS=${CORPUS:-/var/tmp/minic-corpus/debian}
