@@ -4,10 +4,18 @@
 // while waits for an RCU grace period (rcu_sync_enter: ~5-25 ms here); a writer that comes while
 // the last one left less than a grace period ago does not wait. minic's setup is shorter than
 // that wait now, so the wrapper's first `echo $$ > cgroup.procs` was on the path of every run.
-// Moving minic into the cgroup it is already in (a move the kernel makes as a no-op: the same
+// Moving a process into the cgroup it is already in (a move the kernel makes as a no-op: the same
 // css_set) takes the lock as any move does; made in the background from the run's first steps
 // and again every few ms until the wrapper has gone on, it pays that wait off the path.
+//
+// The process moved is a stand-in that minic starts for this (`sleep`), never minic itself: the
+// kernel has no "move only if still there", so a move of minic made from what /proc/self/cgroup
+// said a moment before undid any move someone else made meanwhile (an admin, a cgroup manager
+// such as cgrulesengd, which moves processes right after they start). Nobody else has a stake
+// in where the stand-in is, which lives only while it warms (at most MAX_WARM_MS).
+// (Writing a pid that does not exist takes no lock on this kernel: it is looked up first.)
 import { closeSync, constants, openSync, readFileSync, write, writeSync } from "node:fs";
+import { spawn } from "../util/exec.js";
 import type { CgroupMounts } from "./host.js";
 
 /**
@@ -16,13 +24,15 @@ import type { CgroupMounts } from "./host.js";
  * (each move makes forks and exits on the host wait for it, for microseconds).
  */
 const MAX_WARM_MS = 250;
+/** The stand-in's own end (s), should minic be killed before it ends it: longer than MAX_WARM_MS. */
+const STAND_IN_SECONDS = "2";
 /** Between two moves: shorter than the shortest grace period seen here (~5 ms). */
 const INTERVAL_MS = 2;
 /** A move later than this after the last one is made in the thread pool (it may wait). */
 const LATE_MS = 4;
 
 /**
- * Pure: the `cgroup.procs` of the cgroup this process is in (`self`: /proc/self/cgroup), in a
+ * Pure: the `cgroup.procs` of the cgroup a process is in (`self`: its /proc/PID/cgroup), in a
  * hierarchy minic knows the mount of: the v1 pids one, else any v1 controller's, else cgroup2's.
  * Undefined when there is none (no cgroupfs mounted, or a path that climbs).
  */
@@ -50,57 +60,76 @@ export interface CgroupWarmUp {
   stop(afterMs?: number): void;
 }
 
-function readSelf(): string | undefined {
+/** The process that is moved: its pid, and how to end it (once no move of it is under way). */
+export interface StandIn {
+  pid: number;
+  end(): void;
+  /** Calls `f` if it ends by itself (killed by someone else): no move is made after that. */
+  onExit(f: () => void): void;
+}
+
+/** Starts `sleep` as the stand-in (best effort: undefined if it cannot be started). */
+export function startStandIn(): StandIn | undefined {
   try {
-    return readFileSync("/proc/self/cgroup", "utf8");
+    const { child, done } = spawn(["sleep", STAND_IN_SECONDS], { stdin: "ignore", stdout: "ignore", stderr: "ignore", collect: false });
+    done.catch(() => {}); // not installed: child.pid is undefined, and there is no warm-up
+    if (child.pid === undefined) return undefined;
+    child.unref();
+    return { pid: child.pid, end: () => child.kill("SIGKILL"), onExit: (f) => child.once("exit", f) };
   } catch {
     return undefined;
   }
 }
 
-/** The cgroup.procs file `procs` lists this process: it is the cgroup minic is in. */
-function listsSelf(procs: string): boolean {
+function read(path: string): string | undefined {
   try {
-    return readFileSync(procs, "utf8").split("\n").includes(String(process.pid));
+    return readFileSync(path, "utf8");
   } catch {
-    return false;
+    return undefined;
   }
 }
 
 /**
- * Starts moving this process into its own cgroup (see the top of this file) in the background,
+ * Starts moving a stand-in (see the top of this file) into its own cgroup in the background,
  * until `stop` or MAX_WARM_MS. Best effort, and never a move anywhere else: the target must list
- * this process first (where a cgroupfs is mounted from another root than this process's cgroup
- * namespace sees, as in `unshare -C` over the host's /sys/fs/cgroup or a bind of a subtree, the
- * path from /proc/self/cgroup names another cgroup), and is opened for writing only, never made.
- * The first move, which waits for the grace period, is made in the thread pool; the later ones,
- * which do not wait, on this thread, each right after /proc/self/cgroup was read again: as soon
- * as something else has moved minic (a cgroup manager, an admin), it ends, and its choice is
- * never undone. A failed move ends it too. Nothing waits for it (its timer does not keep minic
- * alive).
+ * the stand-in first (where a cgroupfs is mounted from another root than this process's cgroup
+ * namespace sees, as in `unshare -C` over the host's cgroupfs or a bind of a subtree, the path
+ * from /proc/PID/cgroup names another cgroup), and is opened for writing only, never made. The
+ * first move, which waits for the grace period, is made in the thread pool; the later ones,
+ * which do not wait, on this thread, each after the stand-in's /proc/PID/cgroup was read again:
+ * once something else has moved it, it ends (unless a move under way undid that move: with the
+ * stand-in, that harms no one). A failed move ends it too, and so does the
+ * stand-in's end (no move is ever made of a pid minic has not seen alive). Nothing waits for it
+ * (its timer and its stand-in do not keep minic alive).
  */
-export function warmUpCgroupMoves(mounts: CgroupMounts): CgroupWarmUp {
-  const self = readSelf();
+export function warmUpCgroupMoves(mounts: CgroupMounts, start: () => StandIn | undefined = startStandIn): CgroupWarmUp {
+  const standIn = start();
+  const cgroupFile = standIn && `/proc/${standIn.pid}/cgroup`;
+  const self = cgroupFile && read(cgroupFile);
   const target = self === undefined ? undefined : warmUpTarget(mounts, self);
   let fd: number | undefined;
-  if (target !== undefined && listsSelf(target)) {
+  if (standIn && target !== undefined && read(target)?.split("\n").includes(String(standIn.pid))) {
     try {
       fd = openSync(target, constants.O_WRONLY);
     } catch {
       fd = undefined;
     }
   }
-  const pid = Buffer.from(String(process.pid));
+  const pid = Buffer.from(String(standIn?.pid));
   const until = Date.now() + MAX_WARM_MS;
   let stopped = fd === undefined;
   let inFlight = false;
+  let ended = false;
   const end = (): void => {
     stopped = true;
-    if (fd !== undefined && !inFlight) {
-      closeSync(fd);
-      fd = undefined;
-    }
+    if (inFlight || ended) return;
+    ended = true;
+    if (fd !== undefined) closeSync(fd);
+    fd = undefined;
+    standIn?.end();
   };
+  if (stopped) end();
+  else standIn!.onExit(() => { stopped = true; });
   // Moves after the first wait only while the lock is warm: a tick that comes late (this thread
   // was busy for longer than LATE_MS) may find it cold again, and moves in the thread pool.
   let lastMove = 0;
@@ -115,7 +144,7 @@ export function warmUpCgroupMoves(mounts: CgroupMounts): CgroupWarmUp {
     });
   };
   function tick(): void {
-    if (stopped || Date.now() > until || readSelf() !== self) return end();
+    if (stopped || Date.now() > until || read(cgroupFile!) !== self) return end();
     if (performance.now() - lastMove > LATE_MS) return moveInPool();
     try {
       writeSync(fd!, pid, 0, pid.length, 0);

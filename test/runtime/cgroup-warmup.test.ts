@@ -1,11 +1,12 @@
-// The warm-up of the kernel's cgroup-move lock (src/runtime/cgroup-warmup.ts): minic moves itself
-// into the cgroup it is already in, again and again until stopped, and never anywhere else.
+// The warm-up of the kernel's cgroup-move lock (src/runtime/cgroup-warmup.ts): minic moves a
+// stand-in process into the cgroup it is already in, again and again until stopped, and never
+// anywhere else; minic itself is never moved.
 import { afterEach, describe, expect, it } from "vitest";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { warmUpCgroupMoves, warmUpTarget } from "../../src/runtime/cgroup-warmup.js";
+import { warmUpCgroupMoves, warmUpTarget, type StandIn } from "../../src/runtime/cgroup-warmup.js";
 import type { CgroupMounts } from "../../src/runtime/host.js";
 import { ROOT } from "../helpers/cli.js";
 
@@ -35,14 +36,24 @@ describe("warmUpTarget (pure)", () => {
 
 describe("warmUpCgroupMoves", () => {
   const dirs: string[] = [];
+  const children: ChildProcess[] = [];
   afterEach(() => {
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+    for (const c of children.splice(0)) c.kill("SIGKILL");
   });
-  /** A stand-in hierarchy: the pids mount (or cgroup2's) is a temp dir holding this process's cgroup path, so moves land in a plain file. */
-  function fakeHierarchy(): { mounts: CgroupMounts; procs: string } {
+  /** A stand-in the test starts itself (so that its pid is known before the warm-up), and whether it was ended. */
+  function standIn(): { start: () => StandIn; child: ChildProcess; ended: () => boolean } {
+    const child = spawn("sleep", ["30"], { stdio: "ignore" });
+    children.push(child);
+    let ended = false;
+    const s: StandIn = { pid: child.pid!, end: () => { ended = true; child.kill("SIGKILL"); }, onExit: (f) => child.once("exit", f) };
+    return { start: () => s, child, ended: () => ended };
+  }
+  /** A stand-in hierarchy: the pids mount (or cgroup2's) is a temp dir holding the stand-in's cgroup path, so moves land in a plain file. */
+  function fakeHierarchy(pid: number): { mounts: CgroupMounts; procs: string } {
     const fake = mkdtempSync(join(tmpdir(), "minic-warmup-"));
     dirs.push(fake);
-    const self = readFileSync("/proc/self/cgroup", "utf8");
+    const self = readFileSync(`/proc/${pid}/cgroup`, "utf8");
     const pids = self.match(/^\d+:pids:(\/.*)$/m)?.[1];
     const path = pids ?? self.match(/^0::(\/.*)$/m)?.[1] ?? "/";
     const dir = path === "/" ? fake : join(fake, path);
@@ -54,46 +65,82 @@ describe("warmUpCgroupMoves", () => {
     return readFileSync(procs, "utf8");
   };
 
-  it("writes this process's pid to its own cgroup's procs again and again until stopped", async () => {
-    const { mounts, procs } = fakeHierarchy();
-    writeFileSync(procs, `1\n${process.pid}\n`); // the cgroup lists this process, as the kernel's would
-    const warm = warmUpCgroupMoves(mounts);
+  it("writes the stand-in's pid, never minic's, to the stand-in's cgroup's procs again and again until stopped, then ends the stand-in", async () => {
+    const s = standIn();
+    const { mounts, procs } = fakeHierarchy(s.child.pid!);
+    writeFileSync(procs, `1\n${s.child.pid}\n`); // the cgroup lists the stand-in, as the kernel's would
+    const warm = warmUpCgroupMoves(mounts, s.start);
     try {
       for (let round = 0; round < 3; round++) {
         truncateSync(procs);
-        expect(await refilled(procs), `move ${round + 1}`).toBe(String(process.pid));
+        expect(await refilled(procs), `move ${round + 1}`).toBe(String(s.child.pid));
       }
     } finally {
       warm.stop();
     }
     await sleep(20); // a move under way when it was stopped
+    expect(s.ended(), "the stand-in ended").toBe(true);
     truncateSync(procs);
     await sleep(40);
     expect(readFileSync(procs, "utf8"), "no move after stop").toBe("");
   });
 
-  it("never writes to a cgroup that does not list this process (a cgroupfs mounted from another root), nor makes the file", async () => {
-    const { mounts, procs } = fakeHierarchy();
-    writeFileSync(procs, "1\n2\n");
-    const warm = warmUpCgroupMoves(mounts);
+  it("never writes to a cgroup that does not list the stand-in (a cgroupfs mounted from another root), nor makes the file", async () => {
+    const s = standIn();
+    const { mounts, procs } = fakeHierarchy(s.child.pid!);
+    writeFileSync(procs, `1\n${process.pid}\n`);
+    const warm = warmUpCgroupMoves(mounts, s.start);
     await sleep(30);
     warm.stop();
-    expect(readFileSync(procs, "utf8")).toBe("1\n2\n");
+    expect(readFileSync(procs, "utf8")).toBe(`1\n${process.pid}\n`);
+    expect(s.ended(), "a stand-in of no use is ended at once").toBe(true);
     rmSync(procs);
-    const none = warmUpCgroupMoves(mounts);
+    const none = warmUpCgroupMoves(mounts, standIn().start);
     await sleep(30);
     none.stop();
     expect(existsSync(procs)).toBe(false);
   });
 
+  it("is none without a stand-in", async () => {
+    const s = standIn();
+    const { mounts, procs } = fakeHierarchy(s.child.pid!);
+    writeFileSync(procs, String(s.child.pid));
+    const warm = warmUpCgroupMoves(mounts, () => undefined);
+    truncateSync(procs);
+    await sleep(30);
+    warm.stop();
+    expect(readFileSync(procs, "utf8")).toBe("");
+  });
+
+  it("ends when the stand-in ends by itself: no move of a pid it has not seen alive", async () => {
+    const s = standIn();
+    const { mounts, procs } = fakeHierarchy(s.child.pid!);
+    writeFileSync(procs, String(s.child.pid));
+    const warm = warmUpCgroupMoves(mounts, s.start);
+    try {
+      truncateSync(procs);
+      expect(await refilled(procs)).toBe(String(s.child.pid));
+      const exited = new Promise((r) => s.child.once("exit", r));
+      s.child.kill("SIGKILL"); // as someone else would
+      await exited;
+      await sleep(10);
+      truncateSync(procs);
+      await sleep(40);
+      expect(readFileSync(procs, "utf8")).toBe("");
+    } finally {
+      warm.stop();
+    }
+  });
+
   it("ends at the first move that fails", async () => {
-    const { mounts, procs } = fakeHierarchy();
-    writeFileSync(procs, String(process.pid));
-    const warm = warmUpCgroupMoves(mounts);
+    const s = standIn();
+    const { mounts, procs } = fakeHierarchy(s.child.pid!);
+    writeFileSync(procs, String(s.child.pid));
+    const warm = warmUpCgroupMoves(mounts, s.start);
     const chattr = (flag: string) => execFileSync("chattr", [flag, procs]);
     try {
       truncateSync(procs);
-      expect(await refilled(procs)).toBe(String(process.pid));
+      expect(await refilled(procs)).toBe(String(s.child.pid));
       // The next move fails (an immutable file refuses even a write through an open fd: EPERM),
       // and no later one is tried once writes would succeed again.
       chattr("+i");
@@ -102,6 +149,7 @@ describe("warmUpCgroupMoves", () => {
       truncateSync(procs);
       await sleep(40);
       expect(readFileSync(procs, "utf8")).toBe("");
+      expect(s.ended()).toBe(true);
     } finally {
       chattr("-i");
       warm.stop();
@@ -133,19 +181,26 @@ const real = existsSync(`${PIDS}/cgroup.procs`) && process.getuid?.() === 0;
     return d;
   }
   /**
-   * A node child put in cgroup `start`, warming up (dist/, rebuilt from src by vitest's global
-   * setup); `during` runs once it warms. Says its target and, after, the pids cgroup it is in.
+   * A node child put in cgroup `start`, warming up with the default stand-in (dist/, rebuilt from
+   * src by vitest's global setup); `during` runs once it warms, with the child's and the
+   * stand-in's pids. Says its target, the pids cgroup the stand-in was in just before the stop,
+   * whether the stand-in was still there after it, and the pids cgroup the child is in at the end.
    */
-  async function warmChild(start: string, during: (pid: number) => Promise<void>): Promise<{ target: string; after: string }> {
+  async function warmChild(start: string, during: (pids: { child: number; standIn: number }) => Promise<void>) {
     const script = [
-      `const { warmUpCgroupMoves, warmUpTarget } = await import(${JSON.stringify(`${ROOT}/dist/runtime/cgroup-warmup.js`)});`,
+      `const { warmUpCgroupMoves, warmUpTarget, startStandIn } = await import(${JSON.stringify(`${ROOT}/dist/runtime/cgroup-warmup.js`)});`,
       `const { parseCgroupMounts } = await import(${JSON.stringify(`${ROOT}/dist/runtime/host.js`)});`,
-      "const { readFileSync } = await import('node:fs');",
+      "const { existsSync, readFileSync } = await import('node:fs');",
       "await new Promise((r) => process.stdin.once('data', r)); process.stdin.destroy();",
       "const mounts = parseCgroupMounts(readFileSync('/proc/self/mountinfo', 'utf8'));",
-      "process.stdout.write(`TARGET ${warmUpTarget(mounts, readFileSync('/proc/self/cgroup', 'utf8'))}\\n`);",
-      "const w = warmUpCgroupMoves(mounts);",
-      "await new Promise((r) => setTimeout(r, 150)); w.stop(); await new Promise((r) => setTimeout(r, 30));",
+      "let s;",
+      "const w = warmUpCgroupMoves(mounts, () => (s = startStandIn()));",
+      "process.stdout.write(`STANDIN ${s.pid} TARGET ${warmUpTarget(mounts, readFileSync(`/proc/${s.pid}/cgroup`, 'utf8'))}\\n`);",
+      "await new Promise((r) => setTimeout(r, 150));",
+      "let before = '(ended)'; try { before = readFileSync(`/proc/${s.pid}/cgroup`, 'utf8').match(/^\\d+:pids:(.*)$/m)[1]; } catch {}",
+      "process.stdout.write(`BEFORE ${before}\\n`);",
+      "w.stop(); await new Promise((r) => setTimeout(r, 30));",
+      "process.stdout.write(`GONE ${!existsSync(`/proc/${s.pid}`)}\\n`);",
       "process.stdout.write(readFileSync('/proc/self/cgroup', 'utf8'));",
     ].join("\n");
     const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["pipe", "pipe", "inherit"] });
@@ -153,7 +208,8 @@ const real = existsSync(`${PIDS}/cgroup.procs`) && process.getuid?.() === 0;
     let told: Promise<void> | undefined;
     child.stdout.on("data", (b: Buffer) => {
       out += b.toString();
-      if (!told && out.includes("TARGET ")) told = sleep(20).then(() => during(child.pid!));
+      const standIn = Number(out.match(/^STANDIN (\d+) /m)?.[1]);
+      if (!told && standIn) told = sleep(20).then(() => during({ child: child.pid!, standIn }));
     });
     const exited = new Promise<number | null>((r) => child.once("exit", r));
     try {
@@ -164,21 +220,27 @@ const real = existsSync(`${PIDS}/cgroup.procs`) && process.getuid?.() === 0;
     } finally {
       child.kill("SIGKILL");
     }
-    return { target: out.match(/^TARGET (.*)$/m)?.[1] ?? "", after: out.match(/^\d+:pids:(.*)$/m)?.[1] ?? "" };
+    const field = (re: RegExp) => out.match(re)?.[1] ?? "";
+    return { target: field(/ TARGET (.*)$/m), standInBefore: field(/^BEFORE (.*)$/m), standInGone: field(/^GONE (.*)$/m), after: field(/^\d+:pids:(.*)$/m) };
   }
 
-  it("a warming process moves to the cgroup it is in, and stays there", async () => {
+  it("the stand-in is moved in the cgroup it was started in (minic's), then ended; minic stays where it was", async () => {
     const own = cgroup("own");
     const r = await warmChild(own, async () => {});
     expect(r.target).toBe(`${own}/cgroup.procs`);
+    expect(`${PIDS}${r.standInBefore}`).toBe(own);
+    expect(r.standInGone).toBe("true");
     expect(`${PIDS}${r.after}`).toBe(own);
   });
 
-  it("a process moved by someone else while it warms is not moved back", async () => {
-    const first = cgroup("first");
-    const then = cgroup("then");
-    const r = await warmChild(first, async (pid) => writeFileSync(`${then}/cgroup.procs`, String(pid)));
-    expect(r.target).toBe(`${first}/cgroup.procs`);
-    expect(`${PIDS}${r.after}`).toBe(then);
+  it("minic moved by someone else while it warms is never moved back", async () => {
+    for (let round = 0; round < 5; round++) {
+      const first = cgroup(`first${round}`);
+      const then = cgroup(`then${round}`);
+      const r = await warmChild(first, async ({ child }) => writeFileSync(`${then}/cgroup.procs`, String(child)));
+      expect(r.target).toBe(`${first}/cgroup.procs`);
+      expect(`${PIDS}${r.after}`, `round ${round + 1}`).toBe(then);
+      expect(r.standInGone).toBe("true");
+    }
   });
 });
