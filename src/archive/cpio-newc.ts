@@ -59,6 +59,18 @@ function hex8(n: number, field: string, name: string): string {
   return n.toString(16).padStart(8, "0");
 }
 
+/** Pure: the 8 hex digits at `off` as a number, or -1 when they are not 8 hex digits. */
+function hexField(buf: Buffer, off: number): number {
+  let v = 0;
+  for (let i = off; i < off + 8; i++) {
+    const c = buf[i] ?? 0;
+    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
 /** Decodes the fixed 110-byte part of a header; returns the fields and the name size. */
 export function decodeFixed(buf: Buffer): { header: Omit<NewcHeader, "name">; namesize: number } {
   const magic = buf.toString("latin1", 0, 6);
@@ -67,18 +79,18 @@ export function decodeFixed(buf: Buffer): { header: Omit<NewcHeader, "name">; na
       hint: "minic layers are newc cpio (cpio -H newc) compressed with bzip2",
     });
   }
-  const out: Record<string, number> = {};
-  let off = 6;
-  for (const f of [...FIELDS, "namesize", "check"]) {
-    const txt = buf.toString("latin1", off, off + 8);
-    if (!/^[0-9a-fA-F]{8}$/.test(txt)) {
-      throw new MinicError("EARCHIVE", `corrupt cpio header field ${f} ('${txt.replace(/[^\x20-\x7e]/g, "?")}' is not 8 hex digits)`, {
+  // Byte by byte (a layer has one header per file, and this is on the unpack's path).
+  const v: number[] = [];
+  for (let i = 0, off = 6; i < FIELDS.length + 2; i++, off += 8) {
+    const n = hexField(buf, off);
+    if (n < 0) {
+      const txt = buf.toString("latin1", off, off + 8);
+      throw new MinicError("EARCHIVE", `corrupt cpio header field ${[...FIELDS, "namesize", "check"][i]} ('${txt.replace(/[^\x20-\x7e]/g, "?")}' is not 8 hex digits)`, {
         hint: "the archive is truncated or damaged (newc headers are 13 fields of 8 hex digits); nothing was stored",
       });
     }
-    out[f] = parseInt(txt, 16);
-    off += 8;
+    v.push(n);
   }
-  const { namesize, check: _check, ...header } = out;
-  return { header: header as unknown as Omit<NewcHeader, "name">, namesize: namesize! };
+  const header = { ino: v[0]!, mode: v[1]!, uid: v[2]!, gid: v[3]!, nlink: v[4]!, mtime: v[5]!, filesize: v[6]!, devmajor: v[7]!, devminor: v[8]!, rdevmajor: v[9]!, rdevminor: v[10]! };
+  return { header, namesize: v[11]! };
 }

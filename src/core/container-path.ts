@@ -37,11 +37,16 @@ export function pathParts(p: string): string[] {
   return p === "/" ? [] : p.slice(1).split("/");
 }
 
+/** A name that safeMemberName must look at part by part: a NUL, a leading, trailing or double `/`, a `.` or `..` component. */
+const UNPLAIN_NAME = /\0|^\/|\/$|\/\/|(?:^|\/)\.{1,2}(?:\/|$)/;
+
 /**
  * Member name of an archive entry relative to the root (no leading `/`, `.` for the root),
  * or null when the name is unsafe: absolute after stripping `./`, containing `..`, or NUL.
  */
 export function safeMemberName(name: string): string | null {
+  // Most names are already in that form (no NUL, no empty, `.` or `..` component): as they are.
+  if (name !== "" && !UNPLAIN_NAME.test(name)) return name;
   if (name.includes("\0")) return null;
   const parts: string[] = [];
   for (const seg of name.split("/")) {
