@@ -80,7 +80,7 @@ export function readInput(src: string | undefined, cwd: string): Readable {
       closeSync(fd);
       throw new MinicError("EUSAGE", `cannot read '${src}': it is a directory${existsSync(resolve(path, "index.json")) ? " without an oci-layout file (not an OCI layout)" : ""}`, { hint: "give the path of an image tarball or of an OCI layout directory (it has an oci-layout file), or - for stdin" });
     }
-    return createReadStream("", { fd });
+    return createReadStream("", { fd, highWaterMark: 1 << 20 });
   } catch (e) {
     if (e instanceof MinicError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
