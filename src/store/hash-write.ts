@@ -5,9 +5,16 @@ import type { Readable } from "node:stream";
 import type { Digest } from "../core/digest.js";
 import { MinicError } from "../core/errors.js";
 import { atPath } from "../core/faults.js";
-import { writeAll } from "../util/write-all.js";
+import { writevAll } from "../util/write-all.js";
 
 export type ByteSource = Readable | AsyncIterable<Buffer> | Iterable<Buffer>;
+
+/**
+ * Chunks are written in batches of at least this many bytes, one writev each: a download comes
+ * in 16-64 KiB chunks, and a write per chunk was a thread-pool round trip per chunk, each one
+ * holding up the read of the next (~5,000 for an 86 MB layer).
+ */
+const BATCH_BYTES = 1 << 20;
 
 /**
  * Consumes `source`, hashing it, and writes it to `path` (created exclusively and fsynced) when
@@ -19,11 +26,20 @@ export async function hashWrite(source: ByteSource, path: string | null, expecte
   let size = 0;
   const fh = path === null ? null : await open(path, "wx", mode);
   try {
+    const batch: Buffer[] = [];
+    let batched = 0;
     for await (const chunk of source as AsyncIterable<Buffer>) {
       h.update(chunk);
       size += chunk.length;
-      if (fh) await writeAll(fh, chunk);
+      if (!fh || chunk.length === 0) continue;
+      batch.push(chunk);
+      batched += chunk.length;
+      if (batched >= BATCH_BYTES) {
+        await writevAll(fh, batch.splice(0));
+        batched = 0;
+      }
     }
+    if (fh && batch.length > 0) await writevAll(fh, batch);
     if (fh) {
       await fh.sync();
       await fh.close();

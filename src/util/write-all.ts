@@ -4,9 +4,16 @@
 import type { FileHandle } from "node:fs/promises";
 import { writeSync } from "node:fs";
 
-/** Writes all of `buf` at the file's position, or throws the error that stopped it. */
-export async function writeAll(fh: FileHandle, buf: Uint8Array): Promise<void> {
-  for (let off = 0; off < buf.length; ) off += (await fh.write(buf, off, buf.length - off)).bytesWritten;
+/** Writes all of `bufs` at the file's position (one writev per try), or throws the error that stopped it. */
+export async function writevAll(fh: FileHandle, bufs: readonly Uint8Array[]): Promise<void> {
+  let list = [...bufs];
+  while (list.length > 0) {
+    let n = (await fh.writev(list)).bytesWritten;
+    let i = 0;
+    while (i < list.length && n >= list[i]!.length) n -= list[i++]!.length;
+    list = list.slice(i);
+    if (n > 0) list[0] = list[0]!.subarray(n);
+  }
 }
 
 /** Writes all of `buf` to `fd`, or throws the error that stopped it. */
