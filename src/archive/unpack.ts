@@ -1,5 +1,5 @@
 // Writes archive members into a directory without ever following a symlink or leaving it.
-import { chmodSync, closeSync, constants as fsc, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, readFileSync, symlinkSync, unlinkSync, type Stats } from "node:fs";
+import { chmodSync, closeSync, constants as fsc, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, readFileSync, symlinkSync, unlinkSync, type Stats } from "node:fs";
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { MinicError } from "../core/errors.js";
@@ -68,28 +68,53 @@ const NEW_FILE = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
 
 /**
  * This process's umask, read from /proc/self/status (process.umask() cannot read it without
- * setting it); all bits (so every mode is set explicitly) where that cannot be read.
+ * setting it); undefined where that cannot be read.
  */
-function currentUmask(): number {
+function currentUmask(): number | undefined {
   try {
     const m = /^Umask:\s*([0-7]+)$/m.exec(readFileSync("/proc/self/status", "latin1"));
     if (m) return parseInt(m[1]!, 8);
   } catch {
     /* not Linux's /proc */
   }
-  return 0o777;
+  return undefined;
+}
+
+/** What every node an unpack makes in a fresh tree gets before any chown or chmod. */
+interface NewNodes {
+  uid: number;
+  gid: number;
+  /** Mode bits open(2) takes from a new file's. */
+  umask: number;
 }
 
 /**
- * The ids a node this unpack makes already has, when that can be known without a look: in a
- * fresh tree whose root has no setgid bit, every directory is made here without one (their own
- * modes are set last, in finish), so a new node belongs to this process's effective ids.
+ * What new nodes in the fresh tree `dest` get, found by making one: a probe file, asked for mode
+ * 0777, is looked at and removed before any member is written. It stands for the whole tree: the
+ * unpack makes every directory in it, without a setgid bit (their modes are set last, in
+ * finish), so they all inherit what `dest` gives. A probe that gets other ids than the process's
+ * (a setgid `dest` of another group, a `grpid` mount, a squashing or idmapped one) or a mode the
+ * umask alone does not explain (a default ACL on `dest`, which overrides the umask) says
+ * nothing can be left out: undefined, and every node gets its owner and mode set.
  */
-function idsOfNewNodes(dest: string, fresh: boolean): { uid: number; gid: number } | undefined {
-  if (!fresh || process.geteuid === undefined || process.getegid === undefined) return undefined;
-  const st = lstatSync(dest, { throwIfNoEntry: false });
-  if (!st?.isDirectory() || (st.mode & 0o2000) !== 0) return undefined;
-  return { uid: process.geteuid(), gid: process.getegid() };
+function probeNewNodes(dest: string): NewNodes | undefined {
+  const umask = currentUmask();
+  if (umask === undefined || process.geteuid === undefined || process.getegid === undefined) return undefined;
+  const probe = join(dest, `.minic-probe-${process.pid}`);
+  let fd: number;
+  try {
+    fd = openSync(probe, NEW_FILE, 0o777);
+  } catch {
+    return undefined; // the members' own writes say what is wrong
+  }
+  try {
+    const st = fstatSync(fd);
+    const ids = { uid: process.geteuid(), gid: process.getegid() };
+    return st.uid === ids.uid && st.gid === ids.gid && (st.mode & 0o7777) === (0o777 & ~umask) ? { ...ids, umask } : undefined;
+  } finally {
+    closeSync(fd);
+    unlinkSync(probe); // a probe left in the tree would be a member of it: better to fail
+  }
 }
 
 /** lstat that gives null for a name that is not there. */
@@ -105,10 +130,10 @@ function lstatOrNull(path: string): Stats | null {
  *
  * File system calls are synchronous and made through the new file's descriptor (open O_EXCL,
  * write, futimes, close: no lookup before, no thread-pool round trip per call): the data comes
- * from another process (the decompressor) that goes on working meanwhile. A file is made with
- * its mode where the umask leaves it whole and it has no setuid, setgid or sticky bit, and
- * given its owner only when new nodes would not have it already (idsOfNewNodes): a tree of
- * root's files costs 4 calls per file, fewer than `tar -xf` makes (6).
+ * from another process (the decompressor) that goes on working meanwhile. In a fresh tree, a
+ * file is made with its mode where open(2) leaves it whole and it has no setuid, setgid or
+ * sticky bit, and given its owner only when new nodes would not have it already (probeNewNodes):
+ * a tree of root's files costs 4 calls per file, fewer than `tar -xf` makes (6).
  */
 export async function unpackMembers(members: AsyncIterable<UnpackMember>, dest: string, opts: UnpackOptions, into: UnpackInto = "existing"): Promise<UnpackReport> {
   const u = new Unpacker(dest, opts, into === "fresh");
@@ -129,18 +154,16 @@ class Unpacker {
   /** Nodes written with xattrs, by name: set once every node and its owner are in place (finish). */
   private readonly xattrs = new Map<string, Xattr[]>();
 
-  /** Mode bits the umask would take from a new file's. */
-  private readonly umask = currentUmask();
-  /** What a new node's owner already is (idsOfNewNodes), if known. */
-  private readonly newIds: { uid: number; gid: number } | undefined;
+  /** What a new node gets before any chown or chmod (probeNewNodes), when known: fresh trees only. */
+  private readonly newNodes: NewNodes | undefined;
 
   constructor(private readonly dest: string, private readonly opts: UnpackOptions, private readonly fresh: boolean) {
-    this.newIds = opts.owners ? idsOfNewNodes(dest, fresh) : undefined;
+    this.newNodes = fresh ? probeNewNodes(dest) : undefined;
   }
 
   /** Whether the node of `e` must be given its owner (a node made here may have it already). */
   private needsOwner(e: Entry): boolean {
-    return this.opts.owners && (this.newIds === undefined || e.uid !== this.newIds.uid || e.gid !== this.newIds.gid);
+    return this.opts.owners && (this.newNodes === undefined || e.uid !== this.newNodes.uid || e.gid !== this.newNodes.gid);
   }
 
   /** What is at `rel` now; in a fresh tree, only a name this unpack made can be there. */
@@ -251,7 +274,7 @@ class Unpacker {
     const mode = this.mode(e);
     // Made with its mode when open(2) leaves it whole: no setuid/setgid/sticky bit (a chown
     // would clear the first two, so those are set after it) and nothing the umask takes.
-    const whole = (mode & 0o7000) === 0 && (mode & this.umask) === 0;
+    const whole = this.newNodes !== undefined && (mode & 0o7000) === 0 && (mode & this.newNodes.umask) === 0;
     const fd = openSync(path, NEW_FILE, whole ? mode : 0o600);
     try {
       for await (const chunk of m.data) {

@@ -8,13 +8,14 @@
 // css_set) takes the lock as any move does; made in the background from the run's first steps
 // and again every few ms until the wrapper has gone on, it pays that wait off the path.
 //
-// The process moved is a stand-in that minic starts for this (`sleep`), never minic itself: the
+// The process moved is a stand-in that minic starts for this (`cat`), never minic itself: the
 // kernel has no "move only if still there", so a move of minic made from what /proc/self/cgroup
 // said a moment before undid any move someone else made meanwhile (an admin, a cgroup manager
 // such as cgrulesengd, which moves processes right after they start). Nobody else has a stake
 // in where the stand-in is, which lives only while it warms (at most MAX_WARM_MS).
 // (Writing a pid that does not exist takes no lock on this kernel: it is looked up first.)
 import { closeSync, constants, openSync, readFileSync, write, writeSync } from "node:fs";
+import type { Socket } from "node:net";
 import { spawn } from "../util/exec.js";
 import type { CgroupMounts } from "./host.js";
 
@@ -24,8 +25,6 @@ import type { CgroupMounts } from "./host.js";
  * (each move makes forks and exits on the host wait for it, for microseconds).
  */
 const MAX_WARM_MS = 250;
-/** The stand-in's own end (s), should minic be killed before it ends it: longer than MAX_WARM_MS. */
-const STAND_IN_SECONDS = "2";
 /** Between two moves: shorter than the shortest grace period seen here (~5 ms). */
 const INTERVAL_MS = 2;
 /** A move later than this after the last one is made in the thread pool (it may wait). */
@@ -68,12 +67,18 @@ export interface StandIn {
   onExit(f: () => void): void;
 }
 
-/** Starts `sleep` as the stand-in (best effort: undefined if it cannot be started). */
+/**
+ * Starts the stand-in (best effort: undefined if it cannot be started): `cat` reading a pipe that
+ * only minic holds, so it never ends by itself (its pid stays its own while minic moves it) and
+ * ends with minic however minic ends (the pipe closes), if not killed first.
+ */
 export function startStandIn(): StandIn | undefined {
   try {
-    const { child, done } = spawn(["sleep", STAND_IN_SECONDS], { stdin: "ignore", stdout: "ignore", stderr: "ignore", collect: false });
+    const { child, done } = spawn(["cat"], { stdin: "pipe", stdout: "ignore", stderr: "ignore", collect: false });
     done.catch(() => {}); // not installed: child.pid is undefined, and there is no warm-up
     if (child.pid === undefined) return undefined;
+    child.stdin?.on("error", () => {});
+    (child.stdin as Partial<Socket> | null)?.unref?.(); // a pipe: a socket, which would keep minic alive
     child.unref();
     return { pid: child.pid, end: () => child.kill("SIGKILL"), onExit: (f) => child.once("exit", f) };
   } catch {
@@ -98,9 +103,11 @@ function read(path: string): string | undefined {
  * first move, which waits for the grace period, is made in the thread pool; the later ones,
  * which do not wait, on this thread, each after the stand-in's /proc/PID/cgroup was read again:
  * once something else has moved it, it ends (unless a move under way undid that move: with the
- * stand-in, that harms no one). A failed move ends it too, and so does the
- * stand-in's end (no move is ever made of a pid minic has not seen alive). Nothing waits for it
- * (its timer and its stand-in do not keep minic alive).
+ * stand-in, that harms no one). A failed move ends it too, and so does the stand-in's end: minic
+ * ends it only once no move is under way, and no move is started after it was seen to end (one
+ * already in the thread pool when someone else killed it lands on the pid it had: a pid is not
+ * given out again until the kernel has gone through all the others). Nothing waits for it (its
+ * timer and its stand-in do not keep minic alive).
  */
 export function warmUpCgroupMoves(mounts: CgroupMounts, start: () => StandIn | undefined = startStandIn): CgroupWarmUp {
   const standIn = start();
@@ -116,7 +123,7 @@ export function warmUpCgroupMoves(mounts: CgroupMounts, start: () => StandIn | u
     }
   }
   const pid = Buffer.from(String(standIn?.pid));
-  const until = Date.now() + MAX_WARM_MS;
+  const until = performance.now() + MAX_WARM_MS;
   let stopped = fd === undefined;
   let inFlight = false;
   let ended = false;
@@ -144,7 +151,7 @@ export function warmUpCgroupMoves(mounts: CgroupMounts, start: () => StandIn | u
     });
   };
   function tick(): void {
-    if (stopped || Date.now() > until || read(cgroupFile!) !== self) return end();
+    if (stopped || performance.now() > until || read(cgroupFile!) !== self) return end();
     if (performance.now() - lastMove > LATE_MS) return moveInPool();
     try {
       writeSync(fd!, pid, 0, pid.length, 0);

@@ -2,7 +2,8 @@
 // into: it leaves out the chown and chmod calls a new node does not need (src/archive/unpack.ts),
 // and each node must still come out exactly as its entry says.
 import { afterEach, describe, expect, it } from "vitest";
-import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { unpackMembers, type UnpackMember } from "../../src/archive/unpack.js";
 import type { Entry } from "../../src/archive/entry.js";
@@ -39,7 +40,27 @@ const members = (): UnpackMember[] => [
   member({ name: "shared/in", kind: "file", mode: 0o664 }, "j"),
 ];
 
+/**
+ * Gives `dir` a default ACL of user::rwx group::r-x other::--- (what `setfacl -d -m o::---` does),
+ * written as the kernel's xattr with setfattr: new nodes in it then get their mode from it, not
+ * from the umask.
+ */
+function setDefaultAcl(dir: string): void {
+  const entry = (tag: number, perm: number) => {
+    const b = Buffer.alloc(8);
+    b.writeUInt16LE(tag, 0);
+    b.writeUInt16LE(perm, 2);
+    b.writeUInt32LE(0xffffffff, 4); // no qualifier
+    return b;
+  };
+  const value = Buffer.concat([Buffer.from([2, 0, 0, 0]), entry(0x01, 7), entry(0x04, 5), entry(0x20, 0)]);
+  execFileSync("setfattr", ["-n", "system.posix_acl_default", "-v", `0x${value.toString("hex")}`, dir]);
+}
+
 function expectAsEntries(dest: string, list: UnpackMember[]): void {
+  // Nothing else is there (no probe the unpacker made to see what new nodes get).
+  const names = (readdirSync(dest, { recursive: true }) as string[]).sort();
+  expect(names).toEqual(list.map((m) => m.entry.name).sort());
   for (const { entry: e } of list) {
     const st = lstatSync(join(dest, e.name));
     const got = { uid: st.uid, gid: st.gid, mode: e.kind === "symlink" ? undefined : st.mode & 0o7777, mtime: st.mtimeMs / 1000 };
@@ -79,6 +100,13 @@ const OPTS = { whiteouts: "overlay", devices: false, setuid: true, owners: true 
     const d = dest();
     chownSync(d, 0, 4242);
     chmodSync(d, 0o2755);
+    await unpackMembers(members(), d, OPTS, "fresh");
+    expectAsEntries(d, members());
+  });
+
+  it("in a fresh tree with a default ACL (which overrides the umask), every node still gets its entry's mode", async () => {
+    const d = dest();
+    setDefaultAcl(d);
     await unpackMembers(members(), d, OPTS, "fresh");
     expectAsEntries(d, members());
   });

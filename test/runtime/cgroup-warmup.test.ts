@@ -42,12 +42,15 @@ describe("warmUpCgroupMoves", () => {
     for (const c of children.splice(0)) c.kill("SIGKILL");
   });
   /** A stand-in the test starts itself (so that its pid is known before the warm-up), and whether it was ended. */
-  function standIn(): { start: () => StandIn; child: ChildProcess; ended: () => boolean } {
+  function standIn(): { start: () => StandIn; child: ChildProcess; ended: () => boolean; noticeExit: () => void } {
     const child = spawn("sleep", ["30"], { stdio: "ignore" });
     children.push(child);
     let ended = false;
-    const s: StandIn = { pid: child.pid!, end: () => { ended = true; child.kill("SIGKILL"); }, onExit: (f) => child.once("exit", f) };
-    return { start: () => s, child, ended: () => ended };
+    const onExit: (() => void)[] = [];
+    child.once("exit", () => onExit.forEach((f) => f()));
+    const s: StandIn = { pid: child.pid!, end: () => { ended = true; child.kill("SIGKILL"); }, onExit: (f) => onExit.push(f) };
+    // Tells the warm-up the stand-in ended while it still runs (its /proc/PID/cgroup unchanged).
+    return { start: () => s, child, ended: () => ended, noticeExit: () => onExit.forEach((f) => f()) };
   }
   /** A stand-in hierarchy: the pids mount (or cgroup2's) is a temp dir holding the stand-in's cgroup path, so moves land in a plain file. */
   function fakeHierarchy(pid: number): { mounts: CgroupMounts; procs: string } {
@@ -124,6 +127,24 @@ describe("warmUpCgroupMoves", () => {
       s.child.kill("SIGKILL"); // as someone else would
       await exited;
       await sleep(10);
+      truncateSync(procs);
+      await sleep(40);
+      expect(readFileSync(procs, "utf8")).toBe("");
+    } finally {
+      warm.stop();
+    }
+  });
+
+  it("makes no move once it was told the stand-in ended, whatever /proc says meanwhile", async () => {
+    const s = standIn();
+    const { mounts, procs } = fakeHierarchy(s.child.pid!);
+    writeFileSync(procs, String(s.child.pid));
+    const warm = warmUpCgroupMoves(mounts, s.start);
+    try {
+      truncateSync(procs);
+      expect(await refilled(procs)).toBe(String(s.child.pid));
+      s.noticeExit();
+      await sleep(10); // a move under way then
       truncateSync(procs);
       await sleep(40);
       expect(readFileSync(procs, "utf8")).toBe("");
