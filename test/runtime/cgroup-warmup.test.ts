@@ -115,7 +115,8 @@ describe("warmUpCgroupMoves", () => {
     expect(readFileSync(procs, "utf8")).toBe("");
   });
 
-  it("ends when the stand-in ends by itself: no move of a pid it has not seen alive", async () => {
+  /** Starts a warm-up of a stand-in, waits for a move, runs `then`, and checks no move follows. */
+  async function noMoveAfter(then: (s: ReturnType<typeof standIn>) => Promise<void>): Promise<void> {
     const s = standIn();
     const { mounts, procs } = fakeHierarchy(s.child.pid!);
     writeFileSync(procs, String(s.child.pid));
@@ -123,27 +124,7 @@ describe("warmUpCgroupMoves", () => {
     try {
       truncateSync(procs);
       expect(await refilled(procs)).toBe(String(s.child.pid));
-      const exited = new Promise((r) => s.child.once("exit", r));
-      s.child.kill("SIGKILL"); // as someone else would
-      await exited;
-      await sleep(10);
-      truncateSync(procs);
-      await sleep(40);
-      expect(readFileSync(procs, "utf8")).toBe("");
-    } finally {
-      warm.stop();
-    }
-  });
-
-  it("makes no move once it was told the stand-in ended, whatever /proc says meanwhile", async () => {
-    const s = standIn();
-    const { mounts, procs } = fakeHierarchy(s.child.pid!);
-    writeFileSync(procs, String(s.child.pid));
-    const warm = warmUpCgroupMoves(mounts, s.start);
-    try {
-      truncateSync(procs);
-      expect(await refilled(procs)).toBe(String(s.child.pid));
-      s.noticeExit();
+      await then(s);
       await sleep(10); // a move under way then
       truncateSync(procs);
       await sleep(40);
@@ -151,6 +132,18 @@ describe("warmUpCgroupMoves", () => {
     } finally {
       warm.stop();
     }
+  }
+
+  it("ends when the stand-in ends by itself: no move of a pid it has not seen alive", async () => {
+    await noMoveAfter(async (s) => {
+      const exited = new Promise((r) => s.child.once("exit", r));
+      s.child.kill("SIGKILL"); // as someone else would
+      await exited;
+    });
+  });
+
+  it("makes no move once it was told the stand-in ended, whatever /proc says meanwhile", async () => {
+    await noMoveAfter(async (s) => s.noticeExit());
   });
 
   it("ends at the first move that fails", async () => {
